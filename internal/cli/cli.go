@@ -1,0 +1,195 @@
+// Package cli is Salama's command line: flags, environment variables and
+// subcommands. It only parses and wires; the work is in the other packages.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/salama-ke/salama/internal/app"
+	"github.com/salama-ke/salama/internal/web"
+)
+
+const usage = `Salama: anonymous reporting and referral for survivors of online sexual
+exploitation and trafficking.
+
+Usage:
+  salama serve [flags]     run the server (salama serve --demo for an example network)
+  salama help              this text
+
+Every flag can also be set with an environment variable, named in its help
+(for example --database is SALAMA_DATABASE). Run "salama serve --help" for
+the flags.
+`
+
+// Main runs the command line and returns the process exit code.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) < 2 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[1] {
+	case "serve":
+		err = serve(args[2:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "salama: unknown command %q\n\n%s", args[1], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "salama %s: %v\n", args[1], err)
+		return 1
+	}
+	return 0
+}
+
+// flags wraps a FlagSet so every flag has an environment variable.
+type flags struct{ *flag.FlagSet }
+
+func newFlags(name string, stderr io.Writer) flags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return flags{fs}
+}
+
+func envName(flagName string) string {
+	return "SALAMA_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func (f flags) str(name, def, help string) *string {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		def = v
+	}
+	return f.String(name, def, help+" ("+envName(name)+")")
+}
+
+func (f flags) boolean(name string, def bool, help string) *bool {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		if b, err := strconv.ParseBool(v); err == nil {
+			def = b
+		}
+	}
+	return f.Bool(name, def, help+" ("+envName(name)+")")
+}
+
+func (f flags) integer(name string, def int, help string) *int {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		if n, err := strconv.Atoi(v); err == nil {
+			def = n
+		}
+	}
+	return f.Int(name, def, help+" ("+envName(name)+")")
+}
+
+// common are the flags every command that opens the database takes.
+type common struct {
+	data, database *string
+}
+
+func (f flags) common() common {
+	return common{
+		data:     f.str("data", "./salama-data", "directory for the SQLite database and the network secret file"),
+		database: f.str("database", "", "PostgreSQL URL (postgres://…); empty for SQLite in the data directory"),
+	}
+}
+
+func serve(args []string, stdout, stderr io.Writer) error {
+	f := newFlags("serve", stderr)
+	c := f.common()
+	addr := f.str("addr", "127.0.0.1:8080", "address to listen on")
+	demoNet := f.boolean("demo", false, "create the example network (organisations and services) on first start")
+	exitURL := f.str("exit-url", web.DefaultConfig().ExitURL, "where Quick exit goes: a neutral site")
+	maxUpload := f.integer("max-upload-mb", 5, "largest screenshot accepted, in MB")
+	proxies := f.str("trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (for rate limiting only)")
+	tlsCert := f.str("tls-cert", "", "TLS certificate file; with --tls-key serves HTTPS")
+	tlsKey := f.str("tls-key", "", "TLS key file")
+	behindTLS := f.boolean("behind-tls", false, "a proxy in front terminates TLS: mark cookies Secure and send HSTS")
+	kdfN := f.integer("argon2-concurrency", 0, "argon2id evaluations at once, 64 MiB each; 0 means one per CPU")
+	logLevel := f.str("log-level", "info", "debug, info, warn or error")
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	wc := web.DefaultConfig()
+	wc.ExitURL = *exitURL
+	wc.MaxUpload = int64(*maxUpload) << 20
+	wc.TLS = *behindTLS || *tlsCert != ""
+	for _, p := range strings.Split(*proxies, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		prefix, err := netip.ParsePrefix(p)
+		if err != nil {
+			return fmt.Errorf("--trusted-proxies: %w", err)
+		}
+		wc.TrustedProxies = append(wc.TrustedProxies, prefix)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	a, err := app.New(ctx, app.Options{DataDir: *c.data, Database: *c.database, NetworkSecret: os.Getenv("SALAMA_NETWORK_SECRET"),
+		KDFConcurrency: *kdfN, Web: wc, Demo: *demoNet, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if a.Demo != nil {
+		fmt.Fprintln(stdout, "Demo network created (example organisations, not real):")
+		for _, o := range a.Demo.Orgs {
+			fmt.Fprintf(stdout, "  %s\n    recovery code (shown once): %s\n", o.Org.Name, o.RecoveryCode)
+		}
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if *tlsCert != "" {
+		scheme = "https"
+	}
+	fmt.Fprintf(stdout, "Salama is serving on %s://%s/\n", scheme, ln.Addr())
+	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
+		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go a.Housekeep(ctx, time.Minute)
+	errc := make(chan error, 1)
+	go func() {
+		if *tlsCert != "" {
+			errc <- srv.ServeTLS(ln, *tlsCert, *tlsKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutdown)
+}

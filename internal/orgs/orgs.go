@@ -1,0 +1,132 @@
+// Package orgs owns the member organisations of the referral network and
+// their keys. Creating an organisation generates its age key pair (hybrid
+// post-quantum): the public key goes to the database so reports can be
+// sealed to it; the private key is only ever stored wrapped, here under a
+// recovery code printed once, and (by the console) for each member user.
+//
+// It must never store or print a private key, and prints a recovery code
+// exactly once, at creation.
+package orgs
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/salama-ke/salama/internal/seal"
+	"github.com/salama-ke/salama/internal/store"
+)
+
+// New describes an organisation to create.
+type New struct {
+	Name            string
+	Intake          bool
+	ChildProtection bool
+}
+
+// Created is a new organisation and the recovery code that was shown once.
+type Created struct {
+	Org          *store.Organisation
+	RecoveryCode string
+}
+
+// recoveryEncoding leaves out letters easily confused when read aloud.
+var recoveryEncoding = base32.NewEncoding("ABCDEFGHJKLMNPQRSTUVWXYZ23456789").WithPadding(base32.NoPadding)
+
+// NewRecoveryCode returns 160 random bits as eight groups of four letters
+// and digits.
+func NewRecoveryCode() (string, error) {
+	b := make([]byte, 20)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	s := recoveryEncoding.EncodeToString(b)
+	var groups []string
+	for i := 0; i < len(s); i += 4 {
+		groups = append(groups, s[i:min(i+4, len(s))])
+	}
+	return strings.Join(groups, "-"), nil
+}
+
+// normaliseRecoveryCode makes a typed recovery code comparable.
+func normaliseRecoveryCode(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '-' || r == ' ':
+			return -1
+		case r >= 'a' && r <= 'z':
+			return r - 'a' + 'A'
+		}
+		return r
+	}, s)
+}
+
+// Create generates the organisation's keys and stores it.
+func Create(ctx context.Context, st *store.Store, kdf *seal.KDF, params seal.KDFParams, n New, now time.Time) (*Created, error) {
+	name := strings.TrimSpace(n.Name)
+	if name == "" {
+		return nil, errors.New("orgs: a name is required")
+	}
+	id, err := newID()
+	if err != nil {
+		return nil, err
+	}
+	ident, err := seal.GenerateOrgIdentity()
+	if err != nil {
+		return nil, err
+	}
+	code, err := NewRecoveryCode()
+	if err != nil {
+		return nil, err
+	}
+	salt, err := seal.NewSalt()
+	if err != nil {
+		return nil, err
+	}
+	_, kek, err := kdf.Password(ctx, normaliseRecoveryCode(code), salt, params)
+	if err != nil {
+		return nil, err
+	}
+	defer kek.Destroy()
+	wrap, err := kek.WrapOrgIdentity(id, "recovery", ident)
+	if err != nil {
+		return nil, err
+	}
+	o := &store.Organisation{ID: id, Name: name, Intake: n.Intake, ChildProtection: n.ChildProtection,
+		PublicKey: ident.Recipient().String(), RecoverySalt: salt, RecoveryParams: params.String(),
+		RecoveryWrap: wrap, CreatedAt: now.UTC()}
+	if err := st.CreateOrganisation(ctx, o); err != nil {
+		return nil, err
+	}
+	return &Created{Org: o, RecoveryCode: code}, nil
+}
+
+// Recover unwraps an organisation's private key with its recovery code.
+func Recover(ctx context.Context, st *store.Store, kdf *seal.KDF, orgID, code string) (*seal.OrgIdentity, error) {
+	o, err := st.Organisation(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	params, err := seal.ParseKDFParams(o.RecoveryParams)
+	if err != nil {
+		return nil, err
+	}
+	_, kek, err := kdf.Password(ctx, normaliseRecoveryCode(code), o.RecoverySalt, params)
+	if err != nil {
+		return nil, err
+	}
+	defer kek.Destroy()
+	return kek.UnwrapOrgIdentity(orgID, "recovery", o.RecoveryWrap)
+}
+
+func newID() (string, error) {
+	b := make([]byte, 8)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return "org_" + hex.EncodeToString(b), nil
+}

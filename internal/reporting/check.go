@@ -1,0 +1,213 @@
+package reporting
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/salama-ke/salama/internal/seal"
+	"github.com/salama-ke/salama/internal/store"
+)
+
+// MaxReply is the longest message a survivor may send in one go.
+const MaxReply = 4000
+
+// CheckSession is a survivor logged in with their receipt. The data key is
+// held only for the length of one request.
+type CheckSession struct {
+	ReportID string
+	id       []byte
+	dk       *seal.DataKey
+}
+
+// Close forgets the data key.
+func (c *CheckSession) Close() { c.dk.Destroy() }
+
+// CSRF is the token the session's forms carry.
+func (s *Service) CSRF(c *CheckSession) string {
+	return base64.RawURLEncoding.EncodeToString(s.Secret.MAC("check-csrf", c.id))
+}
+
+// VerifyCSRF checks a form's token against the session.
+func (s *Service) VerifyCSRF(c *CheckSession, tok string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	return err == nil && s.Secret.VerifyMAC("check-csrf", c.id, b)
+}
+
+// LogIn opens the report a receipt belongs to and starts a session. It
+// returns the cookie value: a random session id and the session key that
+// seals the report's data key in the database. Unknown receipts and
+// withdrawn reports cost the same argon2id evaluation and give the same
+// ErrNoReport.
+func (s *Service) LogIn(ctx context.Context, r seal.Receipt) (cookie string, err error) {
+	keys, err := s.KDF.ReceiptKeys(ctx, r, s.ReceiptSalt, s.KDFParams)
+	if err != nil {
+		return "", err
+	}
+	defer keys.Wrap.Destroy()
+	reportID, wrap, err := s.Store.ReceiptByLookup(ctx, keys.Lookup)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", ErrNoReport
+	}
+	if err != nil {
+		return "", err
+	}
+	dk, err := keys.Wrap.UnwrapDataKey(reportID, "receipt", wrap)
+	if err != nil {
+		return "", ErrNoReport
+	}
+	defer dk.Destroy()
+	sk, err := seal.NewKey()
+	if err != nil {
+		return "", err
+	}
+	defer sk.Destroy()
+	sealed, err := sk.WrapDataKey(reportID, "survivor-session", dk)
+	if err != nil {
+		return "", err
+	}
+	id := make([]byte, 16)
+	if _, err := rand.Read(id); err != nil {
+		return "", err
+	}
+	now := s.Now().UTC()
+	if err := s.Store.CreateSurvivorSession(ctx, &store.SurvivorSession{IDHash: sha(id), ReportID: reportID, SealedKey: sealed, CreatedAt: now, LastSeen: now}); err != nil {
+		return "", err
+	}
+	return base64.RawURLEncoding.EncodeToString(append(id, sk.Bytes()...)), nil
+}
+
+// Session resumes a receipt login from its cookie value.
+func (s *Service) Session(ctx context.Context, cookie string) (*CheckSession, error) {
+	b, err := base64.RawURLEncoding.DecodeString(cookie)
+	if err != nil || len(b) != 16+32 {
+		return nil, ErrNoSession
+	}
+	id, key := b[:16], b[16:]
+	now := s.Now().UTC()
+	ss, err := s.Store.SurvivorSessionSeenAfter(ctx, sha(id), now.Add(-s.SessionIdle), now)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, ErrNoSession
+	}
+	if err != nil {
+		return nil, err
+	}
+	sk, err := seal.KeyFromBytes(key)
+	if err != nil {
+		return nil, ErrNoSession
+	}
+	defer sk.Destroy()
+	dk, err := sk.UnwrapDataKey(ss.ReportID, "survivor-session", ss.SealedKey)
+	if err != nil {
+		return nil, ErrNoSession // a tampered cookie
+	}
+	return &CheckSession{ReportID: ss.ReportID, id: id, dk: dk}, nil
+}
+
+// LogOut ends the session; the sealed data key goes with it.
+func (s *Service) LogOut(ctx context.Context, c *CheckSession) error {
+	return s.Store.DeleteSurvivorSession(ctx, sha(c.id))
+}
+
+// Message is one entry of the thread, opened.
+type Message struct {
+	FromSurvivor bool
+	At           time.Time
+	Text         string
+}
+
+// View is what the survivor sees of their own report.
+type View struct {
+	Report      *store.Report
+	Thread      []Message
+	Narrative   string
+	Identifiers []Identifier
+	Phone       string
+	Attachments int
+}
+
+// View opens the survivor's report for the check page.
+func (s *Service) View(ctx context.Context, c *CheckSession) (*View, error) {
+	r, err := s.Store.Report(ctx, c.ReportID)
+	if err != nil {
+		return nil, err
+	}
+	v := &View{Report: r}
+	fields, err := s.Store.ReportFields(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	if f, ok := fields[FieldNarrative]; ok {
+		b, err := c.dk.Open(r.ID, FieldNarrative, f)
+		if err != nil {
+			return nil, err
+		}
+		v.Narrative = string(b)
+	}
+	if f, ok := fields[FieldIdentifiers]; ok {
+		b, err := c.dk.Open(r.ID, FieldIdentifiers, f)
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(b, &v.Identifiers); err != nil {
+			return nil, err
+		}
+	}
+	if f, ok := fields[FieldContact]; ok {
+		b, err := c.dk.Open(r.ID, FieldContact, f)
+		if err != nil {
+			return nil, err
+		}
+		var ct contact
+		if err := json.Unmarshal(b, &ct); err != nil {
+			return nil, err
+		}
+		v.Phone = ct.Phone
+	}
+	atts, err := s.Store.Attachments(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	v.Attachments = len(atts)
+	msgs, err := s.Store.Messages(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range msgs {
+		b, err := c.dk.Open(r.ID, "message:"+m.ID, m.Sealed)
+		if err != nil {
+			return nil, err
+		}
+		v.Thread = append(v.Thread, Message{FromSurvivor: m.Author == store.AuthorSurvivor, At: m.CreatedAt, Text: string(b)})
+	}
+	return v, nil
+}
+
+// Reply adds the survivor's message to the thread, sealed under the report's
+// key. It returns ErrEmpty for a blank message; the caller checks the length
+// against MaxReply first so the text can be shown again.
+func (s *Service) Reply(ctx context.Context, c *CheckSession, text string) error {
+	text = strings.TrimSpace(strings.ToValidUTF8(text, "\uFFFD"))
+	if text == "" {
+		return ErrEmpty
+	}
+	if utf8.RuneCountInString(text) > MaxReply {
+		return errors.New("reporting: reply too long")
+	}
+	id := newID()
+	sealed, err := c.dk.Seal(c.ReportID, "message:"+id, []byte(text))
+	if err != nil {
+		return err
+	}
+	return s.Store.AddMessage(ctx, &store.Message{ID: id, ReportID: c.ReportID, Author: store.AuthorSurvivor, CreatedAt: s.Now().UTC(), Sealed: sealed})
+}
+
+// Withdraw destroys the report's content and ends every session on it.
+func (s *Service) Withdraw(ctx context.Context, c *CheckSession) error {
+	return s.Store.Withdraw(ctx, c.ReportID, s.Now().UTC())
+}

@@ -1,0 +1,389 @@
+// Package reporting owns the survivor's side of Salama: turning a submitted
+// form into a sealed, routed report with a receipt; logging back in with the
+// receipt; the thread with the caseworker; withdrawal.
+//
+// It must never keep anything the survivor did not type (no address, no
+// browser details), never keep a receipt, and never store half a report:
+// every submission is one transaction.
+package reporting
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/salama-ke/salama/internal/directory"
+	"github.com/salama-ke/salama/internal/seal"
+	"github.com/salama-ke/salama/internal/store"
+)
+
+// Sealed field names. They are also the associated data that binds each
+// ciphertext to its field.
+const (
+	FieldNarrative   = "narrative"
+	FieldIdentifiers = "identifiers"
+	FieldContact     = "contact"
+	FieldCountry     = "country"
+)
+
+// Errors the web layer turns into messages.
+var (
+	ErrTokenExpired = errors.New("reporting: form token expired or invalid")
+	ErrNoReport     = errors.New("reporting: no report for that receipt")
+	ErrNoSession    = errors.New("reporting: no session")
+	ErrRetry        = errors.New("reporting: submission collided; ask the survivor to send again")
+	ErrEmpty        = errors.New("reporting: empty message")
+)
+
+// Config holds what the service needs from outside.
+type Config struct {
+	Store       *store.Store
+	KDF         *seal.KDF
+	KDFParams   seal.KDFParams // for receipts
+	ReceiptSalt []byte
+	Secret      *seal.NetworkSecret
+	Now         func() time.Time
+	// TokenLifetime is how long a form may stay open before it must be
+	// sent again; it is also how long a double submit shows the same receipt.
+	TokenLifetime time.Duration
+	// SessionIdle ends a receipt login after this long without a request.
+	SessionIdle time.Duration
+}
+
+// Service is the survivor-facing reporting service.
+type Service struct {
+	Config
+
+	mu       sync.Mutex
+	dirAt    time.Time
+	services []directory.Service
+	orgs     []store.Organisation
+}
+
+// New returns a service.
+func New(c Config) *Service {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.TokenLifetime == 0 {
+		c.TokenLifetime = 3 * time.Hour
+	}
+	if c.SessionIdle == 0 {
+		c.SessionIdle = 15 * time.Minute
+	}
+	return &Service{Config: c}
+}
+
+// Directory returns the services and organisations, cached for a minute: the
+// directory changes rarely and is read on every help page.
+func (s *Service) Directory(ctx context.Context) ([]directory.Service, []store.Organisation, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.services != nil && s.Now().Sub(s.dirAt) < time.Minute {
+		return s.services, s.orgs, nil
+	}
+	svcs, err := s.Store.Services(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	orgs, err := s.Store.Organisations(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.services, s.orgs, s.dirAt = svcs, orgs, s.Now()
+	return svcs, orgs, nil
+}
+
+// InvalidateDirectory drops the cached directory after an edit.
+func (s *Service) InvalidateDirectory() {
+	s.mu.Lock()
+	s.services = nil
+	s.mu.Unlock()
+}
+
+// --- form tokens ---------------------------------------------------------
+
+// A form token is version(1) ‖ issued unix seconds(8) ‖ random(16) ‖
+// MAC(32), base64url. It proves the form came from us recently and lets a
+// double submit be recognised: the same token always yields the same receipt.
+const tokenVersion = 1
+
+// NewToken returns a fresh form token.
+func (s *Service) NewToken() string {
+	b := make([]byte, 1+8+16, 1+8+16+32)
+	b[0] = tokenVersion
+	binary.BigEndian.PutUint64(b[1:9], uint64(s.Now().Unix()))
+	if _, err := rand.Read(b[9:25]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	b = append(b, s.Secret.MAC("form-token", b)...)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// checkToken returns the token's random part if it is ours and fresh.
+func (s *Service) checkToken(tok string) ([]byte, error) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(b) != 1+8+16+32 || b[0] != tokenVersion {
+		return nil, ErrTokenExpired
+	}
+	if !s.Secret.VerifyMAC("form-token", b[:25], b[25:]) {
+		return nil, ErrTokenExpired
+	}
+	issued := time.Unix(int64(binary.BigEndian.Uint64(b[1:9])), 0)
+	now := s.Now()
+	if now.Sub(issued) > s.TokenLifetime || issued.After(now.Add(time.Minute)) {
+		return nil, ErrTokenExpired
+	}
+	return b[9:25], nil
+}
+
+// --- submission ----------------------------------------------------------
+
+// Submission is the result of a successful submit.
+type Submission struct {
+	Receipt seal.Receipt
+	Report  *store.Report
+	Again   bool // the same form was sent twice; nothing new was stored
+}
+
+// Submit seals, routes and stores a report or tip. The input must have been
+// decoded without problems.
+func (s *Service) Submit(ctx context.Context, in Input) (*Submission, error) {
+	random, err := s.checkToken(in.Token)
+	if err != nil {
+		return nil, err
+	}
+	receipt, err := seal.ReceiptFromSeed(s.Secret.MAC("receipt-seed", random))
+	if err != nil {
+		return nil, err
+	}
+	tokenHash := s.Secret.MAC("submit-token", random)
+	now := s.Now().UTC()
+	if id, err := s.Store.ReportIDByToken(ctx, tokenHash, now.Add(-s.TokenLifetime)); err == nil {
+		return s.again(ctx, receipt, id)
+	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+
+	keys, err := s.KDF.ReceiptKeys(ctx, receipt, s.ReceiptSalt, s.KDFParams)
+	if err != nil {
+		return nil, err
+	}
+	defer keys.Wrap.Destroy()
+	svcs, orgs, err := s.Directory(ctx)
+	if err != nil {
+		return nil, err
+	}
+	org, err := Route(in, orgs, svcs)
+	if err != nil {
+		return nil, err
+	}
+	recipient, err := seal.ParseOrgRecipient(org.PublicKey)
+	if err != nil {
+		return nil, fmt.Errorf("organisation %s public key: %w", org.ID, err)
+	}
+
+	nr := &store.NewReport{Report: reportFromInput(in, org.ID, now), Fields: map[string]seal.Sealed{}, TokenHash: tokenHash}
+	dk, err := seal.NewDataKey()
+	if err != nil {
+		return nil, err
+	}
+	defer dk.Destroy()
+	for attempt := 0; ; attempt++ {
+		nr.ID, nr.CaseRef = newID(), NewCaseRef()
+		if err := s.sealInto(nr, dk, in); err != nil {
+			return nil, err
+		}
+		if nr.OrgWrap, err = recipient.WrapDataKey(dk); err != nil {
+			return nil, err
+		}
+		nr.OrgRecipient = "org:" + org.ID
+		if nr.ReceiptWrap, err = keys.Wrap.WrapDataKey(nr.ID, "receipt", dk); err != nil {
+			return nil, err
+		}
+		nr.ReceiptLookup = keys.Lookup
+		err = s.Store.CreateReport(ctx, nr)
+		switch {
+		case err == nil:
+			return &Submission{Receipt: receipt, Report: &nr.Report}, nil
+		case errors.Is(err, store.ErrDuplicateToken):
+			id, lerr := s.Store.ReportIDByToken(ctx, tokenHash, time.Time{})
+			if lerr != nil {
+				return nil, lerr
+			}
+			return s.again(ctx, receipt, id)
+		case errors.Is(err, store.ErrDuplicateKey) && attempt < 2:
+			continue // a case reference collided: draw new ids
+		case errors.Is(err, store.ErrDuplicateKey):
+			return nil, ErrRetry
+		default:
+			return nil, err
+		}
+	}
+}
+
+func (s *Service) again(ctx context.Context, receipt seal.Receipt, id string) (*Submission, error) {
+	r, err := s.Store.Report(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if r.Withdrawn {
+		return nil, ErrTokenExpired
+	}
+	return &Submission{Receipt: receipt, Report: r, Again: true}, nil
+}
+
+// contact is the sealed "how to reach you" field.
+type contact struct {
+	Phone     string `json:"phone,omitempty"`
+	SafeTimes string `json:"safe_times,omitempty"`
+	MaySayWho string `json:"may_say_who,omitempty"`
+}
+
+func (s *Service) sealInto(nr *store.NewReport, dk *seal.DataKey, in Input) error {
+	clear(nr.Fields)
+	nr.Attachments = nr.Attachments[:0]
+	put := func(name string, b []byte) error {
+		v, err := dk.Seal(nr.ID, name, b)
+		nr.Fields[name] = v
+		return err
+	}
+	if in.Narrative != "" {
+		if err := put(FieldNarrative, []byte(in.Narrative)); err != nil {
+			return err
+		}
+	}
+	if ids := in.FilledIdentifiers(); len(ids) > 0 {
+		b, _ := json.Marshal(ids)
+		if err := put(FieldIdentifiers, b); err != nil {
+			return err
+		}
+	}
+	if in.ContactPref == "phone" && in.Phone != "" {
+		b, _ := json.Marshal(contact{Phone: in.Phone, SafeTimes: in.SafeTimes, MaySayWho: in.MaySayWho})
+		if err := put(FieldContact, b); err != nil {
+			return err
+		}
+	}
+	if in.Country != "" && in.County == "outside" {
+		if err := put(FieldCountry, []byte(in.Country)); err != nil {
+			return err
+		}
+	}
+	for _, u := range in.Files {
+		id := newID()
+		v, err := dk.Seal(nr.ID, "attachment:"+id, attachmentBytes(u))
+		if err != nil {
+			return err
+		}
+		nr.Attachments = append(nr.Attachments, store.NewAttachment{ID: id, Sealed: v})
+	}
+	return nil
+}
+
+func reportFromInput(in Input, orgID string, now time.Time) store.Report {
+	r := store.Report{
+		Kind: in.Kind, Channel: store.ChannelWeb, OrgID: orgID, Status: store.StatusNew,
+		CreatedAt: now, UpdatedAt: now,
+		About: in.About, Categories: in.What, AgeBand: in.AgeBand, County: in.County,
+		WhenLast: in.WhenLast, DangerNow: in.Danger, Help: in.Help, ContactPref: in.ContactPref,
+		ConsentRefer: in.Share == "refer", ConsentMatch: in.AllowMatch, ConsentStats: in.CountStats,
+		ChildInvolved: in.Child(),
+	}
+	if in.Kind == KindTip {
+		r.Categories = []string{"advertised"}
+		r.ContactPref = "code"
+	}
+	if r.AgeBand == "notsay" {
+		r.AgeBand = ""
+	}
+	if r.County == "notsay" {
+		r.County = ""
+	}
+	r.Urgency = Urgency(r)
+	return r
+}
+
+// Urgency ranks a report for the inbox: danger now, then a child involved,
+// then sexual violence recent enough for post-rape care.
+func Urgency(r store.Report) int {
+	u := 0
+	if r.DangerNow == "yes" {
+		u += 4
+	}
+	if r.ChildInvolved {
+		u += 2
+	}
+	if slices.Contains(r.Categories, "sexual_violence") && (r.WhenLast == "ongoing" || r.WhenLast == "72h") {
+		u++
+	}
+	return u
+}
+
+// Situation is what the help-now page matches on.
+func Situation(r *store.Report) directory.Situation {
+	needs := make([]directory.Need, 0, len(r.Help))
+	for _, h := range r.Help {
+		needs = append(needs, directory.Need(h))
+	}
+	about := r.About
+	if r.ChildInvolved && about == "" {
+		about = "child"
+	}
+	return directory.Situation{About: about, Categories: r.Categories, AgeBand: r.AgeBand, County: r.County,
+		WhenLast: r.WhenLast, DangerNow: r.DangerNow == "yes", Help: needs}
+}
+
+// --- ids -----------------------------------------------------------------
+
+func newID() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+// caseAlphabet leaves out 0/O, 1/I/L and U so a reference read aloud over
+// the phone is not misheard.
+const caseAlphabet = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+// NewCaseRef returns a random case reference such as K7Q4-92XM: never
+// sequential, so it says nothing about how many reports exist.
+func NewCaseRef() string {
+	out := make([]byte, 0, 9)
+	var b [1]byte
+	for len(out) < 9 {
+		if len(out) == 4 {
+			out = append(out, '-')
+			continue
+		}
+		if _, err := rand.Read(b[:]); err != nil {
+			panic(err)
+		}
+		if int(b[0]) >= 256-256%len(caseAlphabet) {
+			continue // reject to keep the draw uniform
+		}
+		out = append(out, caseAlphabet[int(b[0])%len(caseAlphabet)])
+	}
+	return string(out)
+}
+
+func knownCounty(slug string) bool {
+	_, ok := directory.CountyBySlug(slug)
+	return ok
+}
+
+func sha(b []byte) []byte {
+	h := sha256.Sum256(b)
+	return h[:]
+}

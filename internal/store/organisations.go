@@ -1,0 +1,105 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"time"
+
+	"github.com/salama-ke/salama/internal/directory"
+)
+
+// Organisation is a member of the referral network. Its age public key is in
+// clear; its private key is only ever stored wrapped (for the recovery code
+// here, for each member user elsewhere).
+type Organisation struct {
+	ID              string
+	Name            string
+	Intake          bool // the network's fallback intake organisation
+	ChildProtection bool
+	PublicKey       string
+	RecoverySalt    []byte
+	RecoveryParams  string
+	RecoveryWrap    []byte
+	CreatedAt       time.Time
+}
+
+// CreateOrganisation adds an organisation.
+func (s *Store) CreateOrganisation(ctx context.Context, o *Organisation) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO organisations (id, name, intake, child_protection, public_key, recovery_salt, recovery_params, recovery_wrap, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		o.ID, o.Name, o.Intake, o.ChildProtection, o.PublicKey, o.RecoverySalt, o.RecoveryParams, o.RecoveryWrap, o.CreatedAt.Unix())
+	if IsUniqueViolation(err) {
+		return ErrDuplicateKey
+	}
+	return err
+}
+
+// Organisations lists every organisation by name.
+func (s *Store) Organisations(ctx context.Context) ([]Organisation, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, name, intake, child_protection, public_key, created_at FROM organisations ORDER BY name, id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Organisation
+	for rows.Next() {
+		var o Organisation
+		var at int64
+		if err := rows.Scan(&o.ID, &o.Name, &o.Intake, &o.ChildProtection, &o.PublicKey, &at); err != nil {
+			return nil, err
+		}
+		o.CreatedAt = time.Unix(at, 0).UTC()
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// Organisation returns one organisation, with its recovery wrap.
+func (s *Store) Organisation(ctx context.Context, id string) (*Organisation, error) {
+	var o Organisation
+	var at int64
+	err := s.r.QueryRowContext(ctx, `SELECT id, name, intake, child_protection, public_key, recovery_salt, recovery_params, recovery_wrap, created_at FROM organisations WHERE id = $1`, id).
+		Scan(&o.ID, &o.Name, &o.Intake, &o.ChildProtection, &o.PublicKey, &o.RecoverySalt, &o.RecoveryParams, &o.RecoveryWrap, &at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	o.CreatedAt = time.Unix(at, 0).UTC()
+	return &o, err
+}
+
+// PutService creates or replaces a directory service.
+func (s *Store) PutService(ctx context.Context, svc directory.Service, now time.Time) error {
+	data, err := json.Marshal(svc)
+	if err != nil {
+		return err
+	}
+	_, err = s.w.ExecContext(ctx, `INSERT INTO services (id, org_id, data, updated_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (id) DO UPDATE SET org_id = excluded.org_id, data = excluded.data, updated_at = excluded.updated_at`,
+		svc.ID, svc.OrgID, string(data), now.Unix())
+	return err
+}
+
+// Services returns the whole directory (it is small: hundreds of rows), for
+// matching in memory.
+func (s *Store) Services(ctx context.Context) ([]directory.Service, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT data FROM services ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []directory.Service
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&data); err != nil {
+			return nil, err
+		}
+		var svc directory.Service
+		if err := json.Unmarshal([]byte(data), &svc); err != nil {
+			return nil, err
+		}
+		out = append(out, svc)
+	}
+	return out, rows.Err()
+}

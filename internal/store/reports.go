@@ -1,0 +1,300 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/salama-ke/salama/internal/seal"
+)
+
+// Report is the part of a report kept in clear: what routing, the inbox and
+// statistics need. Everything the survivor typed in their own words lives in
+// report_fields, sealed under the report's data key.
+type Report struct {
+	ID, CaseRef   string
+	Kind, Channel string
+	OrgID         string
+	Status        string
+	ClosedReason  string
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+
+	About, AgeBand, County, WhenLast, DangerNow, ContactPref string
+	Categories, Help                                         []string
+
+	ConsentRefer, ConsentMatch, ConsentStats bool
+	ChildInvolved                            bool
+	Urgency                                  int
+	Withdrawn                                bool
+}
+
+// Report kinds, channels and statuses as stored.
+const (
+	KindReport = "report"
+	KindTip    = "tip"
+
+	ChannelWeb  = "web"
+	ChannelUSSD = "ussd"
+
+	StatusNew       = "new"
+	StatusInReview  = "in_review"
+	StatusReferred  = "referred"
+	StatusClosed    = "closed"
+	StatusWithdrawn = "withdrawn"
+)
+
+// NewReport is everything written when a report is submitted, in one
+// transaction: a crash leaves either all of it or none of it.
+type NewReport struct {
+	Report
+	Fields        map[string]seal.Sealed // field name → sealed value
+	Attachments   []NewAttachment
+	OrgRecipient  string // "org:<id>"
+	OrgWrap       []byte // data key wrapped to the organisation (age)
+	ReceiptLookup []byte // argon2id-derived lookup key
+	ReceiptWrap   []byte // data key wrapped under the receipt's key
+	TokenHash     []byte // hash of the form token, to recognise a double submit
+}
+
+// NewAttachment is a sealed file.
+type NewAttachment struct {
+	ID     string
+	Sealed seal.Sealed
+}
+
+// Errors a caller branches on.
+var (
+	ErrNotFound       = errors.New("store: not found")
+	ErrDuplicateToken = errors.New("store: form token already used")
+	ErrDuplicateKey   = errors.New("store: unique key already taken")
+)
+
+const reportColumns = `id, case_ref, kind, channel, org_id, status, closed_reason, created_at, updated_at,
+	about, categories, age_band, county, when_last, danger_now, help_wanted, contact_pref,
+	consent_refer, consent_match, consent_stats, child_involved, urgency, withdrawn_at`
+
+// CreateReport stores a new report with its sealed fields, key wraps, receipt
+// and form token atomically. It returns ErrDuplicateToken when the form token
+// was used before (a double submit) and ErrDuplicateKey on any other unique
+// collision (case reference, receipt lookup key).
+func (s *Store) CreateReport(ctx context.Context, nr *NewReport) error {
+	r := &nr.Report
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		if nr.TokenHash != nil {
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM submit_tokens WHERE token_hash = $1`, nr.TokenHash).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return ErrDuplicateToken
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO reports (`+reportColumns+`)
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,NULL)`,
+			r.ID, r.CaseRef, r.Kind, r.Channel, r.OrgID, r.Status, r.ClosedReason, r.CreatedAt.Unix(), r.UpdatedAt.Unix(),
+			r.About, joinList(r.Categories), r.AgeBand, r.County, r.WhenLast, r.DangerNow, joinList(r.Help), r.ContactPref,
+			r.ConsentRefer, r.ConsentMatch, r.ConsentStats, r.ChildInvolved, r.Urgency)
+		if err != nil {
+			return err
+		}
+		for name, v := range nr.Fields {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO report_fields (report_id, name, sealed) VALUES ($1, $2, $3)`, r.ID, name, []byte(v)); err != nil {
+				return err
+			}
+		}
+		for _, a := range nr.Attachments {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO attachments (id, report_id, created_at, sealed) VALUES ($1, $2, $3, $4)`, a.ID, r.ID, r.CreatedAt.Unix(), []byte(a.Sealed)); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO report_wraps (report_id, recipient, wrap) VALUES ($1, $2, $3)`, r.ID, nr.OrgRecipient, nr.OrgWrap); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO receipts (lookup, report_id, wrap) VALUES ($1, $2, $3)`, nr.ReceiptLookup, r.ID, nr.ReceiptWrap); err != nil {
+			return err
+		}
+		if nr.TokenHash != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO submit_tokens (token_hash, report_id, created_at) VALUES ($1, $2, $3)`, nr.TokenHash, r.ID, r.CreatedAt.Unix()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, ErrDuplicateToken) && IsUniqueViolation(err) {
+		// A concurrent double submit loses the race on submit_tokens.
+		if nr.TokenHash != nil {
+			if _, terr := s.ReportIDByToken(ctx, nr.TokenHash, time.Time{}); terr == nil {
+				return ErrDuplicateToken
+			}
+		}
+		return fmt.Errorf("%w: %v", ErrDuplicateKey, err)
+	}
+	return err
+}
+
+// ReportIDByToken finds the report a form token created, if it was created
+// at or after since.
+func (s *Store) ReportIDByToken(ctx context.Context, tokenHash []byte, since time.Time) (string, error) {
+	var id string
+	err := s.r.QueryRowContext(ctx, `SELECT report_id FROM submit_tokens WHERE token_hash = $1 AND created_at >= $2`, tokenHash, since.Unix()).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	return id, err
+}
+
+// DeleteSubmitTokensBefore forgets form tokens older than t: after that a
+// resubmitted form is refused as expired.
+func (s *Store) DeleteSubmitTokensBefore(ctx context.Context, t time.Time) error {
+	_, err := s.w.ExecContext(ctx, `DELETE FROM submit_tokens WHERE created_at < $1`, t.Unix())
+	return err
+}
+
+// Report returns a report's clear metadata.
+func (s *Store) Report(ctx context.Context, id string) (*Report, error) {
+	row := s.r.QueryRowContext(ctx, `SELECT `+reportColumns+` FROM reports WHERE id = $1`, id)
+	r, err := scanReport(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return r, err
+}
+
+type scanner interface{ Scan(...any) error }
+
+func scanReport(row scanner) (*Report, error) {
+	var r Report
+	var created, updated int64
+	var withdrawn sql.NullInt64
+	var cats, help string
+	err := row.Scan(&r.ID, &r.CaseRef, &r.Kind, &r.Channel, &r.OrgID, &r.Status, &r.ClosedReason, &created, &updated,
+		&r.About, &cats, &r.AgeBand, &r.County, &r.WhenLast, &r.DangerNow, &help, &r.ContactPref,
+		&r.ConsentRefer, &r.ConsentMatch, &r.ConsentStats, &r.ChildInvolved, &r.Urgency, &withdrawn)
+	if err != nil {
+		return nil, err
+	}
+	r.CreatedAt, r.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()
+	r.Categories, r.Help = splitList(cats), splitList(help)
+	r.Withdrawn = withdrawn.Valid
+	return &r, nil
+}
+
+// ReportFields returns every sealed field of a report by name.
+func (s *Store) ReportFields(ctx context.Context, reportID string) (map[string]seal.Sealed, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT name, sealed FROM report_fields WHERE report_id = $1`, reportID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]seal.Sealed{}
+	for rows.Next() {
+		var name string
+		var b []byte
+		if err := rows.Scan(&name, &b); err != nil {
+			return nil, err
+		}
+		out[name] = seal.Sealed(b)
+	}
+	return out, rows.Err()
+}
+
+// Attachment is a sealed file of a report.
+type Attachment struct {
+	ID        string
+	CreatedAt time.Time
+	Sealed    seal.Sealed
+}
+
+// Attachments lists a report's sealed files, oldest first.
+func (s *Store) Attachments(ctx context.Context, reportID string) ([]Attachment, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, created_at, sealed FROM attachments WHERE report_id = $1 ORDER BY created_at, id`, reportID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Attachment
+	for rows.Next() {
+		var a Attachment
+		var at int64
+		var b []byte
+		if err := rows.Scan(&a.ID, &at, &b); err != nil {
+			return nil, err
+		}
+		a.CreatedAt, a.Sealed = time.Unix(at, 0).UTC(), seal.Sealed(b)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// ReportWrap returns the data key wrapped for one recipient ("org:<id>").
+func (s *Store) ReportWrap(ctx context.Context, reportID, recipient string) ([]byte, error) {
+	var b []byte
+	err := s.r.QueryRowContext(ctx, `SELECT wrap FROM report_wraps WHERE report_id = $1 AND recipient = $2`, reportID, recipient).Scan(&b)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	return b, err
+}
+
+// ReceiptByLookup finds the report a receipt's lookup key opens, and the data
+// key wrapped under the receipt.
+func (s *Store) ReceiptByLookup(ctx context.Context, lookup []byte) (reportID string, wrap []byte, err error) {
+	err = s.r.QueryRowContext(ctx, `SELECT report_id, wrap FROM receipts WHERE lookup = $1`, lookup).Scan(&reportID, &wrap)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil, ErrNotFound
+	}
+	return reportID, wrap, err
+}
+
+// Withdraw destroys a report's content at once: every sealed field, message,
+// attachment, every wrap of its data key (organisation and receipt), its
+// sessions and form token. Without a wrap the data key is gone, so a copy of
+// the ciphertext left in an old backup is unreadable (crypto-shredding). The
+// row stays, for anonymous counts, with only the coarse clear fields the
+// survivor agreed could be counted.
+func (s *Store) Withdraw(ctx context.Context, reportID string, now time.Time) error {
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		var stats bool
+		err := tx.QueryRowContext(ctx, `SELECT consent_stats FROM reports WHERE id = $1 AND withdrawn_at IS NULL`, reportID).Scan(&stats)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		for _, table := range contentTables {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE report_id = $1`, reportID); err != nil {
+				return err
+			}
+		}
+		q := `UPDATE reports SET status = $2, withdrawn_at = $3, updated_at = $3, about = '', when_last = '',
+			danger_now = '', help_wanted = '', contact_pref = '', urgency = 0`
+		if !stats {
+			q += `, categories = '', age_band = '', county = '', child_involved = false`
+		}
+		_, err = tx.ExecContext(ctx, q+` WHERE id = $1`, reportID, StatusWithdrawn, now.Unix())
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	// Deleted pages are zeroed in the database file (secure_delete), but the
+	// WAL still holds their old images until a checkpoint resets it.
+	return s.Checkpoint(ctx)
+}
+
+// contentTables hold a report's sealed content and key material.
+var contentTables = []string{"report_fields", "attachments", "messages", "report_wraps", "receipts", "survivor_sessions", "submit_tokens"}
+
+func joinList(l []string) string { return strings.Join(l, ",") }
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}

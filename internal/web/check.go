@@ -1,0 +1,251 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/salama-ke/salama/internal/locale"
+	"github.com/salama-ke/salama/internal/reporting"
+	"github.com/salama-ke/salama/internal/seal"
+)
+
+// checkCookie carries a receipt login: a random session id and the key that
+// opens the report's data key in the database. It is the only cookie a
+// public page ever sets, and only after the survivor typed their receipt.
+const checkCookie = "salama_check"
+
+// eastAfrica is the time zone survivors read times in (UTC+3, no DST).
+var eastAfrica = time.FixedZone("EAT", 3*60*60)
+
+type checkView struct {
+	Receipt string // as typed, shown again on an error
+	Problem string
+	Ended   bool
+}
+
+func (s *Server) checkForm(w http.ResponseWriter, r *http.Request) {
+	l, ok := s.lang(r)
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	if c, err := r.Cookie(checkCookie); err == nil {
+		if sess, err := s.rep.Session(r.Context(), c.Value); err == nil {
+			sess.Close()
+			http.Redirect(w, r, "/"+string(l)+"/check/report", http.StatusSeeOther)
+			return
+		}
+	}
+	v := &checkView{Ended: r.URL.Query().Get("ended") == "1"}
+	s.render(w, http.StatusOK, "check", s.newView(r, l, "check.page_title", v))
+}
+
+func (s *Server) checkLogin(w http.ResponseWriter, r *http.Request) {
+	l, ok := s.lang(r)
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	p := s.cat.Printer(l)
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	typed := r.PostFormValue("receipt")
+	if len(typed) > 64 {
+		typed = typed[:64]
+	}
+	again := func(status int, key string, args ...any) {
+		v := &checkView{Receipt: strings.ToValidUTF8(typed, ""), Problem: p.T(key, args...)}
+		s.render(w, status, "check", s.newView(r, l, "check.page_title", v))
+	}
+	receipt, err := seal.ParseReceipt(typed)
+	if err != nil {
+		again(http.StatusUnprocessableEntity, "check.problem_format")
+		return
+	}
+	if ok, wait := s.receipts.Allow(s.clientAddr(r)); !ok {
+		again(http.StatusTooManyRequests, "check.problem_slow", int(wait.Minutes())+1)
+		return
+	}
+	cookie, err := s.rep.LogIn(r.Context(), receipt)
+	switch {
+	case errors.Is(err, reporting.ErrNoReport):
+		again(http.StatusNotFound, "check.problem_unknown")
+		return
+	case err != nil:
+		s.log.Error("receipt login failed", "err", err)
+		again(http.StatusServiceUnavailable, "problem.try_later")
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: checkCookie, Value: cookie, Path: "/", HttpOnly: true,
+		Secure: s.cfg.TLS, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, "/"+string(l)+"/check/report", http.StatusSeeOther)
+}
+
+// session resumes the receipt login or sends the survivor back to /check.
+func (s *Server) session(w http.ResponseWriter, r *http.Request, l locale.Lang) *reporting.CheckSession {
+	c, err := r.Cookie(checkCookie)
+	if err == nil {
+		sess, err := s.rep.Session(r.Context(), c.Value)
+		if err == nil {
+			return sess
+		}
+		if !errors.Is(err, reporting.ErrNoSession) {
+			s.log.Error("session lookup failed", "err", err)
+			s.fail(w, r, http.StatusServiceUnavailable, "problem.try_later")
+			return nil
+		}
+	}
+	s.clearCookie(w)
+	http.Redirect(w, r, "/"+string(l)+"/check?ended=1", http.StatusSeeOther)
+	return nil
+}
+
+func (s *Server) clearCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: checkCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: s.cfg.TLS, SameSite: http.SameSiteStrictMode})
+}
+
+type threadMsg struct {
+	Who, At, Text string
+	Mine          bool
+}
+
+type threadView struct {
+	CaseRef, Status, StatusHelp string
+	Messages                    []threadMsg
+	Narrative                   string
+	Identifiers                 []string
+	Phone                       string
+	Attachments                 int
+	CSRF                        string
+	Reply                       string // kept after an error
+	Problem                     string
+}
+
+func (s *Server) renderThread(w http.ResponseWriter, r *http.Request, l locale.Lang, sess *reporting.CheckSession, status int, reply, problemKey string) {
+	p := s.cat.Printer(l)
+	v, err := s.rep.View(r.Context(), sess)
+	if err != nil {
+		s.log.Error("report view failed", "err", err)
+		s.fail(w, r, http.StatusServiceUnavailable, "problem.try_later")
+		return
+	}
+	tv := &threadView{CaseRef: v.Report.CaseRef, Status: p.T("status." + v.Report.Status),
+		StatusHelp: p.T("status." + v.Report.Status + ".help"), Narrative: v.Narrative, Phone: v.Phone,
+		Attachments: v.Attachments, CSRF: s.rep.CSRF(sess), Reply: reply}
+	if problemKey != "" {
+		tv.Problem = p.T(problemKey)
+	}
+	for _, m := range v.Thread {
+		who := p.T("check.from_caseworker")
+		if m.FromSurvivor {
+			who = p.T("check.from_you")
+		}
+		tv.Messages = append(tv.Messages, threadMsg{Who: who, At: m.At.In(eastAfrica).Format("2006-01-02 15:04"), Text: m.Text, Mine: m.FromSurvivor})
+	}
+	for _, id := range v.Identifiers {
+		label := ""
+		if id.Platform != "" {
+			label = p.T("platform."+id.Platform) + ": "
+		}
+		tv.Identifiers = append(tv.Identifiers, label+id.Value)
+	}
+	s.render(w, status, "thread", s.newView(r, l, "thread.page_title", tv))
+}
+
+func (s *Server) checkReport(w http.ResponseWriter, r *http.Request) {
+	l, ok := s.lang(r)
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	sess := s.session(w, r, l)
+	if sess == nil {
+		return
+	}
+	defer sess.Close()
+	s.renderThread(w, r, l, sess, http.StatusOK, "", "")
+}
+
+// postSession parses a small form posted from the thread page and checks its
+// CSRF token.
+func (s *Server) postSession(w http.ResponseWriter, r *http.Request) (locale.Lang, *reporting.CheckSession) {
+	l, ok := s.lang(r)
+	if !ok {
+		s.notFound(w, r)
+		return "", nil
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		s.fail(w, r, http.StatusBadRequest, "problem.unreadable_form")
+		return "", nil
+	}
+	sess := s.session(w, r, l)
+	if sess == nil {
+		return "", nil
+	}
+	if !s.rep.VerifyCSRF(sess, r.PostForm.Get("csrf")) {
+		sess.Close()
+		s.fail(w, r, http.StatusForbidden, "problem.forged")
+		return "", nil
+	}
+	return l, sess
+}
+
+func (s *Server) checkReply(w http.ResponseWriter, r *http.Request) {
+	l, sess := s.postSession(w, r)
+	if sess == nil {
+		return
+	}
+	defer sess.Close()
+	text := r.PostForm.Get("text")
+	if utf8.RuneCountInString(strings.TrimSpace(text)) > reporting.MaxReply {
+		s.renderThread(w, r, l, sess, http.StatusUnprocessableEntity, text, "problem.too_long")
+		return
+	}
+	switch err := s.rep.Reply(r.Context(), sess, text); {
+	case errors.Is(err, reporting.ErrEmpty):
+		s.renderThread(w, r, l, sess, http.StatusUnprocessableEntity, text, "check.problem_empty")
+		return
+	case err != nil:
+		s.log.Error("reply not stored", "err", err)
+		s.renderThread(w, r, l, sess, http.StatusServiceUnavailable, text, "problem.not_saved_reply")
+		return
+	}
+	http.Redirect(w, r, "/"+string(l)+"/check/report#thread", http.StatusSeeOther)
+}
+
+func (s *Server) checkWithdraw(w http.ResponseWriter, r *http.Request) {
+	l, sess := s.postSession(w, r)
+	if sess == nil {
+		return
+	}
+	defer sess.Close()
+	if r.PostForm.Get("confirm") != "yes" {
+		s.renderThread(w, r, l, sess, http.StatusUnprocessableEntity, "", "check.problem_confirm")
+		return
+	}
+	if err := s.rep.Withdraw(r.Context(), sess); err != nil {
+		s.log.Error("withdrawal failed", "err", err)
+		s.renderThread(w, r, l, sess, http.StatusServiceUnavailable, "", "problem.try_later")
+		return
+	}
+	s.log.Info("report withdrawn")
+	s.clearCookie(w)
+	s.render(w, http.StatusOK, "message", s.newView(r, l, "message.title", messageData{Text: s.cat.Printer(l).T("check.withdrawn"), Ok: true}))
+}
+
+func (s *Server) checkLogout(w http.ResponseWriter, r *http.Request) {
+	l, sess := s.postSession(w, r)
+	if sess == nil {
+		return
+	}
+	defer sess.Close()
+	if err := s.rep.LogOut(r.Context(), sess); err != nil {
+		s.log.Error("logout failed", "err", err)
+	}
+	s.clearCookie(w)
+	s.render(w, http.StatusOK, "message", s.newView(r, l, "message.title", messageData{Text: s.cat.Printer(l).T("check.logged_out"), Ok: true}))
+}

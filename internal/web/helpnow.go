@@ -1,0 +1,145 @@
+package web
+
+import (
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/salama-ke/salama/internal/directory"
+	"github.com/salama-ke/salama/internal/locale"
+)
+
+// serviceCard is a directory service in the reader's language.
+type serviceCard struct {
+	Name, Desc, Hours, Cost, Type string
+	Phone, SMS, WhatsApp, WalkIn  string
+	Website                       string
+	Free                          bool
+}
+
+func card(p *locale.Printer, s directory.Service) serviceCard {
+	lang := string(p.Lang)
+	c := serviceCard{Name: s.Name, Desc: s.Description.In(lang), Hours: s.Hours.In(lang), Cost: s.Cost.In(lang),
+		Type: p.T(s.Type.Key()), Phone: s.Channels.Phone, SMS: s.Channels.SMS, WhatsApp: s.Channels.WhatsApp,
+		WalkIn: s.Channels.WalkIn.In(lang), Website: s.Channels.Website, Free: s.Free}
+	if key, ok := s.CatalogKey(); ok {
+		for _, f := range []struct {
+			dst    *string
+			suffix string
+		}{{&c.Name, ".name"}, {&c.Desc, ".desc"}, {&c.Hours, ".hours"}} {
+			if p.Has(key + f.suffix) {
+				*f.dst = p.T(key + f.suffix)
+			}
+		}
+	}
+	return c
+}
+
+// section is one block of help-now, already in words.
+type section struct {
+	ID, Title string
+	Body      []string // paragraphs
+	Services  []serviceCard
+}
+
+type helpView struct {
+	Sections []section
+}
+
+// helpNow turns the directory's plan into sections, in the order SPEC §3.4
+// fixes: danger first, then post-rape care, the child line, image removal,
+// local services, and the national lines always.
+func (s *Server) helpNow(p *locale.Printer, sit directory.Situation, svcs []directory.Service) *helpView {
+	plan := directory.Plan(sit, svcs)
+	v := &helpView{}
+	add := func(sec directory.Section, cards []directory.Service) {
+		x := section{ID: string(sec), Title: p.T(sec.TitleKey())}
+		for _, para := range strings.Split(p.T(sec.BodyKey()), "\n\n") {
+			x.Body = append(x.Body, para)
+		}
+		for _, c := range cards {
+			x.Services = append(x.Services, card(p, c))
+		}
+		v.Sections = append(v.Sections, x)
+	}
+	if plan.Emergency {
+		add(directory.SectionEmergency, nil)
+	}
+	if plan.PostRapeCare {
+		add(directory.SectionPostRapeCare, nil)
+	}
+	if plan.ChildLine {
+		add(directory.SectionChildLine, nil)
+	}
+	if plan.ImageRemoval != directory.ImageRemovalNone {
+		var tools []directory.Service
+		for _, t := range directory.ImageRemovalTools() {
+			if plan.ImageRemoval == directory.ImageRemovalBoth ||
+				plan.ImageRemoval == directory.ImageRemovalTakeItDown && t.ID == directory.ToolTakeItDown ||
+				plan.ImageRemoval == directory.ImageRemovalStopNCII && t.ID == directory.ToolStopNCII {
+				tools = append(tools, t)
+			}
+		}
+		add(directory.SectionImageRemoval, tools)
+	}
+	add(directory.SectionServices, plan.Services)
+	add(directory.SectionNational, plan.National)
+	return v
+}
+
+// helpPage is the public directory: filter by county and need, no login.
+type helpPage struct {
+	County  selectList
+	Need    selectList
+	Results []serviceCard
+	Lines   []serviceCard
+}
+
+func (s *Server) help(w http.ResponseWriter, r *http.Request) {
+	l, ok := s.lang(r)
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	p := s.cat.Printer(l)
+	county, need := r.URL.Query().Get("county"), r.URL.Query().Get("need")
+	if _, ok := directory.CountyBySlug(county); !ok && county != directory.CountyOutside {
+		county = ""
+	}
+	n, ok := directory.ParseNeed(need)
+	if !ok {
+		n = ""
+	}
+	q := directory.Query{County: county}
+	if n != "" {
+		q.Needs = []directory.Need{n}
+	}
+	svcs, _, err := s.rep.Directory(r.Context())
+	if err != nil {
+		s.log.Error("directory unavailable", "err", err)
+		svcs = nil // the national lines are built in and still shown
+	}
+	page := &helpPage{
+		County: selectList{Name: "county", Items: []opt{{Value: "", Label: p.T("help.any_county")}}},
+		Need:   selectList{Name: "need", Items: []opt{{Value: "", Label: p.T("help.any_need")}}},
+	}
+	for _, c := range directory.Counties() {
+		page.County.Items = append(page.County.Items, opt{Value: c.Slug, Label: p.T(c.Key()), Checked: c.Slug == county})
+	}
+	for _, x := range directory.Needs() {
+		if x == directory.NeedRecordOnly {
+			continue
+		}
+		page.Need.Items = append(page.Need.Items, opt{Value: string(x), Label: p.T(x.Key()), Checked: x == n})
+	}
+	for _, svc := range directory.Match(svcs, q) {
+		if slices.ContainsFunc(directory.NationalLines(), func(x directory.Service) bool { return x.ID == svc.ID }) {
+			continue // shown once, below
+		}
+		page.Results = append(page.Results, card(p, svc))
+	}
+	for _, svc := range directory.NationalLines() {
+		page.Lines = append(page.Lines, card(p, svc))
+	}
+	s.render(w, http.StatusOK, "help", s.newView(r, l, "help.page_title", page))
+}

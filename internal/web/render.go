@@ -1,0 +1,146 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strings"
+
+	"github.com/salama-ke/salama/internal/locale"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static/salama.css
+var css string
+
+//go:embed static/exit.js
+var exitJS string
+
+// pageFiles declares every page and the templates it is built from; a test
+// fails when a page is missing or does not parse.
+var pageFiles = map[string][]string{
+	"landing":  {"landing.html"},
+	"report":   {"form.html", "report.html"},
+	"tip":      {"form.html", "tip.html"},
+	"received": {"helpnow.html", "received.html"},
+	"help":     {"helpnow.html", "help.html"},
+	"check":    {"check.html"},
+	"thread":   {"thread.html"},
+	"message":  {"message.html"},
+}
+
+type page struct{ t *template.Template }
+
+func (s *Server) parseTemplates() error {
+	s.pages = map[string]*page{}
+	for name, files := range pageFiles {
+		t := template.New("layout")
+		paths := []string{"templates/layout.html"}
+		for _, f := range files {
+			paths = append(paths, "templates/"+f)
+		}
+		t, err := t.ParseFS(templateFS, paths...)
+		if err != nil {
+			return fmt.Errorf("web: page %s: %w", name, err)
+		}
+		s.pages[name] = &page{t: t}
+	}
+	return nil
+}
+
+// view is what every page template gets.
+type view struct {
+	P       *locale.Printer
+	Lang    locale.Lang
+	Title   string
+	ExitURL string
+	CSS     template.CSS
+	Script  template.JS
+	Switch  []langLink
+	Data    any
+}
+
+type langLink struct {
+	Code, Name, Href string
+	Current          bool
+}
+
+// lang returns the request's language: the URL prefix, or for "/" the
+// browser's preference. An unknown prefix is a 404.
+func (s *Server) lang(r *http.Request) (locale.Lang, bool) {
+	if p := r.PathValue("lang"); p != "" {
+		return locale.ParseLang(p)
+	}
+	return locale.Negotiate(r.Header.Get("Accept-Language")), true
+}
+
+func (s *Server) newView(r *http.Request, l locale.Lang, titleKey string, data any) *view {
+	p := s.cat.Printer(l)
+	rest := r.URL.Path
+	if pv := r.PathValue("lang"); pv != "" {
+		rest = strings.TrimPrefix(rest, "/"+pv)
+	}
+	// The switcher keeps the survivor on the same page. Pages answering a
+	// POST under /check/ switch to the check page, never to a resubmission.
+	switch {
+	case rest == "":
+		rest = "/"
+	case strings.HasPrefix(rest, "/check/"):
+		rest = "/check/report"
+	}
+	v := &view{P: p, Lang: l, Title: p.T(titleKey), ExitURL: s.cfg.ExitURL,
+		CSS: template.CSS(css), Script: template.JS(exitJS), Data: data}
+	for _, o := range locale.Langs {
+		v.Switch = append(v.Switch, langLink{Code: string(o), Name: o.Name(), Href: "/" + string(o) + rest, Current: o == l})
+	}
+	return v
+}
+
+// render writes a page. Templates render into a buffer first so a template
+// error becomes a clean error page, not half a page.
+func (s *Server) render(w http.ResponseWriter, status int, name string, v *view) {
+	var buf bytes.Buffer
+	if err := s.pages[name].t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		s.log.Error("template failed", "page", name, "err", err)
+		status, buf = http.StatusInternalServerError, bytes.Buffer{}
+		buf.WriteString("<!doctype html><title>Salama</title><p>Error / Hitilafu. <a href=\"/\">Salama</a></p>")
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Language", string(v.Lang))
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// fail shows a short page with a message in the survivor's language.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, key string) {
+	l, ok := s.lang(r)
+	if !ok {
+		l = locale.Negotiate(r.Header.Get("Accept-Language"))
+	}
+	s.render(w, status, "message", s.newView(r, l, "message.title", messageData{Text: s.cat.Printer(l).T(key)}))
+}
+
+type messageData struct {
+	Text string
+	Ok   bool
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.fail(w, r, http.StatusNotFound, "error.not_found")
+}
+
+func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
+	l, ok := s.lang(r)
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	if r.PathValue("lang") == "" {
+		w.Header().Add("Vary", "Accept-Language")
+	}
+	s.render(w, http.StatusOK, "landing", s.newView(r, l, "landing.page_title", nil))
+}

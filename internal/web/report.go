@@ -1,0 +1,210 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"slices"
+
+	"github.com/salama-ke/salama/internal/directory"
+	"github.com/salama-ke/salama/internal/locale"
+	"github.com/salama-ke/salama/internal/reporting"
+)
+
+// opt is one choice of a radio, checkbox or select list, already translated.
+type opt struct {
+	Value, Label string
+	Checked      bool
+}
+
+// choices is a radio or checkbox group.
+type choices struct {
+	Name, Type, Legend, Hint, Problem string
+	Items                             []opt
+}
+
+type selectList struct {
+	Name  string
+	Items []opt
+}
+
+type idRow struct {
+	Type, Platform selectList
+	Value          string
+}
+
+// formView is the report and tip form, filled with what was typed.
+type formView struct {
+	In        reporting.Input
+	Token     string
+	Problems  map[string]string
+	Notice    string
+	FilesLost string
+	MaxMB     int64
+
+	About, What, Age, When, Danger, Help, Contact, SayWho, Share, TipChild choices
+	County                                                                 selectList
+	IDRows                                                                 []idRow
+}
+
+func (s *Server) buildForm(p *locale.Printer, in reporting.Input, problems reporting.Problems) *formView {
+	f := &formView{In: in, Token: s.rep.NewToken(), Problems: map[string]string{}, MaxMB: s.cfg.MaxUpload >> 20}
+	for field, key := range problems {
+		f.Problems[field] = p.T(key)
+	}
+	group := func(name, typ, legendKey, hintKey string, values []string, labelPrefix string, selected ...string) choices {
+		c := choices{Name: name, Type: typ, Legend: p.T(legendKey), Problem: f.Problems[name]}
+		if hintKey != "" {
+			c.Hint = p.T(hintKey)
+		}
+		for _, v := range values {
+			c.Items = append(c.Items, opt{Value: v, Label: p.T(labelPrefix + v), Checked: slices.Contains(selected, v)})
+		}
+		return c
+	}
+	f.About = group("about", "radio", "report.about", "", reporting.AboutChoices, "report.about.", in.About)
+	f.What = group("what", "checkbox", "report.what", "report.several", reporting.WhatChoices, "report.what.", in.What...)
+	f.Age = group("age", "radio", "report.age", "report.age_hint", reporting.AgeChoices, "report.age.", in.AgeBand)
+	f.When = group("when", "radio", "report.when", "", reporting.WhenChoices, "report.when.", in.WhenLast)
+	f.Danger = group("danger", "radio", "report.danger", "report.danger_hint", reporting.YesNo, "choice.", in.Danger)
+	f.Help = group("help", "checkbox", "report.help", "report.several", reporting.HelpChoices, "need.", in.Help...)
+	f.Contact = group("contact", "radio", "report.contact", "", reporting.ContactChoices, "report.contact.", in.ContactPref)
+	f.SayWho = group("say_who", "radio", "report.say_who", "report.say_who_hint", reporting.YesNo, "choice.", in.MaySayWho)
+	f.Share = group("share", "radio", "report.share", "report.share_hint", reporting.ShareChoices, "report.share.", in.Share)
+	f.TipChild = group("child", "radio", "tip.child", "", reporting.TipChildChoices, "tip.child.", in.TipChild)
+
+	f.County = selectList{Name: "county", Items: []opt{{Value: "", Label: p.T("report.county_choose")}}}
+	for _, c := range directory.Counties() {
+		f.County.Items = append(f.County.Items, opt{Value: c.Slug, Label: p.T(c.Key()), Checked: in.County == c.Slug})
+	}
+	f.County.Items = append(f.County.Items,
+		opt{Value: "outside", Label: p.T("report.county_outside"), Checked: in.County == "outside"},
+		opt{Value: "notsay", Label: p.T("report.notsay"), Checked: in.County == "notsay"})
+
+	for _, id := range in.Identifiers {
+		row := idRow{Value: id.Value,
+			Type:     selectList{Name: "id_type", Items: []opt{{Value: "", Label: p.T("form.id_type")}}},
+			Platform: selectList{Name: "id_platform", Items: []opt{{Value: "", Label: p.T("form.id_platform")}}}}
+		for _, t := range reporting.IDTypeChoices {
+			row.Type.Items = append(row.Type.Items, opt{Value: t, Label: p.T("form.id_type." + t), Checked: id.Type == t})
+		}
+		for _, pl := range reporting.PlatformChoices {
+			row.Platform.Items = append(row.Platform.Items, opt{Value: pl, Label: p.T("platform." + pl), Checked: id.Platform == pl})
+		}
+		f.IDRows = append(f.IDRows, row)
+	}
+	return f
+}
+
+func (s *Server) reportForm(w http.ResponseWriter, r *http.Request) {
+	s.showForm(w, r, reporting.KindReport)
+}
+
+func (s *Server) tipForm(w http.ResponseWriter, r *http.Request) {
+	s.showForm(w, r, reporting.KindTip)
+}
+
+func (s *Server) showForm(w http.ResponseWriter, r *http.Request, kind string) {
+	l, ok := s.lang(r)
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	f := s.buildForm(s.cat.Printer(l), reporting.NewInput(kind), nil)
+	s.render(w, http.StatusOK, kind, s.newView(r, l, kind+".page_title", f))
+}
+
+func (s *Server) reportSubmit(w http.ResponseWriter, r *http.Request) {
+	s.submit(w, r, reporting.KindReport)
+}
+
+func (s *Server) tipSubmit(w http.ResponseWriter, r *http.Request) {
+	s.submit(w, r, reporting.KindTip)
+}
+
+// submit handles a report or tip. On any problem the form comes back with
+// everything typed and a message; nothing is stored unless all of it is.
+func (s *Server) submit(w http.ResponseWriter, r *http.Request, kind string) {
+	l, ok := s.lang(r)
+	if !ok {
+		s.notFound(w, r)
+		return
+	}
+	p := s.cat.Printer(l)
+	// Screenshots plus up to 10,000 characters of text and the identifiers.
+	r.Body = http.MaxBytesReader(w, r.Body, reporting.MaxFiles*s.cfg.MaxUpload+1<<20)
+	if err := r.ParseMultipartForm(1 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			// The body was cut off, so what was typed cannot be shown again;
+			// say so plainly rather than pretend.
+			s.fail(w, r, http.StatusRequestEntityTooLarge, "problem.upload_too_big")
+			return
+		}
+		s.fail(w, r, http.StatusBadRequest, "problem.unreadable_form")
+		return
+	}
+	if r.MultipartForm != nil {
+		defer r.MultipartForm.RemoveAll()
+	}
+	in, problems := reporting.Decode(r.Form, kind)
+	again := func(status int, notice string) {
+		f := s.buildForm(p, in, problems)
+		if notice != "" {
+			f.Notice = p.T(notice)
+		}
+		if len(in.Files) > 0 || r.MultipartForm != nil && len(r.MultipartForm.File["files"]) > 0 {
+			f.FilesLost = p.T("form.files_again")
+		}
+		s.render(w, status, kind, s.newView(r, l, kind+".page_title", f))
+	}
+	if r.Form.Get("add_row") != "" && r.Form.Get("send") == "" {
+		again(http.StatusOK, "")
+		return
+	}
+	if r.MultipartForm != nil {
+		files, problem := reporting.ReadUploads(r.MultipartForm.File["files"], s.cfg.MaxUpload)
+		if problem != "" {
+			problems["files"] = problem
+		}
+		in.Files = files
+	}
+	if len(problems) > 0 {
+		again(http.StatusUnprocessableEntity, "problem.check_marked")
+		return
+	}
+	if ok, _ := s.reports.Allow(s.clientAddr(r)); !ok {
+		again(http.StatusTooManyRequests, "problem.slow_down")
+		return
+	}
+	sub, err := s.rep.Submit(r.Context(), in)
+	switch {
+	case errors.Is(err, reporting.ErrTokenExpired):
+		again(http.StatusUnprocessableEntity, "problem.token_expired")
+		return
+	case errors.Is(err, reporting.ErrRetry):
+		again(http.StatusServiceUnavailable, "problem.send_again")
+		return
+	case err != nil:
+		s.log.Error("report not stored", "kind", kind, "err", err)
+		again(http.StatusServiceUnavailable, "problem.not_saved")
+		return
+	}
+	if !sub.Again {
+		s.log.Info("report received", "kind", kind, "channel", sub.Report.Channel)
+	}
+	svcs, _, err := s.rep.Directory(r.Context())
+	if err != nil {
+		svcs = nil // help-now still shows the national lines
+	}
+	data := &receivedView{Receipt: sub.Receipt.String(), CaseKind: kind, Again: sub.Again,
+		Help: s.helpNow(p, reporting.Situation(sub.Report), svcs)}
+	s.render(w, http.StatusOK, "received", s.newView(r, l, "received.page_title", data))
+}
+
+type receivedView struct {
+	Receipt  string
+	CaseKind string
+	Again    bool
+	Help     *helpView
+}
+

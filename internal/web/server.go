@@ -1,0 +1,100 @@
+// Package web serves Salama's public pages: landing, report, tip, help and
+// the receipt check. Every page works without JavaScript, fits one TCP
+// initial window gzipped, loads nothing from another host and sets no cookie
+// until a survivor logs in with their receipt.
+//
+// It must never log or store a client address, a User-Agent, a receipt or
+// anything a survivor typed. The only code that sees the client address is
+// clientAddr, and only to feed the rate limiter's keyed hash.
+package web
+
+import (
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/salama-ke/salama/internal/locale"
+	"github.com/salama-ke/salama/internal/ratelimit"
+	"github.com/salama-ke/salama/internal/reporting"
+)
+
+// Config is what the operator chooses.
+type Config struct {
+	// ExitURL is where Quick exit goes: a neutral site.
+	ExitURL string
+	// MaxUpload is the largest screenshot accepted, in bytes.
+	MaxUpload int64
+	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
+	TrustedProxies []netip.Prefix
+	// TLS says the site is served over HTTPS (directly or by a proxy), so
+	// cookies are Secure and HSTS is sent.
+	TLS bool
+	// ReceiptRule and ReportRule limit receipt guesses (hard) and report
+	// submissions (gently: many survivors share one carrier-NAT address).
+	ReceiptRule ratelimit.Rule
+	ReportRule  ratelimit.Rule
+}
+
+// DefaultConfig returns the production defaults.
+func DefaultConfig() Config {
+	return Config{
+		ExitURL:     "https://www.google.com/search?q=weather",
+		MaxUpload:   5 << 20,
+		ReceiptRule: ratelimit.Rule{Burst: 5, Every: 2 * time.Minute},
+		ReportRule:  ratelimit.Rule{Burst: 30, Every: 20 * time.Second},
+	}
+}
+
+// Server holds the public site.
+type Server struct {
+	cfg      Config
+	cat      *locale.Catalog
+	rep      *reporting.Service
+	log      *slog.Logger
+	pages    map[string]*page
+	receipts *ratelimit.Limiter
+	reports  *ratelimit.Limiter
+	csp      string
+}
+
+// New builds the server and parses every template; a template that does not
+// parse is an error here, at start, not on a survivor's request.
+func New(cfg Config, cat *locale.Catalog, rep *reporting.Service, log *slog.Logger) (*Server, error) {
+	s := &Server{cfg: cfg, cat: cat, rep: rep, log: log,
+		receipts: ratelimit.New(cfg.ReceiptRule), reports: ratelimit.New(cfg.ReportRule)}
+	if err := s.parseTemplates(); err != nil {
+		return nil, err
+	}
+	s.csp = contentSecurityPolicy()
+	return s, nil
+}
+
+// Handler returns the site with its middleware.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.landing)
+	mux.HandleFunc("GET /{lang}/{$}", s.landing)
+	mux.HandleFunc("GET /{lang}/report", s.reportForm)
+	mux.HandleFunc("POST /{lang}/report", s.reportSubmit)
+	mux.HandleFunc("GET /{lang}/tip", s.tipForm)
+	mux.HandleFunc("POST /{lang}/tip", s.tipSubmit)
+	mux.HandleFunc("GET /{lang}/help", s.help)
+	mux.HandleFunc("GET /{lang}/check", s.checkForm)
+	mux.HandleFunc("POST /{lang}/check", s.checkLogin)
+	mux.HandleFunc("GET /{lang}/check/report", s.checkReport)
+	mux.HandleFunc("POST /{lang}/check/reply", s.checkReply)
+	mux.HandleFunc("POST /{lang}/check/withdraw", s.checkWithdraw)
+	mux.HandleFunc("POST /{lang}/check/logout", s.checkLogout)
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("/", s.notFound)
+	return s.recoverer(s.securityHeaders(gzipped(s.logRequests(mux))))
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if err := s.rep.Store.Ping(r.Context()); err != nil {
+		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	w.Write([]byte("ok\n"))
+}
