@@ -52,38 +52,32 @@ type helpView struct {
 func (s *Server) helpNow(p *locale.Printer, sit directory.Situation, svcs []directory.Service) *helpView {
 	plan := directory.Plan(sit, svcs)
 	v := &helpView{}
-	add := func(sec directory.Section, cards []directory.Service) {
-		x := section{ID: string(sec), Title: p.T(sec.TitleKey())}
-		for _, para := range strings.Split(p.T(sec.BodyKey()), "\n\n") {
-			x.Body = append(x.Body, para)
+	for _, sec := range plan.Sections() {
+		bodyKey := sec.BodyKey()
+		var cards []directory.Service
+		switch sec {
+		case directory.SectionEmergency:
+			cards = plan.EmergencyLines()
+		case directory.SectionPostRapeCare:
+			cards = plan.PostRapeCareLines()
+		case directory.SectionChildLine:
+			cards = plan.ChildLines()
+		case directory.SectionImageRemoval:
+			cards = plan.ImageTools()
+		case directory.SectionServices:
+			cards = plan.Services
+			if plan.NoLocalMatch {
+				bodyKey = "helpnow.services.none"
+			}
+		case directory.SectionNational:
+			cards = plan.National
 		}
+		x := section{ID: string(sec), Title: p.T(sec.TitleKey()), Body: strings.Split(p.T(bodyKey), "\n\n")}
 		for _, c := range cards {
 			x.Services = append(x.Services, card(p, c))
 		}
 		v.Sections = append(v.Sections, x)
 	}
-	if plan.Emergency {
-		add(directory.SectionEmergency, nil)
-	}
-	if plan.PostRapeCare {
-		add(directory.SectionPostRapeCare, nil)
-	}
-	if plan.ChildLine {
-		add(directory.SectionChildLine, nil)
-	}
-	if plan.ImageRemoval != directory.ImageRemovalNone {
-		var tools []directory.Service
-		for _, t := range directory.ImageRemovalTools() {
-			if plan.ImageRemoval == directory.ImageRemovalBoth ||
-				plan.ImageRemoval == directory.ImageRemovalTakeItDown && t.ID == directory.ToolTakeItDown ||
-				plan.ImageRemoval == directory.ImageRemovalStopNCII && t.ID == directory.ToolStopNCII {
-				tools = append(tools, t)
-			}
-		}
-		add(directory.SectionImageRemoval, tools)
-	}
-	add(directory.SectionServices, plan.Services)
-	add(directory.SectionNational, plan.National)
 	return v
 }
 

@@ -75,14 +75,22 @@ func (s *Server) lang(r *http.Request) (locale.Lang, bool) {
 	if p := r.PathValue("lang"); p != "" {
 		return locale.ParseLang(p)
 	}
+	// Pages outside the routes (a 404) keep the language of their prefix.
+	if prefix, _, ok := strings.Cut(strings.TrimPrefix(r.URL.Path, "/"), "/"); ok {
+		if l, ok := locale.ParseLang(prefix); ok {
+			return l, true
+		}
+	}
 	return locale.Negotiate(r.Header.Get("Accept-Language")), true
 }
 
 func (s *Server) newView(r *http.Request, l locale.Lang, titleKey string, data any) *view {
 	p := s.cat.Printer(l)
 	rest := r.URL.Path
-	if pv := r.PathValue("lang"); pv != "" {
-		rest = strings.TrimPrefix(rest, "/"+pv)
+	for _, o := range locale.Langs {
+		if strings.HasPrefix(rest, "/"+string(o)+"/") {
+			rest = strings.TrimPrefix(rest, "/"+string(o))
+		}
 	}
 	// The switcher keeps the survivor on the same page. Pages answering a
 	// POST under /check/ switch to the check page, never to a resubmission.

@@ -34,6 +34,8 @@ type idRow struct {
 
 // formView is the report and tip form, filled with what was typed.
 type formView struct {
+	P         *locale.Printer
+	Lang      locale.Lang
 	In        reporting.Input
 	Token     string
 	Problems  map[string]string
@@ -47,7 +49,7 @@ type formView struct {
 }
 
 func (s *Server) buildForm(p *locale.Printer, in reporting.Input, problems reporting.Problems) *formView {
-	f := &formView{In: in, Token: s.rep.NewToken(), Problems: map[string]string{}, MaxMB: s.cfg.MaxUpload >> 20}
+	f := &formView{P: p, Lang: p.Lang, In: in, Token: s.rep.NewToken(), Problems: map[string]string{}, MaxMB: s.cfg.MaxUpload >> 20}
 	for field, key := range problems {
 		f.Problems[field] = p.T(key)
 	}
@@ -207,4 +209,3 @@ type receivedView struct {
 	Again    bool
 	Help     *helpView
 }
-

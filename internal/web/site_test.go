@@ -1,0 +1,314 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/salama-ke/salama/internal/app"
+	"github.com/salama-ke/salama/internal/seal"
+	"github.com/salama-ke/salama/internal/store"
+	"github.com/salama-ke/salama/internal/store/storetest"
+	"github.com/salama-ke/salama/internal/web"
+)
+
+// The client every scenario pretends to be. None of this may be stored.
+const (
+	clientIP = "197.248.33.71"
+	clientUA = "Mozilla/5.0 (Linux; Android 8.1; itel A16) SalamaProbeUA-7731"
+)
+
+// syncBuffer collects log lines from concurrent handlers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// clock is a settable time source shared by the app under test.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// site is the real application over a real database behind a real HTTP
+// server.
+type site struct {
+	t     *testing.T
+	db    storetest.DB
+	app   *app.App
+	srv   *httptest.Server
+	logs  *syncBuffer
+	clock *clock
+}
+
+func newSite(t *testing.T, db storetest.DB, tweak ...func(*app.Options)) *site {
+	t.Helper()
+	logs := &syncBuffer{}
+	c := &clock{t: time.Now()}
+	wc := web.DefaultConfig()
+	wc.ExitURL = "https://neutral.example/"
+	wc.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	o := app.Options{DataDir: db.DataDir, Database: db.DSN, KDFParams: seal.TestKDFParams, Demo: true,
+		Web: wc, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Now: c.Now}
+	if o.DataDir == "" {
+		o.DataDir = t.TempDir() // the network secret file
+	}
+	for _, f := range tweak {
+		f(&o)
+	}
+	a, err := app.New(context.Background(), o)
+	if err != nil {
+		t.Fatalf("app.New: %v", err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(func() {
+		srv.Close()
+		a.Close()
+	})
+	return &site{t: t, db: db, app: a, srv: srv, logs: logs, clock: c}
+}
+
+// each runs a scenario on a fresh site on SQLite and on PostgreSQL.
+func each(t *testing.T, fn func(t *testing.T, s *site)) {
+	storetest.EachDB(t, func(t *testing.T, db storetest.DB) {
+		fn(t, newSite(t, db))
+	})
+}
+
+type response struct {
+	*http.Response
+	body string
+}
+
+func (s *site) do(req *http.Request, cookie string) response {
+	s.t.Helper()
+	req.Header.Set("User-Agent", clientUA)
+	req.Header.Set("X-Forwarded-For", clientIP)
+	if cookie != "" {
+		req.AddCookie(&http.Cookie{Name: "salama_check", Value: cookie})
+	}
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.Do(req)
+	if err != nil {
+		s.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return response{resp, string(b)}
+}
+
+func (s *site) get(path, cookie string) response {
+	s.t.Helper()
+	req, _ := http.NewRequest("GET", s.srv.URL+path, nil)
+	return s.do(req, cookie)
+}
+
+func (s *site) postForm(path string, form url.Values, cookie string) response {
+	s.t.Helper()
+	req, _ := http.NewRequest("POST", s.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	return s.do(req, cookie)
+}
+
+type file struct {
+	name string
+	data []byte
+}
+
+func (s *site) postMultipart(path string, form url.Values, files ...file) response {
+	s.t.Helper()
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	for k, vs := range form {
+		for _, v := range vs {
+			w.WriteField(k, v)
+		}
+	}
+	for _, f := range files {
+		fw, _ := w.CreateFormFile("files", f.name)
+		fw.Write(f.data)
+	}
+	w.Close()
+	req, _ := http.NewRequest("POST", s.srv.URL+path, &b)
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	return s.do(req, "")
+}
+
+var (
+	tokenRE   = regexp.MustCompile(`name="token" value="([^"]+)"`)
+	receiptRE = regexp.MustCompile(`class="receipt"[^>]*>(\d{4} \d{4} \d{4} \d{4})<`)
+	csrfRE    = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+)
+
+func match(t *testing.T, re *regexp.Regexp, body, what string) string {
+	t.Helper()
+	m := re.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no %s in page:\n%s", what, body)
+	}
+	return m[1]
+}
+
+// token opens a form and returns its token.
+func (s *site) token(lang, kind string) string {
+	s.t.Helper()
+	r := s.get("/"+lang+"/"+kind, "")
+	if r.StatusCode != 200 {
+		s.t.Fatalf("GET %s form: %d", kind, r.StatusCode)
+	}
+	return match(s.t, tokenRE, r.body, "form token")
+}
+
+// report submits a report and returns the confirmation page and receipt.
+func (s *site) report(lang string, form url.Values, files ...file) (response, string) {
+	s.t.Helper()
+	if form.Get("token") == "" {
+		form.Set("token", s.token(lang, "report"))
+	}
+	form.Set("send", "1")
+	r := s.postMultipart("/"+lang+"/report", form, files...)
+	if r.StatusCode != 200 {
+		s.t.Fatalf("report: status %d:\n%s", r.StatusCode, r.body)
+	}
+	return r, match(s.t, receiptRE, r.body, "receipt")
+}
+
+// login opens the report with its receipt and returns the session cookie.
+func (s *site) login(lang, receipt string) string {
+	s.t.Helper()
+	r := s.postForm("/"+lang+"/check", url.Values{"receipt": {receipt}}, "")
+	if r.StatusCode != http.StatusSeeOther {
+		s.t.Fatalf("receipt login: status %d:\n%s", r.StatusCode, r.body)
+	}
+	for _, c := range r.Cookies() {
+		if c.Name == "salama_check" && c.Value != "" {
+			if !c.HttpOnly || c.SameSite != http.SameSiteStrictMode || c.Path != "/" {
+				s.t.Errorf("session cookie attributes: %+v", c)
+			}
+			return c.Value
+		}
+	}
+	s.t.Fatal("receipt login set no cookie")
+	return ""
+}
+
+// contains reports whether the database holds needle, as text or as bytes,
+// anywhere: on SQLite in the database, WAL and shared-memory files; on
+// PostgreSQL in every row of every table.
+func (s *site) contains(needle []byte) bool {
+	s.t.Helper()
+	if s.db.Engine == store.SQLite {
+		for _, f := range s.app.Store.Files() {
+			b, err := os.ReadFile(f)
+			if err != nil && !os.IsNotExist(err) {
+				s.t.Fatal(err)
+			}
+			if bytes.Contains(b, needle) {
+				return true
+			}
+		}
+		return false
+	}
+	db, err := sql.Open("pgx", s.db.DSN)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer db.Close()
+	rows, err := db.Query(`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var n string
+		rows.Scan(&n)
+		tables = append(tables, n)
+	}
+	rows.Close()
+	hexNeedle := hex.EncodeToString(needle)
+	for _, tbl := range tables {
+		rows, err := db.Query(`SELECT t::text FROM "` + tbl + `" t`)
+		if err != nil {
+			s.t.Fatal(err)
+		}
+		for rows.Next() {
+			var line string
+			rows.Scan(&line)
+			if strings.Contains(line, string(needle)) || strings.Contains(line, hexNeedle) {
+				rows.Close()
+				return true
+			}
+		}
+		rows.Close()
+	}
+	return false
+}
+
+func (s *site) count(query string, args ...any) int {
+	s.t.Helper()
+	db := s.open()
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(query, args...).Scan(&n); err != nil {
+		s.t.Fatalf("%s: %v", query, err)
+	}
+	return n
+}
+
+func newSQLite(t *testing.T) storetest.DB { return storetest.NewDB(t, store.SQLite) }
+
+func (s *site) open() *sql.DB {
+	s.t.Helper()
+	var db *sql.DB
+	var err error
+	if s.db.Engine == store.SQLite {
+		db, err = sql.Open("sqlite", "file:"+s.app.Store.Files()[0]+"?mode=ro&_pragma=busy_timeout(5000)")
+	} else {
+		db, err = sql.Open("pgx", s.db.DSN)
+	}
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return db
+}
