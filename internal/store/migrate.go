@@ -1,0 +1,135 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Migrations are numbered SQL files, one folder per engine with the same
+// numbers: migrations/sqlite/0001_init.sql and migrations/postgres/0001_init.sql
+// make the same schema in each engine's words. A released migration is never
+// edited; a change is a new number in both folders.
+//
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
+var migrationFS embed.FS
+
+// ErrSchemaTooNew is returned by Open when the database was migrated by a
+// newer Salama than this one: running on would write rows the newer schema
+// does not expect.
+var ErrSchemaTooNew = errors.New("store: database schema is newer than this program knows; run the newer salama")
+
+// migrationLock is the PostgreSQL advisory lock key ("salama" in ASCII) that
+// serialises migrations between instances starting together on one database.
+// Advisory locks are per database, so unrelated databases do not contend.
+const migrationLock int64 = 0x73616c616d61
+
+type migration struct {
+	version int64
+	name    string // file name, for error messages
+	sql     string
+}
+
+// migrations returns the engine's migrations in order. Numbers must run 1, 2,
+// 3 … without gaps, so that "the highest applied" says which were applied.
+func migrations(engine string) ([]migration, error) {
+	dir := path.Join("migrations", engine)
+	entries, err := fs.ReadDir(migrationFS, dir)
+	if err != nil {
+		return nil, fmt.Errorf("store: migrations: %w", err)
+	}
+	var ms []migration
+	for _, e := range entries {
+		name := e.Name()
+		num, _, ok := strings.Cut(name, "_")
+		v, err := strconv.ParseInt(num, 10, 64)
+		if !ok || err != nil || !strings.HasSuffix(name, ".sql") {
+			return nil, fmt.Errorf("store: migration %s/%s: name must be NNNN_what.sql", dir, name)
+		}
+		if want := int64(len(ms) + 1); v != want {
+			return nil, fmt.Errorf("store: migration %s/%s: expected number %d", dir, name, want)
+		}
+		b, err := migrationFS.ReadFile(path.Join(dir, name))
+		if err != nil {
+			return nil, fmt.Errorf("store: migration %s/%s: %w", dir, name, err)
+		}
+		ms = append(ms, migration{version: v, name: name, sql: string(b)})
+	}
+	return ms, nil
+}
+
+// migrate applies the migrations the database lacks, each in its own
+// transaction together with its row in schema_migrations, so a crash leaves
+// the schema at some version and never between two.
+func (s *Store) migrate(ctx context.Context) error {
+	ms, err := migrations(s.d.engine)
+	if err != nil {
+		return err
+	}
+	for {
+		done, err := s.migrateOne(ctx, ms)
+		if err != nil || done {
+			return err
+		}
+	}
+}
+
+// migrateOne applies the next pending migration, or reports done if there is
+// none. It reads the current version under the same lock it migrates under:
+// on PostgreSQL an advisory lock held to the end of the transaction, on
+// SQLite the write lock BEGIN IMMEDIATE takes. A second instance starting at
+// the same time waits, then finds the work done.
+func (s *Store) migrateOne(ctx context.Context, ms []migration) (done bool, err error) {
+	err = s.Tx(ctx, func(tx *sql.Tx) error {
+		done = false
+		if s.d.engine == Postgres {
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
+				return fmt.Errorf("store: migration lock: %w", err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    BIGINT NOT NULL PRIMARY KEY,
+			applied_at BIGINT NOT NULL
+		)`); err != nil {
+			return fmt.Errorf("store: create schema_migrations: %w", err)
+		}
+		var current int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+			return fmt.Errorf("store: read schema version: %w", err)
+		}
+		latest := int64(len(ms))
+		switch {
+		case current > latest:
+			return fmt.Errorf("%w (database at version %d, this program knows up to %d)", ErrSchemaTooNew, current, latest)
+		case current == latest:
+			done = true
+			return nil
+		}
+		m := ms[current] // version current+1
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			return fmt.Errorf("store: migration %s/%s: %w", s.d.engine, m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
+			m.version, time.Now().Unix()); err != nil {
+			return fmt.Errorf("store: record migration %d: %w", m.version, err)
+		}
+		return nil
+	})
+	return done, err
+}
+
+// SchemaVersion returns the highest migration applied to the database.
+func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("store: read schema version: %w", err)
+	}
+	return v, nil
+}
