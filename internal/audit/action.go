@@ -1,0 +1,155 @@
+package audit
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Action is what an entry records. Only the constants below are accepted:
+// a new kind of event is a new constant here, reviewed like any change to
+// what Salama keeps about people.
+type Action string
+
+// Console sessions and accounts.
+const (
+	LoginOK         Action = "login.ok"
+	LoginFailed     Action = "login.failed" // actor "unknown" if no user matched
+	Logout          Action = "logout"
+	TOTPEnrolled    Action = "totp.enrolled"
+	PasswordChanged Action = "password.changed"
+	MemberAdded     Action = "member.added"    // detail: user=<id> role=<role>
+	MemberDisabled  Action = "member.disabled" // detail: user=<id>
+	MemberEnabled   Action = "member.enabled"  // detail: user=<id>
+	OrgKeyRecovered Action = "org_key.recovered"
+)
+
+// Casework on one report; these need a ReportID.
+const (
+	ReportRead            Action = "report.read"           // sealed content opened; detail: fields=<names>
+	AttachmentRevealed    Action = "attachment.revealed"   // detail: attachment=<id>
+	ReportExported        Action = "report.exported"       // evidence bundle; detail: sha256=<manifest hash>
+	StatusChanged         Action = "report.status_changed" // detail: status=<from>→<to> reason=<reason>
+	Assigned              Action = "report.assigned"       // detail: assignee=<user id>
+	NoteAdded             Action = "report.note_added"     // detail: note=<id>
+	MessageSent           Action = "report.message_sent"   // detail: message=<id>
+	ClassificationChanged Action = "report.classification_changed"
+	ReferralCreated       Action = "referral.created"  // detail: referral=<id> service=<id> consent=yes
+	ReferralSent          Action = "referral.sent"     // detail: referral=<id>
+	ReferralAccepted      Action = "referral.accepted" // detail: referral=<id>
+	ReferralDeclined      Action = "referral.declined" // detail: referral=<id> reason=<code>
+	// ReferralOverride is a child-protection referral made without the
+	// survivor's consent (SPEC §3): the written justification is sealed
+	// with the report, the entry only says it happened.
+	ReferralOverride Action = "referral.override"
+	ReportWithdrawn  Action = "report.withdrawn" // by the survivor, with the receipt
+	ReportPurged     Action = "report.purged"    // by retention (salama purge)
+)
+
+// actions lists every Action and whether it is about one report.
+var actions = map[Action]bool{
+	LoginOK: false, LoginFailed: false, Logout: false, TOTPEnrolled: false,
+	PasswordChanged: false, MemberAdded: false, MemberDisabled: false, MemberEnabled: false, OrgKeyRecovered: false,
+
+	ReportRead: true, AttachmentRevealed: true, ReportExported: true, StatusChanged: true,
+	Assigned: true, NoteAdded: true, MessageSent: true, ClassificationChanged: true,
+	ReferralCreated: true, ReferralSent: true, ReferralAccepted: true, ReferralDeclined: true,
+	ReferralOverride: true, ReportWithdrawn: true, ReportPurged: true,
+}
+
+// Actors that are not a console user (a user is "user:<id>", see UserActor).
+const (
+	ActorSystem   = "system"   // the server itself: retention, jobs
+	ActorSurvivor = "survivor" // whoever holds the receipt; never more than that
+	ActorCLI      = "cli"      // an operator at the command line
+	ActorUnknown  = "unknown"  // a failed login that matched no user
+)
+
+// UserActor is the actor for a console user.
+func UserActor(userID string) string { return "user:" + userID }
+
+// detailKeys are the keys a Detail may use. Values name states, codes, ids
+// and counts; see the package documentation for what they must never hold.
+var detailKeys = []string{
+	"assignee",       // user id
+	"attachment",     // attachment id
+	"category",       // classification code
+	"classification", // from→to, codes
+	"consent",        // yes / no / override
+	"count",          // a number
+	"fields",         // names of the sealed fields opened, comma-separated
+	"files",          // number of files in an export
+	"message",        // message id
+	"method",         // password / totp / recovery
+	"note",           // note id
+	"org",            // organisation id (the other party of a referral)
+	"reason",         // a reason code, never free text
+	"referral",       // referral id
+	"role",           // caseworker / supervisor / admin
+	"service",        // directory service id
+	"sha256",         // hash of an exported manifest
+	"status",         // from→to
+	"user",           // user id (the member acted upon)
+}
+
+// Limits on an entry's fields, in bytes.
+const (
+	maxID        = 128
+	maxDetail    = 256
+	maxDetailVal = 72 // room for a SHA-256 in hex
+)
+
+// validate checks an event against the rules in the package documentation.
+// Its errors name the field, never its value.
+func (ev Event) validate() error {
+	about, ok := actions[ev.Action]
+	if !ok {
+		return fmt.Errorf("%w: unknown action", ErrInvalidEvent)
+	}
+	if ev.Actor == "" {
+		return fmt.Errorf("%w: no actor", ErrInvalidEvent)
+	}
+	for _, f := range []struct{ name, v string }{{"actor", ev.Actor}, {"organisation id", ev.OrgID}, {"report id", ev.ReportID}} {
+		if len(f.v) > maxID || !isToken(f.v) {
+			return fmt.Errorf("%w: %s must be an identifier of at most %d bytes", ErrInvalidEvent, f.name, maxID)
+		}
+	}
+	if about && ev.ReportID == "" {
+		return fmt.Errorf("%w: action %s needs a report id", ErrInvalidEvent, ev.Action)
+	}
+	return validDetail(ev.Detail)
+}
+
+// isToken reports whether s is printable UTF-8 without spaces.
+func isToken(s string) bool {
+	if !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if unicode.IsSpace(r) || !unicode.IsPrint(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func validDetail(d string) error {
+	if d == "" {
+		return nil
+	}
+	if len(d) > maxDetail {
+		return fmt.Errorf("%w: detail longer than %d bytes", ErrInvalidEvent, maxDetail)
+	}
+	for _, pair := range strings.Split(d, " ") {
+		k, v, ok := strings.Cut(pair, "=")
+		if !ok || !slices.Contains(detailKeys, k) {
+			return fmt.Errorf("%w: detail must be key=value pairs with known keys", ErrInvalidEvent)
+		}
+		if v == "" || len(v) > maxDetailVal || !isToken(v) || strings.Contains(v, "=") {
+			return fmt.Errorf("%w: detail value for %s must be 1 to %d bytes without spaces or '='", ErrInvalidEvent, k, maxDetailVal)
+		}
+	}
+	return nil
+}
