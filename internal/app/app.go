@@ -1,7 +1,8 @@
 // Package app wires Salama together: the store, the network secret, the
-// key-derivation pool, the reporting service and the web server. The command
-// line, the tests and the benchmark all build the same App, so what is tested
-// is what runs.
+// signing key, the key-derivation pool, the audit log, the reporting and
+// casework services, the public site and the console. The command line, the
+// tests and the benchmark all build the same App, so what is tested is what
+// runs.
 package app
 
 import (
@@ -11,8 +12,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
+	"github.com/salama-ke/salama/internal/audit"
+	"github.com/salama-ke/salama/internal/casework"
+	"github.com/salama-ke/salama/internal/console"
 	"github.com/salama-ke/salama/internal/demo"
 	"github.com/salama-ke/salama/internal/locale"
 	"github.com/salama-ke/salama/internal/reporting"
@@ -23,11 +28,13 @@ import (
 
 // Options configure an App.
 type Options struct {
-	DataDir  string // SQLite file and the network secret file
+	DataDir  string // SQLite file, the network secret and the signing key
 	Database string // "" for SQLite in DataDir, or a postgres:// URL
-	// NetworkSecret, hex, overrides the secret file (SALAMA_NETWORK_SECRET).
-	NetworkSecret string
-	// KDFParams for new receipts and organisation recovery codes. The zero
+	// NetworkSecret and SigningKey, hex, override the files in DataDir
+	// (SALAMA_NETWORK_SECRET, SALAMA_SIGNING_KEY); empty reads them from
+	// the environment.
+	NetworkSecret, SigningKey string
+	// KDFParams for new receipts, passwords and recovery codes. The zero
 	// value means seal.DefaultKDFParams; tests pass seal.TestKDFParams.
 	KDFParams seal.KDFParams
 	// KDFConcurrency bounds argon2id evaluations in flight (each holds its
@@ -39,25 +46,21 @@ type Options struct {
 	Now            func() time.Time
 }
 
-// App is a running Salama.
-type App struct {
+// Core is what every command that touches data needs.
+type Core struct {
 	Store     *store.Store
 	Secret    *seal.NetworkSecret
+	Signing   *seal.SigningKey
 	KDF       *seal.KDF
 	KDFParams seal.KDFParams
-	Reporting *reporting.Service
-	Web       *web.Server
-	Catalog   *locale.Catalog
-	Demo      *demo.Seeded // what --demo created, if anything
-	log       *slog.Logger
+	Audit     *audit.Log
+	Casework  *casework.Service
+	Now       func() time.Time
 }
 
-// New opens the database (applying migrations), loads or creates the network
-// secret and the receipt salt, and builds the services.
-func New(ctx context.Context, o Options) (*App, error) {
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
+// OpenCore opens the database (applying migrations) and loads or creates the
+// network secret and the signing key.
+func OpenCore(ctx context.Context, o *Options) (*Core, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
@@ -67,22 +70,64 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err := o.KDFParams.Validate(); err != nil {
 		return nil, err
 	}
-	cat, err := locale.Load()
-	if err != nil {
-		return nil, err
+	if o.NetworkSecret == "" {
+		o.NetworkSecret = os.Getenv("SALAMA_NETWORK_SECRET")
+	}
+	if o.SigningKey == "" {
+		o.SigningKey = os.Getenv("SALAMA_SIGNING_KEY")
 	}
 	st, err := store.Open(ctx, o.Database, o.DataDir)
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Store: st, Catalog: cat, KDF: seal.NewKDF(o.KDFConcurrency), log: o.Logger}
-	fail := func(err error) (*App, error) {
+	c := &Core{Store: st, KDF: seal.NewKDF(o.KDFConcurrency), KDFParams: o.KDFParams, Now: o.Now}
+	if c.Secret, err = seal.LoadOrCreateNetworkSecret(o.DataDir, o.NetworkSecret); err != nil {
 		st.Close()
 		return nil, err
 	}
-	if a.Secret, err = seal.LoadOrCreateNetworkSecret(o.DataDir, o.NetworkSecret); err != nil {
-		return fail(err)
+	if c.Signing, err = seal.LoadOrCreateSigningKey(o.DataDir, o.SigningKey); err != nil {
+		st.Close()
+		return nil, err
 	}
+	c.Audit = audit.New(st, c.Signing, o.Now)
+	c.Casework = casework.New(casework.Config{Store: st, KDF: c.KDF, KDFParams: o.KDFParams, Secret: c.Secret, Audit: c.Audit, Now: o.Now})
+	return c, nil
+}
+
+// Close releases the database.
+func (c *Core) Close() error { return c.Store.Close() }
+
+// App is a running Salama.
+type App struct {
+	*Core
+	Reporting *reporting.Service
+	Web       *web.Server
+	Console   *console.Console
+	Catalog   *locale.Catalog
+	Demo      *demo.Seeded // what --demo created, if anything
+	log       *slog.Logger
+}
+
+// New opens the core, creates the receipt salt on first start, seeds the
+// demo network when asked, and builds the sites.
+func New(ctx context.Context, o Options) (*App, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	cat, err := locale.Load()
+	if err != nil {
+		return nil, err
+	}
+	core, err := OpenCore(ctx, &o)
+	if err != nil {
+		return nil, err
+	}
+	a := &App{Core: core, Catalog: cat, log: o.Logger}
+	fail := func(err error) (*App, error) {
+		core.Close()
+		return nil, err
+	}
+	st := core.Store
 	// The receipt salt and its argon2id parameters are fixed at the first
 	// start: every receipt ever issued depends on them.
 	salt, err := st.EnsureSetting(ctx, "receipt_salt", func() ([]byte, error) {
@@ -101,11 +146,10 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return fail(fmt.Errorf("stored receipt parameters: %w", err))
 	}
-	a.KDFParams = o.KDFParams
-	a.Reporting = reporting.New(reporting.Config{Store: st, KDF: a.KDF, KDFParams: receiptParams,
-		ReceiptSalt: salt, Secret: a.Secret, Now: o.Now})
+	a.Reporting = reporting.New(reporting.Config{Store: st, KDF: core.KDF, KDFParams: receiptParams,
+		ReceiptSalt: salt, Secret: core.Secret, Audit: core.Audit, Now: o.Now})
 	if o.Demo {
-		if a.Demo, err = demo.Seed(ctx, st, a.KDF, o.KDFParams, o.Now()); err != nil {
+		if a.Demo, err = demo.Seed(ctx, demo.Deps{Store: st, KDF: core.KDF, Params: o.KDFParams, Casework: core.Casework, Reporting: a.Reporting}, o.Now()); err != nil {
 			return fail(err)
 		}
 	}
@@ -117,6 +161,10 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if a.Web, err = web.New(o.Web, cat, a.Reporting, o.Logger); err != nil {
 		return fail(err)
 	}
+	if a.Console, err = console.New(console.Config{ExitURL: o.Web.ExitURL, TLS: o.Web.TLS, ClientAddr: a.Web.ClientAddr}, core.Casework, o.Logger); err != nil {
+		return fail(err)
+	}
+	a.Web.Mount(a.Console.Register, console.CSS)
 	return a, nil
 }
 
@@ -129,11 +177,11 @@ func hasIntake(orgs []store.Organisation) bool {
 	return false
 }
 
-// Handler is the public site.
+// Handler is the whole site: public pages and the console.
 func (a *App) Handler() http.Handler { return a.Web.Handler() }
 
-// Housekeep ends idle receipt logins and forgets old form tokens. It runs
-// until ctx ends.
+// Housekeep ends idle logins, forgets old form tokens and checkpoints the
+// SQLite WAL. It runs until ctx ends.
 func (a *App) Housekeep(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
@@ -142,16 +190,20 @@ func (a *App) Housekeep(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			now := time.Now()
+			now := a.Now()
 			if _, err := a.Store.DeleteIdleSurvivorSessions(ctx, now.Add(-a.Reporting.SessionIdle)); err != nil && ctx.Err() == nil {
-				a.log.Error("housekeeping: sessions", "err", err)
+				a.log.Error("housekeeping: survivor sessions", "err", err)
+			}
+			if _, err := a.Store.DeleteExpiredConsoleSessions(ctx, now.Add(-a.Casework.SessionIdle), now.Add(-a.Casework.SessionMax)); err != nil && ctx.Err() == nil {
+				a.log.Error("housekeeping: console sessions", "err", err)
 			}
 			if err := a.Store.DeleteSubmitTokensBefore(ctx, now.Add(-a.Reporting.TokenLifetime)); err != nil && ctx.Err() == nil {
 				a.log.Error("housekeeping: form tokens", "err", err)
 			}
+			// Reset the WAL so deleted content does not linger in it.
+			if err := a.Store.Checkpoint(ctx); err != nil && ctx.Err() == nil {
+				a.log.Warn("housekeeping: checkpoint", "err", err)
+			}
 		}
 	}
 }
-
-// Close releases the database.
-func (a *App) Close() error { return a.Store.Close() }

@@ -28,6 +28,9 @@ exploitation and trafficking.
 
 Usage:
   salama serve [flags]     run the server (salama serve --demo for an example network)
+  salama org create        add a member organisation; prints its recovery code once
+  salama user add          add a console user; prints a one-time enrolment code
+  salama audit verify      check the audit log's hash chain and signatures
   salama help              this text
 
 Every flag can also be set with an environment variable, named in its help
@@ -45,6 +48,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	switch args[1] {
 	case "serve":
 		err = serve(args[2:], stdout, stderr)
+	case "audit":
+		err = auditCmd(args[2:], stdout, stderr)
+	case "org":
+		err = orgCmd(args[2:], stdout, stderr)
+	case "user":
+		err = userCmd(args[2:], os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -151,17 +160,13 @@ func serve(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a, err := app.New(ctx, app.Options{DataDir: *c.data, Database: *c.database, NetworkSecret: os.Getenv("SALAMA_NETWORK_SECRET"),
-		KDFConcurrency: *kdfN, Web: wc, Demo: *demoNet, Logger: log})
+	a, err := app.New(ctx, app.Options{DataDir: *c.data, Database: *c.database, KDFConcurrency: *kdfN, Web: wc, Demo: *demoNet, Logger: log})
 	if err != nil {
 		return err
 	}
 	defer a.Close()
 	if a.Demo != nil {
-		fmt.Fprintln(stdout, "Demo network created (example organisations, not real):")
-		for _, o := range a.Demo.Orgs {
-			fmt.Fprintf(stdout, "  %s\n    recovery code (shown once): %s\n", o.Org.Name, o.RecoveryCode)
-		}
+		printDemo(stdout, a.Demo, *c.data)
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
 )
@@ -163,7 +164,7 @@ func (s *Service) View(ctx context.Context, c *CheckSession) (*View, error) {
 		if err != nil {
 			return nil, err
 		}
-		var ct contact
+		var ct Contact
 		if err := json.Unmarshal(b, &ct); err != nil {
 			return nil, err
 		}
@@ -207,7 +208,18 @@ func (s *Service) Reply(ctx context.Context, c *CheckSession, text string) error
 	return s.Store.AddMessage(ctx, &store.Message{ID: id, ReportID: c.ReportID, Author: store.AuthorSurvivor, CreatedAt: s.Now().UTC(), Sealed: sealed})
 }
 
-// Withdraw destroys the report's content and ends every session on it.
+// Withdraw destroys the report's content and ends every session on it. The
+// audit log records that the holder of the receipt withdrew it, nothing more.
 func (s *Service) Withdraw(ctx context.Context, c *CheckSession) error {
-	return s.Store.Withdraw(ctx, c.ReportID, s.Now().UTC())
+	r, err := s.Store.Report(ctx, c.ReportID)
+	if err != nil {
+		return err
+	}
+	if err := s.Store.Withdraw(ctx, c.ReportID, s.Now().UTC()); err != nil {
+		return err
+	}
+	if s.Audit == nil {
+		return nil
+	}
+	return s.Audit.Record(ctx, audit.Event{Actor: audit.ActorSurvivor, OrgID: r.OrgID, Action: audit.ReportWithdrawn, ReportID: r.ID})
 }

@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
@@ -51,6 +52,7 @@ type Config struct {
 	KDFParams   seal.KDFParams // for receipts
 	ReceiptSalt []byte
 	Secret      *seal.NetworkSecret
+	Audit       *audit.Log // withdrawals are audited (actor: survivor); may be nil in tests of this package
 	Now         func() time.Time
 	// TokenLifetime is how long a form may stay open before it must be
 	// sent again; it is also how long a double submit shows the same receipt.
@@ -242,8 +244,8 @@ func (s *Service) again(ctx context.Context, receipt seal.Receipt, id string) (*
 	return &Submission{Receipt: receipt, Report: r, Again: true}, nil
 }
 
-// contact is the sealed "how to reach you" field.
-type contact struct {
+// Contact is the sealed "how to reach you" field.
+type Contact struct {
 	Phone     string `json:"phone,omitempty"`
 	SafeTimes string `json:"safe_times,omitempty"`
 	MaySayWho string `json:"may_say_who,omitempty"`
@@ -269,7 +271,7 @@ func (s *Service) sealInto(nr *store.NewReport, dk *seal.DataKey, in Input) erro
 		}
 	}
 	if in.ContactPref == "phone" && in.Phone != "" {
-		b, _ := json.Marshal(contact{Phone: in.Phone, SafeTimes: in.SafeTimes, MaySayWho: in.MaySayWho})
+		b, _ := json.Marshal(Contact{Phone: in.Phone, SafeTimes: in.SafeTimes, MaySayWho: in.MaySayWho})
 		if err := put(FieldContact, b); err != nil {
 			return err
 		}

@@ -30,6 +30,13 @@ type Report struct {
 	ChildInvolved                            bool
 	Urgency                                  int
 	Withdrawn                                bool
+
+	// Casework, set in the console.
+	AssignedTo      string    // user id, "" when nobody
+	GBVType         string    // one of the six GBVIMS core incident types
+	ContextFlags    []string  // online, commercial sexual exploitation, …
+	OpenedAt        time.Time // first time a caseworker opened it; zero if never
+	FirstResponseAt time.Time // first caseworker message; zero if none
 }
 
 // Report kinds, channels and statuses as stored.
@@ -75,7 +82,8 @@ var (
 
 const reportColumns = `id, case_ref, kind, channel, org_id, status, closed_reason, created_at, updated_at,
 	about, categories, age_band, county, when_last, danger_now, help_wanted, contact_pref,
-	consent_refer, consent_match, consent_stats, child_involved, urgency, withdrawn_at`
+	consent_refer, consent_match, consent_stats, child_involved, urgency, withdrawn_at,
+	assigned_to, gbv_type, context_flags, opened_at, first_response_at, inbox_rank`
 
 // CreateReport stores a new report with its sealed fields, key wraps, receipt
 // and form token atomically. It returns ErrDuplicateToken when the form token
@@ -94,10 +102,10 @@ func (s *Store) CreateReport(ctx context.Context, nr *NewReport) error {
 			}
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO reports (`+reportColumns+`)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,NULL)`,
+			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,NULL,'','','',NULL,NULL,$23)`,
 			r.ID, r.CaseRef, r.Kind, r.Channel, r.OrgID, r.Status, r.ClosedReason, r.CreatedAt.Unix(), r.UpdatedAt.Unix(),
 			r.About, joinList(r.Categories), r.AgeBand, r.County, r.WhenLast, r.DangerNow, joinList(r.Help), r.ContactPref,
-			r.ConsentRefer, r.ConsentMatch, r.ConsentStats, r.ChildInvolved, r.Urgency)
+			r.ConsentRefer, r.ConsentMatch, r.ConsentStats, r.ChildInvolved, r.Urgency, InboxRank(r.Urgency, r.CreatedAt))
 		if err != nil {
 			return err
 		}
@@ -169,17 +177,25 @@ type scanner interface{ Scan(...any) error }
 func scanReport(row scanner) (*Report, error) {
 	var r Report
 	var created, updated int64
-	var withdrawn sql.NullInt64
-	var cats, help string
+	var withdrawn, opened, responded sql.NullInt64
+	var rank int64
+	var cats, help, flags string
 	err := row.Scan(&r.ID, &r.CaseRef, &r.Kind, &r.Channel, &r.OrgID, &r.Status, &r.ClosedReason, &created, &updated,
 		&r.About, &cats, &r.AgeBand, &r.County, &r.WhenLast, &r.DangerNow, &help, &r.ContactPref,
-		&r.ConsentRefer, &r.ConsentMatch, &r.ConsentStats, &r.ChildInvolved, &r.Urgency, &withdrawn)
+		&r.ConsentRefer, &r.ConsentMatch, &r.ConsentStats, &r.ChildInvolved, &r.Urgency, &withdrawn,
+		&r.AssignedTo, &r.GBVType, &flags, &opened, &responded, &rank)
 	if err != nil {
 		return nil, err
 	}
 	r.CreatedAt, r.UpdatedAt = time.Unix(created, 0).UTC(), time.Unix(updated, 0).UTC()
-	r.Categories, r.Help = splitList(cats), splitList(help)
+	r.Categories, r.Help, r.ContextFlags = splitList(cats), splitList(help), splitList(flags)
 	r.Withdrawn = withdrawn.Valid
+	if opened.Valid {
+		r.OpenedAt = time.Unix(opened.Int64, 0).UTC()
+	}
+	if responded.Valid {
+		r.FirstResponseAt = time.Unix(responded.Int64, 0).UTC()
+	}
 	return &r, nil
 }
 
@@ -272,7 +288,7 @@ func (s *Store) Withdraw(ctx context.Context, reportID string, now time.Time) er
 			}
 		}
 		q := `UPDATE reports SET status = $2, withdrawn_at = $3, updated_at = $3, about = '', when_last = '',
-			danger_now = '', help_wanted = '', contact_pref = '', urgency = 0`
+			danger_now = '', help_wanted = '', contact_pref = '', urgency = 0, assigned_to = ''`
 		if !stats {
 			q += `, categories = '', age_band = '', county = '', child_involved = false`
 		}
@@ -283,12 +299,15 @@ func (s *Store) Withdraw(ctx context.Context, reportID string, now time.Time) er
 		return err
 	}
 	// Deleted pages are zeroed in the database file (secure_delete), but the
-	// WAL still holds their old images until a checkpoint resets it.
-	return s.Checkpoint(ctx)
+	// WAL still holds their old images until a checkpoint resets it. The
+	// withdrawal itself is committed: if readers keep the WAL busy now, the
+	// periodic checkpoint (App.Housekeep) finishes the job.
+	_ = s.Checkpoint(ctx)
+	return nil
 }
 
 // contentTables hold a report's sealed content and key material.
-var contentTables = []string{"report_fields", "attachments", "messages", "report_wraps", "receipts", "survivor_sessions", "submit_tokens"}
+var contentTables = []string{"report_fields", "attachments", "messages", "notes", "report_wraps", "receipts", "survivor_sessions", "submit_tokens"}
 
 func joinList(l []string) string { return strings.Join(l, ",") }
 

@@ -15,12 +15,16 @@ import (
 
 // contentSecurityPolicy allows exactly our inline stylesheet and quick-exit
 // script, by hash, and nothing from anywhere else.
-func contentSecurityPolicy() string {
+func contentSecurityPolicy(extraStyles ...string) string {
 	h := func(b string) string {
 		sum := sha256.Sum256([]byte(b))
 		return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
 	}
-	return "default-src 'none'; style-src " + h(css) + "; script-src " + h(exitJS) +
+	styles := h(css)
+	for _, x := range extraStyles {
+		styles += " " + h(x)
+	}
+	return "default-src 'none'; style-src " + styles + "; script-src " + h(exitJS) +
 		"; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 }
 

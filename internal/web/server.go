@@ -56,6 +56,8 @@ type Server struct {
 	receipts *ratelimit.Limiter
 	reports  *ratelimit.Limiter
 	csp      string
+	mounts   []func(*http.ServeMux)
+	styles   []string // inline stylesheets of mounted parts, allowed by hash
 }
 
 // New builds the server and parses every template; a template that does not
@@ -69,6 +71,18 @@ func New(cfg Config, cat *locale.Catalog, rep *reporting.Service, log *slog.Logg
 	s.csp = contentSecurityPolicy()
 	return s, nil
 }
+
+// Mount adds another part of the site (the console) behind the same
+// middleware: security headers, gzip, logging without addresses. Its inline
+// stylesheets are allowed by hash in the Content-Security-Policy.
+func (s *Server) Mount(register func(*http.ServeMux), styles ...string) {
+	s.mounts = append(s.mounts, register)
+	s.styles = append(s.styles, styles...)
+	s.csp = contentSecurityPolicy(s.styles...)
+}
+
+// ClientAddr is the address rate limiters key on (see clientAddr).
+func (s *Server) ClientAddr(r *http.Request) netip.Addr { return s.clientAddr(r) }
 
 // Handler returns the site with its middleware.
 func (s *Server) Handler() http.Handler {
@@ -87,7 +101,13 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /{lang}/check/withdraw", s.checkWithdraw)
 	mux.HandleFunc("POST /{lang}/check/logout", s.checkLogout)
 	mux.HandleFunc("GET /healthz", s.healthz)
+	// Pages declare an empty icon; old browsers ask anyway. Answer with
+	// nothing rather than a redirect and a 404 page.
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("/", s.notFound)
+	for _, m := range s.mounts {
+		m(mux)
+	}
 	return s.recoverer(s.securityHeaders(gzipped(s.logRequests(mux))))
 }
 

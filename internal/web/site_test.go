@@ -77,6 +77,9 @@ type site struct {
 	srv   *httptest.Server
 	logs  *syncBuffer
 	clock *clock
+	// demo holds the ids of the demo network's example reports, which
+	// every site starts with; scenarios look only at their own reports.
+	demo map[string]bool
 }
 
 func newSite(t *testing.T, db storetest.DB, tweak ...func(*app.Options)) *site {
@@ -103,7 +106,51 @@ func newSite(t *testing.T, db storetest.DB, tweak ...func(*app.Options)) *site {
 		srv.Close()
 		a.Close()
 	})
-	return &site{t: t, db: db, app: a, srv: srv, logs: logs, clock: c}
+	st := &site{t: t, db: db, app: a, srv: srv, logs: logs, clock: c, demo: map[string]bool{}}
+	for _, id := range st.reportIDs() {
+		st.demo[id] = true
+	}
+	return st
+}
+
+func (s *site) reportIDs() []string {
+	s.t.Helper()
+	db := s.open()
+	defer db.Close()
+	rows, err := db.Query(`SELECT id FROM reports ORDER BY created_at, id`)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	return ids
+}
+
+// newReports are the reports the scenario stored.
+func (s *site) newReports() []string {
+	s.t.Helper()
+	var out []string
+	for _, id := range s.reportIDs() {
+		if !s.demo[id] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// onlyReport is the one report the scenario stored.
+func (s *site) onlyReport() string {
+	s.t.Helper()
+	ids := s.newReports()
+	if len(ids) != 1 {
+		s.t.Fatalf("%d reports stored, want 1", len(ids))
+	}
+	return ids[0]
 }
 
 // each runs a scenario on a fresh site on SQLite and on PostgreSQL.

@@ -1,0 +1,418 @@
+package casework
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/salama-ke/salama/internal/audit"
+	"github.com/salama-ke/salama/internal/reporting"
+	"github.com/salama-ke/salama/internal/seal"
+	"github.com/salama-ke/salama/internal/store"
+)
+
+// Statuses a caseworker moves a report through, and the moves allowed.
+var (
+	Statuses    = []string{store.StatusNew, store.StatusInReview, store.StatusReferred, store.StatusClosed}
+	transitions = map[string][]string{
+		store.StatusNew:      {store.StatusInReview, store.StatusClosed},
+		store.StatusInReview: {store.StatusReferred, store.StatusClosed},
+		store.StatusReferred: {store.StatusInReview, store.StatusClosed},
+		store.StatusClosed:   {store.StatusInReview},
+	}
+	// CloseReasons are why a report is closed; one is required.
+	CloseReasons = []string{"resolved", "referred_elsewhere", "no_contact", "survivor_request", "duplicate", "not_in_scope"}
+)
+
+// NextStatuses lists where a report may go from status.
+func NextStatuses(status string) []string { return transitions[status] }
+
+// The GBVIMS classification: the six core incident types, and the context
+// flags that make the network's figures comparable with GBVIMS.
+var (
+	GBVTypes     = []string{"rape", "sexual_assault", "physical_assault", "forced_marriage", "denial_of_resources", "psychological_abuse"}
+	ContextFlags = []string{"online", "commercial_sexual_exploitation", "trafficking", "child_sexual_abuse"}
+)
+
+// MaxText bounds a message or note.
+const MaxText = 4000
+
+// InboxPage is one page of the inbox.
+type InboxPage struct {
+	Reports []store.Report
+	Next    string         // cursor of the next page, "" if none
+	Counts  map[string]int // per status, capped at CountCap
+}
+
+// CountCap is where inbox counts stop counting.
+const CountCap = 1000
+
+// Inbox lists the principal's organisation's reports in one status, most
+// urgent first, then oldest. It shows only clear fields and opens nothing.
+func (s *Service) Inbox(ctx context.Context, p *Principal, status, category, county, after string, limit int) (*InboxPage, error) {
+	if !slices.Contains(Statuses, status) {
+		status = store.StatusNew
+	}
+	rows, next, err := s.Store.Inbox(ctx, store.InboxQuery{OrgID: p.OrgID, Status: status, Category: category, County: county,
+		After: store.ParseCursor(after), Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	page := &InboxPage{Reports: rows, Next: next.String(), Counts: map[string]int{}}
+	for _, st := range Statuses {
+		if page.Counts[st], err = s.Store.CountCapped(ctx, p.OrgID, st, CountCap); err != nil {
+			return nil, err
+		}
+	}
+	return page, nil
+}
+
+// report loads a report of the principal's organisation; any other is "not
+// found".
+func (s *Service) report(ctx context.Context, p *Principal, id string) (*store.Report, error) {
+	r, err := s.Store.Report(ctx, id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && (r.OrgID != p.OrgID || r.Withdrawn) {
+		return nil, ErrNotFound
+	}
+	return r, err
+}
+
+// dataKey unwraps a report's data key with the organisation key.
+func (s *Service) dataKey(ctx context.Context, p *Principal, r *store.Report) (*seal.DataKey, error) {
+	wrap, err := s.Store.ReportWrap(ctx, r.ID, "org:"+p.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	if p.orgKey == nil {
+		return nil, ErrNoSession
+	}
+	return p.orgKey.UnwrapDataKey(wrap)
+}
+
+// Case is a report opened for a caseworker.
+type Case struct {
+	Report      *store.Report
+	Narrative   string
+	Identifiers []reporting.Identifier
+	Contact     *reporting.Contact
+	Country     string
+	Attachments []AttachmentInfo
+	Thread      []ThreadEntry
+	Notes       []NoteEntry
+	Members     []store.User
+}
+
+// AttachmentInfo describes a screenshot without its bytes.
+type AttachmentInfo struct {
+	ID, ContentType string
+	Size            int
+}
+
+// ThreadEntry is one message of the thread.
+type ThreadEntry struct {
+	FromSurvivor bool
+	Author       string
+	At           time.Time
+	Text         string
+}
+
+// NoteEntry is one private note.
+type NoteEntry struct {
+	Author string
+	At     time.Time
+	Text   string
+}
+
+// Open decrypts a report for the principal, and audits the read.
+func (s *Service) Open(ctx context.Context, p *Principal, id string) (*Case, error) {
+	r, err := s.report(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	dk, err := s.dataKey(ctx, p, r)
+	if err != nil {
+		return nil, err
+	}
+	defer dk.Destroy()
+	if err := s.record(ctx, audit.UserActor(p.UserID), p.OrgID, audit.ReportRead, r.ID, ""); err != nil {
+		return nil, err // no read without its audit entry
+	}
+	if r.OpenedAt.IsZero() {
+		if err := s.Store.MarkOpened(ctx, r.ID, s.Now().UTC()); err != nil {
+			return nil, err
+		}
+	}
+	c := &Case{Report: r}
+	fields, err := s.Store.ReportFields(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	open := func(name string) ([]byte, bool, error) {
+		f, ok := fields[name]
+		if !ok {
+			return nil, false, nil
+		}
+		b, err := dk.Open(r.ID, name, f)
+		return b, true, err
+	}
+	if b, ok, err := open(reporting.FieldNarrative); err != nil {
+		return nil, err
+	} else if ok {
+		c.Narrative = string(b)
+	}
+	if b, ok, err := open(reporting.FieldIdentifiers); err != nil {
+		return nil, err
+	} else if ok {
+		if err := json.Unmarshal(b, &c.Identifiers); err != nil {
+			return nil, err
+		}
+	}
+	if b, ok, err := open(reporting.FieldContact); err != nil {
+		return nil, err
+	} else if ok {
+		c.Contact = &reporting.Contact{}
+		if err := json.Unmarshal(b, c.Contact); err != nil {
+			return nil, err
+		}
+	}
+	if b, ok, err := open(reporting.FieldCountry); err != nil {
+		return nil, err
+	} else if ok {
+		c.Country = string(b)
+	}
+	atts, err := s.Store.Attachments(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range atts {
+		b, err := dk.Open(r.ID, "attachment:"+a.ID, a.Sealed)
+		if err != nil {
+			return nil, err
+		}
+		ct, data, _ := bytes.Cut(b, []byte("\n"))
+		c.Attachments = append(c.Attachments, AttachmentInfo{ID: a.ID, ContentType: string(ct), Size: len(data)})
+	}
+	if c.Members, err = s.Store.Users(ctx, p.OrgID); err != nil {
+		return nil, err
+	}
+	name := func(userID string) string {
+		for _, m := range c.Members {
+			if m.ID == userID {
+				if m.DisplayName != "" {
+					return m.DisplayName
+				}
+				return m.Username
+			}
+		}
+		return "former member"
+	}
+	msgs, err := s.Store.Messages(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range msgs {
+		b, err := dk.Open(r.ID, "message:"+m.ID, m.Sealed)
+		if err != nil {
+			return nil, err
+		}
+		e := ThreadEntry{FromSurvivor: m.Author == store.AuthorSurvivor, At: m.CreatedAt, Text: string(b), Author: "Survivor"}
+		if !e.FromSurvivor {
+			e.Author = name(m.UserID)
+		}
+		c.Thread = append(c.Thread, e)
+	}
+	notes, err := s.Store.Notes(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range notes {
+		b, err := dk.Open(r.ID, "note:"+n.ID, n.Sealed)
+		if err != nil {
+			return nil, err
+		}
+		c.Notes = append(c.Notes, NoteEntry{Author: name(n.UserID), At: n.CreatedAt, Text: string(b)})
+	}
+	return c, nil
+}
+
+// Attachment returns a screenshot's bytes as received, and audits it.
+func (s *Service) Attachment(ctx context.Context, p *Principal, reportID, attID string) (contentType string, data []byte, err error) {
+	r, err := s.report(ctx, p, reportID)
+	if err != nil {
+		return "", nil, err
+	}
+	atts, err := s.Store.Attachments(ctx, r.ID)
+	if err != nil {
+		return "", nil, err
+	}
+	i := slices.IndexFunc(atts, func(a store.Attachment) bool { return a.ID == attID })
+	if i < 0 {
+		return "", nil, ErrNotFound
+	}
+	dk, err := s.dataKey(ctx, p, r)
+	if err != nil {
+		return "", nil, err
+	}
+	defer dk.Destroy()
+	b, err := dk.Open(r.ID, "attachment:"+attID, atts[i].Sealed)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := s.record(ctx, audit.UserActor(p.UserID), p.OrgID, audit.AttachmentRevealed, r.ID, "attachment="+attID); err != nil {
+		return "", nil, err
+	}
+	ct, data, _ := bytes.Cut(b, []byte("\n"))
+	return string(ct), data, nil
+}
+
+// SetStatus moves a report along its workflow; closing needs a reason.
+func (s *Service) SetStatus(ctx context.Context, p *Principal, id, status, reason string) error {
+	r, err := s.report(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	if !slices.Contains(transitions[r.Status], status) {
+		return ErrBadTransition
+	}
+	if status == store.StatusClosed {
+		if !slices.Contains(CloseReasons, reason) {
+			return fmt.Errorf("%w: a reason is needed to close", ErrInvalid)
+		}
+	} else {
+		reason = ""
+	}
+	if err := s.Store.UpdateCase(ctx, p.OrgID, id, store.CaseUpdate{Status: &status, ClosedReason: &reason}, s.Now().UTC()); err != nil {
+		return err
+	}
+	detail := "status=" + r.Status + "→" + status
+	if reason != "" {
+		detail += " reason=" + reason
+	}
+	return s.record(ctx, audit.UserActor(p.UserID), p.OrgID, audit.StatusChanged, id, detail)
+}
+
+// Assign gives a report to a member of the organisation, or to nobody ("").
+func (s *Service) Assign(ctx context.Context, p *Principal, id, userID string) error {
+	if _, err := s.report(ctx, p, id); err != nil {
+		return err
+	}
+	if userID != "" {
+		u, err := s.Store.User(ctx, userID)
+		if err != nil || u.OrgID != p.OrgID || u.Disabled {
+			return fmt.Errorf("%w: not a member", ErrInvalid)
+		}
+	}
+	if err := s.Store.UpdateCase(ctx, p.OrgID, id, store.CaseUpdate{AssignedTo: &userID}, s.Now().UTC()); err != nil {
+		return err
+	}
+	detail := ""
+	if userID != "" {
+		detail = "assignee=" + userID
+	}
+	return s.record(ctx, audit.UserActor(p.UserID), p.OrgID, audit.Assigned, id, detail)
+}
+
+// Classify records the GBVIMS incident type and context flags.
+func (s *Service) Classify(ctx context.Context, p *Principal, id, gbvType string, flags []string) error {
+	if _, err := s.report(ctx, p, id); err != nil {
+		return err
+	}
+	if gbvType != "" && !slices.Contains(GBVTypes, gbvType) {
+		return fmt.Errorf("%w: incident type", ErrInvalid)
+	}
+	var clean []string
+	for _, f := range ContextFlags { // canonical order, no duplicates
+		if slices.Contains(flags, f) {
+			clean = append(clean, f)
+		}
+	}
+	if len(clean) != len(slices.Compact(slices.Sorted(slices.Values(flags)))) {
+		return fmt.Errorf("%w: context flag", ErrInvalid)
+	}
+	if err := s.Store.UpdateCase(ctx, p.OrgID, id, store.CaseUpdate{GBVType: &gbvType, ContextFlags: &clean}, s.Now().UTC()); err != nil {
+		return err
+	}
+	detail := "classification=" + cmp.Or(gbvType, "none")
+	if len(clean) > 0 {
+		detail += " category=" + strings.Join(clean, ",")
+	}
+	return s.record(ctx, audit.UserActor(p.UserID), p.OrgID, audit.ClassificationChanged, id, detail)
+}
+
+func cleanText(text string) (string, error) {
+	text = strings.TrimSpace(strings.ToValidUTF8(text, "\uFFFD"))
+	if text == "" {
+		return "", fmt.Errorf("%w: empty", ErrInvalid)
+	}
+	if utf8.RuneCountInString(text) > MaxText {
+		return "", fmt.Errorf("%w: too long", ErrInvalid)
+	}
+	return text, nil
+}
+
+// AddNote adds a private note, sealed under the report's key.
+func (s *Service) AddNote(ctx context.Context, p *Principal, id, text string) error {
+	text, err := cleanText(text)
+	if err != nil {
+		return err
+	}
+	r, err := s.report(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	dk, err := s.dataKey(ctx, p, r)
+	if err != nil {
+		return err
+	}
+	defer dk.Destroy()
+	nid := newID()
+	sealed, err := dk.Seal(r.ID, "note:"+nid, []byte(text))
+	if err != nil {
+		return err
+	}
+	if err := s.Store.AddNote(ctx, &store.Note{ID: nid, ReportID: r.ID, UserID: p.UserID, CreatedAt: s.Now().UTC(), Sealed: sealed}); err != nil {
+		return err
+	}
+	return s.record(ctx, audit.UserActor(p.UserID), p.OrgID, audit.NoteAdded, r.ID, "note="+nid)
+}
+
+// SendMessage writes to the survivor, sealed under the report's key; they
+// read it on /check (and, later, over USSD).
+func (s *Service) SendMessage(ctx context.Context, p *Principal, id, text string) error {
+	text, err := cleanText(text)
+	if err != nil {
+		return err
+	}
+	r, err := s.report(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	dk, err := s.dataKey(ctx, p, r)
+	if err != nil {
+		return err
+	}
+	defer dk.Destroy()
+	mid := newID()
+	sealed, err := dk.Seal(r.ID, "message:"+mid, []byte(text))
+	if err != nil {
+		return err
+	}
+	if err := s.Store.AddCaseworkerMessage(ctx, &store.Message{ID: mid, ReportID: r.ID, UserID: p.UserID, CreatedAt: s.Now().UTC(), Sealed: sealed}); err != nil {
+		return err
+	}
+	if r.Status == store.StatusNew {
+		// Answering a report means someone is looking at it.
+		st := store.StatusInReview
+		if err := s.Store.UpdateCase(ctx, p.OrgID, r.ID, store.CaseUpdate{Status: &st}, s.Now().UTC()); err != nil {
+			return err
+		}
+	}
+	return s.record(ctx, audit.UserActor(p.UserID), p.OrgID, audit.MessageSent, r.ID, "message="+mid)
+}

@@ -1,0 +1,156 @@
+// Package casework owns what caseworkers do: logging in with a password and
+// a TOTP code, the organisation key that login unlocks, the inbox, reading a
+// report, replying to the survivor, notes, status, assignment and
+// classification, and an organisation's members.
+//
+// Key handling follows SPEC §6: argon2id on the password gives a verifier and
+// a key-encryption key that unwraps the organisation's private key; at login
+// that key is re-sealed under a fresh session key that lives only in the
+// caseworker's cookie. A database dump alone, or a cookie alone, opens
+// nothing. Every read of sealed content and every change is audited.
+//
+// It must never let one organisation reach another's reports (a report of
+// another organisation is "not found", never "forbidden"), never log content,
+// and never keep a password, a TOTP secret or an organisation key in clear.
+package casework
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"github.com/salama-ke/salama/internal/audit"
+	"github.com/salama-ke/salama/internal/seal"
+	"github.com/salama-ke/salama/internal/store"
+)
+
+// Role is what a user may do.
+type Role string
+
+const (
+	RoleCaseworker  Role = "caseworker"
+	RoleOrgAdmin    Role = "org_admin"   // also manages the organisation's members
+	RoleCoordinator Role = "coordinator" // also sees the whole network
+)
+
+// Roles lists the roles in the order forms offer them.
+var Roles = []Role{RoleCaseworker, RoleOrgAdmin, RoleCoordinator}
+
+// ParseRole reads a role name.
+func ParseRole(s string) (Role, bool) {
+	for _, r := range Roles {
+		if string(r) == s {
+			return r, true
+		}
+	}
+	return "", false
+}
+
+// Errors callers branch on. ErrBadLogin covers an unknown user, a wrong
+// password and a wrong, reused or missing code alike, so a login page
+// reveals nothing about which part was wrong.
+var (
+	ErrBadLogin      = errors.New("casework: wrong username, password or code")
+	ErrLocked        = errors.New("casework: account locked for a while after failed logins")
+	ErrMustEnrol     = errors.New("casework: finish enrolment first")
+	ErrNoSession     = errors.New("casework: no session")
+	ErrNotFound      = errors.New("casework: not found")
+	ErrForbidden     = errors.New("casework: not allowed for this role")
+	ErrWeakPassword  = errors.New("casework: password too short")
+	ErrBadTransition = errors.New("casework: that status change is not allowed")
+	ErrInvalid       = errors.New("casework: invalid value")
+	ErrUsernameTaken = errors.New("casework: username taken")
+)
+
+// Config holds what the service needs.
+type Config struct {
+	Store     *store.Store
+	KDF       *seal.KDF
+	KDFParams seal.KDFParams // for new passwords and enrolment codes
+	Secret    *seal.NetworkSecret
+	Audit     *audit.Log
+	Now       func() time.Time
+	// SessionIdle and SessionMax bound a console login.
+	SessionIdle, SessionMax time.Duration
+	// EnrolmentLifetime is how long an enrolment code works.
+	EnrolmentLifetime time.Duration
+}
+
+// Service is the casework service.
+type Service struct{ Config }
+
+// New returns a service with defaults filled in.
+func New(c Config) *Service {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.SessionIdle == 0 {
+		c.SessionIdle = 30 * time.Minute
+	}
+	if c.SessionMax == 0 {
+		c.SessionMax = 12 * time.Hour
+	}
+	if c.EnrolmentLifetime == 0 {
+		c.EnrolmentLifetime = 7 * 24 * time.Hour
+	}
+	return &Service{Config: c}
+}
+
+// Principal is a logged-in user for the length of one request. It holds the
+// organisation's private key; Close forgets it.
+type Principal struct {
+	UserID, OrgID, Username, DisplayName string
+	Role                                 Role
+	OrgName                              string
+	sessID                               []byte
+	orgKey                               *seal.OrgIdentity
+}
+
+// Close ends the principal's hold on key material.
+func (p *Principal) Close() { p.orgKey = nil }
+
+// Can reports whether the principal's role allows managing members (admin)
+// or seeing the network (coordinator).
+func (p *Principal) Can(r Role) bool {
+	switch r {
+	case RoleCaseworker:
+		return true
+	case RoleOrgAdmin:
+		return p.Role == RoleOrgAdmin || p.Role == RoleCoordinator
+	case RoleCoordinator:
+		return p.Role == RoleCoordinator
+	}
+	return false
+}
+
+// CSRF is the token every console form of this session carries.
+func (s *Service) CSRF(p *Principal) string {
+	return base64.RawURLEncoding.EncodeToString(s.Secret.MAC("console-csrf", p.sessID))
+}
+
+// VerifyCSRF checks a form's token.
+func (s *Service) VerifyCSRF(p *Principal, tok string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	return err == nil && s.Secret.VerifyMAC("console-csrf", p.sessID, b)
+}
+
+func (s *Service) record(ctx context.Context, actor, orgID string, action audit.Action, reportID, detail string) error {
+	return s.Audit.Record(ctx, audit.Event{Actor: actor, OrgID: orgID, Action: action, ReportID: reportID, Detail: detail})
+}
+
+func newID() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func sha(b []byte) []byte {
+	h := sha256.Sum256(b)
+	return h[:]
+}

@@ -1,0 +1,115 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/salama-ke/salama/internal/app"
+	"github.com/salama-ke/salama/internal/audit"
+	"github.com/salama-ke/salama/internal/casework"
+	"github.com/salama-ke/salama/internal/demo"
+	"github.com/salama-ke/salama/internal/orgs"
+)
+
+func printDemo(w io.Writer, d *demo.Seeded, dataDir string) {
+	fmt.Fprintln(w, "Demo network created: example organisations, accounts and reports, not real.")
+	fmt.Fprintln(w, "Console: /console/login with a username, its password and the 6-digit code an")
+	fmt.Fprintln(w, "authenticator app shows for its TOTP key (or: oathtool --totp -b KEY).")
+	for _, a := range d.Accounts {
+		fmt.Fprintf(w, "  %-22s %-12s password %s  TOTP key %s\n", a.Username, a.Role, a.Password, a.TOTP.Base32())
+	}
+	fmt.Fprintln(w, "Receipts of example reports, for /en/check:")
+	for _, r := range d.Receipts {
+		fmt.Fprintf(w, "  %s\n", r)
+	}
+	if path, err := d.WriteCredentials(dataDir); err == nil {
+		fmt.Fprintf(w, "All of this, and the organisations' recovery codes, is in %s\n", path)
+	}
+}
+
+func orgCmd(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("usage: salama org create --name NAME [--intake] [--child-protection]")
+	}
+	f := newFlags("org create", stderr)
+	c := f.common()
+	name := f.String("name", "", "the organisation's name, as survivors and partners know it")
+	intake := f.Bool("intake", false, "the network's intake organisation: receives every report no rule routes elsewhere")
+	child := f.Bool("child-protection", false, "a child-protection organisation: receives children's reports in its counties")
+	if err := f.Parse(args[1:]); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	core, err := app.OpenCore(ctx, &app.Options{DataDir: *c.data, Database: *c.database})
+	if err != nil {
+		return err
+	}
+	defer core.Close()
+	created, err := orgs.Create(ctx, core.Store, core.KDF, core.KDFParams, orgs.New{Name: *name, Intake: *intake, ChildProtection: *child}, core.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Organisation %q created: %s\n\n", created.Org.Name, created.Org.ID)
+	fmt.Fprintf(stdout, "Recovery code (shown once, never stored; write it down and keep it offline):\n\n    %s\n\n", created.RecoveryCode)
+	fmt.Fprintf(stdout, "It opens the organisation's reports if every member loses their password. Add the first\nadmin with:\n\n    salama user add --org %s --username NAME --role org_admin\n", created.Org.ID)
+	return nil
+}
+
+func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] != "add" {
+		return errors.New("usage: salama user add --org ORG_ID --username NAME --role caseworker|org_admin|coordinator [--name NAME]")
+	}
+	f := newFlags("user add", stderr)
+	c := f.common()
+	orgID := f.String("org", "", "the organisation's id (salama org create prints it)")
+	username := f.String("username", "", "login name: 3 to 40 of a-z 0-9 . - _")
+	name := f.String("name", "", "the person's name as colleagues know it")
+	role := f.String("role", string(casework.RoleCaseworker), "caseworker, org_admin or coordinator")
+	if err := f.Parse(args[1:]); err != nil {
+		return err
+	}
+	r, ok := casework.ParseRole(*role)
+	if !ok {
+		return fmt.Errorf("--role must be caseworker, org_admin or coordinator")
+	}
+	code := os.Getenv("SALAMA_RECOVERY_CODE")
+	if code == "" {
+		fmt.Fprint(stderr, "The organisation's recovery code: ")
+		line, err := bufio.NewReader(stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return errors.New("no recovery code given (type it, or set SALAMA_RECOVERY_CODE)")
+		}
+		code = strings.TrimSpace(line)
+	}
+	ctx := context.Background()
+	core, err := app.OpenCore(ctx, &app.Options{DataDir: *c.data, Database: *c.database})
+	if err != nil {
+		return err
+	}
+	defer core.Close()
+	key, err := orgs.Recover(ctx, core.Store, core.KDF, *orgID, code)
+	if err != nil {
+		core.Audit.Record(ctx, audit.Event{Actor: audit.ActorCLI, OrgID: safeID(*orgID), Action: audit.LoginFailed, Detail: "method=recovery"})
+		return errors.New("wrong organisation id or recovery code")
+	}
+	core.Audit.Record(ctx, audit.Event{Actor: audit.ActorCLI, OrgID: *orgID, Action: audit.OrgKeyRecovered, Detail: "method=recovery"})
+	enrol, err := core.Casework.CreateUser(ctx, audit.ActorCLI, *orgID, key, casework.NewUser{Username: *username, DisplayName: *name, Role: r})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "User %s added.\nOne-time enrolment code (valid 7 days, give it in person or by phone):\n\n    %s\n\nThey open /console/enrol, type their username and this code, then set a password and an\nauthenticator app.\n", strings.ToLower(strings.TrimSpace(*username)), enrol)
+	return nil
+}
+
+// safeID keeps an operator's typo out of the audit log if it is not an id.
+func safeID(s string) string {
+	if strings.HasPrefix(s, "org_") && len(s) <= 40 && !strings.ContainsAny(s, " \t\n=") {
+		return s
+	}
+	return ""
+}

@@ -1,0 +1,155 @@
+package console
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"html/template"
+
+	"github.com/salama-ke/salama/internal/casework"
+	"github.com/salama-ke/salama/internal/totp"
+)
+
+type loginView struct{ Username string }
+
+func (c *Console) loginForm(w http.ResponseWriter, r *http.Request, _ *casework.Principal) {
+	c.render(w, http.StatusOK, "login", &view{Title: "Log in", Data: loginView{}})
+}
+
+func (c *Console) login(w http.ResponseWriter, r *http.Request, _ *casework.Principal) {
+	username := strings.TrimSpace(r.PostForm.Get("username"))
+	again := func(status int, problem string) {
+		c.render(w, status, "login", &view{Title: "Log in", Problem: problem, Data: loginView{Username: username}})
+	}
+	if ok, _ := c.logins.Allow(c.cfg.ClientAddr(r)); !ok {
+		again(http.StatusTooManyRequests, "Too many attempts from this network. Please wait a minute.")
+		return
+	}
+	cookie, err := c.cw.Login(r.Context(), username, r.PostForm.Get("password"), r.PostForm.Get("code"))
+	switch {
+	case errors.Is(err, casework.ErrBadLogin):
+		again(http.StatusUnauthorized, "Wrong username, password or code.")
+		return
+	case errors.Is(err, casework.ErrLocked):
+		again(http.StatusUnauthorized, "Too many failed attempts: this account is locked for a while. Try again later or ask your admin.")
+		return
+	case errors.Is(err, casework.ErrMustEnrol):
+		http.Redirect(w, r, "/console/enrol", http.StatusSeeOther)
+		return
+	case err != nil:
+		c.log.Error("console login failed", "err", err)
+		again(http.StatusServiceUnavailable, "Something went wrong. Please try again in a minute.")
+		return
+	}
+	c.setCookie(w, cookie)
+	http.Redirect(w, r, "/console/", http.StatusSeeOther)
+}
+
+type enrolView struct {
+	Username, Code, Token, Secret, URI string
+	QR                                 template.HTML
+}
+
+func (c *Console) enrolForm(w http.ResponseWriter, r *http.Request, _ *casework.Principal) {
+	c.render(w, http.StatusOK, "enrol", &view{Title: "First login", Data: enrolView{}})
+}
+
+// enrolStart checks the enrolment code and shows the TOTP secret.
+func (c *Console) enrolStart(w http.ResponseWriter, r *http.Request, _ *casework.Principal) {
+	username, code := strings.TrimSpace(r.PostForm.Get("username")), strings.TrimSpace(r.PostForm.Get("enrol_code"))
+	if ok, _ := c.logins.Allow(c.cfg.ClientAddr(r)); !ok {
+		c.render(w, http.StatusTooManyRequests, "enrol", &view{Title: "First login", Problem: "Too many attempts from this network. Please wait a minute.", Data: enrolView{Username: username}})
+		return
+	}
+	e, err := c.cw.BeginEnrolment(r.Context(), username, code)
+	if err != nil {
+		if !errors.Is(err, casework.ErrBadLogin) {
+			c.log.Error("enrolment failed", "err", err)
+		}
+		c.render(w, http.StatusUnauthorized, "enrol", &view{Title: "First login", Problem: "Wrong username or enrolment code, or the code expired. Ask your organisation's admin for a new one.", Data: enrolView{Username: username}})
+		return
+	}
+	c.showTOTP(w, http.StatusOK, "", username, code, e.Token, e.Secret)
+}
+
+func (c *Console) showTOTP(w http.ResponseWriter, status int, problem, username, code, token string, secret totp.Secret) {
+	uri := totp.URI(secret, "Salama", username)
+	qr, err := totp.QRSVG(uri)
+	if err != nil {
+		c.log.Error("QR code failed", "err", err)
+	}
+	c.render(w, status, "enrol_totp", &view{Title: "Set up your login", Problem: problem,
+		Data: enrolView{Username: username, Code: code, Token: token, Secret: secret.Grouped(), URI: uri, QR: template.HTML(qr)}})
+}
+
+func (c *Console) enrolFinish(w http.ResponseWriter, r *http.Request, _ *casework.Principal) {
+	f := r.PostForm
+	username, code, token := f.Get("username"), f.Get("enrol_code"), f.Get("token")
+	password := f.Get("password")
+	if password != f.Get("password2") {
+		c.enrolAgain(w, r, "The two passwords are not the same.")
+		return
+	}
+	cookie, err := c.cw.FinishEnrolment(r.Context(), username, code, token, password, f.Get("code"))
+	switch {
+	case errors.Is(err, casework.ErrWeakPassword):
+		c.enrolAgain(w, r, "Choose a password of at least 12 characters: a few words you will remember.")
+		return
+	case errors.Is(err, casework.ErrBadLogin):
+		c.enrolAgain(w, r, "That code from your app did not match. Check the time on your phone and try the new code.")
+		return
+	case err != nil:
+		c.log.Error("enrolment failed", "err", err)
+		c.fail(w, r, nil, http.StatusServiceUnavailable, "Something went wrong. Please try again in a minute.")
+		return
+	}
+	c.setCookie(w, cookie)
+	http.Redirect(w, r, "/console/", http.StatusSeeOther)
+}
+
+// enrolAgain shows the TOTP step again with the same secret, if the token
+// that carries it is still good; otherwise the first step.
+func (c *Console) enrolAgain(w http.ResponseWriter, r *http.Request, problem string) {
+	f := r.PostForm
+	secret, ok := c.cw.EnrolmentSecret(f.Get("username"), f.Get("token"))
+	if !ok {
+		c.render(w, http.StatusUnprocessableEntity, "enrol", &view{Title: "First login", Problem: problem, Data: enrolView{Username: f.Get("username")}})
+		return
+	}
+	c.showTOTP(w, http.StatusUnprocessableEntity, problem, f.Get("username"), f.Get("enrol_code"), f.Get("token"), secret)
+}
+
+func (c *Console) logout(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+	if err := c.cw.Logout(r.Context(), p); err != nil {
+		c.log.Error("logout failed", "err", err)
+	}
+	c.clearCookie(w)
+	c.render(w, http.StatusOK, "message", &view{Title: "Logged out", Flash: "You are logged out. Your session's keys were destroyed."})
+}
+
+func (c *Console) passwordForm(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+	c.render(w, http.StatusOK, "password", &view{Title: "Change password", P: p})
+}
+
+func (c *Console) changePassword(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+	f := r.PostForm
+	problem := ""
+	if f.Get("new") != f.Get("new2") {
+		problem = "The two new passwords are not the same."
+	} else {
+		switch err := c.cw.ChangePassword(r.Context(), p, f.Get("old"), f.Get("new")); {
+		case errors.Is(err, casework.ErrBadLogin):
+			problem = "Your current password is wrong."
+		case errors.Is(err, casework.ErrWeakPassword):
+			problem = "Choose a password of at least 12 characters."
+		case err != nil:
+			c.log.Error("password change failed", "err", err)
+			problem = "Something went wrong. Please try again in a minute."
+		default:
+			c.render(w, http.StatusOK, "password", &view{Title: "Change password", P: p, Flash: "Your password was changed."})
+			return
+		}
+	}
+	c.render(w, http.StatusUnprocessableEntity, "password", &view{Title: "Change password", P: p, Problem: problem})
+}

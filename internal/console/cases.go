@@ -1,0 +1,181 @@
+package console
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/salama-ke/salama/internal/casework"
+	"github.com/salama-ke/salama/internal/directory"
+	"github.com/salama-ke/salama/internal/reporting"
+	"github.com/salama-ke/salama/internal/store"
+)
+
+const pageSize = 50
+
+type tab struct {
+	Status, Label, Href string
+	Count               int
+	Capped, On          bool
+}
+
+type inboxView struct {
+	Tabs             []tab
+	Reports          []store.Report
+	Status           string
+	Category, County string
+	Categories       []string
+	Counties         []directory.County
+	NextHref         string
+}
+
+func (c *Console) inbox(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+	q := r.URL.Query()
+	status, category, county := q.Get("status"), q.Get("category"), q.Get("county")
+	if !slices.Contains(casework.Statuses, status) {
+		status = store.StatusNew
+	}
+	if !slices.Contains(reporting.WhatChoices, category) {
+		category = ""
+	}
+	if _, ok := directory.CountyBySlug(county); !ok && county != directory.CountyOutside {
+		county = ""
+	}
+	page, err := c.cw.Inbox(r.Context(), p, status, category, county, q.Get("after"), pageSize)
+	if err != nil {
+		c.log.Error("inbox failed", "err", err)
+		c.fail(w, r, p, http.StatusServiceUnavailable, "The inbox could not be loaded. Please try again in a minute.")
+		return
+	}
+	v := inboxView{Reports: page.Reports, Status: status, Category: category, County: county,
+		Categories: reporting.WhatChoices, Counties: directory.Counties()}
+	link := func(st, after string) string {
+		u := url.Values{"status": {st}}
+		if category != "" {
+			u.Set("category", category)
+		}
+		if county != "" {
+			u.Set("county", county)
+		}
+		if after != "" {
+			u.Set("after", after)
+		}
+		return "/console/?" + u.Encode()
+	}
+	for _, st := range casework.Statuses {
+		n := page.Counts[st]
+		v.Tabs = append(v.Tabs, tab{Status: st, Label: label(st), Href: link(st, ""), Count: n, Capped: n >= casework.CountCap, On: st == status})
+	}
+	if page.Next != "" {
+		v.NextHref = link(status, page.Next)
+	}
+	c.render(w, http.StatusOK, "inbox", &view{Title: "Inbox", P: p, Data: v})
+}
+
+type caseView struct {
+	*casework.Case
+	Next         []string
+	CloseReasons []string
+	GBVTypes     []string
+	Flags        []string
+	Reveal       string
+	Draft        string // message or note text kept after a problem
+}
+
+var doneText = map[string]string{
+	"status": "Status changed.", "assigned": "Assignment saved.", "classified": "Classification saved.",
+	"note": "Note added.", "message": "Message sent. The survivor sees it when they check with their code.",
+}
+
+func (c *Console) showCase(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+	c.renderCase(w, r, p, http.StatusOK, doneText[r.URL.Query().Get("done")], "")
+}
+
+func (c *Console) renderCase(w http.ResponseWriter, r *http.Request, p *casework.Principal, status int, flash, problem string) {
+	cs, err := c.cw.Open(r.Context(), p, r.PathValue("id"))
+	if errors.Is(err, casework.ErrNotFound) {
+		c.fail(w, r, p, http.StatusNotFound, "This report does not exist or is not your organisation's.")
+		return
+	}
+	if err != nil {
+		c.log.Error("opening report failed", "err", err)
+		c.fail(w, r, p, http.StatusServiceUnavailable, "The report could not be opened. Please try again in a minute.")
+		return
+	}
+	v := caseView{Case: cs, Next: casework.NextStatuses(cs.Report.Status), CloseReasons: casework.CloseReasons,
+		GBVTypes: casework.GBVTypes, Flags: casework.ContextFlags, Reveal: r.URL.Query().Get("reveal")}
+	if problem != "" && r.Method == "POST" {
+		v.Draft = r.PostForm.Get("text")
+	}
+	c.render(w, status, "case", &view{Title: "Report " + cs.Report.CaseRef, P: p, Flash: flash, Problem: problem, Data: v})
+}
+
+func (c *Console) attachment(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+	ct, data, err := c.cw.Attachment(r.Context(), p, r.PathValue("id"), r.PathValue("att"))
+	if errors.Is(err, casework.ErrNotFound) {
+		c.fail(w, r, p, http.StatusNotFound, "This screenshot does not exist.")
+		return
+	}
+	if err != nil {
+		c.log.Error("attachment failed", "err", err)
+		http.Error(w, "unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	if ct != "image/jpeg" && ct != "image/png" {
+		ct = "application/octet-stream"
+	}
+	w.Header().Set("Content-Type", ct)
+	w.Header().Set("Content-Disposition", "inline")
+	w.Write(data)
+}
+
+// act runs a change on the report and shows the report again with the
+// outcome; a problem keeps what was typed.
+func (c *Console) act(w http.ResponseWriter, r *http.Request, p *casework.Principal, flash string, err error) {
+	switch {
+	case err == nil:
+		http.Redirect(w, r, "/console/reports/"+url.PathEscape(r.PathValue("id"))+"?done="+url.QueryEscape(flash), http.StatusSeeOther)
+	case errors.Is(err, casework.ErrNotFound):
+		c.fail(w, r, p, http.StatusNotFound, "This report does not exist or is not your organisation's.")
+	case errors.Is(err, casework.ErrBadTransition):
+		c.renderCase(w, r, p, http.StatusConflict, "", "That status change is not allowed from the report's current status.")
+	case errors.Is(err, casework.ErrInvalid):
+		c.renderCase(w, r, p, http.StatusUnprocessableEntity, "", problemText(err))
+	default:
+		c.log.Error("report change failed", "err", err)
+		c.renderCase(w, r, p, http.StatusServiceUnavailable, "", "The change could not be saved. Please try again in a minute.")
+	}
+}
+
+func problemText(err error) string {
+	switch err.Error() {
+	case "casework: invalid value: empty":
+		return "Write something first."
+	case "casework: invalid value: too long":
+		return "This is too long (at most 4,000 characters)."
+	case "casework: invalid value: a reason is needed to close":
+		return "Choose why the report is closed."
+	}
+	return "Please check the values and try again."
+}
+
+func (c *Console) setStatus(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+	c.act(w, r, p, "status", c.cw.SetStatus(r.Context(), p, r.PathValue("id"), r.PostForm.Get("status"), r.PostForm.Get("reason")))
+}
+
+func (c *Console) assign(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+	c.act(w, r, p, "assigned", c.cw.Assign(r.Context(), p, r.PathValue("id"), r.PostForm.Get("user")))
+}
+
+func (c *Console) classify(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+	c.act(w, r, p, "classified", c.cw.Classify(r.Context(), p, r.PathValue("id"), r.PostForm.Get("gbv_type"), r.PostForm["flag"]))
+}
+
+func (c *Console) addNote(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+	c.act(w, r, p, "note", c.cw.AddNote(r.Context(), p, r.PathValue("id"), r.PostForm.Get("text")))
+}
+
+func (c *Console) sendMessage(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+	c.act(w, r, p, "message", c.cw.SendMessage(r.Context(), p, r.PathValue("id"), r.PostForm.Get("text")))
+}

@@ -1,0 +1,264 @@
+// Package console serves the caseworkers' pages under /console: login with
+// password and TOTP, enrolment, the inbox, a report, the thread with the
+// survivor, notes, status, assignment, classification, members. Pages are
+// server-rendered, work without JavaScript and on a phone.
+//
+// Every route is declared once in routes(), with the least role it needs;
+// the access test walks that table as every role of two organisations and
+// as an anonymous visitor. It must never show one organisation anything of
+// another's reports, and never log content.
+package console
+
+import (
+	"bytes"
+	"crypto/rand"
+	"embed"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/salama-ke/salama/internal/casework"
+	"github.com/salama-ke/salama/internal/ratelimit"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// CSS is the console's stylesheet, inlined in every console page; the web
+// server allows it by hash in its Content-Security-Policy.
+//
+//go:embed console.css
+var CSS string
+
+// cookieName carries a console login: session id and session key.
+const cookieName = "salama_console"
+
+// Config is what the operator chooses.
+type Config struct {
+	ExitURL string
+	TLS     bool
+	// LoginRule limits login attempts per address; per-account lockout is
+	// in casework.
+	LoginRule ratelimit.Rule
+	// ClientAddr returns the rate-limit address of a request (the web
+	// server's, which knows the trusted proxies).
+	ClientAddr func(*http.Request) netip.Addr
+}
+
+// Console is the caseworkers' site.
+type Console struct {
+	cfg    Config
+	cw     *casework.Service
+	log    *slog.Logger
+	pages  map[string]*template.Template
+	logins *ratelimit.Limiter
+}
+
+// New parses every console template.
+func New(cfg Config, cw *casework.Service, log *slog.Logger) (*Console, error) {
+	if cfg.LoginRule.Burst == 0 {
+		cfg.LoginRule = ratelimit.Rule{Burst: 10, Every: time.Minute}
+	}
+	if cfg.ClientAddr == nil {
+		cfg.ClientAddr = func(r *http.Request) netip.Addr {
+			host, _, _ := net.SplitHostPort(r.RemoteAddr)
+			a, _ := netip.ParseAddr(host)
+			return a
+		}
+	}
+	c := &Console{cfg: cfg, cw: cw, log: log, pages: map[string]*template.Template{}, logins: ratelimit.New(cfg.LoginRule)}
+	for _, name := range []string{"login", "enrol", "enrol_totp", "inbox", "case", "members", "password", "message"} {
+		t, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, err
+		}
+		c.pages[name] = t
+	}
+	return c, nil
+}
+
+// handler is a console handler; p is nil on public routes.
+type handler func(w http.ResponseWriter, r *http.Request, p *casework.Principal)
+
+// Route is one console route and the least role it needs ("" for public).
+type Route struct {
+	Method, Pattern string
+	Role            casework.Role
+	h               handler
+}
+
+func (c *Console) routes() []Route {
+	pub, cw, admin := casework.Role(""), casework.RoleCaseworker, casework.RoleOrgAdmin
+	return []Route{
+		{"GET", "/console/login", pub, c.loginForm},
+		{"POST", "/console/login", pub, c.login},
+		{"GET", "/console/enrol", pub, c.enrolForm},
+		{"POST", "/console/enrol", pub, c.enrolStart},
+		{"POST", "/console/enrol/finish", pub, c.enrolFinish},
+		{"GET", "/console/{$}", cw, c.inbox},
+		{"GET", "/console/reports/{id}", cw, c.showCase},
+		{"GET", "/console/reports/{id}/attachments/{att}", cw, c.attachment},
+		{"POST", "/console/reports/{id}/status", cw, c.setStatus},
+		{"POST", "/console/reports/{id}/assign", cw, c.assign},
+		{"POST", "/console/reports/{id}/classify", cw, c.classify},
+		{"POST", "/console/reports/{id}/note", cw, c.addNote},
+		{"POST", "/console/reports/{id}/message", cw, c.sendMessage},
+		{"GET", "/console/password", cw, c.passwordForm},
+		{"POST", "/console/password", cw, c.changePassword},
+		{"POST", "/console/logout", cw, c.logout},
+		{"GET", "/console/members", admin, c.members},
+		{"POST", "/console/members", admin, c.addMember},
+		{"POST", "/console/members/{id}/disable", admin, c.disableMember},
+		{"POST", "/console/members/{id}/enable", admin, c.enableMember},
+	}
+}
+
+// Routes lists the console's routes, for the access test.
+func (c *Console) Routes() []Route { return c.routes() }
+
+// Register adds the console's routes to mux.
+func (c *Console) Register(mux *http.ServeMux) {
+	for _, rt := range c.routes() {
+		mux.HandleFunc(rt.Method+" "+rt.Pattern, c.wrap(rt))
+	}
+}
+
+// wrap resolves the session, checks the role and, on POST, the CSRF token.
+func (c *Console) wrap(rt Route) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		if rt.Method == "POST" {
+			r.Body = http.MaxBytesReader(w, r.Body, 256<<10)
+			if err := r.ParseForm(); err != nil {
+				c.fail(w, r, nil, http.StatusBadRequest, "The form could not be read.")
+				return
+			}
+		}
+		if rt.Role == "" {
+			if rt.Method == "POST" && !c.checkFormToken(r.PostForm.Get("form_token")) {
+				c.fail(w, r, nil, http.StatusForbidden, "This form expired. Please open the page again.")
+				return
+			}
+			rt.h(w, r, nil)
+			return
+		}
+		p := c.principal(w, r)
+		if p == nil {
+			return
+		}
+		defer p.Close()
+		if !p.Can(rt.Role) {
+			c.fail(w, r, p, http.StatusNotFound, "This page does not exist.")
+			return
+		}
+		if rt.Method == "POST" && !c.cw.VerifyCSRF(p, r.PostForm.Get("csrf")) {
+			c.fail(w, r, p, http.StatusForbidden, "This form could not be checked. Please open the page again.")
+			return
+		}
+		rt.h(w, r, p)
+	}
+}
+
+func (c *Console) principal(w http.ResponseWriter, r *http.Request) *casework.Principal {
+	ck, err := r.Cookie(cookieName)
+	if err == nil {
+		p, err := c.cw.Session(r.Context(), ck.Value)
+		if err == nil {
+			return p
+		}
+		if !errors.Is(err, casework.ErrNoSession) {
+			c.log.Error("console session lookup failed", "err", err)
+			c.fail(w, r, nil, http.StatusServiceUnavailable, "Something went wrong. Please try again in a minute.")
+			return nil
+		}
+	}
+	c.clearCookie(w)
+	http.Redirect(w, r, "/console/login", http.StatusSeeOther)
+	return nil
+}
+
+func (c *Console) setCookie(w http.ResponseWriter, value string) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: value, Path: "/console", HttpOnly: true, Secure: c.cfg.TLS, SameSite: http.SameSiteStrictMode})
+}
+
+func (c *Console) clearCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/console", MaxAge: -1, HttpOnly: true, Secure: c.cfg.TLS, SameSite: http.SameSiteStrictMode})
+}
+
+// A form token protects the forms shown before login (login, enrolment)
+// against cross-site posting: issued time ‖ random ‖ MAC, valid two hours.
+func (c *Console) formToken() string {
+	b := binary.BigEndian.AppendUint64(nil, uint64(c.cw.Now().Unix()))
+	b = append(b, make([]byte, 12)...)
+	rand.Read(b[8:])
+	b = append(b, c.cw.Secret.MAC("console-form", b)...)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func (c *Console) checkFormToken(tok string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil || len(b) != 20+32 || !c.cw.Secret.VerifyMAC("console-form", b[:20], b[20:]) {
+		return false
+	}
+	issued := time.Unix(int64(binary.BigEndian.Uint64(b[:8])), 0)
+	return c.cw.Now().Sub(issued) < 2*time.Hour
+}
+
+// view is what every console template gets.
+type view struct {
+	Title     string
+	P         *casework.Principal
+	CSRF      string
+	FormToken string
+	ExitURL   string
+	CSS       template.CSS
+	Flash     string
+	Problem   string
+	Data      any
+}
+
+func (c *Console) render(w http.ResponseWriter, status int, name string, v *view) {
+	v.ExitURL, v.CSS = c.cfg.ExitURL, template.CSS(CSS)
+	if v.P != nil {
+		v.CSRF = c.cw.CSRF(v.P)
+	} else {
+		v.FormToken = c.formToken()
+	}
+	var buf bytes.Buffer
+	if err := c.pages[name].ExecuteTemplate(&buf, "layout", v); err != nil {
+		c.log.Error("console template failed", "page", name, "err", err)
+		http.Error(w, "Something went wrong.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, p *casework.Principal, status int, text string) {
+	c.render(w, status, "message", &view{Title: "Salama console", P: p, Problem: text})
+}
+
+var funcs = template.FuncMap{
+	"date": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.In(time.FixedZone("EAT", 3*3600)).Format("2 Jan 2006 15:04")
+	},
+	"has": func(list []string, v string) bool {
+		for _, x := range list {
+			if x == v {
+				return true
+			}
+		}
+		return false
+	},
+	"label": label,
+}

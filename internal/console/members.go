@@ -1,0 +1,78 @@
+package console
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/salama-ke/salama/internal/casework"
+	"github.com/salama-ke/salama/internal/store"
+)
+
+type membersView struct {
+	Members  []store.User
+	Roles    []casework.Role
+	NewCode  string // the enrolment code just created, shown once
+	NewUser  string
+	Username string // kept after a problem
+	Name     string
+}
+
+func (c *Console) members(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+	c.renderMembers(w, r, p, http.StatusOK, membersView{}, "", "")
+}
+
+func (c *Console) renderMembers(w http.ResponseWriter, r *http.Request, p *casework.Principal, status int, v membersView, flash, problem string) {
+	ms, err := c.cw.Members(r.Context(), p)
+	if err != nil {
+		c.log.Error("members failed", "err", err)
+		c.fail(w, r, p, http.StatusServiceUnavailable, "The members could not be loaded.")
+		return
+	}
+	v.Members, v.Roles = ms, casework.Roles
+	if p.Role != casework.RoleCoordinator {
+		v.Roles = []casework.Role{casework.RoleCaseworker, casework.RoleOrgAdmin}
+	}
+	c.render(w, status, "members", &view{Title: "Members", P: p, Flash: flash, Problem: problem, Data: v})
+}
+
+func (c *Console) addMember(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+	f := r.PostForm
+	n := casework.NewUser{Username: f.Get("username"), DisplayName: f.Get("name"), Role: casework.Role(f.Get("role"))}
+	code, err := c.cw.AddMember(r.Context(), p, n)
+	v := membersView{Username: n.Username, Name: n.DisplayName}
+	switch {
+	case err == nil:
+		c.renderMembers(w, r, p, http.StatusOK, membersView{NewCode: code, NewUser: n.Username}, "Member added.", "")
+	case errors.Is(err, casework.ErrUsernameTaken):
+		c.renderMembers(w, r, p, http.StatusConflict, v, "", "That username is taken.")
+	case errors.Is(err, casework.ErrInvalid):
+		c.renderMembers(w, r, p, http.StatusUnprocessableEntity, v, "", "A username is 3 to 40 characters: a–z, 0–9, dot, dash or underscore. Choose a role.")
+	case errors.Is(err, casework.ErrForbidden):
+		c.fail(w, r, p, http.StatusNotFound, "This page does not exist.")
+	default:
+		c.log.Error("adding member failed", "err", err)
+		c.renderMembers(w, r, p, http.StatusServiceUnavailable, v, "", "Something went wrong. Please try again.")
+	}
+}
+
+func (c *Console) disableMember(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+	c.setDisabled(w, r, p, true)
+}
+
+func (c *Console) enableMember(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+	c.setDisabled(w, r, p, false)
+}
+
+func (c *Console) setDisabled(w http.ResponseWriter, r *http.Request, p *casework.Principal, disabled bool) {
+	switch err := c.cw.SetMemberDisabled(r.Context(), p, r.PathValue("id"), disabled); {
+	case err == nil:
+		http.Redirect(w, r, "/console/members", http.StatusSeeOther)
+	case errors.Is(err, casework.ErrNotFound):
+		c.fail(w, r, p, http.StatusNotFound, "No such member.")
+	case errors.Is(err, casework.ErrInvalid):
+		c.renderMembers(w, r, p, http.StatusUnprocessableEntity, membersView{}, "", "You cannot disable yourself.")
+	default:
+		c.log.Error("disabling member failed", "err", err)
+		c.renderMembers(w, r, p, http.StatusServiceUnavailable, membersView{}, "", "Something went wrong.")
+	}
+}

@@ -1,0 +1,149 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// User is a member of an organisation who logs into the console.
+type User struct {
+	ID, OrgID, Username, DisplayName, Role string
+	Disabled                               bool
+
+	// Key material, all derived from or sealed under the password (or the
+	// enrolment code until enrolment is finished).
+	KDFSalt      []byte
+	KDFParams    string
+	Verifier     []byte
+	OrgKeyWrap   []byte
+	TOTPSealed   []byte // nil until enrolled
+	TOTPLastStep int64
+
+	EnrolExpires time.Time // non-zero while the user must still enrol
+	FailedLogins int
+	LockedUntil  time.Time
+	CreatedAt    time.Time
+}
+
+// Enrolling reports whether the user still logs in with an enrolment code.
+func (u *User) Enrolling() bool { return !u.EnrolExpires.IsZero() }
+
+const userColumns = `id, org_id, username, display_name, role, disabled, kdf_salt, kdf_params, verifier, org_key_wrap,
+	totp_sealed, totp_last_step, enrol_expires, failed_logins, locked_until, created_at`
+
+// CreateUser adds a user; ErrDuplicateKey when the username is taken.
+func (s *Store) CreateUser(ctx context.Context, u *User) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`,
+		u.ID, u.OrgID, u.Username, u.DisplayName, u.Role, u.Disabled, u.KDFSalt, u.KDFParams, u.Verifier, u.OrgKeyWrap,
+		u.TOTPSealed, u.TOTPLastStep, nullTime(u.EnrolExpires), u.FailedLogins, u.LockedUntil.Unix(), u.CreatedAt.Unix())
+	if IsUniqueViolation(err) {
+		return ErrDuplicateKey
+	}
+	return err
+}
+
+func scanUser(row scanner) (*User, error) {
+	var u User
+	var enrol sql.NullInt64
+	var locked, created int64
+	err := row.Scan(&u.ID, &u.OrgID, &u.Username, &u.DisplayName, &u.Role, &u.Disabled, &u.KDFSalt, &u.KDFParams, &u.Verifier,
+		&u.OrgKeyWrap, &u.TOTPSealed, &u.TOTPLastStep, &enrol, &u.FailedLogins, &locked, &created)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if enrol.Valid {
+		u.EnrolExpires = time.Unix(enrol.Int64, 0).UTC()
+	}
+	if locked > 0 {
+		u.LockedUntil = time.Unix(locked, 0).UTC()
+	}
+	u.CreatedAt = time.Unix(created, 0).UTC()
+	if len(u.TOTPSealed) == 0 {
+		u.TOTPSealed = nil
+	}
+	return &u, nil
+}
+
+// UserByUsername finds a user by login name.
+func (s *Store) UserByUsername(ctx context.Context, username string) (*User, error) {
+	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE username = $1`, username))
+}
+
+// User finds a user by id.
+func (s *Store) User(ctx context.Context, id string) (*User, error) {
+	return scanUser(s.r.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+}
+
+// Users lists an organisation's members by username.
+func (s *Store) Users(ctx context.Context, orgID string) ([]User, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE org_id = $1 ORDER BY username`, orgID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *u)
+	}
+	return out, rows.Err()
+}
+
+// SetUserKeys replaces a user's password-derived material (enrolment,
+// password change) and clears the enrolment deadline and failures.
+func (s *Store) SetUserKeys(ctx context.Context, u *User) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE users SET kdf_salt = $2, kdf_params = $3, verifier = $4, org_key_wrap = $5,
+		totp_sealed = $6, totp_last_step = $7, enrol_expires = NULL, failed_logins = 0, locked_until = 0 WHERE id = $1`,
+		u.ID, u.KDFSalt, u.KDFParams, u.Verifier, u.OrgKeyWrap, u.TOTPSealed, u.TOTPLastStep)
+	return err
+}
+
+// UseTOTPStep records a successful login's TOTP time step, only if it is
+// newer than the last one: it reports false when another login used this
+// step (or a later one) first, which is a replay.
+func (s *Store) UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE users SET totp_last_step = $2, failed_logins = 0, locked_until = 0
+		WHERE id = $1 AND totp_last_step < $2`, userID, step)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
+// RecordLoginFailure counts a failed login and locks the account until
+// lockedUntil when the caller decides so.
+func (s *Store) RecordLoginFailure(ctx context.Context, userID string, failures int, lockedUntil time.Time) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE users SET failed_logins = $2, locked_until = $3 WHERE id = $1`, userID, failures, lockedUntil.Unix())
+	return err
+}
+
+// SetUserDisabled disables or re-enables a user; disabling also ends every
+// session of theirs.
+func (s *Store) SetUserDisabled(ctx context.Context, userID string, disabled bool) error {
+	return s.Tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET disabled = $2 WHERE id = $1`, userID, disabled); err != nil {
+			return err
+		}
+		if disabled {
+			_, err := tx.ExecContext(ctx, `DELETE FROM console_sessions WHERE user_id = $1`, userID)
+			return err
+		}
+		return nil
+	})
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.Unix()
+}
