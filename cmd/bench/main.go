@@ -1,0 +1,241 @@
+// Command bench measures Salama against the budgets of SPEC §8 and prints one
+// table a reader can compare run to run. It starts the real server (the same
+// app.App that `salama serve --demo` builds, with the production argon2id
+// parameters) on a loopback listener and talks to it over HTTP like a cheap
+// phone's browser would.
+//
+//	go run ./cmd/bench                       # SQLite in a temporary directory
+//	go run ./cmd/bench -json bench.json      # also write the results as JSON
+//	go run ./cmd/bench -database postgres://…
+//
+// The exit status is 1 when a budget fails and 2 when the bench itself could
+// not run. Budgets are checked here, never by a wall-clock assertion in a
+// unit test (STYLE.md §8).
+//
+// Each measurement is a section: a function from a running server to rows of
+// the table. A new measurement (throughput, latency percentiles, the argon2id
+// floor ratio, inbox latency at scale, resident memory) is a new section
+// appended to [sections].
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/salama-ke/salama/internal/seal"
+)
+
+// KB is the kilobyte the budgets are checked in: 1,000 bytes, the stricter
+// reading of SPEC §8's "14 KB" and "30 KB".
+const KB = 1000
+
+// A section measures one thing on a running server.
+type section struct {
+	Name string
+	Run  func(ctx context.Context, e *env) ([]Result, error)
+}
+
+// sections run in this order, all against the same server.
+var sections = []section{
+	{"page weight", pageWeight},
+	{"report flow", reportFlows},
+}
+
+// Result is one row of the table. A row without a budget is a figure to
+// compare run to run, not a check.
+type Result struct {
+	Section string  `json:"section"`
+	Name    string  `json:"name"`
+	Value   float64 `json:"value"`
+	Unit    string  `json:"unit"`
+	Budget  *Budget `json:"budget,omitempty"`
+	Pass    bool    `json:"pass"`
+	// Detail holds the figures behind Value (for a page: raw, gzip body,
+	// headers), by name.
+	Detail map[string]float64 `json:"detail,omitempty"`
+	Note   string             `json:"note,omitempty"`
+}
+
+// Budget is a limit from SPEC §8: Value must be at most Max, or at least Min
+// when AtLeast is set.
+type Budget struct {
+	Limit   float64 `json:"limit"`
+	AtLeast bool    `json:"at_least,omitempty"`
+	Source  string  `json:"source"` // where the figure comes from
+}
+
+func (b *Budget) check(v float64) bool {
+	if b == nil {
+		return true
+	}
+	if b.AtLeast {
+		return v >= b.Limit
+	}
+	return v <= b.Limit
+}
+
+func (b *Budget) String() string {
+	if b == nil {
+		return "–"
+	}
+	if b.AtLeast {
+		return "≥ " + num(b.Limit)
+	}
+	return "≤ " + num(b.Limit)
+}
+
+// Report is what -json writes.
+type Report struct {
+	Started time.Time `json:"started"`
+	Env     Env       `json:"env"`
+	Results []Result  `json:"results"`
+	Pass    bool      `json:"pass"`
+}
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	database := fs.String("database", "", "PostgreSQL URL (postgres://…) to run on instead of SQLite in a temporary directory; its network is seeded with the demo organisations")
+	jsonOut := fs.String("json", "", "also write the results as JSON to this file (- for standard output, after the table)")
+	verbose := fs.Bool("v", false, "log the server's requests to standard error")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	level := slog.LevelWarn
+	if *verbose {
+		level = slog.LevelInfo
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	rep, err := measure(ctx, Config{Database: *database, KDFParams: seal.DefaultKDFParams, Logger: log})
+	if err != nil {
+		fmt.Fprintln(stderr, "bench:", err)
+		return 2
+	}
+	printTable(stdout, rep)
+	if *jsonOut != "" {
+		if err := writeJSON(*jsonOut, stdout, rep); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 2
+		}
+	}
+	if !rep.Pass {
+		return 1
+	}
+	return 0
+}
+
+// measure starts a server and runs every section against it.
+func measure(ctx context.Context, c Config) (*Report, error) {
+	e, err := start(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	defer e.Close()
+	rep := &Report{Started: time.Now().UTC(), Env: e.Env, Pass: true}
+	for _, s := range sections {
+		rows, err := s.Run(ctx, e)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.Name, err)
+		}
+		for _, r := range rows {
+			r.Section = s.Name
+			r.Pass = r.Budget.check(r.Value)
+			rep.Pass = rep.Pass && r.Pass
+			rep.Results = append(rep.Results, r)
+		}
+	}
+	return rep, nil
+}
+
+func printTable(w io.Writer, rep *Report) {
+	fmt.Fprintf(w, "Salama bench · %s · %s · argon2id %s · %s\n",
+		rep.Started.Format(time.RFC3339), rep.Env.Database, rep.Env.KDF, rep.Env.Transport)
+	fmt.Fprintf(w, "1 KB = %s bytes. %s\n\n", num(KB), rep.Env.Counting)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "SECTION\tWHAT\tMEASURED\tBUDGET\tRESULT\tDETAIL")
+	for _, r := range rep.Results {
+		result := "PASS"
+		switch {
+		case r.Budget == nil:
+			result = "info"
+		case !r.Pass:
+			result = "FAIL"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s %s\t%s\t%s\t%s\n", r.Section, r.Name, num(r.Value), r.Unit,
+			r.Budget, result, detail(r))
+	}
+	tw.Flush()
+	verdict := "all budgets PASS"
+	if !rep.Pass {
+		verdict = "a budget FAILED"
+	}
+	fmt.Fprintf(w, "\n%s\n", verdict)
+}
+
+// detail renders a row's supporting figures in a fixed order.
+func detail(r Result) string {
+	var parts []string
+	for _, k := range detailOrder {
+		if v, ok := r.Detail[k]; ok {
+			parts = append(parts, strings.ReplaceAll(k, "_", " ")+" "+num(v))
+		}
+	}
+	if r.Note != "" {
+		parts = append(parts, r.Note)
+	}
+	return strings.Join(parts, "; ")
+}
+
+var detailOrder = []string{"raw", "gzip_body", "headers", "sent", "received", "pages", "largest_page"}
+
+// num formats 14000 as "14,000" and keeps up to one decimal for fractions.
+func num(v float64) string {
+	s := fmt.Sprintf("%.1f", v)
+	if v == float64(int64(v)) {
+		s = fmt.Sprintf("%d", int64(v))
+	}
+	intPart, frac, _ := strings.Cut(s, ".")
+	neg := strings.HasPrefix(intPart, "-")
+	intPart = strings.TrimPrefix(intPart, "-")
+	var b strings.Builder
+	for i, c := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	out := b.String()
+	if neg {
+		out = "-" + out
+	}
+	if frac != "" {
+		out += "." + frac
+	}
+	return out
+}
+
+func writeJSON(path string, stdout io.Writer, rep *Report) error {
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	if path == "-" {
+		_, err = stdout.Write(b)
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
+}
