@@ -307,7 +307,7 @@ func (s *Store) Withdraw(ctx context.Context, reportID string, now time.Time) er
 }
 
 // contentTables hold a report's sealed content and key material.
-var contentTables = []string{"report_fields", "attachments", "messages", "notes", "report_wraps", "receipts", "survivor_sessions", "submit_tokens"}
+var contentTables = []string{"report_fields", "attachments", "messages", "notes", "identifiers", "report_wraps", "receipts", "survivor_sessions", "submit_tokens"}
 
 func joinList(l []string) string { return strings.Join(l, ",") }
 
