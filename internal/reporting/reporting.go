@@ -157,8 +157,9 @@ type Submission struct {
 	Again   bool // the same form was sent twice; nothing new was stored
 }
 
-// Submit seals, routes and stores a report or tip. The input must have been
-// decoded without problems.
+// Submit seals, routes and stores a report or tip from the web form. The
+// input must have been decoded without problems. The form token makes a
+// double submit store one report and show the same receipt.
 func (s *Service) Submit(ctx context.Context, in Input) (*Submission, error) {
 	random, err := s.checkToken(in.Token)
 	if err != nil {
@@ -169,13 +170,26 @@ func (s *Service) Submit(ctx context.Context, in Input) (*Submission, error) {
 		return nil, err
 	}
 	tokenHash := s.Secret.MAC("submit-token", random)
-	now := s.Now().UTC()
-	if id, err := s.Store.ReportIDByToken(ctx, tokenHash, now.Add(-s.TokenLifetime)); err == nil {
+	if id, err := s.Store.ReportIDByToken(ctx, tokenHash, s.Now().Add(-s.TokenLifetime)); err == nil {
 		return s.again(ctx, receipt, id)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
+	return s.create(ctx, in, store.ChannelWeb, receipt, tokenHash)
+}
 
+// SubmitFrom stores a report that arrived on another channel (USSD): it has
+// no form token, so it gets a fresh random receipt.
+func (s *Service) SubmitFrom(ctx context.Context, in Input, channel string) (*Submission, error) {
+	receipt, err := seal.NewReceipt()
+	if err != nil {
+		return nil, err
+	}
+	return s.create(ctx, in, channel, receipt, nil)
+}
+
+// create seals, routes and stores a report in one transaction.
+func (s *Service) create(ctx context.Context, in Input, channel string, receipt seal.Receipt, tokenHash []byte) (*Submission, error) {
 	keys, err := s.KDF.ReceiptKeys(ctx, receipt, s.ReceiptSalt, s.KDFParams)
 	if err != nil {
 		return nil, err
@@ -194,7 +208,8 @@ func (s *Service) Submit(ctx context.Context, in Input) (*Submission, error) {
 		return nil, fmt.Errorf("organisation %s public key: %w", org.ID, err)
 	}
 
-	nr := &store.NewReport{Report: reportFromInput(in, org.ID, now), Fields: map[string]seal.Sealed{}, TokenHash: tokenHash}
+	nr := &store.NewReport{Report: reportFromInput(in, org.ID, s.Now().UTC()), Fields: map[string]seal.Sealed{}, TokenHash: tokenHash}
+	nr.Channel = channel
 	dk, err := seal.NewDataKey()
 	if err != nil {
 		return nil, err
