@@ -90,7 +90,6 @@ const reportColumns = `id, case_ref, kind, channel, org_id, status, closed_reaso
 // was used before (a double submit) and ErrDuplicateKey on any other unique
 // collision (case reference, receipt lookup key).
 func (s *Store) CreateReport(ctx context.Context, nr *NewReport) error {
-	r := &nr.Report
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		if nr.TokenHash != nil {
 			var n int
@@ -101,36 +100,7 @@ func (s *Store) CreateReport(ctx context.Context, nr *NewReport) error {
 				return ErrDuplicateToken
 			}
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO reports (`+reportColumns+`)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,NULL,'','','',NULL,NULL,$23)`,
-			r.ID, r.CaseRef, r.Kind, r.Channel, r.OrgID, r.Status, r.ClosedReason, r.CreatedAt.Unix(), r.UpdatedAt.Unix(),
-			r.About, joinList(r.Categories), r.AgeBand, r.County, r.WhenLast, r.DangerNow, joinList(r.Help), r.ContactPref,
-			r.ConsentRefer, r.ConsentMatch, r.ConsentStats, r.ChildInvolved, r.Urgency, InboxRank(r.Urgency, r.CreatedAt))
-		if err != nil {
-			return err
-		}
-		for name, v := range nr.Fields {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO report_fields (report_id, name, sealed) VALUES ($1, $2, $3)`, r.ID, name, []byte(v)); err != nil {
-				return err
-			}
-		}
-		for _, a := range nr.Attachments {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO attachments (id, report_id, created_at, sealed) VALUES ($1, $2, $3, $4)`, a.ID, r.ID, r.CreatedAt.Unix(), []byte(a.Sealed)); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO report_wraps (report_id, recipient, wrap) VALUES ($1, $2, $3)`, r.ID, nr.OrgRecipient, nr.OrgWrap); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO receipts (lookup, report_id, wrap) VALUES ($1, $2, $3)`, nr.ReceiptLookup, r.ID, nr.ReceiptWrap); err != nil {
-			return err
-		}
-		if nr.TokenHash != nil {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO submit_tokens (token_hash, report_id, created_at) VALUES ($1, $2, $3)`, nr.TokenHash, r.ID, r.CreatedAt.Unix()); err != nil {
-				return err
-			}
-		}
-		return nil
+		return insertReport(ctx, tx, nr)
 	})
 	if err != nil && !errors.Is(err, ErrDuplicateToken) && IsUniqueViolation(err) {
 		// A concurrent double submit loses the race on submit_tokens.
@@ -142,6 +112,45 @@ func (s *Store) CreateReport(ctx context.Context, nr *NewReport) error {
 		return fmt.Errorf("%w: %v", ErrDuplicateKey, err)
 	}
 	return err
+}
+
+// insertReport writes a new report and everything that belongs to it inside
+// tx. A report without a receipt (a referral's copy for the receiving
+// organisation) has nil ReceiptLookup.
+func insertReport(ctx context.Context, tx *sql.Tx, nr *NewReport) error {
+	r := &nr.Report
+	_, err := tx.ExecContext(ctx, `INSERT INTO reports (`+reportColumns+`)
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,NULL,'','','',NULL,NULL,$23)`,
+		r.ID, r.CaseRef, r.Kind, r.Channel, r.OrgID, r.Status, r.ClosedReason, r.CreatedAt.Unix(), r.UpdatedAt.Unix(),
+		r.About, joinList(r.Categories), r.AgeBand, r.County, r.WhenLast, r.DangerNow, joinList(r.Help), r.ContactPref,
+		r.ConsentRefer, r.ConsentMatch, r.ConsentStats, r.ChildInvolved, r.Urgency, InboxRank(r.Urgency, r.CreatedAt))
+	if err != nil {
+		return err
+	}
+	for name, v := range nr.Fields {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO report_fields (report_id, name, sealed) VALUES ($1, $2, $3)`, r.ID, name, []byte(v)); err != nil {
+			return err
+		}
+	}
+	for _, a := range nr.Attachments {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO attachments (id, report_id, created_at, sealed) VALUES ($1, $2, $3, $4)`, a.ID, r.ID, r.CreatedAt.Unix(), []byte(a.Sealed)); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO report_wraps (report_id, recipient, wrap) VALUES ($1, $2, $3)`, r.ID, nr.OrgRecipient, nr.OrgWrap); err != nil {
+		return err
+	}
+	if nr.ReceiptLookup != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO receipts (lookup, report_id, wrap) VALUES ($1, $2, $3)`, nr.ReceiptLookup, r.ID, nr.ReceiptWrap); err != nil {
+			return err
+		}
+	}
+	if nr.TokenHash != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO submit_tokens (token_hash, report_id, created_at) VALUES ($1, $2, $3)`, nr.TokenHash, r.ID, r.CreatedAt.Unix()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // ReportIDByToken finds the report a form token created, if it was created
