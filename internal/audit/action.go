@@ -36,10 +36,12 @@ const (
 	NoteAdded             Action = "report.note_added"     // detail: note=<id>
 	MessageSent           Action = "report.message_sent"   // detail: message=<id>
 	ClassificationChanged Action = "report.classification_changed"
-	ReferralCreated       Action = "referral.created"  // detail: referral=<id> service=<id> consent=yes
-	ReferralSent          Action = "referral.sent"     // detail: referral=<id>
-	ReferralAccepted      Action = "referral.accepted" // detail: referral=<id>
-	ReferralDeclined      Action = "referral.declined" // detail: referral=<id> reason=<code>
+	ReferralCreated       Action = "referral.created"   // detail: referral=<id> service=<id> consent=yes
+	ReferralSent          Action = "referral.sent"      // detail: referral=<id>
+	ReferralAccepted      Action = "referral.accepted"  // detail: referral=<id>
+	ReferralDeclined      Action = "referral.declined"  // detail: referral=<id> reason=<code>
+	ReferralCompleted     Action = "referral.completed" // detail: referral=<id> reason=<outcome code>
+	ReferralRevoked       Action = "referral.revoked"   // detail: referral=<id> reason=sender|survivor_declined|survivor
 	// ReferralOverride is a child-protection referral made without the
 	// survivor's consent (SPEC §3): the written justification is sealed
 	// with the report, the entry only says it happened.
@@ -56,7 +58,7 @@ var actions = map[Action]bool{
 	ReportRead: true, AttachmentRevealed: true, ReportExported: true, StatusChanged: true,
 	Assigned: true, NoteAdded: true, MessageSent: true, ClassificationChanged: true,
 	ReferralCreated: true, ReferralSent: true, ReferralAccepted: true, ReferralDeclined: true,
-	ReferralOverride: true, ReportWithdrawn: true, ReportPurged: true,
+	ReferralOverride: true, ReferralCompleted: true, ReferralRevoked: true, ReportWithdrawn: true, ReportPurged: true,
 }
 
 // Actors that are not a console user (a user is "user:<id>", see UserActor).

@@ -21,7 +21,23 @@ var labels = map[string]string{
 	"online": "Online", "commercial_sexual_exploitation": "Commercial sexual exploitation", "child_sexual_abuse": "Child sexual abuse",
 	"caseworker": "Caseworker", "org_admin": "Organisation admin", "coordinator": "Network coordinator",
 	"report": "Report", "tip": "Tip", "web": "Web", "ussd": "USSD",
-	"outside": "Outside Kenya",
+	"outside":  "Outside Kenya",
+	"referral": "Referral",
+	// Referrals.
+	"awaiting_consent": "Waiting for the survivor's consent", "sent": "Sent", "accepted": "Accepted", "declined": "Declined",
+	"completed": "Completed", "revoked": "Revoked",
+	"consent:survivor": "Survivor agreed on the check page", "consent:phone": "Survivor agreed by phone",
+	"consent:at_submission": "Survivor agreed to referrals when reporting", "consent:override": "Child-protection override",
+	"consent:":  "Consent asked, not given yet",
+	"situation": "Their answers (whom, what, age, county, when, danger, help)", "narrative": "Their own words",
+	"identifiers": "Numbers, usernames, links", "contact": "How to reach them", "screenshots": "Screenshots",
+	"no_capacity": "No capacity now", "not_eligible": "Not the help we give", "outside_area": "Outside our area",
+	"survivor_unreachable": "Could not reach the survivor", "service_given": "Help given",
+	"survivor_did_not_come": "Survivor did not come", "referred_on": "Referred on", "sender": "Revoked by the sender",
+	"survivor_declined": "Survivor said no", "phone_call": "Phone call", "in_person": "In person", "escorted": "Escorted there", "letter": "Letter",
+	// Service types.
+	"medical_pep": "Medical / PEP", "legal_aid": "Legal aid", "police_desk": "Police gender desk", "online_takedown": "Online takedown",
+	"child_protection": "Child protection", "repatriation": "Repatriation and reintegration", "economic_support": "Economic support", "helpline": "Helpline",
 }
 
 // label returns the console's words for a code; county slugs become their

@@ -59,6 +59,22 @@ func Seed(ctx context.Context, d Deps, now time.Time) (*Seeded, error) {
 	}
 	out := &Seeded{}
 	for _, dorg := range directory.DemoNetwork() {
+		if dorg.DirectoryOnly {
+			o, err := orgs.CreateListed(ctx, d.Store, dorg.Name, now)
+			if err != nil {
+				return nil, fmt.Errorf("demo organisation %s: %w", dorg.Slug, err)
+			}
+			for _, svc := range dorg.Services {
+				svc.OrgID = o.ID
+				if err := svc.Validate(); err != nil {
+					return nil, fmt.Errorf("demo service %s: %w", svc.ID, err)
+				}
+				if err := d.Store.PutService(ctx, svc, now); err != nil {
+					return nil, err
+				}
+			}
+			continue
+		}
 		c, err := orgs.Create(ctx, d.Store, d.KDF, d.Params, orgs.New{Name: dorg.Name, Intake: dorg.Intake, ChildProtection: dorg.ChildProtection}, now)
 		if err != nil {
 			return nil, fmt.Errorf("demo organisation %s: %w", dorg.Slug, err)

@@ -9,12 +9,19 @@ type DemoOrg struct {
 	Name            string
 	Intake          bool // receives every report no rule claims
 	ChildProtection bool // receives children's reports
-	Services        []Service
+	// DirectoryOnly marks a service provider that does not run Salama (a
+	// hospital, a police gender desk, a government office): it is in the
+	// directory, and a referral to it is a recorded hand-off.
+	DirectoryOnly bool
+	Services      []Service
 }
 
 // DemoNetwork returns three example organisations: the intake, a
 // child-protection centre and a legal and shelter trust, with services in
 // Nairobi, Mombasa, Kisumu, Nakuru and Kiambu that together meet every need.
+// Three more providers are in the directory without running Salama: a
+// county children's office, a hospital's GBV recovery centre and a police
+// gender desk, to which referrals are recorded hand-offs.
 // Service IDs are stable, so a demo database can be rebuilt over itself.
 func DemoNetwork() []DemoOrg {
 	const (
@@ -198,6 +205,43 @@ func DemoNetwork() []DemoOrg {
 					Cost: Text{EN: "Training is free; tools cost a small fee", SW: "Mafunzo ni bure; vifaa vina ada ndogo"},
 				},
 			},
+		},
+		{
+			Slug: "example-county-childrens-office", Name: "Example County Children's Office (demo)", DirectoryOnly: true,
+			Services: []Service{{
+				ID: "demo-county-childrens-office", OrgID: "example-county-childrens-office", Name: "Example County Children's Office (demo)",
+				Description: Text{
+					EN: "The government office that protects children at risk: it can remove a child from danger and take a case to court.",
+					SW: "Ofisi ya serikali inayolinda watoto walio hatarini: inaweza kumwondoa mtoto hatarini na kupeleka kesi mahakamani.",
+				},
+				Type: TypeChildProtection, Counties: []string{"nairobi", "mombasa", "kisumu", "nakuru", "kiambu"}, Ages: AgesChildren,
+				Languages: enSw, Hours: weekdays, Channels: Channels{Phone: "0700 000 031", WalkIn: Text{EN: "County headquarters (demo)", SW: "Makao makuu ya kaunti (demo)"}},
+				Free: true,
+			}},
+		},
+		{
+			Slug: "example-hospital", Name: "Example County Hospital (demo)", DirectoryOnly: true,
+			Services: []Service{{
+				ID: "demo-hospital-gbvrc", OrgID: "example-hospital", Name: "Example Hospital GBV Recovery Centre (demo)",
+				Description: Text{
+					EN: "Post-rape care day and night: PEP, emergency contraception, treatment, counselling and the medical form (P3/PRC) for a police case.",
+					SW: "Huduma baada ya ubakaji mchana na usiku: PEP, dawa ya dharura ya kuzuia mimba, matibabu, ushauri na fomu ya matibabu (P3/PRC) kwa kesi ya polisi.",
+				},
+				Type: TypeMedicalPEP, Counties: []string{"nairobi", "kisumu"}, Ages: AgesAll,
+				Languages: enSw, Hours: always, Channels: Channels{Phone: "0700 000 032"}, Free: true,
+			}},
+		},
+		{
+			Slug: "example-police-gender-desk", Name: "Example Police Gender Desk (demo)", DirectoryOnly: true,
+			Services: []Service{{
+				ID: "demo-police-gender-desk", OrgID: "example-police-gender-desk", Name: "Example Police Station Gender Desk (demo)",
+				Description: Text{
+					EN: "Officers trained to take reports of sexual and gender violence, in a private room.",
+					SW: "Maafisa waliofunzwa kupokea ripoti za ukatili wa kingono na wa kijinsia, katika chumba cha faragha.",
+				},
+				Type: TypePoliceDesk, Counties: []string{"nairobi", "mombasa"}, Ages: AgesAll,
+				Languages: enSw, Hours: always, Channels: Channels{Phone: "0700 000 033"}, Free: true,
+			}},
 		},
 	}
 }

@@ -7,8 +7,8 @@ import (
 
 func TestDemoNetwork(t *testing.T) {
 	orgs := DemoNetwork()
-	if len(orgs) != 3 {
-		t.Fatalf("%d demo organisations, want 3", len(orgs))
+	if len(orgs) != 6 {
+		t.Fatalf("%d demo organisations, want 6 (3 members, 3 in the directory only)", len(orgs))
 	}
 	intakes, childOrgs := 0, 0
 	ids := map[string]bool{}

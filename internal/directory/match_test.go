@@ -157,9 +157,9 @@ func TestMatchRanking(t *testing.T) {
 			nil,
 		},
 		{
-			"child in Nairobi wanting medical care: children's clinic, then child protection",
+			"child in Nairobi wanting medical care: children's clinic, then the hospital's recovery centre (all ages), then child protection",
 			Query{County: "nairobi", Needs: []Need{NeedMedical}, AgeBand: AgeUnder13},
-			[]string{"demo-child-medical", "demo-child-protection-nairobi"},
+			[]string{"demo-child-medical", "demo-hospital-gbvrc", "demo-child-protection-nairobi"},
 			[]string{"demo-intake-medical", "demo-trust-shelter-women"},
 		},
 		{

@@ -116,7 +116,7 @@ func TestPlanServices(t *testing.T) {
 			[]string{"demo-trust-shelter-kisumu"}, false},
 		{"child in Kisumu wanting shelter: child protection meets every need of a child",
 			Situation{About: AboutChild, County: "kisumu", Help: []Need{NeedShelter}},
-			[]string{"demo-child-protection-kisumu"}, false},
+			[]string{"demo-child-protection-kisumu", "demo-county-childrens-office"}, false},
 		{"adult in Turkana wanting medical care: nothing near, fallback",
 			Situation{AgeBand: Age18to24, County: "turkana", Help: []Need{NeedMedical}},
 			[]string{LineGBV1195}, true},

@@ -105,6 +105,27 @@ func Create(ctx context.Context, st *store.Store, kdf *seal.KDF, params seal.KDF
 	return &Created{Org: o, RecoveryCode: code}, nil
 }
 
+// CreateListed adds a service provider that does not run Salama (a
+// hospital, a police gender desk, a government office): it has no keys and
+// no users, so it can never receive a report or a sealed copy; referrals to
+// its services are recorded hand-offs.
+func CreateListed(ctx context.Context, st *store.Store, name string, now time.Time) (*store.Organisation, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return nil, errors.New("orgs: a name is required")
+	}
+	id, err := newID()
+	if err != nil {
+		return nil, err
+	}
+	o := &store.Organisation{ID: id, Name: name, CreatedAt: now.UTC()}
+	return o, st.CreateOrganisation(ctx, o)
+}
+
+// Member reports whether an organisation runs Salama: it has a key pair, so
+// reports and referral copies can be sealed to it.
+func Member(o store.Organisation) bool { return o.PublicKey != "" }
+
 // Recover unwraps an organisation's private key with its recovery code.
 func Recover(ctx context.Context, st *store.Store, kdf *seal.KDF, orgID, code string) (*seal.OrgIdentity, error) {
 	o, err := st.Organisation(ctx, orgID)

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/salama-ke/salama/internal/audit"
+	"github.com/salama-ke/salama/internal/ids"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
 )
@@ -200,7 +201,7 @@ func (s *Service) Reply(ctx context.Context, c *CheckSession, text string) error
 	if utf8.RuneCountInString(text) > MaxReply {
 		return errors.New("reporting: reply too long")
 	}
-	id := newID()
+	id := ids.New()
 	sealed, err := c.dk.Seal(c.ReportID, "message:"+id, []byte(text))
 	if err != nil {
 		return err

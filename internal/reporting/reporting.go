@@ -13,7 +13,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/directory"
+	"github.com/salama-ke/salama/internal/ids"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
 )
@@ -216,7 +216,7 @@ func (s *Service) create(ctx context.Context, in Input, channel string, receipt 
 	}
 	defer dk.Destroy()
 	for attempt := 0; ; attempt++ {
-		nr.ID, nr.CaseRef = newID(), NewCaseRef()
+		nr.ID, nr.CaseRef = ids.New(), ids.CaseRef()
 		if err := s.sealInto(nr, dk, in); err != nil {
 			return nil, err
 		}
@@ -297,7 +297,7 @@ func (s *Service) sealInto(nr *store.NewReport, dk *seal.DataKey, in Input) erro
 		}
 	}
 	for _, u := range in.Files {
-		id := newID()
+		id := ids.New()
 		v, err := dk.Seal(nr.ID, "attachment:"+id, attachmentBytes(u))
 		if err != nil {
 			return err
@@ -358,41 +358,6 @@ func Situation(r *store.Report) directory.Situation {
 	}
 	return directory.Situation{About: about, Categories: r.Categories, AgeBand: r.AgeBand, County: r.County,
 		WhenLast: r.WhenLast, DangerNow: r.DangerNow == "yes", Help: needs}
-}
-
-// --- ids -----------------------------------------------------------------
-
-func newID() string {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return hex.EncodeToString(b)
-}
-
-// caseAlphabet leaves out 0/O, 1/I/L and U so a reference read aloud over
-// the phone is not misheard.
-const caseAlphabet = "23456789ABCDEFGHJKMNPQRSTVWXYZ"
-
-// NewCaseRef returns a random case reference such as K7Q4-92XM: never
-// sequential, so it says nothing about how many reports exist.
-func NewCaseRef() string {
-	out := make([]byte, 0, 9)
-	var b [1]byte
-	for len(out) < 9 {
-		if len(out) == 4 {
-			out = append(out, '-')
-			continue
-		}
-		if _, err := rand.Read(b[:]); err != nil {
-			panic(err)
-		}
-		if int(b[0]) >= 256-256%len(caseAlphabet) {
-			continue // reject to keep the draw uniform
-		}
-		out = append(out, caseAlphabet[int(b[0])%len(caseAlphabet)])
-	}
-	return string(out)
 }
 
 func knownCounty(slug string) bool {

@@ -282,37 +282,71 @@ func (s *Store) ReceiptByLookup(ctx context.Context, lookup []byte) (reportID st
 // row stays, for anonymous counts, with only the coarse clear fields the
 // survivor agreed could be counted.
 func (s *Store) Withdraw(ctx context.Context, reportID string, now time.Time) error {
-	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		var stats bool
-		err := tx.QueryRowContext(ctx, `SELECT consent_stats FROM reports WHERE id = $1 AND withdrawn_at IS NULL`, reportID).Scan(&stats)
-		if errors.Is(err, sql.ErrNoRows) {
-			return ErrNotFound
-		}
-		if err != nil {
-			return err
-		}
-		for _, table := range contentTables {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE report_id = $1`, reportID); err != nil {
-				return err
-			}
-		}
-		q := `UPDATE reports SET status = $2, withdrawn_at = $3, updated_at = $3, about = '', when_last = '',
-			danger_now = '', help_wanted = '', contact_pref = '', urgency = 0, assigned_to = ''`
-		if !stats {
-			q += `, categories = '', age_band = '', county = '', child_involved = false`
-		}
-		_, err = tx.ExecContext(ctx, q+` WHERE id = $1`, reportID, StatusWithdrawn, now.Unix())
-		return err
-	})
+	err := s.Tx(ctx, func(tx *sql.Tx) error { return withdrawTx(ctx, tx, reportID, now) })
 	if err != nil {
 		return err
 	}
 	// Deleted pages are zeroed in the database file (secure_delete), but the
 	// WAL still holds their old images until a checkpoint resets it. The
 	// withdrawal itself is committed: if readers keep the WAL busy now, the
-	// periodic checkpoint (App.Housekeep) finishes the job.
+	// periodic checkpoint finishes the job.
 	_ = s.Checkpoint(ctx)
 	return nil
+}
+
+// withdrawTx is Withdraw inside a transaction. The copies other
+// organisations received through referrals are withdrawn with the report,
+// and its open referrals revoked: the survivor's leaving reaches everywhere
+// their words went.
+func withdrawTx(ctx context.Context, tx *sql.Tx, reportID string, now time.Time) error {
+	var stats bool
+	err := tx.QueryRowContext(ctx, `SELECT consent_stats FROM reports WHERE id = $1 AND withdrawn_at IS NULL`, reportID).Scan(&stats)
+	if errors.Is(err, sql.ErrNoRows) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return err
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT referred_report_id FROM referrals WHERE report_id = $1 AND referred_report_id <> ''`, reportID)
+	if err != nil {
+		return err
+	}
+	var copies []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		copies = append(copies, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, id := range copies {
+		if err := withdrawTx(ctx, tx, id, now); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE referrals SET sealed = NULL, updated_at = $2,
+		state = CASE WHEN state IN ('awaiting_consent', 'sent', 'accepted') THEN 'revoked' ELSE state END,
+		reason = CASE WHEN state IN ('awaiting_consent', 'sent', 'accepted') THEN 'withdrawn' ELSE reason END
+		WHERE report_id = $1`, reportID, now.Unix()); err != nil {
+		return err
+	}
+	for _, table := range contentTables {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE report_id = $1`, reportID); err != nil {
+			return err
+		}
+	}
+	q := `UPDATE reports SET status = $2, withdrawn_at = $3, updated_at = $3, about = '', when_last = '',
+		danger_now = '', help_wanted = '', contact_pref = '', urgency = 0, assigned_to = ''`
+	if !stats {
+		q += `, categories = '', age_band = '', county = '', child_involved = false`
+	}
+	_, err = tx.ExecContext(ctx, q+` WHERE id = $1`, reportID, StatusWithdrawn, now.Unix())
+	return err
 }
 
 // contentTables hold a report's sealed content and key material.

@@ -122,6 +122,13 @@ type threadView struct {
 	CSRF                        string
 	Reply                       string // kept after an error
 	Problem                     string
+	Referrals                   []referralView
+}
+
+// referralView is a referral in the survivor's words.
+type referralView struct {
+	ID, Name, Org, State, Fields, Consent, Justification string
+	CanAnswer, CanStop                                   bool
 }
 
 func (s *Server) renderThread(w http.ResponseWriter, r *http.Request, l locale.Lang, sess *reporting.CheckSession, status int, reply, problemKey string) {
@@ -144,6 +151,30 @@ func (s *Server) renderThread(w http.ResponseWriter, r *http.Request, l locale.L
 			who = p.T("check.from_you")
 		}
 		tv.Messages = append(tv.Messages, threadMsg{Who: who, At: m.At.In(eastAfrica).Format("2006-01-02 15:04"), Text: m.Text, Mine: m.FromSurvivor})
+	}
+	refs, err := s.rep.Referrals(r.Context(), sess)
+	if err != nil {
+		s.log.Error("referrals failed", "err", err)
+		s.fail(w, r, http.StatusServiceUnavailable, "problem.try_later")
+		return
+	}
+	for _, ref := range refs {
+		rv := referralView{ID: ref.ID, Name: card(p, ref.Service).Name, Org: ref.OrgName, State: p.T("ref.state." + ref.State),
+			Consent: p.T("ref.consent." + ref.Consent), Justification: ref.Justification, CanAnswer: ref.CanAnswer, CanStop: ref.CanStop}
+		if ref.Consent == "" {
+			rv.Consent = ""
+		}
+		var fields []string
+		for _, f := range ref.Fields {
+			fields = append(fields, p.T("ref.field."+f))
+		}
+		rv.Fields = strings.Join(fields, ", ")
+		if ref.State == "declined" || ref.State == "revoked" || ref.State == "completed" {
+			if key := "ref.reason." + ref.Reason; ref.Reason != "" && p.Has(key) {
+				rv.State += " (" + p.T(key) + ")"
+			}
+		}
+		tv.Referrals = append(tv.Referrals, rv)
 	}
 	for _, id := range v.Identifiers {
 		label := ""
@@ -248,4 +279,36 @@ func (s *Server) checkLogout(w http.ResponseWriter, r *http.Request) {
 	}
 	s.clearCookie(w)
 	s.render(w, http.StatusOK, "message", s.newView(r, l, "message.title", messageData{Text: s.cat.Printer(l).T("check.logged_out"), Ok: true}))
+}
+
+// checkReferral records the survivor's answer to a referral request, or
+// stops a referral.
+func (s *Server) checkReferral(w http.ResponseWriter, r *http.Request) {
+	l, sess := s.postSession(w, r)
+	if sess == nil {
+		return
+	}
+	defer sess.Close()
+	id := r.PostForm.Get("referral")
+	var err error
+	switch r.PostForm.Get("action") {
+	case "agree":
+		err = s.rep.AnswerReferral(r.Context(), sess, id, true)
+	case "decline":
+		err = s.rep.AnswerReferral(r.Context(), sess, id, false)
+	case "stop":
+		err = s.rep.StopReferral(r.Context(), sess, id)
+	default:
+		err = reporting.ErrReferralGone
+	}
+	switch {
+	case errors.Is(err, reporting.ErrReferralGone):
+		s.renderThread(w, r, l, sess, http.StatusConflict, "", "ref.problem_gone")
+		return
+	case err != nil:
+		s.log.Error("referral answer failed", "err", err)
+		s.renderThread(w, r, l, sess, http.StatusServiceUnavailable, "", "problem.try_later")
+		return
+	}
+	http.Redirect(w, r, "/"+string(l)+"/check/report#referrals", http.StatusSeeOther)
 }

@@ -99,6 +99,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /{lang}/check/report", s.checkReport)
 	mux.HandleFunc("POST /{lang}/check/reply", s.checkReply)
 	mux.HandleFunc("POST /{lang}/check/withdraw", s.checkWithdraw)
+	mux.HandleFunc("POST /{lang}/check/referral", s.checkReferral)
 	mux.HandleFunc("POST /{lang}/check/logout", s.checkLogout)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	// Pages declare an empty icon; old browsers ask anyway. Answer with
