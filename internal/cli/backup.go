@@ -1,0 +1,373 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/salama-ke/salama/internal/audit"
+	"github.com/salama-ke/salama/internal/backup"
+	"github.com/salama-ke/salama/internal/seal"
+	"github.com/salama-ke/salama/internal/store"
+)
+
+const backupUsage = `Usage: salama backup --to FILE --recipient age1… [flags]
+       salama backup keygen --out FILE [--classic]
+
+Writes one age-encrypted file holding a consistent snapshot of the whole
+database (taken in one read transaction while the server keeps running), in
+a portable format: a SQLite backup restores on PostgreSQL and the other way
+round. Nothing is written unencrypted, not even to a temporary file.
+
+Encrypt to the public key of an age identity kept OFFLINE (age-keygen -pq
+makes a post-quantum one; age-keygen a classic one); give --recipient once for
+each person who should be able to restore, all of one kind. Whoever holds a
+matching identity can read every report's clear metadata, and with an
+organisation's key or a survivor's receipt, its content.
+
+Logins are not backed up: a restored deployment starts with everyone logged
+out. The network secret and the signing key are not in the database and so
+not in the backup unless --include-secrets says so. Without them a restored
+server still opens receipts and console logins, but cannot match identifiers
+against old reports, and its audit log no longer verifies. Either keep a copy
+of network.secret and signing.key (from the data directory, or the
+SALAMA_NETWORK_SECRET and SALAMA_SIGNING_KEY values) somewhere else safe, or
+use --include-secrets, which makes this one file enough to restore
+everything, and makes whoever can open it able to test phone numbers
+against the blind index and to sign audit entries.
+
+FILE "-" writes to standard output (to pipe to ssh, rclone, …).
+`
+
+// recipientList collects --recipient values, each possibly a comma- or
+// space-separated list.
+type recipientList []string
+
+func (r *recipientList) String() string { return strings.Join(*r, ",") }
+
+func (r *recipientList) Set(v string) error {
+	*r = append(*r, strings.FieldsFunc(v, func(c rune) bool { return c == ',' || c == ' ' || c == '\n' || c == '\t' })...)
+	return nil
+}
+
+const keygenUsage = `Usage: salama backup keygen --out FILE [--classic]
+
+Makes an age identity for backups, as age-keygen does: writes the private
+key to FILE (mode 0600; it must not exist) and prints the public key to give
+salama backup --recipient. Post-quantum (ML-KEM-768 + X25519) unless
+--classic. Move FILE off the server: print it, keep it on an encrypted USB
+stick in a safe, give a copy to a second trustee. Whoever holds it can read
+every backup made to its public key; whoever loses every copy can restore
+none of them.
+`
+
+func keygenCmd(args []string, stdout, stderr io.Writer) error {
+	f := newFlags("backup keygen", stderr)
+	out := f.String("out", "", "file to write the private key to")
+	classic := f.Bool("classic", false, "a classic X25519 key instead of a post-quantum one")
+	f.Usage = func() {
+		fmt.Fprint(stderr, keygenUsage+"\nFlags:\n")
+		f.PrintDefaults()
+	}
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	if *out == "" {
+		return errors.New("--out FILE is required")
+	}
+	file, rcpt, err := seal.NewBackupIdentity(*classic, time.Now())
+	if err != nil {
+		return err
+	}
+	defer clear(file)
+	fh, err := os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, werr := fh.Write(file)
+	serr := fh.Sync()
+	if err := errors.Join(werr, serr, fh.Close()); err != nil {
+		os.Remove(*out)
+		return err
+	}
+	fmt.Fprintf(stdout, "Private key written to %s. Keep it offline; do not leave it on this server.\n", *out)
+	fmt.Fprintf(stdout, "Public key (for salama backup --recipient, or SALAMA_BACKUP_RECIPIENT):\n\n    %s\n", rcpt)
+	return nil
+}
+
+func backupCmd(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "keygen" {
+		return keygenCmd(args[1:], stdout, stderr)
+	}
+	f := newFlags("backup", stderr)
+	c := f.common()
+	to := f.String("to", "", "file to write (it must not exist); - for standard output")
+	var recipients recipientList
+	if v := os.Getenv("SALAMA_BACKUP_RECIPIENT"); v != "" {
+		recipients.Set(v)
+	}
+	f.Var(&recipients, "recipient", "age public key to encrypt to (age1pq1… or age1…); repeat for several (SALAMA_BACKUP_RECIPIENT, comma-separated)")
+	recipientsFile := f.String("recipients-file", "", "file of age public keys, one a line, # comments")
+	secrets := f.boolean("include-secrets", false, "put the network secret and signing key in the backup too (see above)")
+	f.Usage = func() {
+		fmt.Fprint(stderr, backupUsage+"\nFlags:\n")
+		f.PrintDefaults()
+	}
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	if f.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", f.Arg(0))
+	}
+	if *to == "" {
+		return errors.New("--to FILE is required (see salama backup --help)")
+	}
+	if *recipientsFile != "" {
+		b, err := os.ReadFile(*recipientsFile)
+		if err != nil {
+			return err
+		}
+		sc := bufio.NewScanner(strings.NewReader(string(b)))
+		for sc.Scan() {
+			if line := strings.TrimSpace(sc.Text()); line != "" && !strings.HasPrefix(line, "#") {
+				recipients = append(recipients, line)
+			}
+		}
+	}
+	if len(recipients) == 0 {
+		return errors.New("no recipient: give --recipient age1… (the public key of an age identity kept offline), or SALAMA_BACKUP_RECIPIENT")
+	}
+	rcpt, err := seal.ParseBackupRecipients(recipients)
+	if err != nil {
+		return err
+	}
+	var ds *seal.DeploymentSecrets
+	if *secrets {
+		if ds, err = seal.LoadDeploymentSecrets(*c.data, os.Getenv("SALAMA_NETWORK_SECRET"), os.Getenv("SALAMA_SIGNING_KEY")); err != nil {
+			return fmt.Errorf("--include-secrets: %w", err)
+		}
+	}
+	if err := haveDatabase(*c.data, *c.database); err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// Never migrate here: this may be a newer program than the server.
+	st, err := store.OpenAsIs(ctx, *c.database, *c.data)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	o := backup.Options{Recipients: rcpt, Secrets: ds}
+	var sum *backup.Summary
+	out := stdout
+	if *to == "-" {
+		out = stderr // standard output is the backup
+		bw := bufio.NewWriterSize(stdout, 1<<20)
+		if sum, err = backup.Write(ctx, st, bw, o); err == nil {
+			err = bw.Flush()
+		}
+	} else {
+		sum, err = backup.WriteFile(ctx, st, *to, o)
+	}
+	if err != nil {
+		return err
+	}
+	kind := "classic X25519"
+	if rcpt.PostQuantum() {
+		kind = "post-quantum ML-KEM-768 + X25519"
+	}
+	dest := *to
+	if dest != "-" {
+		if abs, err := filepath.Abs(dest); err == nil {
+			dest = abs
+		}
+	}
+	fmt.Fprintf(out, "Backup written: %s\n", dest)
+	fmt.Fprintf(out, "  %d rows in %d tables, %s schema version %d, encrypted to %d %s recipient(s):\n",
+		sum.Rows, len(sum.Tables), sum.Engine, sum.Schema, len(rcpt.Keys()), kind)
+	for _, k := range rcpt.Keys() {
+		fmt.Fprintf(out, "    %s\n", shortKey(k))
+	}
+	if ds != nil {
+		fmt.Fprintln(out, "  It holds the network secret and the signing key: guard it like both.")
+	} else {
+		fmt.Fprintf(out, "  Reminder: the network secret and the signing key are not in it. Keep a copy of\n"+
+			"  %s and %s (or the SALAMA_NETWORK_SECRET and SALAMA_SIGNING_KEY values)\n"+
+			"  somewhere safe, apart from the backup, or use --include-secrets.\n",
+			filepath.Join(*c.data, seal.NetworkSecretFile), filepath.Join(*c.data, seal.SigningKeyFile))
+	}
+	fmt.Fprintln(out, "  Check it now and then: salama restore --check --from FILE --identity KEYFILE")
+	return nil
+}
+
+const restoreUsage = `Usage: salama restore --from FILE --identity KEYFILE [--data DIR] [--database URL]
+
+Loads a backup made by salama backup into an empty database: SQLite in the
+data directory (which must hold no database with data) or the PostgreSQL
+database --database names (which must hold no data). Everything is loaded
+in one transaction: it all arrives or nothing does. A backup of an older
+version of Salama is migrated to this version afterwards. A backup taken on
+one engine restores on the other.
+
+KEYFILE is the age identity file (AGE-SECRET-KEY-…) matching a recipient
+the backup was made for. With --check the backup is only read through and
+checked (it decrypts, is complete and well formed); nothing is written.
+
+If the backup holds the network secret and the signing key
+(--include-secrets), they are written into the data directory; otherwise
+put the deployment's network.secret and signing.key there (mode 0600), or
+set SALAMA_NETWORK_SECRET and SALAMA_SIGNING_KEY, before salama serve.
+FILE "-" reads standard input.
+`
+
+func restoreCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	f := newFlags("restore", stderr)
+	c := f.common()
+	from := f.String("from", "", "the backup file; - for standard input")
+	identity := f.String("identity", "", "age identity file that opens the backup")
+	check := f.Bool("check", false, "only read the backup through and check it; restore nothing")
+	f.Usage = func() {
+		fmt.Fprint(stderr, restoreUsage+"\nFlags:\n")
+		f.PrintDefaults()
+	}
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	if f.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", f.Arg(0))
+	}
+	if *from == "" || *identity == "" {
+		return errors.New("--from FILE and --identity KEYFILE are required (see salama restore --help)")
+	}
+	idFile, err := os.Open(*identity)
+	if err != nil {
+		return err
+	}
+	ids, err := seal.ParseBackupIdentities(idFile)
+	idFile.Close()
+	if err != nil {
+		return err
+	}
+	var src io.Reader = stdin
+	if *from != "-" {
+		fh, err := os.Open(*from)
+		if err != nil {
+			return err
+		}
+		defer fh.Close()
+		src = fh
+	}
+	src = bufio.NewReaderSize(src, 1<<20)
+
+	if *check {
+		sum, err := backup.Check(src, ids)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "Backup OK: taken %s on %s at schema version %d; %d rows in %d tables; secrets: %s.\n",
+			sum.Created.Format("2006-01-02 15:04 MST"), sum.Engine, sum.Schema, sum.Rows, len(sum.Tables), yesNo(sum.Secrets))
+		for _, t := range sum.Tables {
+			fmt.Fprintf(stdout, "  %-22s %d\n", t.Name, t.Rows)
+		}
+		return nil
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := backup.Restore(ctx, src, backup.RestoreOptions{Identities: ids, Database: *c.database, DataDir: *c.data})
+	if errors.Is(err, store.ErrNotEmpty) {
+		return fmt.Errorf("%w; restore only into a new, empty database or data directory", err)
+	}
+	if err != nil {
+		return err
+	}
+	where := *c.database
+	if where == "" {
+		where = filepath.Join(*c.data, store.FileName)
+	} else {
+		where = "the PostgreSQL database"
+	}
+	fmt.Fprintf(stdout, "Restored into %s: %d rows in %d tables, from a %s backup taken %s (schema version %d).\n",
+		where, res.Rows, len(res.Tables), res.Engine, res.Created.Format("2006-01-02 15:04 MST"), res.Schema)
+	for _, p := range res.SecretsInstalled {
+		fmt.Fprintf(stdout, "Wrote %s from the backup.\n", p)
+	}
+
+	if missing := missingSecrets(*c.data); len(missing) > 0 {
+		fmt.Fprintf(stdout, "\nBefore `salama serve`: put the deployment's %s into %s (mode 0600),\n"+
+			"or set %s. Without them the server makes new ones: receipts and console\n"+
+			"logins still work, but identifier matching no longer finds the old reports and\n"+
+			"`salama audit verify` rejects every old entry.\n",
+			strings.Join(missing, " and "), *c.data, strings.Join(missingEnv(missing), " and "))
+	}
+	// With the signing key at hand, prove the audit log came back whole.
+	key, err := seal.LoadSigningKey(*c.data, os.Getenv("SALAMA_SIGNING_KEY"))
+	if err != nil {
+		return nil
+	}
+	st, err := store.Open(ctx, *c.database, *c.data)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	v, err := audit.New(st, key, nil).Verify(ctx, key.Public())
+	if err != nil {
+		return fmt.Errorf("restored, but the audit log does not verify with the signing key found (%w): is it this deployment's key?", err)
+	}
+	fmt.Fprintf(stdout, "Audit log verified: %d entries, head %s. Compare the head with the one you recorded.\n", v.Entries, v.Head())
+	return nil
+}
+
+// missingSecrets names the key files the data directory lacks (and the
+// environment does not give).
+func missingSecrets(dataDir string) []string {
+	var missing []string
+	for _, k := range []struct{ file, env string }{{seal.NetworkSecretFile, "SALAMA_NETWORK_SECRET"}, {seal.SigningKeyFile, "SALAMA_SIGNING_KEY"}} {
+		if os.Getenv(k.env) != "" {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dataDir, k.file)); err != nil {
+			missing = append(missing, k.file)
+		}
+	}
+	return missing
+}
+
+func missingEnv(files []string) []string {
+	var out []string
+	for _, f := range files {
+		if f == seal.NetworkSecretFile {
+			out = append(out, "SALAMA_NETWORK_SECRET")
+		} else {
+			out = append(out, "SALAMA_SIGNING_KEY")
+		}
+	}
+	return out
+}
+
+// shortKey abbreviates a post-quantum public key (about 2,000 characters)
+// for a summary line.
+func shortKey(k string) string {
+	if len(k) <= 80 {
+		return k
+	}
+	return k[:24] + "…" + k[len(k)-12:]
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "included"
+	}
+	return "not included"
+}
