@@ -1,0 +1,184 @@
+package cli
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/salama-ke/salama/internal/app"
+	"github.com/salama-ke/salama/internal/locale"
+	"github.com/salama-ke/salama/internal/sms"
+	"github.com/salama-ke/salama/internal/ussd"
+)
+
+// atAPIKeyEnv holds Africa's Talking's API key. It is read from the
+// environment only: a flag would show in the process list.
+const atAPIKeyEnv = "SALAMA_AT_API_KEY"
+
+// gateway adds serve's flags for USSD and SMS and returns a function that
+// builds the options after parsing.
+func (f flags) gateway() func(log *slog.Logger) (app.GatewayOptions, error) {
+	token := f.str("gateway-token", "", "secret path segment of the USSD and SMS callbacks (/gw/TOKEN/ussd, /gw/TOKEN/sms), at least 20 characters, e.g. from `openssl rand -hex 24`; empty: the callbacks are not served. Prefer the environment variable")
+	code := f.str("ussd-code", "", "the USSD code survivors dial, e.g. *384*123#; named in SMS nudges and help replies")
+	lang := f.str("ussd-language", "en", "language of the first USSD screen and of SMS answers without a keyword: en or sw")
+	provider := f.str("sms-provider", "log", "log (log that a message would be sent, send nothing) or africastalking")
+	nudge := f.str("sms-nudge", sms.DefaultNudge, "the SMS that tells a survivor who chose SMS contact that a helper wrote; {ussd} is replaced by --ussd-code. Never include details: a shared phone's inbox keeps it")
+	atUser := f.str("at-username", "", "Africa's Talking username (the API key is read from "+atAPIKeyEnv+" only)")
+	atFrom := f.str("at-sender", "", "Africa's Talking sender id or short code; empty: the account's default")
+	atSandbox := f.boolean("at-sandbox", false, "use Africa's Talking's sandbox")
+	return func(log *slog.Logger) (app.GatewayOptions, error) {
+		o := app.GatewayOptions{Token: strings.TrimSpace(*token), USSDCode: strings.TrimSpace(*code), Nudge: *nudge}
+		l, ok := locale.ParseLang(*lang)
+		if !ok {
+			return o, fmt.Errorf("--ussd-language: %q is not en or sw", *lang)
+		}
+		o.Lang = l
+		if o.Token != "" {
+			if err := ussd.CheckToken(o.Token); err != nil {
+				return o, fmt.Errorf("--gateway-token: %w", err)
+			}
+		}
+		switch *provider {
+		case "log":
+			o.SMS = sms.LogSender{Log: log}
+		case "africastalking":
+			endpoint := sms.ATEndpoint
+			if *atSandbox {
+				endpoint = sms.ATSandboxEndpoint
+			}
+			at, err := sms.NewAfricasTalking(*atUser, os.Getenv(atAPIKeyEnv), *atFrom, endpoint)
+			if err != nil {
+				return o, fmt.Errorf("--sms-provider africastalking: %w (--at-username, %s)", err, atAPIKeyEnv)
+			}
+			if o.USSDCode == "" && strings.Contains(o.Nudge, "{ussd}") {
+				return o, errors.New("--sms-provider africastalking: set --ussd-code, which the nudge names")
+			}
+			o.SMS = at
+		default:
+			return o, fmt.Errorf("--sms-provider: %q is not log or africastalking", *provider)
+		}
+		return o, nil
+	}
+}
+
+// printGateway says at start whether the feature-phone channels are on.
+// It never prints the token.
+func printGateway(w io.Writer, a *app.App) {
+	if !a.GatewayMounted {
+		fmt.Fprintln(w, "USSD and SMS callbacks are off: set --gateway-token (SALAMA_GATEWAY_TOKEN) to serve them.")
+	} else {
+		fmt.Fprintln(w, "USSD callback: POST /gw/<gateway token>/ussd   SMS callback: POST /gw/<gateway token>/sms")
+		fmt.Fprintln(w, "Try the menus: salama ussd --url http://HOST:PORT/gw/<gateway token>/ussd")
+	}
+	switch s := a.SMS.(type) {
+	case *sms.AfricasTalking:
+		fmt.Fprintf(w, "SMS: Africa's Talking (%s)\n", s.Endpoint)
+	default:
+		fmt.Fprintln(w, "SMS: log provider (messages are logged as sent, not sent)")
+	}
+	if a.Nudger == nil {
+		fmt.Fprintln(w, "SMS nudges: off (set --ussd-code)")
+	}
+}
+
+// ussdCmd is the terminal simulator: it talks to a server's USSD callback
+// as a phone and the gateway would, one screen at a time.
+func ussdCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	f := newFlags("ussd", stderr)
+	target := f.str("url", "", "the USSD callback of a running server, e.g. http://127.0.0.1:8080/gw/TOKEN/ussd")
+	phone := f.str("phone", "+254700000000", "the caller's number, as the gateway sends it")
+	code := f.str("service-code", "*384*123#", "the code dialled, as the gateway sends it")
+	f.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: salama ussd --url http://127.0.0.1:8080/gw/TOKEN/ussd [--phone +2547…]")
+		fmt.Fprintln(stderr, "\nDials the menus of a running server (salama serve --demo --gateway-token TOKEN) like a")
+		fmt.Fprintln(stderr, "feature phone: type a choice and Enter; 0 goes back, 00 to the menu; Ctrl-D hangs up.")
+		fmt.Fprintln(stderr)
+		f.PrintDefaults()
+	}
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	u, err := url.Parse(*target)
+	if *target == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		f.Usage()
+		return errors.New("--url must be the http(s) address of a USSD callback")
+	}
+	id := make([]byte, 8)
+	if _, err := rand.Read(id); err != nil {
+		return err
+	}
+	session := "SIM_" + hex.EncodeToString(id)
+	client := &http.Client{Timeout: 20 * time.Second}
+	in := bufio.NewScanner(stdin)
+	in.Buffer(make([]byte, 4096), 4096)
+	var inputs []string
+	for {
+		form := url.Values{"sessionId": {session}, "serviceCode": {*code}, "phoneNumber": {*phone},
+			"networkCode": {"63902"}, "text": {strings.Join(inputs, "*")}}
+		resp, err := client.PostForm(u.String(), form)
+		if err != nil {
+			return fmt.Errorf("the gateway would end the session: %w", err)
+		}
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+		if err != nil {
+			return fmt.Errorf("the gateway would end the session: %w", err)
+		}
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("the gateway would end the session: HTTP %d (is the token in --url right?)", resp.StatusCode)
+		}
+		screen := string(body)
+		kind, text, ok := strings.Cut(screen, " ")
+		if !ok || (kind != "CON" && kind != "END") {
+			return fmt.Errorf("the gateway would end the session: the answer does not start with CON or END")
+		}
+		printScreen(stdout, kind, text, utf8.RuneCountInString(screen))
+		if kind == "END" {
+			return nil
+		}
+		fmt.Fprint(stdout, "> ")
+		if !in.Scan() {
+			fmt.Fprintln(stdout, "\n(hung up)")
+			return in.Err()
+		}
+		line := strings.TrimRight(in.Text(), "\r")
+		if !terminal(stdin) {
+			fmt.Fprintln(stdout, line) // piped input: show what was "typed"
+		}
+		inputs = append(inputs, line)
+	}
+}
+
+func printScreen(w io.Writer, kind, text string, n int) {
+	note := fmt.Sprintf("%s, %d/160", kind, n)
+	if n > 160 {
+		note += ": TOO LONG for a phone"
+	}
+	rule := strings.Repeat("-", 36)
+	fmt.Fprintf(w, "+%s+ %s\n", rule, note)
+	for _, line := range strings.Split(text, "\n") {
+		fmt.Fprintf(w, "| %s\n", line)
+	}
+	fmt.Fprintf(w, "+%s+\n", rule)
+}
+
+// terminal reports whether r is an interactive terminal, which echoes what
+// is typed by itself.
+func terminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

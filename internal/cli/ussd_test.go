@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"bytes"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/salama-ke/salama/internal/app"
+	"github.com/salama-ke/salama/internal/casework/caseworktest"
+	"github.com/salama-ke/salama/internal/sms"
+	"github.com/salama-ke/salama/internal/store"
+	"github.com/salama-ke/salama/internal/store/storetest"
+)
+
+// The simulator against the real server, as `serve --demo --gateway-token`
+// runs it: a report from the keyboard, then a check with its receipt.
+func TestUSSDSimulator(t *testing.T) {
+	const token = "simulator-token-0123456789"
+	env := caseworktest.New(t, storetest.NewDB(t, store.SQLite), func(o *app.Options) {
+		o.Gateway = app.GatewayOptions{Token: token, USSDCode: "*384*123#"}
+	})
+	srv := httptest.NewServer(env.App.Handler())
+	defer srv.Close()
+	run := func(input string, args ...string) (string, error) {
+		var out, errOut bytes.Buffer
+		err := ussdCmd(append([]string{"--url", srv.URL + "/gw/" + token + "/ussd", "--phone", "+254700111222"}, args...),
+			strings.NewReader(input), &out, &errOut)
+		return out.String(), err
+	}
+
+	out, err := run("1\n1\n3\nnakuru\n2\n4\n1\n")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	receipt := regexp.MustCompile(`\d{4} \d{4} \d{4} \d{4}`).FindString(out)
+	for _, want := range []string{"| 1 Report what happened", "CON, ", "| Which county?", "END, ", "Sent. Your code:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("simulator output lacks %q:\n%s", want, out)
+		}
+	}
+	if receipt == "" || strings.Count(out, "> ") != 7 || strings.Contains(out, "TOO LONG") {
+		t.Fatalf("simulator output:\n%s", out)
+	}
+
+	// Check, then hang up (end of input).
+	out, err = run("2\n" + receipt + "\n")
+	if err != nil || !strings.Contains(out, "Your report: received") || !strings.Contains(out, "(hung up)") {
+		t.Errorf("check: %v\n%s", err, out)
+	}
+	// In Kiswahili, 00 back to the menu.
+	out, _ = run("4\n3\n00\n")
+	if !strings.Contains(out, "| 1 Ripoti kilichotokea") || !strings.Contains(out, "| 999 au 112: polisi, dharura") {
+		t.Errorf("Kiswahili:\n%s", out)
+	}
+
+	// A wrong token or a bad URL is an error that says what to check.
+	var o, e bytes.Buffer
+	if err := ussdCmd([]string{"--url", srv.URL + "/gw/wrong-token-wrong-token/ussd"}, strings.NewReader(""), &o, &e); err == nil || !strings.Contains(err.Error(), "404") {
+		t.Errorf("wrong token: %v", err)
+	}
+	if err := ussdCmd([]string{"--url", "ftp://x"}, strings.NewReader(""), &o, &e); err == nil {
+		t.Error("ftp URL accepted")
+	}
+	if err := ussdCmd(nil, strings.NewReader(""), &o, &e); err == nil {
+		t.Error("no URL accepted")
+	}
+}
+
+func TestGatewayFlags(t *testing.T) {
+	parse := func(args ...string) (app.GatewayOptions, error) {
+		f := newFlags("serve", io.Discard)
+		gw := f.gateway()
+		if err := f.Parse(args); err != nil {
+			return app.GatewayOptions{}, err
+		}
+		return gw(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}
+	o, err := parse()
+	if err != nil || o.Token != "" || o.Lang != "en" || o.Nudge != sms.DefaultNudge {
+		t.Errorf("defaults: %+v %v", o, err)
+	}
+	if _, ok := o.SMS.(sms.LogSender); !ok {
+		t.Errorf("default provider %T", o.SMS)
+	}
+	for _, args := range [][]string{
+		{"--gateway-token", "short"},
+		{"--ussd-language", "fr"},
+		{"--sms-provider", "carrier-pigeon"},
+		{"--sms-provider", "africastalking", "--at-username", "salama", "--ussd-code", "*384*1#"}, // no API key
+	} {
+		if _, err := parse(args...); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+	t.Setenv(atAPIKeyEnv, "key-from-env")
+	if _, err := parse("--sms-provider", "africastalking", "--at-username", "salama"); err == nil {
+		t.Error("africastalking without a USSD code for the nudge accepted")
+	}
+	o, err = parse("--sms-provider", "africastalking", "--at-username", "sandbox", "--at-sandbox", "--ussd-code", "*384*1#",
+		"--gateway-token", "a-long-enough-gateway-token", "--ussd-language", "sw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, ok := o.SMS.(*sms.AfricasTalking)
+	if !ok || at.APIKey != "key-from-env" || at.Endpoint != sms.ATSandboxEndpoint || o.Lang != "sw" || o.USSDCode != "*384*1#" {
+		t.Errorf("options %+v %+v", o, at)
+	}
+	t.Setenv("SALAMA_GATEWAY_TOKEN", "token-from-the-environment-1")
+	if o, err := parse(); err != nil || o.Token != "token-from-the-environment-1" {
+		t.Errorf("token from the environment: %q %v", o.Token, err)
+	}
+}

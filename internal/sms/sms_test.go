@@ -1,0 +1,391 @@
+package sms
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/salama-ke/salama/internal/directory"
+	"github.com/salama-ke/salama/internal/locale"
+	"github.com/salama-ke/salama/internal/seal"
+)
+
+var testCatalog = sync.OnceValue(locale.MustLoad)
+
+func TestNormalisePhone(t *testing.T) {
+	for in, want := range map[string]string{
+		"+254712345678":          "+254712345678",
+		"0712 345 678":           "+254712345678",
+		"0712-345-678":           "+254712345678",
+		"712345678":              "+254712345678",
+		"254712345678":           "+254712345678",
+		"+254 (0)712 345678":     "+254712345678",
+		"0110 123 456":           "+254110123456",
+		"00254712345678":         "+254712345678",
+		"+256 772 123456":        "+256772123456",
+		"+44 7700 900123":        "+447700900123",
+		"":                       "",
+		"0202 345 678":           "", // a Nairobi landline
+		"12345":                  "",
+		"+2547123456789":         "", // one digit too many
+		"0712 345 67":            "",
+		"07123456789":            "",
+		"phone: 0712345678":      "",
+		"+254 712 345 678 ext 4": "",
+		"++254712345678":         "",
+		strings.Repeat("7", 50):  "",
+	} {
+		got, ok := NormalisePhone(in)
+		if got != want || ok != (want != "") {
+			t.Errorf("NormalisePhone(%q) = %q, %v; want %q", in, got, ok, want)
+		}
+	}
+}
+
+func TestPlain(t *testing.T) {
+	for in, want := range map[string]string{
+		"Hello, Nairobi!":          "Hello, Nairobi!",
+		"Murang’a – “safe”":        `Murang'a - "safe"`,
+		"Café [demo] {x} ~ € | \\": "Café (demo) (x) - EUR / /",
+		"emoji 😀 here":             "emoji ? here",
+		"tab\there\r\nline":        "tab here\nline",
+		"bad \xff byte":            "bad ? byte",
+		"zero\u200bwidth":          "zerowidth",
+		"Ñandú ¿sí?":               "Ñandu ¿si?",
+	} {
+		got := Plain(in)
+		if got != want {
+			t.Errorf("Plain(%q) = %q, want %q", in, got, want)
+		}
+		if !IsPlain(got) {
+			t.Errorf("Plain(%q) = %q is not plain", in, got)
+		}
+	}
+	if got := Truncate("Nairobi Women's Clinic", 10); got != "Nairobi..." {
+		t.Errorf("Truncate = %q", got)
+	}
+	if Segments(strings.Repeat("a", 160)) != 1 || Segments(strings.Repeat("a", 161)) != 2 || Segments(strings.Repeat("a", 307)) != 3 {
+		t.Error("Segments")
+	}
+}
+
+func TestMatchCounties(t *testing.T) {
+	cat := testCatalog()
+	for in, want := range map[string]string{
+		"nairobi": "nairobi", "NAIROBI": "nairobi", "Nai": "nairobi", "murang'a": "murang-a", "muranga": "murang-a",
+		"homa bay": "homa-bay", "HomaBay": "homa-bay", "pokot": "west-pokot", "Pokot Magharibi": "west-pokot",
+		"taita": "taita-taveta", "kisii": "kisii", "kisu": "kisumu", "nyeri": "nyeri", "trans": "trans-nzoia",
+		"elgeyo": "elgeyo-marakwet", "marakwet": "elgeyo-marakwet", "uasin": "uasin-gishu", "tharaka": "tharaka-nithi",
+	} {
+		if got := MatchCounties(cat, in); len(got) != 1 || got[0] != want {
+			t.Errorf("MatchCounties(%q) = %v, want [%s]", in, got, want)
+		}
+	}
+	for in, n := range map[string]int{"kis": 2, "nya": 2, "k": 10, "": 0, "123": 0, "zz": 0, "ma": 6} {
+		if got := MatchCounties(cat, in); len(got) != n {
+			t.Errorf("MatchCounties(%q) = %v, want %d", in, got, n)
+		}
+	}
+	// Every county's name, typed in full in either language, finds it alone.
+	for _, c := range directory.Counties() {
+		for _, l := range locale.Langs {
+			name := cat.Printer(l).T(c.Key())
+			if got := MatchCounties(cat, name); len(got) != 1 || got[0] != c.Slug {
+				t.Errorf("%s name %q matches %v", l, name, got)
+			}
+		}
+	}
+}
+
+func TestParseKeyword(t *testing.T) {
+	cat := testCatalog()
+	for _, tc := range []struct {
+		text          string
+		help          bool
+		lang          locale.Lang
+		typed, county string
+	}{
+		{"HELP", true, locale.English, "", ""},
+		{"help nakuru", true, locale.English, "nakuru", "nakuru"},
+		{"Msaada, Homa Bay!", true, locale.Kiswahili, "Homa Bay", "homa-bay"},
+		{"  saidia\nMombasa ", true, locale.Kiswahili, "Mombasa", "mombasa"},
+		{"HELP: kis", true, locale.English, "kis", ""},
+		{"help atlantis", true, locale.English, "atlantis", ""},
+		{"hello", false, locale.English, "", ""},
+		{"", false, locale.English, "", ""},
+		{"Naomba msaada", false, locale.English, "", ""},
+	} {
+		k := ParseKeyword(cat, tc.text, locale.English)
+		if k.Help != tc.help || k.Lang != tc.lang || k.Typed != tc.typed || k.County != tc.county {
+			t.Errorf("ParseKeyword(%q) = %+v", tc.text, k)
+		}
+	}
+}
+
+func demoServices() []directory.Service {
+	var out []directory.Service
+	for _, o := range directory.DemoNetwork() {
+		for _, s := range o.Services {
+			s.OrgID = o.Slug
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Every help reply, for every county in both languages, is one or two SMS of
+// one segment each in the GSM 7-bit alphabet, and carries the national
+// lines.
+func TestHelpReplyEveryCounty(t *testing.T) {
+	cat := testCatalog()
+	svcs := demoServices()
+	for _, l := range locale.Langs {
+		p := cat.Printer(l)
+		check := func(name string, msgs []string, wantCounty bool) {
+			t.Helper()
+			if len(msgs) == 0 || len(msgs) > 2 || (len(msgs) == 2) != wantCounty {
+				t.Errorf("%s %s: %d messages", l, name, len(msgs))
+			}
+			for _, m := range msgs {
+				if utf8.RuneCountInString(m) > MaxSingle || !IsPlain(m) || strings.Contains(m, "sms.") || strings.Contains(m, "{") {
+					t.Errorf("%s %s: bad message (%d chars):\n%s", l, name, utf8.RuneCountInString(m), m)
+				}
+			}
+			if !strings.Contains(msgs[0], "999") || !strings.Contains(msgs[0], "1195") || !strings.Contains(msgs[0], "116") {
+				t.Errorf("%s %s: national lines missing:\n%s", l, name, msgs[0])
+			}
+		}
+		check("no county", HelpReply(p, Keyword{Help: true, Lang: l}, svcs, "*384*123#"), false)
+		check("usage", HelpReply(p, Keyword{Lang: l}, svcs, "*384*123#"), false)
+		check("unknown county", HelpReply(p, Keyword{Help: true, Lang: l, Typed: "atlantis"}, svcs, "*384*123#"), false)
+		for _, c := range directory.Counties() {
+			check(c.Slug, HelpReply(p, Keyword{Help: true, Lang: l, Typed: c.Slug, County: c.Slug}, svcs, "*384*123#"), true)
+		}
+	}
+	// A county with demo services lists them with numbers.
+	msgs := HelpReply(cat.Printer(locale.English), ParseKeyword(cat, "HELP nairobi", locale.English), svcs, "")
+	if len(msgs) != 2 || !strings.Contains(msgs[1], "Help in Nairobi") || !strings.Contains(msgs[1], "0") {
+		t.Errorf("Nairobi: %q", msgs)
+	}
+}
+
+// recorder is a Sender that keeps what it was asked to send.
+type recorder struct {
+	mu   sync.Mutex
+	sent []struct{ to, msg string }
+	err  error
+}
+
+func (r *recorder) Send(_ context.Context, to, msg string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return r.err
+	}
+	r.sent = append(r.sent, struct{ to, msg string }{to, msg})
+	return nil
+}
+
+func TestResponder(t *testing.T) {
+	rec := &recorder{}
+	var logs bytes.Buffer
+	h := NewResponder(Responder{Sender: rec, Catalog: testCatalog(), USSDCode: "*384*123#", Secret: seal.NewNetworkSecretForTest(),
+		Services: func(context.Context) ([]directory.Service, error) { return demoServices(), nil },
+		Log:      slog.New(slog.NewTextHandler(&logs, nil))})
+	post := func(form url.Values) int {
+		rr := httptest.NewRecorder()
+		req := httptest.NewRequest(http.MethodPost, "/gw/x/sms", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		h.ServeHTTP(rr, req)
+		return rr.Code
+	}
+	form := func(from, text string) url.Values {
+		return url.Values{"from": {from}, "to": {"22384"}, "text": {text}, "date": {"2026-03-12 10:00:00"}, "id": {"abc"}, "linkId": {"xyz"}}
+	}
+	if c := post(form("+254711000111", "MSAADA Kisumu")); c != 200 {
+		t.Fatalf("status %d", c)
+	}
+	if len(rec.sent) != 2 || rec.sent[0].to != "+254711000111" || !strings.Contains(rec.sent[0].msg, "Msaada bure") ||
+		!strings.Contains(rec.sent[1].msg, "Msaada katika Kisumu") {
+		t.Errorf("sent %q", rec.sent)
+	}
+	// No sender, garbage: answered 200, nothing sent.
+	rec.sent = nil
+	for _, f := range []url.Values{form("", "HELP"), form("not a number", "HELP"), form("+254711000111", strings.Repeat("x", 5000))} {
+		if c := post(f); c != 200 {
+			t.Errorf("status %d", c)
+		}
+	}
+	if len(rec.sent) != 0 {
+		t.Errorf("sent %d messages for bad requests", len(rec.sent))
+	}
+	// Three answers to one number, then silence for a while.
+	for range 5 {
+		post(form("+254722000222", "help"))
+	}
+	if len(rec.sent) != 3 {
+		t.Errorf("%d answers to one number in a burst, want 3", len(rec.sent))
+	}
+	// A provider failure is logged without number or text.
+	rec.err = errors.New("provider down")
+	post(form("+254733000333", "HELP nairobi"))
+	for _, secret := range []string{"711000111", "722000222", "733000333", "Kisumu", "nairobi", "MSAADA"} {
+		if strings.Contains(logs.String(), secret) {
+			t.Errorf("log holds %q:\n%s", secret, logs.String())
+		}
+	}
+	if !strings.Contains(logs.String(), "not sent") {
+		t.Errorf("failure not logged:\n%s", logs.String())
+	}
+}
+
+func TestAfricasTalking(t *testing.T) {
+	type call struct {
+		form   url.Values
+		apiKey string
+	}
+	var calls []call
+	answer := `{"SMSMessageData":{"Message":"Sent to 1/1 Total Cost: KES 0.8000","Recipients":[{"statusCode":101,"number":"+254711000111","status":"Success","cost":"KES 0.8000","messageId":"ATXid_1"}]}}`
+	status := http.StatusCreated
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/version1/messaging" || r.Header.Get("Accept") != "application/json" {
+			http.Error(w, "wrong request", 400)
+			return
+		}
+		r.ParseForm()
+		calls = append(calls, call{r.PostForm, r.Header.Get("apiKey")})
+		w.WriteHeader(status)
+		io.WriteString(w, answer)
+	}))
+	defer srv.Close()
+	at, err := NewAfricasTalking("salama", "secret-key", "SALAMA", srv.URL+"/version1/messaging")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := at.Send(ctx, "+254711000111", "Hello"); err != nil {
+		t.Fatal(err)
+	}
+	want := url.Values{"username": {"salama"}, "to": {"+254711000111"}, "message": {"Hello"}, "from": {"SALAMA"}}
+	if len(calls) != 1 || calls[0].apiKey != "secret-key" || calls[0].form.Encode() != want.Encode() {
+		t.Errorf("request %+v", calls)
+	}
+
+	// Refusals and failures: errors that name neither the number nor the text.
+	for _, tc := range []struct {
+		status   int
+		answer   string
+		rejected bool
+	}{
+		{201, `{"SMSMessageData":{"Message":"Sent to 0/1","Recipients":[{"statusCode":403,"number":"+254711000111","status":"InvalidPhoneNumber"}]}}`, true},
+		{201, `{"SMSMessageData":{"Message":"InvalidSenderId","Recipients":[]}}`, true},
+		{401, `The supplied authentication is invalid`, true},
+		{400, `Invalid phone number +254711000111`, true},
+		{500, `oops`, false},
+		{201, `not json +254711000111`, false},
+	} {
+		status, answer = tc.status, tc.answer
+		err := at.Send(ctx, "+254711000111", "Hello secret words")
+		if err == nil || errors.Is(err, ErrRejected) != tc.rejected {
+			t.Errorf("HTTP %d %s: %v", tc.status, tc.answer, err)
+			continue
+		}
+		if strings.Contains(err.Error(), "711000111") || strings.Contains(err.Error(), "secret") {
+			t.Errorf("error names the number, text or key: %v", err)
+		}
+	}
+	// A server that never answers: the context ends it.
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-release }))
+	defer slow.Close()
+	defer close(release)
+	at2, _ := NewAfricasTalking("u", "k", "", slow.URL)
+	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if err := at2.Send(cctx, "+254711000111", "x"); err == nil {
+		t.Error("no error from a server that never answered")
+	}
+	if _, err := NewAfricasTalking("", "k", "", ""); err == nil {
+		t.Error("no username accepted")
+	}
+	if _, err := NewAfricasTalking("u", "k", "", "ftp://x"); err == nil {
+		t.Error("ftp endpoint accepted")
+	}
+	if a, _ := NewAfricasTalking("u", "k", "", ""); a.Endpoint != ATEndpoint {
+		t.Errorf("default endpoint %q", a.Endpoint)
+	}
+}
+
+func TestNudger(t *testing.T) {
+	secret := seal.NewNetworkSecretForTest()
+	rec := &recorder{}
+	n, err := NewNudger(NudgeConfig{Sender: rec, USSDCode: "*384*123#", Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "You have a new message. Dial *384*123# and choose 2. / Una ujumbe mpya. Piga *384*123# uchague 2."; n.Text() != want {
+		t.Errorf("nudge %q", n.Text())
+	}
+	ctx := context.Background()
+	if err := n.Nudge(ctx, "0712 345 678"); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Nudge(ctx, "+254712345678"); err != nil { // within the quiet time: skipped
+		t.Fatal(err)
+	}
+	if err := n.Nudge(ctx, "0722 000 000"); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.sent) != 2 || rec.sent[0].to != "+254712345678" || rec.sent[1].to != "+254722000000" || rec.sent[0].msg != n.Text() {
+		t.Errorf("sent %q", rec.sent)
+	}
+	if err := n.Nudge(ctx, "not a number"); !errors.Is(err, ErrBadNumber) {
+		t.Errorf("bad number: %v", err)
+	}
+	var nilNudger *Nudger
+	if err := nilNudger.Nudge(ctx, "0712345678"); err != nil {
+		t.Errorf("nil nudger: %v", err)
+	}
+	rec.err = ErrRejected
+	if err := n.Nudge(ctx, "0733 000 000"); !errors.Is(err, ErrRejected) {
+		t.Errorf("provider refusal: %v", err)
+	}
+
+	for _, tc := range []struct {
+		wording, code string
+	}{
+		{"Dial {ussd}", ""},                         // no code
+		{"Ujumbe mpya 😀", "*1#"},                    // not GSM
+		{strings.Repeat("x", 161), ""},              // too long
+		{"Your code is 4821 7730 1195 6604", "*1#"}, // looks like a receipt
+	} {
+		if _, err := NewNudger(NudgeConfig{Sender: rec, Secret: secret, Wording: tc.wording, USSDCode: tc.code}); err == nil {
+			t.Errorf("wording %q accepted", tc.wording)
+		}
+	}
+	custom, err := NewNudger(NudgeConfig{Sender: rec, Secret: secret, Wording: "Mama Mboga: your order is ready, dial {ussd}", USSDCode: "*384*9#"})
+	if err != nil || custom.Text() != "Mama Mboga: your order is ready, dial *384*9#" {
+		t.Errorf("custom wording %q %v", custom.Text(), err)
+	}
+}
+
+func TestLogSender(t *testing.T) {
+	var logs bytes.Buffer
+	s := LogSender{Log: slog.New(slog.NewTextHandler(&logs, nil))}
+	if err := s.Send(context.Background(), "+254712345678", "Your secret message"); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(logs.String(), "712345678") || strings.Contains(logs.String(), "secret") || !strings.Contains(logs.String(), "sms sent") {
+		t.Errorf("log: %s", logs.String())
+	}
+}

@@ -1,0 +1,349 @@
+package ussd
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/salama-ke/salama/internal/locale"
+	"github.com/salama-ke/salama/internal/reporting"
+	"github.com/salama-ke/salama/internal/seal"
+	"github.com/salama-ke/salama/internal/sms"
+	"github.com/salama-ke/salama/internal/store"
+)
+
+// turn is one request being answered.
+type turn struct {
+	h      *Handler
+	ctx    context.Context
+	req    Request
+	inputs []string
+	// opened is the report opened with the receipt during this request,
+	// so the step and the screen after it cost one argon2id evaluation.
+	opened Opened
+}
+
+func (t *turn) close() {
+	if t.opened != nil {
+		t.opened.Close()
+		t.opened = nil
+	}
+}
+
+func (t *turn) p(st *state) *locale.Printer { return t.h.Catalog.Printer(st.Lang) }
+
+// step acts on one answer. at is the position (from 0) of the answer's
+// first input.
+func (t *turn) step(st *state, input string, at int) {
+	in := strings.TrimSpace(input)
+	switch {
+	case in == "00":
+		st.toMenu()
+		return
+	case in == "0" && st.Screen != sMenu:
+		st.back()
+		return
+	}
+	switch st.Screen {
+	case sMenu:
+		switch in {
+		case "1":
+			st.toMenu()
+			st.Nonce = make([]byte, 16)
+			if _, err := rand.Read(st.Nonce); err != nil {
+				panic(err)
+			}
+			st.Flow, st.Screen = flowReport, sWhom
+		case "2":
+			st.toMenu()
+			st.Screen = sCode
+		case "3":
+			st.toMenu()
+			st.Screen = sNumbers
+		case "4":
+			st.Lang = otherLang(st.Lang)
+		default:
+			st.Problem = "ussd.problem.choice"
+		}
+	case sWhom:
+		t.choose(st, in, whomChoices, &st.Report.About, sWhat)
+	case sWhat:
+		t.choose(st, in, whatChoices, &st.Report.What, sCounty)
+	case sCounty:
+		t.county(st, in)
+	case sCountyList:
+		t.countyList(st, in)
+	case sCountyPick:
+		switch n := number(in); {
+		case n >= 1 && n <= len(st.Matches):
+			t.pickCounty(st, st.Matches[n-1])
+		case sms.HasLetter(in):
+			t.county(st, in)
+		default:
+			st.Problem = "ussd.problem.choice"
+		}
+	case sDanger:
+		t.choose(st, in, dangerChoices, &st.Report.Danger, sHelp)
+	case sHelp:
+		t.choose(st, in, helpChoices, &st.Report.Help, sContact)
+	case sContact:
+		// The report is stored when the receipt screen is shown, so
+		// that a repeated request shows the same receipt.
+		t.choose(st, in, contactChoices, &st.Report.Contact, sSent)
+	case sSendFailed:
+		if in == "1" {
+			st.Screen = sSent
+		} else {
+			st.Problem = "ussd.problem.choice"
+		}
+	case sCode:
+		t.code(st, in, at)
+	case sStatus:
+		switch in {
+		case "1":
+			st.Screen, st.Page = sMessage, 0
+		case "2":
+			st.Screen = sReply
+		default:
+			st.Problem = "ussd.problem.choice"
+		}
+	case sMessage:
+		switch in {
+		case "1":
+			st.Page++ // the screen clamps it to the last page
+		case "2":
+			st.Screen, st.Page = sReply, 0
+		default:
+			st.Problem = "ussd.problem.choice"
+		}
+	case sReply:
+		st.ReplyFrom, st.ReplyTo = at+1, st.Seen
+		t.reply(st, input)
+	case sReplyFailed:
+		if in == "1" && st.ReplyFrom > 0 && st.ReplyTo <= len(t.inputs) {
+			t.reply(st, strings.Join(t.inputs[st.ReplyFrom-1:st.ReplyTo], "*"))
+		} else {
+			st.Problem = "ussd.problem.choice"
+		}
+	case sNumbers:
+		if in == "1" {
+			st.Flow, st.Screen = flowHelp, sCounty
+		} else {
+			st.Problem = "ussd.problem.choice"
+		}
+	}
+}
+
+// choose stores the numbered choice and moves to next, or asks again.
+func (t *turn) choose(st *state, in string, choices []string, into *string, next screen) {
+	n := number(in)
+	if n < 1 || n > len(choices) {
+		st.Problem = "ussd.problem.choice"
+		return
+	}
+	*into = choices[n-1]
+	st.Screen, st.Page = next, 0
+}
+
+// number reads a choice: one or two digits, nothing else.
+func number(in string) int {
+	if len(in) == 0 || len(in) > 2 {
+		return 0
+	}
+	n := 0
+	for _, r := range in {
+		if r < '0' || r > '9' {
+			return 0
+		}
+		n = n*10 + int(r-'0')
+	}
+	return n
+}
+
+func otherLang(l locale.Lang) locale.Lang {
+	if l == locale.Kiswahili {
+		return locale.English
+	}
+	return locale.Kiswahili
+}
+
+// county reads the county screen: a quick pick by number, or letters of a
+// county's name.
+func (t *turn) county(st *state, in string) {
+	st.Screen = sCounty
+	st.Matches = nil
+	if sms.HasLetter(in) {
+		if utf8.RuneCountInString(in) > maxChoice {
+			st.Problem = "ussd.problem.no_county"
+			return
+		}
+		m := sms.MatchCounties(t.h.Catalog, in)
+		switch {
+		case len(m) == 1:
+			t.pickCounty(st, m[0])
+		case len(m) == 0:
+			st.Problem = "ussd.problem.no_county"
+		case len(m) <= countyPage:
+			// Offered in alphabetical order, like the list.
+			slices.SortFunc(m, func(a, b string) int {
+				return slices.Index(t.h.counties[st.Lang], a) - slices.Index(t.h.counties[st.Lang], b)
+			})
+			st.Matches, st.Screen = m, sCountyPick
+		default:
+			st.Problem = "ussd.problem.more_letters"
+		}
+		return
+	}
+	n := number(in)
+	switch {
+	case n >= 1 && n <= len(quickCounties):
+		t.pickCounty(st, quickCounties[n-1])
+	case n == len(quickCounties)+1:
+		st.Screen, st.Page = sCountyList, 0
+	case n == len(quickCounties)+2 && st.Flow == flowReport:
+		t.pickCounty(st, "outside")
+	case n == len(quickCounties)+3 && st.Flow == flowReport:
+		t.pickCounty(st, "notsay")
+	default:
+		st.Problem = "ussd.problem.choice"
+	}
+}
+
+// countyPage is how many counties a list screen shows.
+const countyPage = 8
+
+func (t *turn) countyList(st *state, in string) {
+	if sms.HasLetter(in) {
+		t.county(st, in)
+		return
+	}
+	all := t.h.counties[st.Lang]
+	pages := (len(all) + countyPage - 1) / countyPage
+	st.Page = min(st.Page, pages-1)
+	n := number(in)
+	first := st.Page * countyPage
+	switch {
+	case n == 9 && st.Page < pages-1:
+		st.Page++
+	case n >= 1 && n <= countyPage && first+n-1 < len(all):
+		t.pickCounty(st, all[first+n-1])
+	default:
+		st.Problem = "ussd.problem.choice"
+	}
+}
+
+func (t *turn) pickCounty(st *state, slug string) {
+	st.Matches, st.Page = nil, 0
+	if st.Flow == flowHelp {
+		st.Near, st.Screen = slug, sNear
+		return
+	}
+	st.Report.County, st.Screen = slug, sDanger
+}
+
+// code reads a receipt typed to check a report.
+func (t *turn) code(st *state, in string, at int) {
+	r, err := seal.ParseReceipt(in)
+	if err != nil {
+		st.Problem = "ussd.problem.code_format"
+		return
+	}
+	key := sms.KeyAddr(t.h.Secret, "ussd-receipt", t.req.Phone)
+	if ok, _ := t.h.guesses.Allow(key); !ok {
+		st.Screen = sBlocked
+		return
+	}
+	op, err := t.h.Reports.Open(t.ctx, r)
+	switch {
+	case errors.Is(err, reporting.ErrNoReport):
+		st.Problem = "ussd.problem.code_unknown"
+		return
+	case err != nil:
+		t.h.Log.ErrorContext(t.ctx, "ussd check: report not opened", "err", err)
+		st.Problem = "ussd.problem.try_later"
+		return
+	}
+	t.opened = op
+	st.CodeAt, st.Screen, st.Page = at+1, sStatus, 0
+}
+
+// open opens the report whose receipt is at st.CodeAt in the gateway's
+// inputs, once per request.
+func (t *turn) open(st *state) (Opened, error) {
+	if t.opened != nil {
+		return t.opened, nil
+	}
+	if st.CodeAt < 1 || st.CodeAt > len(t.inputs) {
+		return nil, reporting.ErrNoReport
+	}
+	r, err := seal.ParseReceipt(t.inputs[st.CodeAt-1])
+	if err != nil {
+		return nil, reporting.ErrNoReport
+	}
+	op, err := t.h.Reports.Open(t.ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	t.opened = op
+	return op, nil
+}
+
+// reply stores the survivor's message to the caseworker.
+func (t *turn) reply(st *state, text string) {
+	text = strings.TrimSpace(text)
+	switch {
+	case text == "":
+		st.Screen, st.Problem = sReply, "ussd.problem.empty"
+		return
+	case utf8.RuneCountInString(text) > reporting.MaxReply:
+		st.Screen, st.Problem = sReply, "ussd.problem.too_long"
+		return
+	}
+	op, err := t.open(st)
+	if err == nil {
+		err = op.Reply(t.ctx, text)
+	}
+	if err != nil {
+		t.h.Log.ErrorContext(t.ctx, "ussd reply not stored", "err", err)
+		st.Screen = sReplyFailed
+		return
+	}
+	t.h.Log.InfoContext(t.ctx, "ussd reply stored")
+	st.Screen = sReplied
+}
+
+// submit stores the report, or finds it stored by an earlier request of the
+// session.
+func (t *turn) submit(st *state) (*reporting.Submission, bool, error) {
+	in := reporting.NewInput(reporting.KindReport)
+	a := st.Report
+	in.About, in.County, in.Danger = a.About, a.County, a.Danger
+	if a.What != "" {
+		in.What = []string{a.What}
+	}
+	if a.Help != "" {
+		in.Help = []string{a.Help}
+	}
+	phoneOK := true
+	if a.Contact == "phone" {
+		// The one place the caller's number is used: the survivor chose
+		// to be contacted on it. It is sealed into the report.
+		if phone, ok := sms.NormalisePhone(t.req.Phone); ok {
+			in.ContactPref, in.Phone = "phone", phone
+		} else {
+			phoneOK = false
+		}
+	}
+	if len(st.Nonce) != 16 {
+		return nil, phoneOK, errors.New("ussd: report without a nonce")
+	}
+	seed := append(append(append([]byte{}, st.Nonce...), 0), t.req.SessionID...)
+	sub, err := t.h.Reports.SubmitOnce(t.ctx, in, seed)
+	if err == nil && !sub.Again {
+		t.h.Log.InfoContext(t.ctx, "ussd report stored", "channel", store.ChannelUSSD)
+	}
+	return sub, phoneOK, err
+}

@@ -1,0 +1,227 @@
+package ussd
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/salama-ke/salama/internal/directory"
+	"github.com/salama-ke/salama/internal/locale"
+	"github.com/salama-ke/salama/internal/ratelimit"
+	"github.com/salama-ke/salama/internal/reporting"
+	"github.com/salama-ke/salama/internal/seal"
+	"github.com/salama-ke/salama/internal/store"
+)
+
+// Reports is what the menus need from the reporting service.
+type Reports interface {
+	// SubmitOnce stores a report; the same seed gives the same receipt
+	// and one report.
+	SubmitOnce(ctx context.Context, in reporting.Input, seed []byte) (*reporting.Submission, error)
+	// Open opens a report from its receipt for one request; an unknown
+	// receipt is reporting.ErrNoReport.
+	Open(ctx context.Context, r seal.Receipt) (Opened, error)
+	// Services is the directory.
+	Services(ctx context.Context) ([]directory.Service, error)
+}
+
+// Opened is a report opened with its receipt, for one request.
+type Opened interface {
+	Latest(ctx context.Context) (*reporting.Latest, error)
+	Reply(ctx context.Context, text string) error
+	Close()
+}
+
+// Sessions keeps session states; *store.Store is one.
+type Sessions interface {
+	USSDSession(ctx context.Context, idHash []byte, now time.Time) (string, error)
+	PutUSSDSession(ctx context.Context, idHash []byte, old, state string, now, expires time.Time) error
+}
+
+// Config is what a Handler needs.
+type Config struct {
+	Reports  Reports
+	Sessions Sessions
+	Catalog  *locale.Catalog
+	Secret   *seal.NetworkSecret
+	// Lang is the language of the first screen; the menu switches.
+	Lang locale.Lang
+	Log  *slog.Logger
+	Now  func() time.Time
+	// TTL is how long a session lives after its last request; zero means
+	// DefaultTTL.
+	TTL time.Duration
+	// ReceiptRule limits receipts typed from one phone number (hard: a
+	// receipt is the only key to a report).
+	ReceiptRule ratelimit.Rule
+}
+
+// DefaultTTL is the longest a gateway keeps a USSD session alive.
+const DefaultTTL = 180 * time.Second
+
+// DefaultReceiptRule allows five receipts at once from one phone, then one
+// every two minutes, like the web.
+var DefaultReceiptRule = ratelimit.Rule{Burst: 5, Every: 2 * time.Minute}
+
+// Handler answers the gateway's USSD callbacks.
+type Handler struct {
+	Config
+	guesses  *ratelimit.Limiter
+	counties map[locale.Lang][]string // slugs sorted by name, per language
+}
+
+// New returns a handler.
+func New(c Config) (*Handler, error) {
+	if c.Reports == nil || c.Sessions == nil || c.Catalog == nil || c.Secret == nil {
+		return nil, errors.New("ussd: handler needs the reports, the sessions, the catalog and the network secret")
+	}
+	if _, ok := locale.ParseLang(string(c.Lang)); !ok {
+		c.Lang = locale.English
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.TTL == 0 {
+		c.TTL = DefaultTTL
+	}
+	if c.ReceiptRule == (ratelimit.Rule{}) {
+		c.ReceiptRule = DefaultReceiptRule
+	}
+	h := &Handler{Config: c, guesses: ratelimit.New(c.ReceiptRule), counties: map[locale.Lang][]string{}}
+	for _, l := range locale.Langs {
+		p := c.Catalog.Printer(l)
+		var slugs []string
+		for _, cy := range directory.Counties() {
+			slugs = append(slugs, cy.Slug)
+		}
+		slices.SortStableFunc(slugs, func(a, b string) int {
+			return strings.Compare(strings.ToLower(p.T(directory.CountyKey(a))), strings.ToLower(p.T(directory.CountyKey(b))))
+		})
+		h.counties[l] = slugs
+	}
+	return h, nil
+}
+
+// ServeHTTP is the callback. It always answers 200 with a screen.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	var resp Response
+	if err := r.ParseForm(); err != nil {
+		resp = h.failEnd(h.Lang, "ussd.error")
+	} else if req, err := ParseRequest(r.PostForm); err != nil {
+		if errors.Is(err, ErrTooLong) {
+			resp = h.failEnd(h.Lang, "ussd.too_long")
+		} else {
+			resp = h.failEnd(h.Lang, "ussd.error")
+		}
+		h.Log.InfoContext(r.Context(), "ussd request refused", "reason", err.Error())
+	} else {
+		resp = h.Answer(r.Context(), req)
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, resp.String())
+}
+
+// Answer turns one request into one screen and moves the session on.
+//
+// The gateway sends all inputs so far; the state records how many it has
+// acted on. One more than that is the survivor's next answer. The same
+// number again is the gateway repeating a request: the same screen is shown
+// again and nothing is done twice. Anything else (inputs missing, or fewer
+// than before) cannot come from one phone following the screens: the session
+// starts again at the menu and says so.
+func (h *Handler) Answer(ctx context.Context, req Request) Response {
+	if req.SessionID == "" {
+		return h.failEnd(h.Lang, "ussd.error")
+	}
+	now := h.Now()
+	idHash := h.Secret.MAC("ussd-session", []byte(req.SessionID))
+	inputs := req.Inputs()
+	t := &turn{h: h, ctx: ctx, req: req, inputs: inputs}
+	defer t.close()
+
+	raw, err := h.Sessions.USSDSession(ctx, idHash, now)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		if len(inputs) > 1 {
+			// Answers for a session we do not know: it expired (three
+			// minutes without a request) or never began here.
+			return h.failEnd(h.Lang, "ussd.expired")
+		}
+		st := newState(h.Lang)
+		if len(inputs) == 1 {
+			// One answer and no session: a code dialled with a choice
+			// (*384*123*2# arrives as "2"), or a menu left open too long.
+			// Either way nothing was sent yet: go on from the menu.
+			st.Seen = 1
+			t.step(st, inputs[0], 0)
+		}
+		resp := t.show(st)
+		if err := h.Sessions.PutUSSDSession(ctx, idHash, "", st.encode(), now, now.Add(h.TTL)); err != nil {
+			return h.afterSaveError(t, idHash, err)
+		}
+		return resp
+	case err != nil:
+		h.Log.ErrorContext(ctx, "ussd session unavailable", "err", err)
+		return h.failEnd(h.Lang, "ussd.error")
+	}
+
+	st, err := decodeState(raw)
+	if err != nil {
+		h.Log.WarnContext(ctx, "ussd session state unreadable; starting again")
+		st = restart(h.Lang, len(inputs))
+	} else {
+		n := len(inputs)
+		switch {
+		case st.Screen.final():
+			if n != st.Seen {
+				return h.failEnd(st.Lang, "ussd.expired")
+			}
+		case n == st.Seen:
+			// A repeated request: show the screen again.
+		case n == st.Seen+1 || (n > st.Seen && st.Screen.freeText()):
+			from := st.Seen
+			st.Seen = n
+			st.Problem = ""
+			t.step(st, strings.Join(inputs[from:], "*"), from)
+		default:
+			st = restart(st.Lang, n)
+		}
+	}
+	resp := t.show(st)
+	if next := st.encode(); next != raw {
+		if err := h.Sessions.PutUSSDSession(ctx, idHash, raw, next, now, now.Add(h.TTL)); err != nil {
+			return h.afterSaveError(t, idHash, err)
+		}
+	}
+	return resp
+}
+
+// afterSaveError answers when the state could not be written: if another
+// request of the session moved it meanwhile, with that request's screen;
+// otherwise with an apology.
+func (h *Handler) afterSaveError(t *turn, idHash []byte, err error) Response {
+	if errors.Is(err, store.ErrConflict) {
+		if raw, err := h.Sessions.USSDSession(t.ctx, idHash, h.Now()); err == nil {
+			if st, err := decodeState(raw); err == nil {
+				return t.show(st)
+			}
+		}
+	}
+	h.Log.ErrorContext(t.ctx, "ussd session not saved", "err", err)
+	return h.failEnd(h.Lang, "ussd.error")
+}
+
+// failEnd ends the session with a message and the emergency numbers.
+func (h *Handler) failEnd(l locale.Lang, key string) Response {
+	p := h.Catalog.Printer(l)
+	return finish(true, fill([]string{p.T(key)}, p.T("ussd.footer"), p.T("ussd.footer_short")))
+}
