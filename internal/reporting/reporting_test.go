@@ -31,14 +31,14 @@ func TestUrgency(t *testing.T) {
 
 func TestRoute(t *testing.T) {
 	orgs := []store.Organisation{
-		{ID: "intake", Intake: true},
-		{ID: "child-nbi", ChildProtection: true},
-		{ID: "child-national", ChildProtection: true},
-		{ID: "legal"},
+		{PublicKey: "age1test", ID: "intake", Intake: true},
+		{PublicKey: "age1test", ID: "child-nbi", ChildProtection: true},
+		{PublicKey: "age1test", ID: "child-national", ChildProtection: true},
+		{PublicKey: "age1test", ID: "legal"},
 	}
 	svcs := []directory.Service{
-		{ID: "a", OrgID: "child-nbi", Type: directory.TypeChildProtection, Counties: []string{"nairobi"}},
-		{ID: "b", OrgID: "child-national", Type: directory.TypeChildProtection, National: true},
+		{ID: "a", OrgID: "child-nbi", Type: directory.TypeChildProtection, Counties: []string{"nairobi"}, Ages: directory.AgesChildren},
+		{ID: "b", OrgID: "child-national", Type: directory.TypeChildProtection, National: true, Ages: directory.AgesChildren},
 		{ID: "c", OrgID: "legal", Type: directory.TypeLegalAid, Counties: []string{"nairobi"}},
 	}
 	for _, tc := range []struct {
@@ -55,18 +55,18 @@ func TestRoute(t *testing.T) {
 		{"tip about a child", Input{Kind: KindTip, TipChild: "yes", County: "nairobi"}, "child-nbi"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			o, err := Route(tc.in, orgs, svcs)
+			o, err := Route(tc.in, orgs, svcs, nil)
 			if err != nil || o.ID != tc.want {
 				t.Errorf("routed to %v (%v), want %s", o, err, tc.want)
 			}
 		})
 	}
 	// No child-protection organisation: a child's report still reaches the intake.
-	o, err := Route(Input{About: "child"}, orgs[:1], nil)
+	o, err := Route(Input{About: "child"}, orgs[:1], nil, nil)
 	if err != nil || o.ID != "intake" {
 		t.Errorf("fallback: %v %v", o, err)
 	}
-	if _, err := Route(Input{}, orgs[1:], nil); err != ErrNoIntake {
+	if _, err := Route(Input{}, orgs[1:], nil, nil); err != ErrNoIntake {
 		t.Errorf("no intake: %v", err)
 	}
 }
