@@ -1,0 +1,543 @@
+package casework_test
+
+import (
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/salama-ke/salama/internal/audit"
+	"github.com/salama-ke/salama/internal/casework"
+	"github.com/salama-ke/salama/internal/casework/caseworktest"
+	"github.com/salama-ke/salama/internal/store"
+	"github.com/salama-ke/salama/internal/store/storetest"
+	"github.com/salama-ke/salama/internal/totp"
+)
+
+// each runs fn on a fresh demo network on SQLite and on PostgreSQL.
+func each(t *testing.T, fn func(t *testing.T, e *caseworktest.Env)) {
+	storetest.EachDB(t, func(t *testing.T, db storetest.DB) {
+		fn(t, caseworktest.New(t, db))
+	})
+}
+
+// failures returns the login.failed entries after seq, as "actor reason".
+func failures(e *caseworktest.Env, seq int64) []string {
+	var out []string
+	for _, en := range e.AuditSince(seq, string(audit.LoginFailed)) {
+		out = append(out, en.Actor+" "+en.Detail)
+	}
+	return out
+}
+
+func TestLogin(t *testing.T) {
+	each(t, func(t *testing.T, e *caseworktest.Env) {
+		cw := e.App.Casework
+		acc := e.Account("demo-caseworker")
+		uid := e.User("demo-caseworker").ID
+		user := audit.UserActor(uid)
+
+		head := e.AuditHead()
+		cookie := e.Login("demo-caseworker")
+		p, err := cw.Session(e.Ctx(), cookie)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.UserID != uid || p.OrgID != e.IntakeOrg().Org.ID || p.Role != casework.RoleCaseworker || p.OrgName != e.IntakeOrg().Org.Name {
+			t.Errorf("principal %+v", p)
+		}
+		if es := e.AuditSince(head, string(audit.LoginOK)); len(es) != 1 || es[0].Actor != user || es[0].Detail != "method=totp" {
+			t.Errorf("login.ok entries: %+v", es)
+		}
+		// The username is matched as typed by people: case and spaces.
+		e.Clock.NextStep()
+		if _, err := cw.Login(e.Ctx(), "  Demo-Caseworker ", acc.Password, totp.Code(acc.TOTP, e.Clock.Now())); err != nil {
+			t.Errorf("login with a capitalised username: %v", err)
+		}
+
+		// Each way of failing is the same error, and a different trace.
+		e.Clock.NextStep()
+		code := totp.Code(acc.TOTP, e.Clock.Now())
+		head = e.AuditHead()
+		for _, tc := range []struct{ name, user, password, code, want string }{
+			{"wrong password", "demo-caseworker", acc.Password + "x", code, user + " reason=wrong_password"},
+			{"unknown user", "nobody-here", acc.Password, code, audit.ActorUnknown + " reason=unknown_user"},
+			{"wrong code", "demo-caseworker", acc.Password, wrongCode(code), user + " reason=wrong_code"},
+			{"no code", "demo-caseworker", acc.Password, "", user + " reason=wrong_code"},
+			{"not a code", "demo-caseworker", acc.Password, code + "1", user + " reason=wrong_code"},
+		} {
+			if _, err := cw.Login(e.Ctx(), tc.user, tc.password, tc.code); !errors.Is(err, casework.ErrBadLogin) {
+				t.Errorf("%s: %v, want ErrBadLogin", tc.name, err)
+			}
+			got := failures(e, head)
+			if len(got) != 1 || got[0] != tc.want {
+				t.Errorf("%s: audit %q, want %q", tc.name, got, tc.want)
+			}
+			head = e.AuditHead()
+		}
+		if n := e.User("demo-caseworker").FailedLogins; n != 4 {
+			t.Errorf("%d failures counted, want 4", n)
+		}
+
+		// The right code, once; the same step again is a replay, even with
+		// the right password, and even within its 90 seconds.
+		if _, err := cw.Login(e.Ctx(), "demo-caseworker", acc.Password, code); err != nil {
+			t.Fatalf("login: %v", err)
+		}
+		if n := e.User("demo-caseworker").FailedLogins; n != 0 {
+			t.Errorf("a good login left %d failures", n)
+		}
+		head = e.AuditHead()
+		e.Clock.Add(10 * time.Second)
+		if _, err := cw.Login(e.Ctx(), "demo-caseworker", acc.Password, code); !errors.Is(err, casework.ErrBadLogin) {
+			t.Errorf("replayed code: %v, want ErrBadLogin", err)
+		}
+		if got := failures(e, head); len(got) != 1 || got[0] != user+" reason=replayed_code" {
+			t.Errorf("replay audit: %q", got)
+		}
+		// A code of the step before (skew) is a replay too: it is older
+		// than the step last used.
+		if _, err := cw.Login(e.Ctx(), "demo-caseworker", acc.Password, totp.Code(acc.TOTP, e.Clock.Now().Add(-totp.Period))); !errors.Is(err, casework.ErrBadLogin) {
+			t.Errorf("older code: %v, want ErrBadLogin", err)
+		}
+		// The next step's code works.
+		e.Clock.NextStep()
+		if _, err := cw.Login(e.Ctx(), "demo-caseworker", acc.Password, totp.Code(acc.TOTP, e.Clock.Now())); err != nil {
+			t.Errorf("next step: %v", err)
+		}
+	})
+}
+
+// wrongCode returns a six-digit code that is not c.
+func wrongCode(c string) string {
+	if c == "123456" {
+		return "654321"
+	}
+	return "123456"
+}
+
+func TestLockout(t *testing.T) {
+	each(t, func(t *testing.T, e *caseworktest.Env) {
+		cw := e.App.Casework
+		acc := e.Account("demo-admin")
+		for i := range 5 {
+			if _, err := cw.Login(e.Ctx(), acc.Username, "not the password", "000000"); !errors.Is(err, casework.ErrBadLogin) {
+				t.Fatalf("failure %d: %v", i+1, err)
+			}
+		}
+		u := e.User(acc.Username)
+		if u.FailedLogins != 5 || !u.LockedUntil.After(e.Clock.Now()) {
+			t.Fatalf("after 5 failures: %d failures, locked until %v (now %v)", u.FailedLogins, u.LockedUntil, e.Clock.Now())
+		}
+		// Locked: even the right password and code are refused, and the
+		// refusal neither spends the code nor counts as a failure.
+		e.Clock.NextStep()
+		head := e.AuditHead()
+		if _, err := cw.Login(e.Ctx(), acc.Username, acc.Password, e.Code(acc.Username)); !errors.Is(err, casework.ErrLocked) {
+			t.Fatalf("locked account: %v, want ErrLocked", err)
+		}
+		if got := failures(e, head); len(got) != 1 || !strings.HasSuffix(got[0], "reason=locked") {
+			t.Errorf("locked audit: %q", got)
+		}
+		if u := e.User(acc.Username); u.FailedLogins != 5 || u.TOTPLastStep == totp.Step(e.Clock.Now()) {
+			t.Errorf("a refusal while locked changed the account: %d failures, last step %d", u.FailedLogins, u.TOTPLastStep)
+		}
+		// The lock passes after a minute.
+		e.Clock.Add(time.Minute)
+		e.Clock.NextStep()
+		if _, err := cw.Login(e.Ctx(), acc.Username, acc.Password, e.Code(acc.Username)); err != nil {
+			t.Fatalf("after the lock: %v", err)
+		}
+		if u := e.User(acc.Username); u.FailedLogins != 0 || u.LockedUntil.After(e.Clock.Now()) {
+			t.Errorf("a good login kept %d failures, lock %v", u.FailedLogins, u.LockedUntil)
+		}
+	})
+}
+
+// Guesses sent in parallel each count: otherwise a burst of guesses would
+// all store "one failure" and never reach the lockout.
+func TestLockoutCountsParallelGuesses(t *testing.T) {
+	e := caseworktest.New(t, storetest.NewDB(t, store.SQLite))
+	const n = 12
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			e.App.Casework.Login(e.Ctx(), "demo-caseworker", "a wrong guess", "000000")
+		})
+	}
+	wg.Wait()
+	u := e.User("demo-caseworker")
+	if u.FailedLogins != n || !u.LockedUntil.After(e.Clock.Now()) {
+		t.Errorf("%d parallel failures stored as %d, locked until %v", n, u.FailedLogins, u.LockedUntil)
+	}
+}
+
+func TestSessions(t *testing.T) {
+	each(t, func(t *testing.T, e *caseworktest.Env) {
+		cw := e.App.Casework
+		// Idle for longer than 30 minutes: gone, and deleted.
+		cookie := e.Login("demo-caseworker")
+		e.Clock.Add(29 * time.Minute)
+		if _, err := cw.Session(e.Ctx(), cookie); err != nil {
+			t.Fatalf("after 29 idle minutes: %v", err)
+		}
+		e.Clock.Add(29 * time.Minute) // the last request renewed it
+		if _, err := cw.Session(e.Ctx(), cookie); err != nil {
+			t.Fatalf("29 minutes after the last request: %v", err)
+		}
+		e.Clock.Add(30*time.Minute + time.Second)
+		if _, err := cw.Session(e.Ctx(), cookie); !errors.Is(err, casework.ErrNoSession) {
+			t.Fatalf("after 30 idle minutes: %v, want ErrNoSession", err)
+		}
+		e.Clock.Add(-time.Hour)
+		if _, err := cw.Session(e.Ctx(), cookie); !errors.Is(err, casework.ErrNoSession) {
+			t.Errorf("an expired session came back when the clock went back: %v", err)
+		}
+		e.Clock.Add(time.Hour)
+
+		// In use all day: ends at 12 hours all the same.
+		cookie = e.Login("demo-caseworker")
+		for range 12 * 3 {
+			e.Clock.Add(20 * time.Minute)
+			if _, err := cw.Session(e.Ctx(), cookie); err != nil {
+				t.Fatalf("session in use: %v", err)
+			}
+		}
+		e.Clock.Add(time.Minute)
+		if _, err := cw.Session(e.Ctx(), cookie); !errors.Is(err, casework.ErrNoSession) {
+			t.Errorf("after 12 hours: %v, want ErrNoSession", err)
+		}
+
+		// Logout destroys the session.
+		cookie = e.Login("demo-caseworker")
+		p, err := cw.Session(e.Ctx(), cookie)
+		if err != nil {
+			t.Fatal(err)
+		}
+		head := e.AuditHead()
+		if err := cw.Logout(e.Ctx(), p); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cw.Session(e.Ctx(), cookie); !errors.Is(err, casework.ErrNoSession) {
+			t.Errorf("after logout: %v", err)
+		}
+		if es := e.AuditSince(head, string(audit.Logout)); len(es) != 1 {
+			t.Errorf("logout entries: %+v", es)
+		}
+
+		// Malformed and tampered cookies open nothing; a tampered key of a
+		// live session leaves a trace naming whose session it was.
+		cookie = e.Login("demo-caseworker")
+		for _, bad := range []string{"", "x", "!!!!", cookie[:len(cookie)-2], cookie + "AA"} {
+			if _, err := cw.Session(e.Ctx(), bad); !errors.Is(err, casework.ErrNoSession) {
+				t.Errorf("cookie %q: %v", bad, err)
+			}
+		}
+		head = e.AuditHead()
+		if _, err := cw.Session(e.Ctx(), caseworktest.FlipKeyByte(t, cookie)); !errors.Is(err, casework.ErrNoSession) {
+			t.Errorf("tampered key: %v", err)
+		}
+		if got := failures(e, head); len(got) != 1 || got[0] != audit.UserActor(e.User("demo-caseworker").ID)+" reason=bad_cookie" {
+			t.Errorf("tampered cookie audit: %q", got)
+		}
+		if _, err := cw.Session(e.Ctx(), cookie); err != nil {
+			t.Errorf("the real cookie after a tampered one: %v", err)
+		}
+
+		// CSRF tokens are per session.
+		p1, _ := cw.Session(e.Ctx(), cookie)
+		p2 := e.Principal("demo-caseworker")
+		if !cw.VerifyCSRF(p1, cw.CSRF(p1)) || cw.VerifyCSRF(p2, cw.CSRF(p1)) || cw.VerifyCSRF(p1, "") || cw.VerifyCSRF(p1, "%%%") {
+			t.Error("CSRF tokens are not bound to their session")
+		}
+	})
+}
+
+func TestEnrolment(t *testing.T) {
+	each(t, func(t *testing.T, e *caseworktest.Env) {
+		cw := e.App.Casework
+		admin := e.Principal("demo-admin")
+		code, err := cw.AddMember(e.Ctx(), admin, casework.NewUser{Username: "New.Member", DisplayName: "New Member", Role: casework.RoleCaseworker})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := e.User("new.member")
+		if !u.Enrolling() || u.TOTPSealed != nil || u.Role != "caseworker" || u.OrgID != admin.OrgID {
+			t.Fatalf("new member %+v", u)
+		}
+		if es := e.AuditSince(0, string(audit.MemberAdded)); es[len(es)-1].Detail != "user="+u.ID+" role=caseworker" || es[len(es)-1].Actor != audit.UserActor(admin.UserID) {
+			t.Errorf("member.added entry %+v", es[len(es)-1])
+		}
+
+		// Logging in with the code says "enrol first"; anything else is a
+		// bad login.
+		if _, err := cw.Login(e.Ctx(), "new.member", code, "000000"); !errors.Is(err, casework.ErrMustEnrol) {
+			t.Errorf("login with the enrolment code: %v", err)
+		}
+		if _, err := cw.BeginEnrolment(e.Ctx(), "new.member", "AAAAA-BBBBB-CCCCC-DDDDD"); !errors.Is(err, casework.ErrBadLogin) {
+			t.Errorf("wrong enrolment code: %v", err)
+		}
+		if _, err := cw.BeginEnrolment(e.Ctx(), "demo-caseworker", code); !errors.Is(err, casework.ErrBadLogin) {
+			t.Errorf("enrolment of an enrolled user: %v", err)
+		}
+		// Typed loosely: lower case, spaces for dashes.
+		en, err := cw.BeginEnrolment(e.Ctx(), " new.member", strings.ToLower(strings.ReplaceAll(code, "-", " ")))
+		if err != nil {
+			t.Fatalf("begin: %v", err)
+		}
+		if len(en.Secret) != totp.SecretSize || en.Token == "" {
+			t.Fatalf("enrolment %+v", en)
+		}
+		if s, ok := cw.EnrolmentSecret("new.member", en.Token); !ok || s.Base32() != en.Secret.Base32() {
+			t.Error("the token does not carry the secret back")
+		}
+
+		now := func() string { return totp.Code(en.Secret, e.Clock.Now()) }
+		uid := audit.UserActor(e.User("new.member").ID)
+		for _, tc := range []struct {
+			name, token, password, code string
+			want                        error
+		}{
+			{"short password", en.Token, "eleven char", now(), casework.ErrWeakPassword},
+			{"wrong code", en.Token, "a long enough password", wrongCode(now()), casework.ErrBadLogin},
+			{"forged token", forge(en.Token), "a long enough password", now(), casework.ErrBadLogin},
+			{"another user's token", otherToken(t, e, admin), "a long enough password", now(), casework.ErrBadLogin},
+		} {
+			head := e.AuditHead()
+			if _, err := cw.FinishEnrolment(e.Ctx(), "new.member", code, tc.token, tc.password, tc.code); !errors.Is(err, tc.want) {
+				t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+			}
+			if got := failures(e, head); tc.name == "wrong code" && (len(got) != 1 || got[0] != uid+" reason=wrong_code") {
+				t.Errorf("wrong code at enrolment: audit %q", got)
+			}
+		}
+		if !e.User("new.member").Enrolling() {
+			t.Fatal("a failed finish enrolled the member")
+		}
+
+		password := "correct horse battery staple"
+		cookie, err := cw.FinishEnrolment(e.Ctx(), "new.member", code, en.Token, password, now())
+		if err != nil {
+			t.Fatalf("finish: %v", err)
+		}
+		p, err := cw.Session(e.Ctx(), cookie)
+		if err != nil || p.OrgID != admin.OrgID {
+			t.Fatalf("session after enrolment: %v %+v", err, p)
+		}
+		u = e.User("new.member")
+		if u.Enrolling() || u.TOTPSealed == nil || u.TOTPLastStep != totp.Step(e.Clock.Now()) {
+			t.Errorf("after enrolment %+v", u)
+		}
+		// The member reads their organisation's reports.
+		page, err := cw.Inbox(e.Ctx(), p, "new", "", "", "", 50)
+		if err != nil || len(page.Reports) == 0 {
+			t.Fatalf("inbox after enrolment: %v, %d reports", err, len(page.Reports))
+		}
+		if _, err := cw.Open(e.Ctx(), p, page.Reports[0].ID); err != nil {
+			t.Errorf("open after enrolment: %v", err)
+		}
+
+		// The code is spent; the enrolment code no longer logs in at all.
+		if _, err := cw.BeginEnrolment(e.Ctx(), "new.member", code); !errors.Is(err, casework.ErrBadLogin) {
+			t.Errorf("enrolment code after use: %v", err)
+		}
+		if _, err := cw.FinishEnrolment(e.Ctx(), "new.member", code, en.Token, "another long password", now()); !errors.Is(err, casework.ErrBadLogin) {
+			t.Errorf("finishing twice: %v", err)
+		}
+		// The enrolment step's code is spent too.
+		if _, err := cw.Login(e.Ctx(), "new.member", password, now()); !errors.Is(err, casework.ErrBadLogin) {
+			t.Errorf("login with the enrolment step's code: %v", err)
+		}
+		e.Clock.NextStep()
+		if _, err := cw.Login(e.Ctx(), "new.member", password, now()); err != nil {
+			t.Errorf("login after enrolment: %v", err)
+		}
+
+		// An enrolment code expires after seven days.
+		late, err := cw.AddMember(e.Ctx(), admin, casework.NewUser{Username: "late.member", Role: casework.RoleCaseworker})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Clock.Add(7*24*time.Hour + time.Second)
+		if _, err := cw.BeginEnrolment(e.Ctx(), "late.member", late); !errors.Is(err, casework.ErrBadLogin) {
+			t.Errorf("expired enrolment code: %v", err)
+		}
+	})
+}
+
+// forge flips a bit of the MAC at the end of an enrolment token.
+func forge(token string) string {
+	b := []byte(token)
+	i := len(b) - 3
+	if b[i] == 'A' {
+		b[i] = 'B'
+	} else {
+		b[i] = 'A'
+	}
+	return string(b)
+}
+
+// otherToken is an enrolment token drawn for another member.
+func otherToken(t *testing.T, e *caseworktest.Env, admin *casework.Principal) string {
+	t.Helper()
+	code, err := e.App.Casework.AddMember(e.Ctx(), admin, casework.NewUser{Username: "other.member", Role: casework.RoleCaseworker})
+	if err != nil {
+		t.Fatal(err)
+	}
+	en, err := e.App.Casework.BeginEnrolment(e.Ctx(), "other.member", code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return en.Token
+}
+
+func TestMembers(t *testing.T) {
+	each(t, func(t *testing.T, e *caseworktest.Env) {
+		cw := e.App.Casework
+		worker, admin, coord := e.Principal("demo-caseworker"), e.Principal("demo-admin"), e.Principal("demo-coordinator")
+
+		for _, tc := range []struct {
+			name string
+			p    *casework.Principal
+			n    casework.NewUser
+			want error
+		}{
+			{"caseworker adds", worker, casework.NewUser{Username: "member1", Role: casework.RoleCaseworker}, casework.ErrForbidden},
+			{"admin adds a coordinator", admin, casework.NewUser{Username: "member2", Role: casework.RoleCoordinator}, casework.ErrForbidden},
+			{"admin adds an admin", admin, casework.NewUser{Username: "member3", Role: casework.RoleOrgAdmin}, nil},
+			{"coordinator adds a coordinator", coord, casework.NewUser{Username: "member4", Role: casework.RoleCoordinator}, nil},
+			{"taken username", admin, casework.NewUser{Username: "DEMO-CASEWORKER", Role: casework.RoleCaseworker}, casework.ErrUsernameTaken},
+			{"short username", admin, casework.NewUser{Username: "ab", Role: casework.RoleCaseworker}, casework.ErrInvalid},
+			{"username with a space", admin, casework.NewUser{Username: "a b c", Role: casework.RoleCaseworker}, casework.ErrInvalid},
+			{"unknown role", admin, casework.NewUser{Username: "member5", Role: "supervisor"}, casework.ErrInvalid},
+		} {
+			code, err := cw.AddMember(e.Ctx(), tc.p, tc.n)
+			if !errors.Is(err, tc.want) {
+				t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+			}
+			if (err == nil) != (code != "") {
+				t.Errorf("%s: code %q with error %v", tc.name, code, err)
+			}
+		}
+		if _, err := cw.Members(e.Ctx(), worker); !errors.Is(err, casework.ErrForbidden) {
+			t.Errorf("caseworker lists members: %v", err)
+		}
+		ms, err := cw.Members(e.Ctx(), admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if m.OrgID != admin.OrgID {
+				t.Errorf("members of %s list %s of %s", admin.OrgID, m.Username, m.OrgID)
+			}
+		}
+
+		childID := e.User("demo-child-caseworker").ID
+		workerID := e.User("demo-caseworker").ID
+		coordID := e.User("demo-coordinator").ID
+		for _, tc := range []struct {
+			name   string
+			p      *casework.Principal
+			target string
+			want   error
+		}{
+			{"caseworker disables", worker, e.User("member3").ID, casework.ErrForbidden},
+			{"another organisation's member", admin, childID, casework.ErrNotFound},
+			{"no such member", admin, "usr_nonexistent", casework.ErrNotFound},
+			{"oneself", admin, admin.UserID, casework.ErrInvalid},
+			{"admin disables the coordinator", admin, coordID, casework.ErrForbidden},
+		} {
+			if err := cw.SetMemberDisabled(e.Ctx(), tc.p, tc.target, true); !errors.Is(err, tc.want) {
+				t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+			}
+		}
+		if _, err := cw.Session(e.Ctx(), e.Login("demo-child-caseworker")); err != nil {
+			t.Errorf("the other organisation's member was touched: %v", err)
+		}
+
+		// Disabling ends every session at once and refuses logins;
+		// enabling lets the member log in again (with a new session).
+		c1, c2 := e.Login("demo-caseworker"), e.Login("demo-caseworker")
+		head := e.AuditHead()
+		if err := cw.SetMemberDisabled(e.Ctx(), admin, workerID, true); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []string{c1, c2} {
+			if _, err := cw.Session(e.Ctx(), c); !errors.Is(err, casework.ErrNoSession) {
+				t.Errorf("session of a disabled member: %v", err)
+			}
+		}
+		e.Clock.NextStep()
+		acc := e.Account("demo-caseworker")
+		if _, err := cw.Login(e.Ctx(), acc.Username, acc.Password, e.Code(acc.Username)); !errors.Is(err, casework.ErrBadLogin) {
+			t.Errorf("login of a disabled member: %v", err)
+		}
+		if got := failures(e, head); len(got) != 1 || !strings.HasSuffix(got[0], "reason=disabled") {
+			t.Errorf("disabled login audit: %q", got)
+		}
+		if es := e.AuditSince(head, string(audit.MemberDisabled)); len(es) != 1 || es[0].Detail != "user="+workerID {
+			t.Errorf("member.disabled entries %+v", es)
+		}
+		if err := cw.SetMemberDisabled(e.Ctx(), admin, workerID, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cw.Session(e.Ctx(), c1); !errors.Is(err, casework.ErrNoSession) {
+			t.Errorf("re-enabling revived an old session: %v", err)
+		}
+		if _, err := cw.Session(e.Ctx(), e.Login("demo-caseworker")); err != nil {
+			t.Errorf("login after re-enabling: %v", err)
+		}
+		// The coordinator may disable another coordinator.
+		if err := cw.SetMemberDisabled(e.Ctx(), coord, e.User("member4").ID, true); err != nil {
+			t.Errorf("coordinator disables a coordinator: %v", err)
+		}
+	})
+}
+
+func TestChangePassword(t *testing.T) {
+	each(t, func(t *testing.T, e *caseworktest.Env) {
+		cw := e.App.Casework
+		acc := e.Account("demo-caseworker")
+		p := e.Principal("demo-caseworker")
+		before := e.User(acc.Username)
+
+		if err := cw.ChangePassword(e.Ctx(), p, "not my password", "a new long password"); !errors.Is(err, casework.ErrBadLogin) {
+			t.Errorf("wrong old password: %v", err)
+		}
+		if err := cw.ChangePassword(e.Ctx(), p, acc.Password, "too short"); !errors.Is(err, casework.ErrWeakPassword) {
+			t.Errorf("short new password: %v", err)
+		}
+		head := e.AuditHead()
+		newPassword := "a new long password, rewrapped"
+		if err := cw.ChangePassword(e.Ctx(), p, acc.Password, newPassword); err != nil {
+			t.Fatal(err)
+		}
+		if es := e.AuditSince(head, string(audit.PasswordChanged)); len(es) != 1 {
+			t.Errorf("password.changed entries %+v", es)
+		}
+		after := e.User(acc.Username)
+		if string(after.KDFSalt) == string(before.KDFSalt) || string(after.OrgKeyWrap) == string(before.OrgKeyWrap) ||
+			string(after.TOTPSealed) == string(before.TOTPSealed) || string(after.Verifier) == string(before.Verifier) {
+			t.Error("the password change did not re-derive and re-wrap everything")
+		}
+
+		e.Clock.NextStep()
+		if _, err := cw.Login(e.Ctx(), acc.Username, acc.Password, e.Code(acc.Username)); !errors.Is(err, casework.ErrBadLogin) {
+			t.Errorf("old password: %v", err)
+		}
+		acc.Password = newPassword
+		e.SetAccount(acc)
+		// The TOTP secret came along: same app, new password.
+		np := e.Principal(acc.Username)
+		ids := e.DemoReports()
+		c, err := cw.Open(e.Ctx(), np, ids[0])
+		if err != nil || c.Narrative == "" {
+			t.Errorf("open with the new password's key: %v", err)
+		}
+		// The session opened before the change still works.
+		if _, err := cw.Open(e.Ctx(), p, ids[0]); err != nil {
+			t.Errorf("open with the older session: %v", err)
+		}
+	})
+}
