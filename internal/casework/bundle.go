@@ -1,0 +1,446 @@
+package casework
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/salama-ke/salama/internal/audit"
+	"github.com/salama-ke/salama/internal/directory"
+	"github.com/salama-ke/salama/internal/evidence"
+	"github.com/salama-ke/salama/internal/identifiers"
+	"github.com/salama-ke/salama/internal/locale"
+	"github.com/salama-ke/salama/internal/referral"
+	"github.com/salama-ke/salama/internal/reporting"
+	"github.com/salama-ke/salama/internal/store"
+)
+
+// ErrNoConsent means a report's evidence may not leave the network: the
+// survivor has not asked for it to go to the police, and no child-protection
+// override was recorded.
+var ErrNoConsent = errors.New("casework: the survivor has not asked for their evidence to go to the police")
+
+// Grounds on which evidence may be exported, as the audit log's consent=.
+const (
+	ExportConsentGiven = "yes"      // the survivor asked
+	ExportOverride     = "override" // child-protection override (SPEC §3 rule 5)
+)
+
+// ExportConsent says on what ground a report's evidence may leave the
+// network as a bundle: ExportConsentGiven, ExportOverride, or "" when it may
+// not. It is the one place that decides (SPEC §3 rule 5: police get nothing
+// unless the survivor asks for it; the one override is a child-protection
+// referral made without consent, with a written justification):
+//
+//   - the survivor asked for help reporting to the police on the report form
+//     ("police" among the help wanted), or agreed to a referral to a police
+//     desk (by themself, by phone, or when reporting) that was sent;
+//   - a child-protection override referral was recorded and not revoked.
+//
+// "You may refer me to services" alone is not a request to involve the
+// police, and a tip has no survivor to ask.
+func (s *Service) ExportConsent(ctx context.Context, r *store.Report) (string, error) {
+	if r.Destroyed() || r.Kind != store.KindReport {
+		return "", nil
+	}
+	refs, err := s.Store.Referrals(ctx, r.ID)
+	if err != nil {
+		return "", err
+	}
+	ground := ""
+	if slices.Contains(r.Help, string(directory.NeedPolice)) {
+		ground = ExportConsentGiven
+	}
+	for _, ref := range refs {
+		switch {
+		case ref.Consent == referral.ConsentOverride && ref.State != store.ReferralRevoked:
+			return ExportOverride, nil
+		case ground == "" && slices.Contains([]string{store.ReferralSent, store.ReferralAccepted, store.ReferralCompleted}, ref.State):
+			svc, err := s.Store.Service(ctx, ref.ServiceID)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return "", err
+			}
+			if svc != nil && svc.Type == directory.TypePoliceDesk {
+				ground = ExportConsentGiven
+			}
+		}
+	}
+	return ground, nil
+}
+
+// Bundle is an exported evidence bundle.
+type Bundle struct {
+	FileName       string // salama-evidence-K7Q4-92XM-20260301.zip
+	Data           []byte
+	ManifestSHA256 string
+}
+
+// ExportBundle builds the signed evidence bundle of SPEC §5.3 for one of the
+// principal's organisation's reports: the survivor's account, the
+// identifiers (as typed and normalised), the screenshots exactly as
+// received, the thread and the report's audit trail, with a manifest of
+// their SHA-256 signed by the deployment's key. It needs ExportConsent, and
+// the export is on the audit log (report.exported with the manifest's hash)
+// before the bundle is returned. The survivor's contact details and the
+// organisation's private notes are not in it.
+func (s *Service) ExportBundle(ctx context.Context, p *Principal, reportID string) (*Bundle, error) {
+	if s.Signing == nil {
+		return nil, errors.New("casework: no signing key configured")
+	}
+	r, err := s.report(ctx, p, reportID)
+	if err != nil {
+		return nil, err
+	}
+	consent, err := s.ExportConsent(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	if consent == "" {
+		return nil, ErrNoConsent
+	}
+	dk, err := s.dataKey(ctx, p, r)
+	if err != nil {
+		return nil, err
+	}
+	defer dk.Destroy()
+	fields, err := s.Store.ReportFields(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	open := func(name string) (string, error) {
+		f, ok := fields[name]
+		if !ok {
+			return "", nil
+		}
+		b, err := dk.Open(r.ID, name, f)
+		return string(b), err
+	}
+	var a account
+	a.report = r
+	if a.narrative, err = open(reporting.FieldNarrative); err != nil {
+		return nil, err
+	}
+	if a.country, err = open(reporting.FieldCountry); err != nil {
+		return nil, err
+	}
+	if raw, err := open(reporting.FieldIdentifiers); err != nil {
+		return nil, err
+	} else if raw != "" {
+		if err := json.Unmarshal([]byte(raw), &a.identifiers); err != nil {
+			return nil, err
+		}
+	}
+	atts, err := s.Store.Attachments(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	var files []evidence.File
+	for i, att := range atts {
+		b, err := dk.Open(r.ID, "attachment:"+att.ID, att.Sealed)
+		if err != nil {
+			return nil, err
+		}
+		ct, data, _ := bytes.Cut(b, []byte("\n"))
+		ext := ".bin"
+		switch string(ct) {
+		case evidence.JPEG:
+			ext = ".jpg"
+		case evidence.PNG:
+			ext = ".png"
+		}
+		f := evidence.File{Path: fmt.Sprintf("screenshots/%d-%s%s", i+1, att.ID, ext), Data: data}
+		files = append(files, f)
+		sum := sha256.Sum256(data)
+		a.screenshots = append(a.screenshots, screenshotLine{path: f.Path, contentType: string(ct), size: len(data), sha256: hex.EncodeToString(sum[:]), at: att.CreatedAt})
+	}
+	msgs, err := s.Store.Messages(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	var thread strings.Builder
+	fmt.Fprintf(&thread, "CONVERSATION — case %s\n\nThe messages between the survivor and the caseworkers of %s, oldest first,\nexactly as written. Caseworkers are not named.\n", r.CaseRef, p.OrgName)
+	for _, m := range msgs {
+		b, err := dk.Open(r.ID, "message:"+m.ID, m.Sealed)
+		if err != nil {
+			return nil, err
+		}
+		who := "Caseworker"
+		if m.Author == store.AuthorSurvivor {
+			who = "Survivor"
+		}
+		fmt.Fprintf(&thread, "\n[%s] %s:\n%s\n", when(m.CreatedAt), who, indent(string(b)))
+	}
+	if len(msgs) == 0 {
+		thread.WriteString("\nNo messages.\n")
+	}
+	trail, err := s.Audit.ForReport(ctx, r.ID)
+	if err != nil {
+		return nil, err // a tampered entry fails here: no bundle with a forged trail
+	}
+	auditJSON, err := auditTrail(trail)
+	if err != nil {
+		return nil, err
+	}
+	idsJSON, err := json.MarshalIndent(a.identifierRecords(), "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	now := s.Now().UTC()
+	files = append([]evidence.File{
+		{Path: "README.txt", Data: []byte(readme(r, p.OrgName, now, consent, s.SigningKey(), len(atts)))},
+		{Path: "account.txt", Data: []byte(a.text())},
+		{Path: "identifiers.json", Data: append(idsJSON, '\n')},
+		{Path: "thread.txt", Data: []byte(thread.String())},
+		{Path: "audit.json", Data: auditJSON},
+	}, files...)
+	var buf bytes.Buffer
+	sum, err := evidence.Build(&buf, evidence.Header{CaseRef: r.CaseRef, ExportedBy: p.OrgName, ExportedAt: now}, files, s.Signing)
+	if err != nil {
+		return nil, err
+	}
+	detail := fmt.Sprintf("sha256=%s files=%d consent=%s", sum, len(files), consent)
+	if err := s.record(ctx, audit.UserActor(p.UserID), p.OrgID, audit.ReportExported, r.ID, detail); err != nil {
+		return nil, err // no export without its audit entry
+	}
+	return &Bundle{FileName: "salama-evidence-" + r.CaseRef + "-" + now.Format("20060102") + ".zip", Data: buf.Bytes(), ManifestSHA256: sum}, nil
+}
+
+// eat is East Africa Time, in which Kenyan officers read times.
+var eat = time.FixedZone("EAT", 3*3600)
+
+// when writes a time for a reader in Kenya, with UTC for the record.
+func when(t time.Time) string {
+	return t.In(eat).Format("2 Jan 2006 15:04 EAT") + " (" + t.UTC().Format("2006-01-02 15:04 UTC") + ")"
+}
+
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ")
+}
+
+// english is the report form's own wording, in English, for the account: a
+// survivor's answer is shown as the question and the choice they saw.
+var english = sync.OnceValue(func() *locale.Printer { return locale.MustLoad().Printer(locale.English) })
+
+type screenshotLine struct {
+	path, contentType, sha256 string
+	size                      int
+	at                        time.Time
+}
+
+// account is the survivor's account as the bundle writes it.
+type account struct {
+	report      *store.Report
+	narrative   string
+	country     string
+	identifiers []reporting.Identifier
+	screenshots []screenshotLine
+}
+
+// flagNotes explain the normaliser's flags to a reader.
+var flagNotes = map[string]string{
+	identifiers.FlagPhoneInvalid:    "not a valid phone number: kept as typed",
+	identifiers.FlagPhoneUnverified: "a phone number of the right length, but in no range the numbering plan knows: check it",
+	identifiers.FlagHandleUnusual:   "has characters or a length the platform does not allow in usernames: perhaps a display name",
+	identifiers.FlagLinkInvalid:     "not a web address: kept as typed",
+	identifiers.FlagEmpty:           "empty",
+}
+
+type identifierRecord struct {
+	Type       string `json:"type"`
+	Platform   string `json:"platform,omitempty"`
+	AsTyped    string `json:"as_typed"`
+	Normalised string `json:"normalised,omitempty"`
+	Note       string `json:"note,omitempty"`
+}
+
+func (a *account) identifierRecords() []identifierRecord {
+	out := []identifierRecord{}
+	for _, id := range a.identifiers {
+		out = append(out, identifierRecord{Type: id.Type, Platform: id.Platform, AsTyped: id.Value, Normalised: id.Normalised, Note: flagNotes[id.Flag]})
+	}
+	return out
+}
+
+func (a *account) text() string {
+	p, r := english(), a.report
+	var b strings.Builder
+	fmt.Fprintf(&b, "THE SURVIVOR'S ACCOUNT — case %s\n\n", r.CaseRef)
+	fmt.Fprintf(&b, "Received: %s\nThrough: %s\n", when(r.CreatedAt), map[string]string{store.ChannelWeb: "the web form", store.ChannelUSSD: "USSD (a feature phone menu)"}[r.Channel])
+	if r.Kind == store.KindTip {
+		b.WriteString("This is a tip: someone reporting an advert, a number or an account, not their own story.\n")
+	}
+	b.WriteString("\nTheir answers, under the questions as the form asked them (in English):\n")
+	answer := func(question string, answers ...string) {
+		fmt.Fprintf(&b, "\n%s\n", question)
+		if len(answers) == 0 {
+			b.WriteString("    (not answered)\n")
+		}
+		for _, a := range answers {
+			fmt.Fprintf(&b, "    %s\n", a)
+		}
+	}
+	tr := func(prefix string, codes ...string) []string {
+		var out []string
+		for _, c := range codes {
+			if c != "" {
+				out = append(out, p.T(prefix+c))
+			}
+		}
+		return out
+	}
+	where := []string{}
+	switch {
+	case r.County == "outside":
+		where = append(where, strings.TrimSpace(p.T(directory.CountyKey(r.County))+" "+a.country))
+	case r.County != "":
+		where = append(where, p.T(directory.CountyKey(r.County)))
+	}
+	if r.Kind == store.KindTip {
+		answer(p.T("tip.county"), where...)
+		child := p.T("tip.child.no") + " / " + p.T("tip.child.unsure")
+		if r.ChildInvolved {
+			child = p.T("tip.child.yes")
+		}
+		answer(p.T("tip.child"), child)
+	} else {
+		answer(p.T("report.about"), tr("report.about.", r.About)...)
+		answer(p.T("report.what"), tr("report.what.", r.Categories...)...)
+		answer(p.T("report.age"), tr("report.age.", r.AgeBand)...)
+		answer("Where did it happen? (county)", where...)
+		answer(p.T("report.when"), tr("report.when.", r.WhenLast)...)
+		answer(p.T("report.danger"), tr("choice.", r.DangerNow)...)
+		answer(p.T("report.help"), tr("need.", r.Help...)...)
+	}
+	title := "IN THEIR OWN WORDS"
+	if r.Kind == store.KindTip {
+		title = "WHAT THEY SAW (their note)"
+	}
+	fmt.Fprintf(&b, "\n\n%s\n\n", title)
+	if a.narrative == "" {
+		b.WriteString("(nothing written)\n")
+	} else {
+		b.WriteString(a.narrative + "\n")
+	}
+	b.WriteString("\n\nWHAT THEY KNOW ABOUT WHO DID IT\n\n")
+	if len(a.identifiers) == 0 {
+		b.WriteString("(nothing given)\n")
+	}
+	for i, id := range a.identifiers {
+		kind := p.T("form.id_type." + id.Type)
+		if id.Type == "" {
+			kind = "Identifier"
+		}
+		if id.Platform != "" {
+			kind += " on " + p.T("platform."+id.Platform)
+		}
+		fmt.Fprintf(&b, "%d. %s, as typed: %s\n", i+1, kind, id.Value)
+		if id.Normalised != "" && id.Normalised != id.Value {
+			fmt.Fprintf(&b, "   Normalised: %s\n", id.Normalised)
+		}
+		if n := flagNotes[id.Flag]; n != "" {
+			fmt.Fprintf(&b, "   Note: %s\n", n)
+		}
+	}
+	b.WriteString("\nPhone numbers are normalised to international form (+254… for Kenya),\nusernames to lower case without @, links without tracking parameters.\n")
+	b.WriteString("\n\nSCREENSHOTS\n\n")
+	if len(a.screenshots) == 0 {
+		b.WriteString("(none sent)\n")
+	}
+	for _, s := range a.screenshots {
+		fmt.Fprintf(&b, "%s\n    %s, %d bytes, received %s\n    SHA-256 %s\n", s.path, s.contentType, s.size, when(s.at), s.sha256)
+	}
+	if len(a.screenshots) > 0 {
+		b.WriteString("\nEach file is exactly as the survivor's phone sent it, with any metadata in it.\n")
+	}
+	return b.String()
+}
+
+func readme(r *store.Report, org string, now time.Time, consent, key string, screenshots int) string {
+	var ground string
+	switch consent {
+	case ExportConsentGiven:
+		ground = "the survivor asked for help reporting to the police."
+	case ExportOverride:
+		ground = "a child-protection referral was recorded without the survivor's consent, because a\nchild was at risk, with a written justification (the audit trail shows it)."
+	}
+	return fmt.Sprintf(`SALAMA EVIDENCE BUNDLE — case %[1]s
+
+Exported on %[2]s
+by %[3]s, through Salama, an anonymous reporting tool for survivors of online
+sexual exploitation and trafficking. Exported because %[4]s
+
+WHAT IS IN IT
+
+  README.txt        this text
+  account.txt       the survivor's account: their answers and their own words,
+                    what they know about who did it, the list of screenshots
+  identifiers.json  the phone numbers, usernames and links they named, as typed
+                    and normalised, for tools
+  thread.txt        the messages between the survivor and the caseworkers
+  audit.json        every recorded action on this report: who opened it,
+                    changed it, revealed a screenshot, referred it
+  screenshots/      %[5]d screenshot(s), exactly as the survivor sent them
+  manifest.json     the size and SHA-256 of every file above
+  manifest.sig      the signature of manifest.json by the deployment's key
+
+Not in it: how to reach the survivor, and the organisation's private notes.
+This export is itself recorded in the report's audit log, as report.exported
+with sha256=<the SHA-256 of manifest.json>.
+
+HOW TO CHECK THAT NOTHING WAS CHANGED
+
+With the Salama program, offline:
+
+    salama verify-bundle THIS-FILE.zip --key %[6]s
+
+It prints "bundle OK", or names the first file that does not match. The key
+above is the one this bundle names; check it against the key the organisation
+gives you separately: its Salama console shows it, and on its server
+"salama signing-key" prints it. A bundle signed by any other key is not from
+this deployment.
+
+Without Salama: the SHA-256 of each file (sha256sum, certutil -hashfile FILE
+SHA256) must be the one manifest.json lists, no file may be missing or added,
+and manifest.sig is the Ed25519 signature (standard base64) of the text
+"salama/evidence-bundle/v1" and a newline, followed by the exact bytes of
+manifest.json.
+
+Each entry of audit.json carries the SHA-256 of the entry before it and its
+own Ed25519 signature by the same key, as the server's audit log does.
+`, r.CaseRef, when(now), org, ground, screenshots, key)
+}
+
+// auditEntry is one entry of audit.json: the stored entry, with its hash
+// chain and signature.
+type auditEntry struct {
+	Seq      int64  `json:"seq"`
+	At       string `json:"at"`
+	Actor    string `json:"actor"`
+	OrgID    string `json:"org_id,omitempty"`
+	Action   string `json:"action"`
+	ReportID string `json:"report_id"`
+	Detail   string `json:"detail,omitempty"`
+	PrevHash string `json:"prev_hash"`
+	Hash     string `json:"hash"`
+	Sig      string `json:"sig"`
+}
+
+func auditTrail(es []store.AuditEntry) ([]byte, error) {
+	out := make([]auditEntry, 0, len(es))
+	for _, e := range es {
+		out = append(out, auditEntry{Seq: e.Seq, At: e.At.UTC().Format(time.RFC3339), Actor: e.Actor, OrgID: e.OrgID, Action: e.Action,
+			ReportID: e.ReportID, Detail: e.Detail, PrevHash: hex.EncodeToString(e.PrevHash), Hash: hex.EncodeToString(e.Hash),
+			Sig: base64.StdEncoding.EncodeToString(e.Sig)})
+	}
+	b, err := json.MarshalIndent(out, "", "  ")
+	return append(b, '\n'), err
+}

@@ -1,0 +1,66 @@
+package reporting
+
+import (
+	"context"
+	"slices"
+
+	"github.com/salama-ke/salama/internal/evidence"
+	"github.com/salama-ke/salama/internal/identifiers"
+	"github.com/salama-ke/salama/internal/store"
+)
+
+// prepared is what a report's evidence becomes before it is sealed:
+// computed once per submission, since sealInto runs again when new ids have
+// to be drawn.
+type prepared struct {
+	identifiers []Identifier    // as typed, with their normalised forms
+	blind       []store.BlindID // the blind index; empty without consent
+	displays    [][]byte        // display copy of each file; nil where none could be made
+}
+
+// prepare normalises the identifiers, computes their blind index when the
+// report takes part in matching (the survivor agreed, or it is a tip), and
+// makes the display copy of each screenshot.
+//
+// A screenshot that cannot be decoded (damaged data behind a good header)
+// is kept as received without a display copy, rather than failing the whole
+// report: the console says it cannot show it, the evidence bundle has it.
+func (s *Service) prepare(ctx context.Context, in Input) (prepared, error) {
+	var p prepared
+	matching := in.Kind == KindTip || in.AllowMatch
+	for _, id := range in.FilledIdentifiers() {
+		r := identifiers.Normalise(id.Type, id.Platform, id.Value)
+		if id.Type == "" {
+			id.Type = r.Type
+		}
+		id.Normalised, id.Flag, id.Keys = r.Normalised, r.Flag, r.Keys
+		p.identifiers = append(p.identifiers, id)
+		if !matching {
+			continue
+		}
+		for _, k := range r.Keys {
+			b := store.BlindID{Kind: k.Kind, Blind: s.Secret.BlindIndex(k.Kind, k.Value)}
+			if !slices.ContainsFunc(p.blind, func(x store.BlindID) bool { return x.Kind == b.Kind && string(x.Blind) == string(b.Blind) }) {
+				p.blind = append(p.blind, b)
+			}
+		}
+	}
+	for _, u := range in.Files {
+		ct, display, err := evidence.Display(ctx, u.Data)
+		if err != nil {
+			if ctx.Err() != nil {
+				return p, ctx.Err()
+			}
+			display = nil
+		}
+		if display != nil {
+			display = attachmentBytes(Upload{ContentType: ct, Data: display})
+		}
+		p.displays = append(p.displays, display)
+	}
+	return p, nil
+}
+
+// DisplayField is the name of a screenshot's sealed display copy; the
+// original is "attachment:<id>".
+func DisplayField(attachmentID string) string { return "attachment-display:" + attachmentID }
