@@ -1,0 +1,130 @@
+package store_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/salama-ke/salama/internal/seal"
+	"github.com/salama-ke/salama/internal/stats"
+	"github.com/salama-ke/salama/internal/store"
+	"github.com/salama-ke/salama/internal/store/storetest"
+)
+
+// statsReport stores a report as reporting does, with the coarse answers
+// the statistics read.
+func statsReport(t *testing.T, s *store.Store, id, kind string, at time.Time, consent bool, county, age string, cats ...string) {
+	t.Helper()
+	nr := &store.NewReport{
+		Report: store.Report{ID: id, CaseRef: "REF-" + id, Kind: kind, Channel: store.ChannelWeb, OrgID: "org1",
+			Status: store.StatusNew, CreatedAt: at, UpdatedAt: at, ConsentStats: consent,
+			County: county, AgeBand: age, Categories: cats},
+		Fields: map[string]seal.Sealed{"narrative": seal.Sealed("sealed")}, OrgRecipient: "org:org1", OrgWrap: []byte("wrap"),
+		ReceiptLookup: []byte("lookup-" + id), ReceiptWrap: []byte("rwrap"),
+	}
+	if err := s.CreateReport(t.Context(), nr); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func countsText(cs []stats.Count) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, fmt.Sprintf("%v %s %s %q %q %d", c.Tip, c.Day.In(stats.EAT).Format("2006-01-02T15:04"),
+			strings.Join(c.Categories, "+"), c.County, c.AgeBand, c.N))
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestStatsCounts(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		insertOrg(t, s, "org1")
+		// 2025-01-31 21:30 UTC is 1 February 00:30 in Nairobi.
+		feb1 := time.Date(2025, 1, 31, 21, 30, 0, 0, time.UTC)
+		jan31 := time.Date(2025, 1, 31, 20, 59, 0, 0, time.UTC)
+
+		statsReport(t, s, "a1", store.KindReport, feb1, true, "nairobi", "16-17", "sextortion", "advertised")
+		statsReport(t, s, "a2", store.KindReport, feb1.Add(time.Hour), true, "nairobi", "16-17", "sextortion", "advertised")
+		statsReport(t, s, "a3", store.KindReport, jan31, true, "kisumu", "", "trafficking")
+		statsReport(t, s, "tip", store.KindTip, feb1, true, "mombasa", "", "advertised")
+		// Not counted: no consent; a referral's copy of a counted report.
+		statsReport(t, s, "no", store.KindReport, feb1, false, "nairobi", "16-17", "sextortion")
+		statsReport(t, s, "copy", "referral", feb1, true, "nairobi", "16-17", "sextortion", "advertised")
+		// Withdrawn: with consent it stays in the counts with its coarse
+		// answers; without, it is gone from them (and its answers blanked).
+		statsReport(t, s, "wd", store.KindReport, feb1, true, "lamu", "13-15", "sexual_violence")
+		statsReport(t, s, "wdno", store.KindReport, feb1, false, "lamu", "13-15", "sexual_violence")
+		for _, id := range []string{"wd", "wdno"} {
+			if err := s.Withdraw(ctx, id, feb1.Add(24*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Outside the range asked for.
+		statsReport(t, s, "late", store.KindReport, time.Date(2025, 3, 1, 0, 0, 0, 0, stats.EAT), true, "nairobi", "", "other")
+		statsReport(t, s, "early", store.KindReport, time.Date(2024, 12, 31, 23, 59, 0, 0, stats.EAT), true, "nairobi", "", "other")
+
+		from, to := time.Date(2025, 1, 1, 0, 0, 0, 0, stats.EAT), time.Date(2025, 3, 1, 0, 0, 0, 0, stats.EAT)
+		got, err := s.StatsCounts(ctx, from, to)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{
+			`false 2025-01-31T00:00 trafficking "kisumu" "" 1`,
+			`false 2025-02-01T00:00 sextortion+advertised "nairobi" "16-17" 2`,
+			`false 2025-02-01T00:00 sexual_violence "lamu" "13-15" 1`,
+			`true 2025-02-01T00:00 advertised "mombasa" "" 1`,
+		}
+		if g := countsText(got); !slices.Equal(g, want) {
+			t.Errorf("StatsCounts =\n%s\nwant\n%s", strings.Join(g, "\n"), strings.Join(want, "\n"))
+		}
+
+		first, err := s.StatsFirst(ctx)
+		if err != nil || !first.Equal(time.Date(2024, 12, 31, 23, 59, 0, 0, stats.EAT)) {
+			t.Errorf("StatsFirst = %v, %v", first, err)
+		}
+	})
+}
+
+func TestStatsWaits(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		insertOrg(t, s, "org1")
+		if first, err := s.StatsFirst(ctx); err != nil || !first.IsZero() {
+			t.Errorf("StatsFirst on an empty database = %v, %v", first, err)
+		}
+		day := time.Date(2025, 5, 6, 9, 0, 0, 0, stats.EAT)
+		for i, wait := range []time.Duration{90 * time.Minute, 90*time.Minute + 59*time.Second, 26 * time.Hour, -1} {
+			id := fmt.Sprint("w", i)
+			statsReport(t, s, id, store.KindReport, day, true, "", "")
+			if wait < 0 {
+				continue // never answered
+			}
+			err := s.AddCaseworkerMessage(ctx, &store.Message{ID: id + "m", ReportID: id, UserID: "u", CreatedAt: day.Add(wait), Sealed: seal.Sealed("x")})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		statsReport(t, s, "tip", store.KindTip, day, true, "", "")    // tips have no wait
+		statsReport(t, s, "no", store.KindReport, day, false, "", "") // not counted
+		statsReport(t, s, "copy", "referral", day, true, "", "")      // a copy
+		got, err := s.StatsWaits(ctx, day.Add(-time.Hour), day.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g []string
+		for _, w := range got {
+			g = append(g, fmt.Sprintf("%s %d %v %d", w.Day.Format("2006-01-02T15:04"), w.Minutes, w.Answered, w.N))
+		}
+		slices.Sort(g)
+		want := []string{"2025-05-06T00:00 0 false 1", "2025-05-06T00:00 1560 true 1", "2025-05-06T00:00 90 true 2"}
+		if !slices.Equal(g, want) {
+			t.Errorf("StatsWaits = %v, want %v", g, want)
+		}
+	})
+}
