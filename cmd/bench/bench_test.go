@@ -13,6 +13,15 @@ import (
 	"github.com/salama-ke/salama/internal/seal"
 )
 
+// TestMain lets the test binary be the load generator that the load
+// sections start, as the bench binary is in a real run.
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(loadEnv); spec != "" {
+		os.Exit(loadChild(spec, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
 // TestByteBudgets runs the byte-counting sections (page weight, report flow,
 // script) with test argon2id parameters and fails when a budget fails. Byte
 // counts do not depend on the machine's speed, so checking them in a test is
@@ -20,7 +29,7 @@ import (
 func TestByteBudgets(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
-	rep, err := measure(ctx, Config{KDFParams: seal.TestKDFParams})
+	rep, err := measure(ctx, Config{KDFParams: seal.TestKDFParams, Only: []string{"page weight", "report flow"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,6 +56,63 @@ func TestByteBudgets(t *testing.T) {
 	}
 	if !rep.Pass {
 		t.Error("the report says a budget failed")
+	}
+}
+
+// TestLoadSections runs the timed sections at tiny sizes with test argon2id
+// parameters: they must run and fill their rows. Their figures say nothing
+// here (the floor is a toy argon2id) and no budget is checked.
+func TestLoadSections(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts load generator processes")
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	tiny := Sizes{Name: "tiny", Levels: []Level{{1, 2}, {4, 4}}, FloorRepeats: 2, MemoryReporters: 4, MemoryRounds: 1,
+		Inbox: []int{300, 3000}, InboxSamples: 3}
+	rep, err := measure(ctx, Config{KDFParams: seal.TestKDFParams, Sizes: tiny,
+		Only: []string{"crypto floor", "throughput", "memory", "inbox"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table bytes.Buffer
+	printTable(&table, rep)
+	t.Log("\n" + table.String())
+	want := map[string]int{"crypto floor": 2, "throughput": 4, "memory": 1, "inbox": 8}
+	got := map[string]int{}
+	for _, r := range rep.Results {
+		got[r.Section]++
+		if !(r.Value > 0) {
+			t.Errorf("%s: %s = %v", r.Section, r.Name, r.Value)
+		}
+		if r.Detail["failed"] > 0 {
+			t.Errorf("%s: %s: %v reports failed: %s", r.Section, r.Name, r.Detail["failed"], r.Note)
+		}
+	}
+	for sec, n := range want {
+		if got[sec] < n {
+			t.Errorf("section %s has %d rows, want at least %d", sec, got[sec], n)
+		}
+	}
+}
+
+func TestCaseRefsAreUnique(t *testing.T) {
+	seen := map[string]bool{}
+	for n := range 100_000 {
+		r := caseRef(n)
+		if len(r) != 9 || r[4] != '-' || seen[r] {
+			t.Fatalf("caseRef(%d) = %q", n, r)
+		}
+		seen[r] = true
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	xs := []float64{5, 1, 4, 2, 3}
+	for p, want := range map[float64]float64{50: 3, 99: 5, 100: 5, 0: 1, 20: 1, 21: 2} {
+		if got := percentile(xs, p); got != want {
+			t.Errorf("percentile(%v) = %v, want %v", p, got, want)
+		}
 	}
 }
 

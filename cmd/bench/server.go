@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +14,11 @@ import (
 	"net"
 	"net/http"
 	"net/http/cookiejar"
+	"net/netip"
+	"net/url"
 	"os"
+	"runtime"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -22,17 +29,56 @@ import (
 
 // Config chooses what the bench runs on.
 type Config struct {
-	Database  string // "" for SQLite in a temporary directory
+	// Database is a PostgreSQL server URL to create the bench's database on,
+	// or "" for SQLite in a temporary directory.
+	Database  string
 	KDFParams seal.KDFParams
-	Logger    *slog.Logger
+	// KDFConcurrency is how many argon2id evaluations the server runs at
+	// once; 0 means one per CPU, the server's default.
+	KDFConcurrency int
+	Logger         *slog.Logger
+	Sizes          Sizes    // zero means FullSizes
+	Only           []string // section names; empty runs all
 }
+
+// Sizes are how much work each section does.
+type Sizes struct {
+	Name string
+	// Levels are the concurrent reporters of the throughput section and
+	// how many reports each level sends in all.
+	Levels []Level
+	// FloorRepeats is how often the cryptographic floor is measured.
+	FloorRepeats int
+	// MemoryReporters report at once, MemoryRounds reports each, while the
+	// memory section watches the peak.
+	MemoryReporters, MemoryRounds int
+	// Inbox are the numbers of reports the inbox is timed at, ascending;
+	// the budget compares the last with the first.
+	Inbox []int
+	// InboxSamples is how many times each inbox page is fetched.
+	InboxSamples int
+}
+
+// Level is one load level: Reporters at once sending Reports in all.
+type Level struct{ Reporters, Reports int }
+
+// FullSizes are the documented run's; QuickSizes (-quick) a CI smoke run's.
+var (
+	FullSizes = Sizes{Name: "full", Levels: []Level{{1, 12}, {8, 48}, {32, 128}}, FloorRepeats: 12,
+		MemoryReporters: 50, MemoryRounds: 2, Inbox: []int{10_000, 100_000, 1_000_000}, InboxSamples: 21}
+	QuickSizes = Sizes{Name: "quick", Levels: []Level{{1, 3}, {8, 8}, {32, 32}}, FloorRepeats: 4,
+		MemoryReporters: 50, MemoryRounds: 1, Inbox: []int{1_000, 10_000, 100_000}, InboxSamples: 11}
+)
 
 // Env describes the run, for the table's heading and the JSON.
 type Env struct {
-	Database  string `json:"database"`
-	KDF       string `json:"kdf"`
-	Transport string `json:"transport"`
-	Counting  string `json:"counting"`
+	Database  string   `json:"database"`
+	KDF       string   `json:"kdf"`
+	Transport string   `json:"transport"`
+	Sizes     string   `json:"sizes"`
+	Machine   string   `json:"machine"`
+	Counting  string   `json:"counting"`
+	Notes     []string `json:"notes,omitempty"`
 }
 
 // env is a running server and what a section needs to reach it.
@@ -41,8 +87,18 @@ type env struct {
 	App  *app.App
 	Base string // http://127.0.0.1:port
 
-	srv *http.Server
-	dir string
+	cfg     Config
+	kdfN    int    // argon2id evaluations the server runs at once
+	dsn     string // the bench's own PostgreSQL database; "" on SQLite
+	dir     string
+	srv     *http.Server
+	dropDB  func() // removes the bench's PostgreSQL database
+	floor   *floorOp
+	floorMS float64 // the latest one-goroutine floor, ms CPU per report
+}
+
+func (e *env) note(format string, args ...any) {
+	e.Notes = append(e.Notes, fmt.Sprintf(format, args...))
 }
 
 // start builds the app as `salama serve --demo` does and serves it on a
@@ -51,32 +107,64 @@ func start(ctx context.Context, c Config) (*env, error) {
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
+	if c.Sizes.Name == "" {
+		c.Sizes = FullSizes
+	}
+	if c.KDFConcurrency <= 0 {
+		c.KDFConcurrency = runtime.NumCPU() // app's default, made explicit for the memory budget
+	}
 	dir, err := os.MkdirTemp("", "salama-bench-")
 	if err != nil {
 		return nil, err
 	}
-	a, err := app.New(ctx, app.Options{DataDir: dir, Database: c.Database, KDFParams: c.KDFParams,
-		Web: web.DefaultConfig(), Demo: true, Logger: c.Logger})
+	e := &env{cfg: c, kdfN: c.KDFConcurrency, dir: dir, dropDB: func() {}}
+	if c.Database != "" {
+		if e.dsn, e.dropDB, err = createPostgresDB(ctx, c.Database); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+	}
+	// The load comes from many survivors, each behind their own address: the
+	// reporters name theirs in X-Forwarded-For (documentation addresses,
+	// 2001:db8::/32) and the server believes loopback as its proxy, as it
+	// would believe a real reverse proxy. Without that, every report would
+	// come from 127.0.0.1 and the gentle per-address limit would refuse
+	// most of them.
+	wc := web.DefaultConfig()
+	wc.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
+	a, err := app.New(ctx, app.Options{DataDir: dir, Database: e.dsn, KDFParams: c.KDFParams,
+		KDFConcurrency: c.KDFConcurrency, Web: wc, Demo: true, Logger: c.Logger})
 	if err != nil {
+		e.dropDB()
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("starting the app: %w", err)
+	}
+	if a.Demo == nil {
+		a.Close()
+		e.dropDB()
+		os.RemoveAll(dir)
+		return nil, errors.New("the database already had a network: the bench needs the demo network it seeds itself")
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		a.Close()
+		e.dropDB()
 		os.RemoveAll(dir)
 		return nil, err
 	}
-	e := &env{App: a, Base: "http://" + ln.Addr().String(), dir: dir,
-		srv: &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}}
+	e.App, e.Base = a, "http://"+ln.Addr().String()
+	e.srv = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
 	go e.srv.Serve(ln)
 
 	e.Database = "SQLite (temporary directory)"
 	if c.Database != "" {
-		e.Database = "PostgreSQL" // never the URL: it may carry a password
+		e.Database = "PostgreSQL " + postgresVersion(ctx, e.dsn) // never the URL: it may carry a password
 	}
-	e.KDF = a.KDFParams.String()
+	e.KDF = fmt.Sprintf("%s, %d at once", a.KDFParams, c.KDFConcurrency)
 	e.Transport = "HTTP/1.1 on loopback, no TLS"
+	e.Sizes = c.Sizes.Name + " sizes"
+	e.Machine = machine()
+	e.note("Load average at start: %s (other processes on the machine slow the timed figures).", loadAverage())
 	e.Counting = "Bytes are counted on the socket: a response is its status line, headers and gzip body " +
 		"(with chunk framing) as received; requests carry a mobile browser's usual headers. " +
 		"TCP/IP and TLS overhead are not counted."
@@ -89,7 +177,76 @@ func (e *env) Close() {
 	defer cancel()
 	e.srv.Shutdown(ctx)
 	e.App.Close()
+	e.dropDB()
 	os.RemoveAll(e.dir)
+}
+
+// createPostgresDB makes a database of the bench's own on the server the
+// admin URL reaches, and returns its URL and a function that drops it.
+func createPostgresDB(ctx context.Context, adminURL string) (string, func(), error) {
+	u, err := url.Parse(adminURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		return "", nil, errors.New("-database must be a postgres:// URL") // not the URL: it may carry a password
+	}
+	admin, err := sql.Open("pgx", adminURL)
+	if err != nil {
+		return "", nil, errors.New("-database: invalid PostgreSQL URL")
+	}
+	admin.SetMaxOpenConns(1)
+	var b [6]byte
+	rand.Read(b[:])
+	name := "salama_bench_" + hex.EncodeToString(b[:])
+	if _, err := admin.ExecContext(ctx, `CREATE DATABASE `+name); err != nil {
+		admin.Close()
+		return "", nil, fmt.Errorf("creating the bench's database (the -database role needs CREATEDB): %w", err)
+	}
+	drop := func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		admin.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`)
+		admin.Close()
+	}
+	u.Path = "/" + name
+	return u.String(), drop, nil
+}
+
+func postgresVersion(ctx context.Context, dsn string) string {
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return ""
+	}
+	defer db.Close()
+	var v string
+	db.QueryRowContext(ctx, `SHOW server_version`).Scan(&v)
+	return v
+}
+
+// loadAverage is the 1, 5 and 15 minute load averages.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// machine names what the figures were measured on.
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("Machine: %s, %d CPUs (GOMAXPROCS %d), %s %s/%s.", model, runtime.NumCPU(), runtime.GOMAXPROCS(0),
+		runtime.Version(), runtime.GOOS, runtime.GOARCH)
 }
 
 // meter counts the bytes a visitor's connections send and receive.
@@ -118,11 +275,16 @@ func (c meteredConn) Write(b []byte) (int, error) {
 type visitor struct {
 	base   string
 	lang   string // Accept-Language
+	xff    string // X-Forwarded-For, as a proxy in front would add it; "" for none
 	client *http.Client
 	m      *meter
 }
 
 func (e *env) newVisitor(acceptLanguage string) *visitor {
+	return newVisitorAt(e.Base, acceptLanguage)
+}
+
+func newVisitorAt(base, acceptLanguage string) *visitor {
 	m := &meter{}
 	var d net.Dialer
 	tr := &http.Transport{
@@ -138,7 +300,7 @@ func (e *env) newVisitor(acceptLanguage string) *visitor {
 		MaxIdleConnsPerHost: 1,
 	}
 	jar, _ := cookiejar.New(nil)
-	return &visitor{base: e.Base, lang: acceptLanguage, m: m, client: &http.Client{
+	return &visitor{base: base, lang: acceptLanguage, m: m, client: &http.Client{
 		Transport:     tr,
 		Jar:           jar,
 		Timeout:       2 * time.Minute,
@@ -169,6 +331,9 @@ func (v *visitor) browserHeaders(h http.Header) {
 	h.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8")
 	h.Set("Accept-Encoding", "gzip, deflate, br, zstd")
 	h.Set("Accept-Language", v.lang)
+	if v.xff != "" {
+		h.Set("X-Forwarded-For", v.xff)
+	}
 }
 
 func (v *visitor) get(ctx context.Context, path string) (*exchange, error) {
