@@ -19,9 +19,12 @@ import (
 	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/console"
 	"github.com/salama-ke/salama/internal/demo"
+	"github.com/salama-ke/salama/internal/jobs"
 	"github.com/salama-ke/salama/internal/locale"
 	"github.com/salama-ke/salama/internal/reporting"
+	"github.com/salama-ke/salama/internal/retention"
 	"github.com/salama-ke/salama/internal/seal"
+	"github.com/salama-ke/salama/internal/sms"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/web"
 )
@@ -42,8 +45,16 @@ type Options struct {
 	KDFConcurrency int
 	Web            web.Config
 	Demo           bool
-	Logger         *slog.Logger
-	Now            func() time.Time
+	// Retention is how long reports are kept; nil means
+	// retention.DefaultPolicy.
+	Retention *retention.Policy
+	// Jobs tunes the background worker; Store, Logger and Now are set by
+	// New.
+	Jobs jobs.Config
+	// Gateway configures USSD and SMS (gateway.go).
+	Gateway GatewayOptions
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Core is what every command that touches data needs.
@@ -90,7 +101,7 @@ func OpenCore(ctx context.Context, o *Options) (*Core, error) {
 		return nil, err
 	}
 	c.Audit = audit.New(st, c.Signing, o.Now)
-	c.Casework = casework.New(casework.Config{Store: st, KDF: c.KDF, KDFParams: o.KDFParams, Secret: c.Secret, Audit: c.Audit, Now: o.Now})
+	c.Casework = casework.New(casework.Config{Store: st, KDF: c.KDF, KDFParams: o.KDFParams, Secret: c.Secret, Audit: c.Audit, Signing: c.Signing, Now: o.Now})
 	return c, nil
 }
 
@@ -105,7 +116,19 @@ type App struct {
 	Console   *console.Console
 	Catalog   *locale.Catalog
 	Demo      *demo.Seeded // what --demo created, if anything
-	log       *slog.Logger
+	// Jobs is the durable job queue: the retention, session-expiry and
+	// checkpoint jobs are registered by New; other packages register
+	// their kinds (notifications) with Jobs.Handle before Jobs.Run.
+	Jobs      *jobs.Queue
+	Retention *retention.Service
+	// SMS sends text messages; Nudger tells a survivor who chose SMS
+	// contact that a caseworker wrote (nil when nudges are off; a nil
+	// Nudger's Nudge does nothing). GatewayMounted says whether the USSD
+	// and SMS callbacks are served (gateway.go).
+	SMS            sms.Sender
+	Nudger         *sms.Nudger
+	GatewayMounted bool
+	log            *slog.Logger
 }
 
 // New opens the core, creates the receipt salt on first start, seeds the
@@ -126,6 +149,10 @@ func New(ctx context.Context, o Options) (*App, error) {
 	fail := func(err error) (*App, error) {
 		core.Close()
 		return nil, err
+	}
+	// First, so that whatever is wired below can register job kinds.
+	if err := a.registerJobs(o); err != nil {
+		return fail(err)
 	}
 	st := core.Store
 	// The receipt salt and its argon2id parameters are fixed at the first
@@ -148,6 +175,9 @@ func New(ctx context.Context, o Options) (*App, error) {
 	}
 	a.Reporting = reporting.New(reporting.Config{Store: st, KDF: core.KDF, KDFParams: receiptParams,
 		ReceiptSalt: salt, Secret: core.Secret, Audit: core.Audit, Now: o.Now})
+	// An edit of the directory or the routing rules in the console shows on
+	// the help pages and routes the next report at once.
+	core.Casework.OnDirectoryChange = a.Reporting.InvalidateDirectory
 	if o.Demo {
 		if a.Demo, err = demo.Seed(ctx, demo.Deps{Store: st, KDF: core.KDF, Params: o.KDFParams, Casework: core.Casework, Reporting: a.Reporting}, o.Now()); err != nil {
 			return fail(err)
@@ -161,10 +191,13 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if a.Web, err = web.New(o.Web, cat, a.Reporting, o.Logger); err != nil {
 		return fail(err)
 	}
-	if a.Console, err = console.New(console.Config{ExitURL: o.Web.ExitURL, TLS: o.Web.TLS, ClientAddr: a.Web.ClientAddr}, core.Casework, o.Logger); err != nil {
+	if a.Console, err = console.New(console.Config{ExitURL: o.Web.ExitURL, TLS: o.Web.TLS, ClientAddr: a.Web.ClientAddr, StatsK: o.Web.StatsK}, core.Casework, o.Logger); err != nil {
 		return fail(err)
 	}
 	a.Web.Mount(a.Console.Register, console.CSS)
+	if err := a.setUpGateway(o); err != nil {
+		return fail(err)
+	}
 	return a, nil
 }
 
@@ -179,31 +212,3 @@ func hasIntake(orgs []store.Organisation) bool {
 
 // Handler is the whole site: public pages and the console.
 func (a *App) Handler() http.Handler { return a.Web.Handler() }
-
-// Housekeep ends idle logins, forgets old form tokens and checkpoints the
-// SQLite WAL. It runs until ctx ends.
-func (a *App) Housekeep(ctx context.Context, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			now := a.Now()
-			if _, err := a.Store.DeleteIdleSurvivorSessions(ctx, now.Add(-a.Reporting.SessionIdle)); err != nil && ctx.Err() == nil {
-				a.log.Error("housekeeping: survivor sessions", "err", err)
-			}
-			if _, err := a.Store.DeleteExpiredConsoleSessions(ctx, now.Add(-a.Casework.SessionIdle), now.Add(-a.Casework.SessionMax)); err != nil && ctx.Err() == nil {
-				a.log.Error("housekeeping: console sessions", "err", err)
-			}
-			if err := a.Store.DeleteSubmitTokensBefore(ctx, now.Add(-a.Reporting.TokenLifetime)); err != nil && ctx.Err() == nil {
-				a.log.Error("housekeeping: form tokens", "err", err)
-			}
-			// Reset the WAL so deleted content does not linger in it.
-			if err := a.Store.Checkpoint(ctx); err != nil && ctx.Err() == nil {
-				a.log.Warn("housekeeping: checkpoint", "err", err)
-			}
-		}
-	}
-}

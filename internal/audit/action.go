@@ -26,6 +26,18 @@ const (
 	OrgKeyRecovered Action = "org_key.recovered"
 )
 
+// The network's directory and routing (SPEC §5.1); not about one report.
+const (
+	// DirectoryChanged: a service added, edited or removed in the console
+	// (detail: service=<id> org=<owner id> change=added|edited|removed), or
+	// a directory file imported (actor cli; one entry per organisation
+	// whose services changed; detail: org=<id> count=<n> change=imported).
+	DirectoryChanged Action = "directory.changed"
+	// RoutingChanged: a routing rule added, edited, removed or moved
+	// (detail: rule=<id> org=<target org id> change=added|edited|removed|moved_up|moved_down).
+	RoutingChanged Action = "routing.changed"
+)
+
 // Casework on one report; these need a ReportID.
 const (
 	ReportRead            Action = "report.read"           // sealed content opened; detail: fields=<names>
@@ -47,18 +59,22 @@ const (
 	// with the report, the entry only says it happened.
 	ReferralOverride Action = "referral.override"
 	ReportWithdrawn  Action = "report.withdrawn" // by the survivor, with the receipt
-	ReportPurged     Action = "report.purged"    // by retention (salama purge)
+	ReportPurged     Action = "report.purged"    // by retention (salama purge); detail: reason=retention_closed|retention_unopened
+	// ReportEscalated: nobody in the receiving organisation opened the
+	// report within the escalation period (retention); detail: reason=unopened.
+	ReportEscalated Action = "report.escalated"
 )
 
 // actions lists every Action and whether it is about one report.
 var actions = map[Action]bool{
 	LoginOK: false, LoginFailed: false, Logout: false, TOTPEnrolled: false,
 	PasswordChanged: false, MemberAdded: false, MemberDisabled: false, MemberEnabled: false, OrgKeyRecovered: false,
+	DirectoryChanged: false, RoutingChanged: false,
 
 	ReportRead: true, AttachmentRevealed: true, ReportExported: true, StatusChanged: true,
 	Assigned: true, NoteAdded: true, MessageSent: true, ClassificationChanged: true,
 	ReferralCreated: true, ReferralSent: true, ReferralAccepted: true, ReferralDeclined: true,
-	ReferralOverride: true, ReferralCompleted: true, ReferralRevoked: true, ReportWithdrawn: true, ReportPurged: true,
+	ReferralOverride: true, ReferralCompleted: true, ReferralRevoked: true, ReportWithdrawn: true, ReportPurged: true, ReportEscalated: true,
 }
 
 // Actors that are not a console user (a user is "user:<id>", see UserActor).
@@ -78,6 +94,7 @@ var detailKeys = []string{
 	"assignee",       // user id
 	"attachment",     // attachment id
 	"category",       // classification code
+	"change",         // what happened to a directory service or routing rule: added / edited / removed / moved_up / moved_down / imported
 	"classification", // from→to, codes
 	"consent",        // yes / no / override
 	"count",          // a number
@@ -90,6 +107,7 @@ var detailKeys = []string{
 	"reason",         // a reason code, never free text
 	"referral",       // referral id
 	"role",           // caseworker / supervisor / admin
+	"rule",           // routing rule id
 	"service",        // directory service id
 	"sha256",         // hash of an exported manifest
 	"status",         // from→to

@@ -49,20 +49,32 @@ func New(st *store.Store, key *seal.SigningKey, now func() time.Time) *Log {
 // package documentation, and the store's error if the entry could not be
 // written; in either case the action must not go ahead.
 func (l *Log) Record(ctx context.Context, ev Event) error {
-	if err := ev.validate(); err != nil {
+	p, err := l.Prepare(ev)
+	if err != nil {
 		return err
 	}
+	if err := l.st.AppendAudit(ctx, p.Entry, p.Sign); err != nil {
+		return fmt.Errorf("audit: record %s: %w", ev.Action, err)
+	}
+	return nil
+}
+
+// Prepare checks ev like Record and returns it ready for a store method
+// that appends it in the same transaction as the change it records (a purge,
+// an escalation): the change and its entry then commit together or not at
+// all, which is stronger than recording first. It returns ErrInvalidEvent
+// (wrapped) for an event that breaks the rules.
+func (l *Log) Prepare(ev Event) (*store.PendingAudit, error) {
+	if err := ev.validate(); err != nil {
+		return nil, err
+	}
 	e := &store.AuditEntry{Actor: ev.Actor, OrgID: ev.OrgID, Action: string(ev.Action), ReportID: ev.ReportID, Detail: ev.Detail}
-	err := l.st.AppendAudit(ctx, e, func(prev []byte, seq int64) ([]byte, []byte) {
+	return &store.PendingAudit{Entry: e, Sign: func(prev []byte, seq int64) ([]byte, []byte) {
 		// Read the clock under the append lock, so that time follows seq.
 		e.Seq, e.PrevHash, e.At = seq, prev, time.Unix(l.now().Unix(), 0).UTC()
 		h := EntryHash(*e)
 		return h, l.key.Sign(h)
-	})
-	if err != nil {
-		return fmt.Errorf("audit: record %s: %w", ev.Action, err)
-	}
-	return nil
+	}}, nil
 }
 
 // ForReport returns every entry about a report, oldest first, for the

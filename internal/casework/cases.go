@@ -78,7 +78,7 @@ func (s *Service) Inbox(ctx context.Context, p *Principal, status, category, cou
 // found".
 func (s *Service) report(ctx context.Context, p *Principal, id string) (*store.Report, error) {
 	r, err := s.Store.Report(ctx, id)
-	if errors.Is(err, store.ErrNotFound) || err == nil && (r.OrgID != p.OrgID || r.Withdrawn) {
+	if errors.Is(err, store.ErrNotFound) || err == nil && (r.OrgID != p.OrgID || r.Destroyed()) {
 		return nil, ErrNotFound
 	}
 	return r, err
@@ -242,7 +242,10 @@ func (s *Service) Open(ctx context.Context, p *Principal, id string) (*Case, err
 	return c, nil
 }
 
-// Attachment returns a screenshot's bytes as received, and audits it.
+// Attachment returns a screenshot for viewing, and audits it: its display
+// copy (turned upright, re-encoded without EXIF, GPS or XMP; see
+// displayCopy), never the original, which only leaves in an evidence
+// bundle. ErrNoPreview if it cannot be shown.
 func (s *Service) Attachment(ctx context.Context, p *Principal, reportID, attID string) (contentType string, data []byte, err error) {
 	r, err := s.report(ctx, p, reportID)
 	if err != nil {
@@ -261,15 +264,11 @@ func (s *Service) Attachment(ctx context.Context, p *Principal, reportID, attID 
 		return "", nil, err
 	}
 	defer dk.Destroy()
-	b, err := dk.Open(r.ID, "attachment:"+attID, atts[i].Sealed)
-	if err != nil {
-		return "", nil, err
-	}
+	// The read goes on the log before the screenshot is decrypted.
 	if err := s.record(ctx, audit.UserActor(p.UserID), p.OrgID, audit.AttachmentRevealed, r.ID, "attachment="+attID); err != nil {
 		return "", nil, err
 	}
-	ct, data, _ := bytes.Cut(b, []byte("\n"))
-	return string(ct), data, nil
+	return s.displayCopy(ctx, dk, r.ID, atts[i])
 }
 
 // SetStatus moves a report along its workflow; closing needs a reason.
@@ -408,11 +407,40 @@ func (s *Service) SendMessage(ctx context.Context, p *Principal, id, text string
 		return err
 	}
 	if r.Status == store.StatusNew {
-		// Answering a report means someone is looking at it.
+		// Answering a report means someone is looking at it. Like every
+		// status change, this one is audited.
 		st := store.StatusInReview
 		if err := s.Store.UpdateCase(ctx, p.OrgID, r.ID, store.CaseUpdate{Status: &st}, s.Now().UTC()); err != nil {
 			return err
 		}
+		if err := s.record(ctx, audit.UserActor(p.UserID), p.OrgID, audit.StatusChanged, r.ID, "status="+r.Status+"→"+st); err != nil {
+			return err
+		}
 	}
-	return s.record(ctx, audit.UserActor(p.UserID), p.OrgID, audit.MessageSent, r.ID, "message="+mid)
+	if err := s.record(ctx, audit.UserActor(p.UserID), p.OrgID, audit.MessageSent, r.ID, "message="+mid); err != nil {
+		return err
+	}
+	s.nudge(ctx, r, dk)
+	return nil
+}
+
+// nudge tells a survivor who chose to be contacted by SMS that a message is
+// waiting, in the network's neutral wording: never the message, never a
+// receipt. A failure is logged by the nudger and does not undo the message.
+func (s *Service) nudge(ctx context.Context, r *store.Report, dk *seal.DataKey) {
+	if s.Nudge == nil || r.ContactPref != "phone" {
+		return
+	}
+	f, err := s.Store.ReportFields(ctx, r.ID)
+	if err != nil || f[reporting.FieldContact] == nil {
+		return
+	}
+	b, err := dk.Open(r.ID, reporting.FieldContact, f[reporting.FieldContact])
+	if err != nil {
+		return
+	}
+	var ct reporting.Contact
+	if json.Unmarshal(b, &ct) == nil && ct.Phone != "" {
+		_ = s.Nudge(ctx, ct.Phone)
+	}
 }

@@ -21,6 +21,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/salama-ke/salama/internal/audit"
@@ -73,15 +74,27 @@ type Config struct {
 	KDFParams seal.KDFParams // for new passwords and enrolment codes
 	Secret    *seal.NetworkSecret
 	Audit     *audit.Log
-	Now       func() time.Time
+	// Signing signs evidence bundles (the audit log's key).
+	Signing *seal.SigningKey
+	Now     func() time.Time
 	// SessionIdle and SessionMax bound a console login.
 	SessionIdle, SessionMax time.Duration
+	// Nudge, when set, sends the neutral "you have a new message" SMS to a
+	// survivor who chose SMS contact (internal/sms.Nudger.Nudge).
+	Nudge func(ctx context.Context, phone string) error
 	// EnrolmentLifetime is how long an enrolment code works.
 	EnrolmentLifetime time.Duration
+	// OnDirectoryChange, if set, is called after the directory or the
+	// routing rules change, to drop caches of them (reporting's).
+	OnDirectoryChange func()
 }
 
 // Service is the casework service.
-type Service struct{ Config }
+type Service struct {
+	Config
+	// failMu serialises counting failed logins (see fail).
+	failMu sync.Mutex
+}
 
 // New returns a service with defaults filled in.
 func New(c Config) *Service {
@@ -136,6 +149,18 @@ func (s *Service) CSRF(p *Principal) string {
 func (s *Service) VerifyCSRF(p *Principal, tok string) bool {
 	b, err := base64.RawURLEncoding.DecodeString(tok)
 	return err == nil && s.Secret.VerifyMAC("console-csrf", p.sessID, b)
+}
+
+// Refused records a console request refused for a reason the audit log must
+// show, such as a forged CSRF token: the logged-in user it came with (p may
+// be nil before login) and a reason code. There is no audit action for a
+// refused request yet, so it is recorded as a failed login.
+func (s *Service) Refused(ctx context.Context, p *Principal, why string) {
+	actor, org := audit.ActorUnknown, ""
+	if p != nil {
+		actor, org = audit.UserActor(p.UserID), p.OrgID
+	}
+	s.record(ctx, actor, org, audit.LoginFailed, "", "reason="+why)
 }
 
 func (s *Service) record(ctx context.Context, actor, orgID string, action audit.Action, reportID, detail string) error {

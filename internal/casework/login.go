@@ -49,7 +49,13 @@ func (s *Service) Login(ctx context.Context, username, password, code string) (s
 		s.record(ctx, audit.UserActor(u.ID), u.OrgID, audit.LoginFailed, "", "reason=locked")
 		return "", ErrLocked
 	}
-	kek, err := s.checkPassword(ctx, u, password)
+	typed := password
+	if u.Enrolling() {
+		// Until enrolment the "password" is the enrolment code, typed
+		// as printed (with dashes) or loosely.
+		typed = normaliseCode(password)
+	}
+	kek, err := s.checkPassword(ctx, u, typed)
 	if err != nil {
 		return "", err
 	}
@@ -66,15 +72,22 @@ func (s *Service) Login(ctx context.Context, username, password, code string) (s
 		return "", fmt.Errorf("casework: TOTP secret of %s: %w", u.ID, err)
 	}
 	step, ok := totp.Verify(totp.Secret(secret), code, now, u.TOTPLastStep)
+	why := "wrong_code"
 	if ok {
 		// The conditional update makes a code usable once even when two
 		// logins race with it.
 		if ok, err = s.Store.UseTOTPStep(ctx, u.ID, step); err != nil {
 			return "", err
 		}
+		why = "replayed_code"
+	} else if _, valid := totp.Verify(totp.Secret(secret), code, now, 0); valid {
+		// A right code for a step already used: someone who saw the
+		// password and the code typed is trying them again. The audit
+		// log says so; the page does not.
+		why = "replayed_code"
 	}
 	if !ok {
-		s.fail(ctx, u, "wrong_code")
+		s.fail(ctx, u, why)
 		return "", ErrBadLogin
 	}
 	orgKey, err := kek.UnwrapOrgIdentity(u.OrgID, userWrapPurpose(u.ID), u.OrgKeyWrap)
@@ -109,13 +122,23 @@ func (s *Service) checkPassword(ctx context.Context, u *store.User, password str
 }
 
 func (s *Service) fail(ctx context.Context, u *store.User, why string) {
+	// Count from the stored number, read again under a lock, not from u,
+	// which was read before argon2id ran: guesses sent in parallel would
+	// otherwise all store the same count and never reach the lockout. The
+	// lock covers one instance; several instances need the store to
+	// increment atomically.
+	s.failMu.Lock()
 	n := u.FailedLogins + 1
+	if cur, err := s.Store.User(ctx, u.ID); err == nil {
+		n = cur.FailedLogins + 1
+	}
 	var until time.Time
 	if n >= lockAfter {
 		d := time.Minute << min(n-lockAfter, 6)
 		until = s.Now().UTC().Add(min(d, maxLock))
 	}
 	_ = s.Store.RecordLoginFailure(ctx, u.ID, n, until)
+	s.failMu.Unlock()
 	s.record(ctx, audit.UserActor(u.ID), u.OrgID, audit.LoginFailed, "", "reason="+why)
 }
 
@@ -171,7 +194,10 @@ func (s *Service) Session(ctx context.Context, cookie string) (*Principal, error
 	defer sk.Destroy()
 	orgKey, err := sk.UnwrapOrgIdentity(u.OrgID, "session", cs.SealedKey)
 	if err != nil {
-		return nil, ErrNoSession // a tampered cookie
+		// A live session id with the wrong key: a tampered or forged
+		// cookie. Whose session it named is worth a trace.
+		s.record(ctx, audit.UserActor(u.ID), u.OrgID, audit.LoginFailed, "", "reason=bad_cookie")
+		return nil, ErrNoSession
 	}
 	org, err := s.Store.Organisation(ctx, u.OrgID)
 	if err != nil {
@@ -384,6 +410,8 @@ func (s *Service) FinishEnrolment(ctx context.Context, username, code, token, pa
 	}
 	step, ok := totp.Verify(secret, totpCode, s.Now(), 0)
 	if !ok {
+		// Counted and audited like a wrong code at login.
+		s.fail(ctx, u, "wrong_code")
 		return "", ErrBadLogin
 	}
 	orgKey, err := oldKEK.UnwrapOrgIdentity(u.OrgID, userWrapPurpose(u.ID), u.OrgKeyWrap)
@@ -484,6 +512,11 @@ func (s *Service) SetMemberDisabled(ctx context.Context, p *Principal, userID st
 	}
 	if u.ID == p.UserID {
 		return fmt.Errorf("%w: you cannot disable yourself", ErrInvalid)
+	}
+	if Role(u.Role) == RoleCoordinator && p.Role != RoleCoordinator {
+		// As AddMember: an organisation admin cannot make a coordinator,
+		// nor lock one out.
+		return ErrForbidden
 	}
 	if err := s.Store.SetUserDisabled(ctx, userID, disabled); err != nil {
 		return err

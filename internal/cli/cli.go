@@ -30,7 +30,16 @@ Usage:
   salama serve [flags]     run the server (salama serve --demo for an example network)
   salama org create        add a member organisation; prints its recovery code once
   salama user add          add a console user; prints a one-time enrolment code
+  salama directory export  write the directory (organisations, services) as YAML
+  salama directory import  check a directory YAML file and apply it (--dry-run: only check)
   salama audit verify      check the audit log's hash chain and signatures
+  salama verify-bundle FILE [--key KEY]  check an evidence bundle offline (exit 0 OK, 1 not)
+  salama signing-key       print the public key bundles and the audit log are signed with
+  salama ussd --url URL    try the USSD menus of a running server in a terminal, as a phone
+  salama purge [--dry-run] apply the retention policy now (or list what it would do)
+  salama backup            write an age-encrypted backup of the database
+  salama restore           load a backup into an empty database
+  salama jobs              list background jobs and their errors
   salama help              this text
 
 Every flag can also be set with an environment variable, named in its help
@@ -50,10 +59,26 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = serve(args[2:], stdout, stderr)
 	case "audit":
 		err = auditCmd(args[2:], stdout, stderr)
+	case "verify-bundle":
+		return verifyBundleCmd(args[2:], stdout, stderr)
+	case "signing-key":
+		err = signingKeyCmd(args[2:], stdout, stderr)
+	case "ussd":
+		err = ussdCmd(args[2:], os.Stdin, stdout, stderr)
+	case "purge":
+		err = purgeCmd(args[2:], stdout, stderr)
+	case "backup":
+		err = backupCmd(args[2:], stdout, stderr)
+	case "restore":
+		err = restoreCmd(args[2:], os.Stdin, stdout, stderr)
+	case "jobs":
+		err = jobsCmd(args[2:], stdout, stderr)
 	case "org":
 		err = orgCmd(args[2:], stdout, stderr)
 	case "user":
 		err = userCmd(args[2:], os.Stdin, stdout, stderr)
+	case "directory":
+		err = directoryCmd(args[2:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -134,7 +159,15 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	behindTLS := f.boolean("behind-tls", false, "a proxy in front terminates TLS: mark cookies Secure and send HSTS")
 	kdfN := f.integer("argon2-concurrency", 0, "argon2id evaluations at once, 64 MiB each; 0 means one per CPU")
 	logLevel := f.str("log-level", "info", "debug, info, warn or error")
+	publicStats := f.boolean("public-stats", false, "publish the statistics page, /en/stats and /sw/stats (counts with small ones suppressed); off, it is a 404")
+	statsK := f.integer("stats-k", web.DefaultStatsK, "statistics: suppress every count under this, at least 2; choose once, as pages with different values together reveal more")
+	keep := f.retention()
+	gateway := f.gateway()
 	if err := f.Parse(args); err != nil {
+		return err
+	}
+	policy, err := keep()
+	if err != nil {
 		return err
 	}
 	var level slog.Level
@@ -142,11 +175,18 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	gw, err := gateway(log)
+	if err != nil {
+		return err
+	}
 
 	wc := web.DefaultConfig()
 	wc.ExitURL = *exitURL
 	wc.MaxUpload = int64(*maxUpload) << 20
 	wc.TLS = *behindTLS || *tlsCert != ""
+	if wc.PublicStats, wc.StatsK = *publicStats, *statsK; *statsK < 2 {
+		return errors.New("--stats-k must be at least 2")
+	}
 	for _, p := range strings.Split(*proxies, ",") {
 		if p = strings.TrimSpace(p); p == "" {
 			continue
@@ -160,7 +200,8 @@ func serve(args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	a, err := app.New(ctx, app.Options{DataDir: *c.data, Database: *c.database, KDFConcurrency: *kdfN, Web: wc, Demo: *demoNet, Logger: log})
+	a, err := app.New(ctx, app.Options{DataDir: *c.data, Database: *c.database, KDFConcurrency: *kdfN, Web: wc, Demo: *demoNet, Logger: log,
+		Retention: &policy, Gateway: gw})
 	if err != nil {
 		return err
 	}
@@ -168,6 +209,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if a.Demo != nil {
 		printDemo(stdout, a.Demo, *c.data)
 	}
+	printGateway(stdout, a)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
@@ -180,7 +222,17 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
 		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	go a.Housekeep(ctx, time.Minute)
+	// Background jobs (retention, session expiry, notifications) run
+	// beside the server and stop with it.
+	jobsDone := make(chan struct{})
+	go func() {
+		defer close(jobsDone)
+		runJobs(ctx, a, log)
+	}()
+	defer func() {
+		stop() // whatever ended serve, the jobs end too, before the database closes
+		<-jobsDone
+	}()
 	errc := make(chan error, 1)
 	go func() {
 		if *tlsCert != "" {

@@ -14,7 +14,11 @@ import (
 type loginView struct{ Username string }
 
 func (c *Console) loginForm(w http.ResponseWriter, r *http.Request, _ *casework.Principal) {
-	c.render(w, http.StatusOK, "login", &view{Title: "Log in", Data: loginView{}})
+	v := &view{Title: "Log in", Data: loginView{}}
+	if r.URL.Query().Get("ended") == "1" {
+		v.Flash = "Your session has ended: you logged out, it was idle too long, or it is no longer valid. Please log in again."
+	}
+	c.render(w, http.StatusOK, "login", v)
 }
 
 func (c *Console) login(w http.ResponseWriter, r *http.Request, _ *casework.Principal) {

@@ -5,9 +5,11 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/directory"
+	"github.com/salama-ke/salama/internal/referral"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/store"
 )
@@ -80,12 +82,21 @@ type caseView struct {
 	GBVTypes     []string
 	Flags        []string
 	Reveal       string
-	Draft        string // message or note text kept after a problem
+	// What was typed in the reply or the note form, kept after a problem,
+	// each in its own form: a private note must never come back in the
+	// box that writes to the survivor.
+	MessageDraft, NoteDraft string
+	// The referral panel.
+	Ref                                                   *casework.ReferralPanel
+	ShareFields, DeclineReasons, Outcomes, HandoffMethods []string
+	// Identifier matches and the evidence bundle (evidence.go).
+	Evidence *evidenceView
 }
 
 var doneText = map[string]string{
 	"status": "Status changed.", "assigned": "Assignment saved.", "classified": "Classification saved.",
 	"note": "Note added.", "message": "Message sent. The survivor sees it when they check with their code.",
+	"referral": "Referral saved. The survivor sees every step of it on their check page.",
 }
 
 func (c *Console) showCase(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
@@ -104,9 +115,25 @@ func (c *Console) renderCase(w http.ResponseWriter, r *http.Request, p *casework
 		return
 	}
 	v := caseView{Case: cs, Next: casework.NextStatuses(cs.Report.Status), CloseReasons: casework.CloseReasons,
-		GBVTypes: casework.GBVTypes, Flags: casework.ContextFlags, Reveal: r.URL.Query().Get("reveal")}
+		GBVTypes: casework.GBVTypes, Flags: casework.ContextFlags, Reveal: r.URL.Query().Get("reveal"),
+		ShareFields: referral.Fields, DeclineReasons: referral.DeclineReasons, Outcomes: referral.Outcomes, HandoffMethods: referral.HandoffMethods}
+	if v.Ref, err = c.cw.Referrals(r.Context(), p, cs.Report.ID); err != nil {
+		c.log.Error("referral panel failed", "err", err)
+		c.fail(w, r, p, http.StatusServiceUnavailable, "The report could not be opened. Please try again in a minute.")
+		return
+	}
+	if v.Evidence, err = c.evidence(r, p, cs); err != nil {
+		c.log.Error("evidence panel failed", "err", err)
+		c.fail(w, r, p, http.StatusServiceUnavailable, "The report could not be opened. Please try again in a minute.")
+		return
+	}
 	if problem != "" && r.Method == "POST" {
-		v.Draft = r.PostForm.Get("text")
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/message"):
+			v.MessageDraft = r.PostForm.Get("text")
+		case strings.HasSuffix(r.URL.Path, "/note"):
+			v.NoteDraft = r.PostForm.Get("text")
+		}
 	}
 	c.render(w, status, "case", &view{Title: "Report " + cs.Report.CaseRef, P: p, Flash: flash, Problem: problem, Data: v})
 }
@@ -115,6 +142,10 @@ func (c *Console) attachment(w http.ResponseWriter, r *http.Request, p *casework
 	ct, data, err := c.cw.Attachment(r.Context(), p, r.PathValue("id"), r.PathValue("att"))
 	if errors.Is(err, casework.ErrNotFound) {
 		c.fail(w, r, p, http.StatusNotFound, "This screenshot does not exist.")
+		return
+	}
+	if errors.Is(err, casework.ErrNoPreview) {
+		c.fail(w, r, p, http.StatusNotFound, "This screenshot cannot be shown here (the file is damaged or too large to open safely). It is in the evidence bundle exactly as sent.")
 		return
 	}
 	if err != nil {

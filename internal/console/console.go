@@ -49,6 +49,9 @@ type Config struct {
 	// ClientAddr returns the rate-limit address of a request (the web
 	// server's, which knows the trusted proxies).
 	ClientAddr func(*http.Request) netip.Addr
+	// StatsK is the statistics' suppression threshold (0 means 5), the
+	// public page's: see stats.go.
+	StatsK int
 }
 
 // Console is the caseworkers' site.
@@ -73,8 +76,12 @@ func New(cfg Config, cw *casework.Service, log *slog.Logger) (*Console, error) {
 		}
 	}
 	c := &Console{cfg: cfg, cw: cw, log: log, pages: map[string]*template.Template{}, logins: ratelimit.New(cfg.LoginRule)}
-	for _, name := range []string{"login", "enrol", "enrol_totp", "inbox", "case", "members", "password", "message"} {
-		t, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+	for _, name := range append([]string{"login", "enrol", "enrol_totp", "inbox", "case", "members", "password", "message", "clusters"}, directoryPages...) {
+		files := []string{"templates/layout.html", "templates/" + name + ".html"}
+		if name == "case" {
+			files = append(files, "templates/referrals.html", "templates/evidence.html")
+		}
+		t, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, files...)
 		if err != nil {
 			return nil, err
 		}
@@ -104,11 +111,15 @@ func (c *Console) routes() []Route {
 		{"GET", "/console/{$}", cw, c.inbox},
 		{"GET", "/console/reports/{id}", cw, c.showCase},
 		{"GET", "/console/reports/{id}/attachments/{att}", cw, c.attachment},
+		{"GET", "/console/reports/{id}/attachments/{att}/blurred", cw, c.attachmentBlurred},
+		{"POST", "/console/reports/{id}/bundle", cw, c.exportBundle},
 		{"POST", "/console/reports/{id}/status", cw, c.setStatus},
 		{"POST", "/console/reports/{id}/assign", cw, c.assign},
 		{"POST", "/console/reports/{id}/classify", cw, c.classify},
 		{"POST", "/console/reports/{id}/note", cw, c.addNote},
 		{"POST", "/console/reports/{id}/message", cw, c.sendMessage},
+		{"POST", "/console/reports/{id}/referrals", cw, c.createReferral},
+		{"POST", "/console/referrals/{rid}/{action}", cw, c.referralAction},
 		{"GET", "/console/password", cw, c.passwordForm},
 		{"POST", "/console/password", cw, c.changePassword},
 		{"POST", "/console/logout", cw, c.logout},
@@ -116,6 +127,22 @@ func (c *Console) routes() []Route {
 		{"POST", "/console/members", admin, c.addMember},
 		{"POST", "/console/members/{id}/disable", admin, c.disableMember},
 		{"POST", "/console/members/{id}/enable", admin, c.enableMember},
+		{"GET", "/console/directory", admin, c.directoryList},
+		{"GET", "/console/directory/new", admin, c.directoryNew},
+		{"POST", "/console/directory", admin, c.directoryCreate},
+		{"GET", "/console/directory/export", admin, c.directoryExport},
+		{"GET", "/console/directory/services/{id}", admin, c.directoryEdit},
+		{"POST", "/console/directory/services/{id}", admin, c.directoryUpdate},
+		{"POST", "/console/directory/services/{id}/delete", admin, c.directoryDelete},
+		{"GET", "/console/network/clusters", casework.RoleCoordinator, c.clusters},
+		{"GET", "/console/network/stats", casework.RoleCoordinator, c.networkStats},
+		{"GET", "/console/routing", casework.RoleCoordinator, c.routing},
+		{"POST", "/console/routing", casework.RoleCoordinator, c.routingAdd},
+		{"GET", "/console/routing/{id}", casework.RoleCoordinator, c.routingEdit},
+		{"POST", "/console/routing/{id}", casework.RoleCoordinator, c.routingUpdate},
+		{"POST", "/console/routing/{id}/delete", casework.RoleCoordinator, c.routingDelete},
+		{"POST", "/console/routing/{id}/up", casework.RoleCoordinator, c.routingUp},
+		{"POST", "/console/routing/{id}/down", casework.RoleCoordinator, c.routingDown},
 	}
 }
 
@@ -142,6 +169,11 @@ func (c *Console) wrap(rt Route) http.HandlerFunc {
 		}
 		if rt.Role == "" {
 			if rt.Method == "POST" && !c.checkFormToken(r.PostForm.Get("form_token")) {
+				// Audited like a failed login, and within the same
+				// per-address budget, so that nobody can fill the log.
+				if ok, _ := c.logins.Allow(c.cfg.ClientAddr(r)); ok {
+					c.cw.Refused(r.Context(), nil, "form_token")
+				}
 				c.fail(w, r, nil, http.StatusForbidden, "This form expired. Please open the page again.")
 				return
 			}
@@ -158,6 +190,7 @@ func (c *Console) wrap(rt Route) http.HandlerFunc {
 			return
 		}
 		if rt.Method == "POST" && !c.cw.VerifyCSRF(p, r.PostForm.Get("csrf")) {
+			c.cw.Refused(r.Context(), p, "csrf")
 			c.fail(w, r, p, http.StatusForbidden, "This form could not be checked. Please open the page again.")
 			return
 		}
@@ -179,7 +212,13 @@ func (c *Console) principal(w http.ResponseWriter, r *http.Request) *casework.Pr
 		}
 	}
 	c.clearCookie(w)
-	http.Redirect(w, r, "/console/login", http.StatusSeeOther)
+	to := "/console/login"
+	if err == nil {
+		// A cookie that opens nothing any more (logged out, expired, the
+		// member disabled, or tampered with): say so on the login page.
+		to += "?ended=1"
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 	return nil
 }
 

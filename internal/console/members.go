@@ -71,6 +71,8 @@ func (c *Console) setDisabled(w http.ResponseWriter, r *http.Request, p *casewor
 		c.fail(w, r, p, http.StatusNotFound, "No such member.")
 	case errors.Is(err, casework.ErrInvalid):
 		c.renderMembers(w, r, p, http.StatusUnprocessableEntity, membersView{}, "", "You cannot disable yourself.")
+	case errors.Is(err, casework.ErrForbidden):
+		c.renderMembers(w, r, p, http.StatusForbidden, membersView{}, "", "Only a network coordinator can disable or enable a coordinator.")
 	default:
 		c.log.Error("disabling member failed", "err", err)
 		c.renderMembers(w, r, p, http.StatusServiceUnavailable, membersView{}, "", "Something went wrong.")

@@ -2,13 +2,16 @@ package reporting
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"mime/multipart"
-	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/salama-ke/salama/internal/evidence"
+	"github.com/salama-ke/salama/internal/identifiers"
 )
 
 // The choices a form offers. A value outside these lists is a problem the
@@ -75,7 +78,14 @@ type Input struct {
 type Identifier struct {
 	Type     string `json:"type"`
 	Platform string `json:"platform"`
-	Value    string `json:"value"`
+	Value    string `json:"value"` // as typed, always kept
+
+	// Set when the report is stored (see prepare), and sealed with it:
+	// the canonical form the caseworker sees, why it could not be fully
+	// normalised (an identifiers.Flag*), and the keys of its blind index.
+	Normalised string            `json:"normalised,omitempty"`
+	Flag       string            `json:"flag,omitempty"`
+	Keys       []identifiers.Key `json:"keys,omitempty"`
 }
 
 // Upload is a screenshot as received.
@@ -240,8 +250,9 @@ func plausiblePhone(s string) bool {
 }
 
 // ReadUploads reads the screenshots of a multipart form, checking count,
-// size and kind before keeping anything. Decoding and re-encoding for
-// display happens elsewhere; the original bytes are what is sealed.
+// size, kind and pixel dimensions (from the header, before anything is
+// decoded) before keeping anything. The display copy is made when the report
+// is stored; the original bytes are what is sealed for the evidence bundle.
 func ReadUploads(files []*multipart.FileHeader, maxSize int64) ([]Upload, string) {
 	var out []Upload
 	for _, fh := range files {
@@ -266,11 +277,16 @@ func ReadUploads(files []*multipart.FileHeader, maxSize int64) ([]Upload, string
 		if len(data) == 0 {
 			continue
 		}
-		ct := http.DetectContentType(data)
-		if ct != "image/jpeg" && ct != "image/png" {
+		// The header alone says whether it is an image and whether it is
+		// safe to decode; decoding waits until the report is stored.
+		info, err := evidence.Inspect(data)
+		switch {
+		case errors.Is(err, evidence.ErrTooLarge):
+			return nil, "problem.image_too_large"
+		case err != nil:
 			return nil, "problem.file_type"
 		}
-		out = append(out, Upload{ContentType: ct, Data: data})
+		out = append(out, Upload{ContentType: info.ContentType, Data: data})
 	}
 	return out, ""
 }

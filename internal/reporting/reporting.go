@@ -66,9 +66,10 @@ type Service struct {
 	Config
 
 	mu       sync.Mutex
-	dirAt    time.Time
+	dirAt    time.Time // zero: nothing cached
 	services []directory.Service
 	orgs     []store.Organisation
+	rules    []store.RoutingRule
 }
 
 // New returns a service.
@@ -88,27 +89,40 @@ func New(c Config) *Service {
 // Directory returns the services and organisations, cached for a minute: the
 // directory changes rarely and is read on every help page.
 func (s *Service) Directory(ctx context.Context) ([]directory.Service, []store.Organisation, error) {
+	svcs, orgs, _, err := s.routing(ctx)
+	return svcs, orgs, err
+}
+
+// routing returns the directory and the routing rules, cached together for
+// a minute. An edit in the console drops the cache of this instance at once
+// (InvalidateDirectory); other instances see it within the minute.
+func (s *Service) routing(ctx context.Context) ([]directory.Service, []store.Organisation, []store.RoutingRule, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.services != nil && s.Now().Sub(s.dirAt) < time.Minute {
-		return s.services, s.orgs, nil
+	if !s.dirAt.IsZero() && s.Now().Sub(s.dirAt) < time.Minute {
+		return s.services, s.orgs, s.rules, nil
 	}
 	svcs, err := s.Store.Services(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	orgs, err := s.Store.Organisations(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	s.services, s.orgs, s.dirAt = svcs, orgs, s.Now()
-	return svcs, orgs, nil
+	rules, err := s.Store.RoutingRules(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	s.services, s.orgs, s.rules, s.dirAt = svcs, orgs, rules, s.Now()
+	return svcs, orgs, rules, nil
 }
 
-// InvalidateDirectory drops the cached directory after an edit.
+// InvalidateDirectory drops the cached directory and routing rules after an
+// edit.
 func (s *Service) InvalidateDirectory() {
 	s.mu.Lock()
-	s.services = nil
+	s.services, s.orgs, s.rules, s.dirAt = nil, nil, nil, time.Time{}
 	s.mu.Unlock()
 }
 
@@ -195,11 +209,11 @@ func (s *Service) create(ctx context.Context, in Input, channel string, receipt 
 		return nil, err
 	}
 	defer keys.Wrap.Destroy()
-	svcs, orgs, err := s.Directory(ctx)
+	svcs, orgs, rules, err := s.routing(ctx)
 	if err != nil {
 		return nil, err
 	}
-	org, err := Route(in, orgs, svcs)
+	org, err := Route(in, orgs, svcs, rules)
 	if err != nil {
 		return nil, err
 	}
@@ -208,7 +222,11 @@ func (s *Service) create(ctx context.Context, in Input, channel string, receipt 
 		return nil, fmt.Errorf("organisation %s public key: %w", org.ID, err)
 	}
 
-	nr := &store.NewReport{Report: reportFromInput(in, org.ID, s.Now().UTC()), Fields: map[string]seal.Sealed{}, TokenHash: tokenHash}
+	prep, err := s.prepare(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	nr := &store.NewReport{Report: reportFromInput(in, org.ID, s.Now().UTC()), Fields: map[string]seal.Sealed{}, TokenHash: tokenHash, Blind: prep.blind}
 	nr.Channel = channel
 	dk, err := seal.NewDataKey()
 	if err != nil {
@@ -217,7 +235,7 @@ func (s *Service) create(ctx context.Context, in Input, channel string, receipt 
 	defer dk.Destroy()
 	for attempt := 0; ; attempt++ {
 		nr.ID, nr.CaseRef = ids.New(), ids.CaseRef()
-		if err := s.sealInto(nr, dk, in); err != nil {
+		if err := s.sealInto(nr, dk, in, prep); err != nil {
 			return nil, err
 		}
 		if nr.OrgWrap, err = recipient.WrapDataKey(dk); err != nil {
@@ -253,7 +271,7 @@ func (s *Service) again(ctx context.Context, receipt seal.Receipt, id string) (*
 	if err != nil {
 		return nil, err
 	}
-	if r.Withdrawn {
+	if r.Destroyed() {
 		return nil, ErrTokenExpired
 	}
 	return &Submission{Receipt: receipt, Report: r, Again: true}, nil
@@ -266,7 +284,7 @@ type Contact struct {
 	MaySayWho string `json:"may_say_who,omitempty"`
 }
 
-func (s *Service) sealInto(nr *store.NewReport, dk *seal.DataKey, in Input) error {
+func (s *Service) sealInto(nr *store.NewReport, dk *seal.DataKey, in Input, prep prepared) error {
 	clear(nr.Fields)
 	nr.Attachments = nr.Attachments[:0]
 	put := func(name string, b []byte) error {
@@ -279,8 +297,8 @@ func (s *Service) sealInto(nr *store.NewReport, dk *seal.DataKey, in Input) erro
 			return err
 		}
 	}
-	if ids := in.FilledIdentifiers(); len(ids) > 0 {
-		b, _ := json.Marshal(ids)
+	if len(prep.identifiers) > 0 {
+		b, _ := json.Marshal(prep.identifiers)
 		if err := put(FieldIdentifiers, b); err != nil {
 			return err
 		}
@@ -296,13 +314,18 @@ func (s *Service) sealInto(nr *store.NewReport, dk *seal.DataKey, in Input) erro
 			return err
 		}
 	}
-	for _, u := range in.Files {
-		id := ids.New()
-		v, err := dk.Seal(nr.ID, "attachment:"+id, attachmentBytes(u))
-		if err != nil {
+	for i, u := range in.Files {
+		a := store.NewAttachment{ID: ids.New()}
+		var err error
+		if a.Sealed, err = dk.Seal(nr.ID, "attachment:"+a.ID, attachmentBytes(u)); err != nil {
 			return err
 		}
-		nr.Attachments = append(nr.Attachments, store.NewAttachment{ID: id, Sealed: v})
+		if d := prep.displays[i]; d != nil {
+			if a.Display, err = dk.Seal(nr.ID, DisplayField(a.ID), d); err != nil {
+				return err
+			}
+		}
+		nr.Attachments = append(nr.Attachments, a)
 	}
 	return nil
 }
@@ -313,7 +336,7 @@ func reportFromInput(in Input, orgID string, now time.Time) store.Report {
 		CreatedAt: now, UpdatedAt: now,
 		About: in.About, Categories: in.What, AgeBand: in.AgeBand, County: in.County,
 		WhenLast: in.WhenLast, DangerNow: in.Danger, Help: in.Help, ContactPref: in.ContactPref,
-		ConsentRefer: in.Share == "refer", ConsentMatch: in.AllowMatch, ConsentStats: in.CountStats,
+		ConsentRefer: in.Share == "refer", ConsentMatch: in.AllowMatch || in.Kind == KindTip, ConsentStats: in.CountStats,
 		ChildInvolved: in.Child(),
 	}
 	if in.Kind == KindTip {

@@ -25,7 +25,10 @@
 //   - receipts ([Receipt]): 16 uniformly random digits, the survivor's only
 //     credential;
 //   - the network secret ([NetworkSecret]): keys the blind index of
-//     identifiers and every MAC the server needs (CSRF tokens, keyed hashes).
+//     identifiers and every MAC the server needs (CSRF tokens, keyed hashes);
+//   - backup encryption ([BackupRecipients], [BackupIdentities]): a backup
+//     is one age file to X25519 or hybrid post-quantum recipients, and may
+//     carry the network secret and signing key ([DeploymentSecrets]).
 //
 // What it must never do:
 //
@@ -33,7 +36,7 @@
 //     typed by a survivor) in an error message: errors are typed sentinels
 //     wrapped with %w, and key types redact themselves when formatted;
 //   - touch the database, the network or any file other than the network
-//     secret file;
+//     secret and signing key files;
 //   - implement a primitive: it composes x/crypto's XChaCha20-Poly1305 and
 //     argon2id, age, and the standard library's HMAC, HKDF and SHA-256.
 //

@@ -45,36 +45,49 @@ const auditColumns = `seq, at, actor, org_id, action, report_id, detail, prev_ha
 // run more than once (a PostgreSQL transaction may be retried). It may set
 // e.At, so that timestamps follow the chain's order.
 func (s *Store) AppendAudit(ctx context.Context, e *AuditEntry, sign func(prev []byte, seq int64) (hash, sig []byte)) error {
-	err := s.Tx(ctx, func(tx *sql.Tx) error {
-		if s.d.engine == Postgres {
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, auditLock); err != nil {
-				return fmt.Errorf("lock: %w", err)
-			}
-		}
-		// On PostgreSQL this is a new statement, so under READ COMMITTED it
-		// sees the entry the previous lock holder committed.
-		var last int64
-		var prev []byte
-		err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&last, &prev)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			last, prev = 0, make([]byte, 32) // the first entry's PrevHash
-		case err != nil:
-			return fmt.Errorf("read last entry: %w", err)
-		}
-		e.Seq, e.PrevHash = last+1, bytesOrEmpty(prev)
-		e.Hash, e.Sig = sign(e.PrevHash, e.Seq)
-		if len(e.Hash) == 0 || len(e.Sig) == 0 {
-			return errors.New("no hash or signature")
-		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (`+auditColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			e.Seq, e.At.Unix(), e.Actor, e.OrgID, e.Action, e.ReportID, e.Detail, e.PrevHash, e.Hash, e.Sig)
-		return err
-	})
+	err := s.Tx(ctx, func(tx *sql.Tx) error { return s.appendAuditTx(ctx, tx, e, sign) })
 	if err != nil {
 		return fmt.Errorf("store: append audit entry: %w", err)
 	}
 	return nil
+}
+
+// PendingAudit is an audit entry that a store method appends in the same
+// transaction as the change it records, so that the change and its entry
+// commit together or not at all (see audit.Log.Prepare). Sign is as for
+// AppendAudit.
+type PendingAudit struct {
+	Entry *AuditEntry
+	Sign  func(prev []byte, seq int64) (hash, sig []byte)
+}
+
+// appendAuditTx is AppendAudit inside tx. Call it last in a transaction: on
+// PostgreSQL it holds the log's lock until the commit.
+func (s *Store) appendAuditTx(ctx context.Context, tx *sql.Tx, e *AuditEntry, sign func(prev []byte, seq int64) (hash, sig []byte)) error {
+	if s.d.engine == Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, auditLock); err != nil {
+			return fmt.Errorf("lock: %w", err)
+		}
+	}
+	// On PostgreSQL this is a new statement, so under READ COMMITTED it
+	// sees the entry the previous lock holder committed.
+	var last int64
+	var prev []byte
+	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&last, &prev)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		last, prev = 0, make([]byte, 32) // the first entry's PrevHash
+	case err != nil:
+		return fmt.Errorf("read last entry: %w", err)
+	}
+	e.Seq, e.PrevHash = last+1, bytesOrEmpty(prev)
+	e.Hash, e.Sig = sign(e.PrevHash, e.Seq)
+	if len(e.Hash) == 0 || len(e.Sig) == 0 {
+		return errors.New("no hash or signature")
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (`+auditColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		e.Seq, e.At.Unix(), e.Actor, e.OrgID, e.Action, e.ReportID, e.Detail, e.PrevHash, e.Hash, e.Sig)
+	return err
 }
 
 // AuditEntries returns up to limit entries with seq > afterSeq, in ascending

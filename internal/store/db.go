@@ -80,6 +80,26 @@ var sqlitePragmas = []string{
 // PostgreSQL through pgx; dataDir is then unused. Errors never include the
 // dsn, which may carry a password.
 func Open(ctx context.Context, dsn, dataDir string) (*Store, error) {
+	s, err := open(ctx, dsn, dataDir)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// OpenAsIs opens the database without applying migrations, for commands
+// that must not change a schema a running server depends on (salama backup,
+// which may be a newer program than the server).
+func OpenAsIs(ctx context.Context, dsn, dataDir string) (*Store, error) {
+	return open(ctx, dsn, dataDir)
+}
+
+// open connects without migrating.
+func open(ctx context.Context, dsn, dataDir string) (*Store, error) {
 	var (
 		s   *Store
 		err error
@@ -93,10 +113,6 @@ func Open(ctx context.Context, dsn, dataDir string) (*Store, error) {
 		return nil, errors.New("store: database URL must be empty (SQLite) or start with postgres:// or postgresql://")
 	}
 	if err != nil {
-		return nil, err
-	}
-	if err := s.migrate(ctx); err != nil {
-		s.Close()
 		return nil, err
 	}
 	return s, nil

@@ -73,6 +73,15 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	return s.migrateThrough(ctx, ms)
+}
+
+// Migrate brings the schema up to date, as Open does: after a restore into
+// a store opened with OpenForRestore at an older backup's version.
+func (s *Store) Migrate(ctx context.Context) error { return s.migrate(ctx) }
+
+// migrateThrough applies the migrations in ms the database lacks.
+func (s *Store) migrateThrough(ctx context.Context, ms []migration) error {
 	for {
 		done, err := s.migrateOne(ctx, ms)
 		if err != nil || done {
@@ -132,4 +141,55 @@ func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
 		return 0, fmt.Errorf("store: read schema version: %w", err)
 	}
 	return v, nil
+}
+
+// Latest is the schema version this program migrates to.
+func Latest(engine string) (int64, error) {
+	ms, err := migrations(engine)
+	return int64(len(ms)), err
+}
+
+// OpenForRestore opens a database to restore a backup made at schema
+// version into it: the schema is migrated only up to that version, so the
+// backup's rows fit it; Migrate afterwards brings it (and them) up to date.
+// A database already past that version is refused: restore into a new one.
+func OpenForRestore(ctx context.Context, dsn, dataDir string, version int64) (*Store, error) {
+	s, err := open(ctx, dsn, dataDir)
+	if err != nil {
+		return nil, err
+	}
+	ms, err := migrations(s.d.engine)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	if version < 1 || version > int64(len(ms)) {
+		s.Close()
+		return nil, fmt.Errorf("%w (the backup is at schema version %d, this program knows up to %d)", ErrSchemaTooNew, version, len(ms))
+	}
+	var current int64
+	var exists bool
+	q := `SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`
+	if s.d.engine == Postgres {
+		q = `SELECT to_regclass('schema_migrations') IS NOT NULL`
+	}
+	if err := s.r.QueryRowContext(ctx, q).Scan(&exists); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: read schema version: %w", err)
+	}
+	if exists {
+		if current, err = s.SchemaVersion(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	if current > version {
+		s.Close()
+		return nil, fmt.Errorf("store: the target database is at schema version %d, newer than the backup's %d: restore into a new, empty database", current, version)
+	}
+	if err := s.migrateThrough(ctx, ms[:version]); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
 }

@@ -37,6 +37,10 @@ type Report struct {
 	ContextFlags    []string  // online, commercial sexual exploitation, …
 	OpenedAt        time.Time // first time a caseworker opened it; zero if never
 	FirstResponseAt time.Time // first caseworker message; zero if none
+
+	// Retention (internal/retention).
+	EscalatedAt time.Time // nobody had opened it in the escalation period; zero if not
+	PurgedAt    time.Time // retention destroyed its content; zero if not
 }
 
 // Report kinds, channels and statuses as stored.
@@ -65,12 +69,18 @@ type NewReport struct {
 	ReceiptLookup []byte // argon2id-derived lookup key
 	ReceiptWrap   []byte // data key wrapped under the receipt's key
 	TokenHash     []byte // hash of the form token, to recognise a double submit
+	// Blind is the report's blind index (identifiers.go): empty unless the
+	// survivor agreed to matching, or the report is a tip.
+	Blind []BlindID
 }
 
 // NewAttachment is a sealed file.
 type NewAttachment struct {
 	ID     string
-	Sealed seal.Sealed
+	Sealed seal.Sealed // as received
+	// Display is the copy the console shows (decoded, re-encoded without
+	// metadata), sealed like the original; nil when there is none.
+	Display seal.Sealed
 }
 
 // Errors a caller branches on.
@@ -83,7 +93,7 @@ var (
 const reportColumns = `id, case_ref, kind, channel, org_id, status, closed_reason, created_at, updated_at,
 	about, categories, age_band, county, when_last, danger_now, help_wanted, contact_pref,
 	consent_refer, consent_match, consent_stats, child_involved, urgency, withdrawn_at,
-	assigned_to, gbv_type, context_flags, opened_at, first_response_at, inbox_rank`
+	assigned_to, gbv_type, context_flags, opened_at, first_response_at, inbox_rank, escalated_at, purged_at`
 
 // CreateReport stores a new report with its sealed fields, key wraps, receipt
 // and form token atomically. It returns ErrDuplicateToken when the form token
@@ -120,7 +130,7 @@ func (s *Store) CreateReport(ctx context.Context, nr *NewReport) error {
 func insertReport(ctx context.Context, tx *sql.Tx, nr *NewReport) error {
 	r := &nr.Report
 	_, err := tx.ExecContext(ctx, `INSERT INTO reports (`+reportColumns+`)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,NULL,'','','',NULL,NULL,$23)`,
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,NULL,'','','',NULL,NULL,$23,NULL,NULL)`,
 		r.ID, r.CaseRef, r.Kind, r.Channel, r.OrgID, r.Status, r.ClosedReason, r.CreatedAt.Unix(), r.UpdatedAt.Unix(),
 		r.About, joinList(r.Categories), r.AgeBand, r.County, r.WhenLast, r.DangerNow, joinList(r.Help), r.ContactPref,
 		r.ConsentRefer, r.ConsentMatch, r.ConsentStats, r.ChildInvolved, r.Urgency, InboxRank(r.Urgency, r.CreatedAt))
@@ -133,9 +143,17 @@ func insertReport(ctx context.Context, tx *sql.Tx, nr *NewReport) error {
 		}
 	}
 	for _, a := range nr.Attachments {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO attachments (id, report_id, created_at, sealed) VALUES ($1, $2, $3, $4)`, a.ID, r.ID, r.CreatedAt.Unix(), []byte(a.Sealed)); err != nil {
+		var display []byte // NULL, not an empty blob, when there is none
+		if a.Display != nil {
+			display = a.Display
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO attachments (id, report_id, created_at, sealed, display_sealed) VALUES ($1, $2, $3, $4, $5)`,
+			a.ID, r.ID, r.CreatedAt.Unix(), []byte(a.Sealed), display); err != nil {
 			return err
 		}
+	}
+	if err := insertIdentifiers(ctx, tx, r.ID, r.OrgID, nr.Blind); err != nil {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO report_wraps (report_id, recipient, wrap) VALUES ($1, $2, $3)`, r.ID, nr.OrgRecipient, nr.OrgWrap); err != nil {
 		return err
@@ -186,13 +204,13 @@ type scanner interface{ Scan(...any) error }
 func scanReport(row scanner) (*Report, error) {
 	var r Report
 	var created, updated int64
-	var withdrawn, opened, responded sql.NullInt64
+	var withdrawn, opened, responded, escalated, purged sql.NullInt64
 	var rank int64
 	var cats, help, flags string
 	err := row.Scan(&r.ID, &r.CaseRef, &r.Kind, &r.Channel, &r.OrgID, &r.Status, &r.ClosedReason, &created, &updated,
 		&r.About, &cats, &r.AgeBand, &r.County, &r.WhenLast, &r.DangerNow, &help, &r.ContactPref,
 		&r.ConsentRefer, &r.ConsentMatch, &r.ConsentStats, &r.ChildInvolved, &r.Urgency, &withdrawn,
-		&r.AssignedTo, &r.GBVType, &flags, &opened, &responded, &rank)
+		&r.AssignedTo, &r.GBVType, &flags, &opened, &responded, &rank, &escalated, &purged)
 	if err != nil {
 		return nil, err
 	}
@@ -204,6 +222,12 @@ func scanReport(row scanner) (*Report, error) {
 	}
 	if responded.Valid {
 		r.FirstResponseAt = time.Unix(responded.Int64, 0).UTC()
+	}
+	if escalated.Valid {
+		r.EscalatedAt = time.Unix(escalated.Int64, 0).UTC()
+	}
+	if purged.Valid {
+		r.PurgedAt = time.Unix(purged.Int64, 0).UTC()
 	}
 	return &r, nil
 }
@@ -297,60 +321,10 @@ func (s *Store) Withdraw(ctx context.Context, reportID string, now time.Time) er
 // withdrawTx is Withdraw inside a transaction. The copies other
 // organisations received through referrals are withdrawn with the report,
 // and its open referrals revoked: the survivor's leaving reaches everywhere
-// their words went.
+// their words went. Purge takes the same path (destroyTx, lifecycle.go).
 func withdrawTx(ctx context.Context, tx *sql.Tx, reportID string, now time.Time) error {
-	var stats bool
-	err := tx.QueryRowContext(ctx, `SELECT consent_stats FROM reports WHERE id = $1 AND withdrawn_at IS NULL`, reportID).Scan(&stats)
-	if errors.Is(err, sql.ErrNoRows) {
-		return ErrNotFound
-	}
-	if err != nil {
-		return err
-	}
-	rows, err := tx.QueryContext(ctx, `SELECT referred_report_id FROM referrals WHERE report_id = $1 AND referred_report_id <> ''`, reportID)
-	if err != nil {
-		return err
-	}
-	var copies []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
-		copies = append(copies, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for _, id := range copies {
-		if err := withdrawTx(ctx, tx, id, now); err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE referrals SET sealed = NULL, updated_at = $2,
-		state = CASE WHEN state IN ('awaiting_consent', 'sent', 'accepted') THEN 'revoked' ELSE state END,
-		reason = CASE WHEN state IN ('awaiting_consent', 'sent', 'accepted') THEN 'withdrawn' ELSE reason END
-		WHERE report_id = $1`, reportID, now.Unix()); err != nil {
-		return err
-	}
-	for _, table := range contentTables {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE report_id = $1`, reportID); err != nil {
-			return err
-		}
-	}
-	q := `UPDATE reports SET status = $2, withdrawn_at = $3, updated_at = $3, about = '', when_last = '',
-		danger_now = '', help_wanted = '', contact_pref = '', urgency = 0, assigned_to = ''`
-	if !stats {
-		q += `, categories = '', age_band = '', county = '', child_involved = false`
-	}
-	_, err = tx.ExecContext(ctx, q+` WHERE id = $1`, reportID, StatusWithdrawn, now.Unix())
-	return err
+	return destroyTx(ctx, tx, reportID, now, endWithdrawn)
 }
-
-// contentTables hold a report's sealed content and key material.
-var contentTables = []string{"report_fields", "attachments", "messages", "notes", "identifiers", "report_wraps", "receipts", "survivor_sessions", "submit_tokens"}
 
 func joinList(l []string) string { return strings.Join(l, ",") }
 

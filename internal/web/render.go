@@ -31,6 +31,7 @@ var pageFiles = map[string][]string{
 	"check":    {"check.html"},
 	"thread":   {"thread.html"},
 	"message":  {"message.html"},
+	"stats":    {"stats.html"},
 }
 
 type page struct{ t *template.Template }

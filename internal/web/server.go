@@ -34,6 +34,10 @@ type Config struct {
 	// submissions (gently: many survivors share one carrier-NAT address).
 	ReceiptRule ratelimit.Rule
 	ReportRule  ratelimit.Rule
+	// PublicStats switches on the public statistics page, /{lang}/stats;
+	// StatsK is its suppression threshold (0 means DefaultStatsK).
+	PublicStats bool
+	StatsK      int
 }
 
 // DefaultConfig returns the production defaults.
@@ -94,6 +98,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /{lang}/tip", s.tipForm)
 	mux.HandleFunc("POST /{lang}/tip", s.tipSubmit)
 	mux.HandleFunc("GET /{lang}/help", s.help)
+	mux.HandleFunc("GET /{lang}/stats", s.statsHandler())
 	mux.HandleFunc("GET /{lang}/check", s.checkForm)
 	mux.HandleFunc("POST /{lang}/check", s.checkLogin)
 	mux.HandleFunc("GET /{lang}/check/report", s.checkReport)

@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -154,12 +155,40 @@ func newPostgresDB(t testing.TB) string {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		// FORCE ends connections a test leaked, which would otherwise
-		// block the drop.
-		if _, err := db.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err != nil {
-			t.Errorf("storetest: drop database %s: %v", name, err)
+		// block the drop. It cannot end an autovacuum worker (a test that
+		// deletes many rows wakes one), which is why it may take a few
+		// tries.
+		var err error
+		for range 40 {
+			if _, err = db.ExecContext(ctx, `DROP DATABASE IF EXISTS `+name+` WITH (FORCE)`); err == nil {
+				return
+			}
+			time.Sleep(250 * time.Millisecond)
 		}
+		t.Errorf("storetest: drop database %s: %v", name, err)
 	})
 
 	u.Path = "/" + name
 	return u.String()
+}
+
+// SQL opens a plain connection pool to db for tests that inspect rows
+// directly, outside any store: read-only on SQLite (a file in the data
+// directory), the database itself on PostgreSQL. It is closed when t ends.
+func (db DB) SQL(t testing.TB) *sql.DB {
+	t.Helper()
+	var (
+		conn *sql.DB
+		err  error
+	)
+	if db.Engine == store.SQLite {
+		conn, err = sql.Open("sqlite", "file:"+filepath.Join(db.DataDir, store.FileName)+"?mode=ro&_pragma=busy_timeout(5000)")
+	} else {
+		conn, err = sql.Open("pgx", db.DSN)
+	}
+	if err != nil {
+		t.Fatalf("storetest: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
 }
