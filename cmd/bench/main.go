@@ -31,6 +31,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -134,6 +135,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	jsonOut := fs.String("json", "", "also write the results as JSON to this file (- for standard output, after the table)")
 	quick := fs.Bool("quick", false, "smaller sizes (fewer reports, inbox at 1,000 / 10,000 / 100,000): a smoke run for CI, not the documented figures")
 	only := fs.String("only", "", "run only these sections, comma-separated (e.g. \"inbox\" or \"crypto floor,throughput\")")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the server's process (the bench and the server; not the reporters) to this file")
 	verbose := fs.Bool("v", false, "log the server's requests to standard error")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -155,6 +157,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 2
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(stderr, "bench:", err)
+			return 2
+		}
+		defer pprof.StopCPUProfile()
+	}
 	sizes := FullSizes
 	if *quick {
 		sizes = QuickSizes
