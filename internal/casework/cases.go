@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/salama-ke/salama/internal/audit"
+	"github.com/salama-ke/salama/internal/ids"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
@@ -356,26 +357,33 @@ func cleanText(text string) (string, error) {
 	return text, nil
 }
 
+// sealText checks a note or message, opens the report's key and seals the
+// text as field prefix+":"+a new id. The caller destroys the returned key.
+func (s *Service) sealText(ctx context.Context, p *Principal, id, prefix, text string) (r *store.Report, dk *seal.DataKey, tid string, sealed seal.Sealed, err error) {
+	if text, err = cleanText(text); err != nil {
+		return nil, nil, "", nil, err
+	}
+	if r, err = s.report(ctx, p, id); err != nil {
+		return nil, nil, "", nil, err
+	}
+	if dk, err = s.dataKey(ctx, p, r); err != nil {
+		return nil, nil, "", nil, err
+	}
+	tid = ids.New()
+	if sealed, err = dk.Seal(r.ID, prefix+":"+tid, []byte(text)); err != nil {
+		dk.Destroy()
+		return nil, nil, "", nil, err
+	}
+	return r, dk, tid, sealed, nil
+}
+
 // AddNote adds a private note, sealed under the report's key.
 func (s *Service) AddNote(ctx context.Context, p *Principal, id, text string) error {
-	text, err := cleanText(text)
+	r, dk, nid, sealed, err := s.sealText(ctx, p, id, "note", text)
 	if err != nil {
 		return err
 	}
-	r, err := s.report(ctx, p, id)
-	if err != nil {
-		return err
-	}
-	dk, err := s.dataKey(ctx, p, r)
-	if err != nil {
-		return err
-	}
-	defer dk.Destroy()
-	nid := newID()
-	sealed, err := dk.Seal(r.ID, "note:"+nid, []byte(text))
-	if err != nil {
-		return err
-	}
+	dk.Destroy()
 	if err := s.Store.AddNote(ctx, &store.Note{ID: nid, ReportID: r.ID, UserID: p.UserID, CreatedAt: s.Now().UTC(), Sealed: sealed}); err != nil {
 		return err
 	}
@@ -385,24 +393,11 @@ func (s *Service) AddNote(ctx context.Context, p *Principal, id, text string) er
 // SendMessage writes to the survivor, sealed under the report's key; they
 // read it on /check (and, later, over USSD).
 func (s *Service) SendMessage(ctx context.Context, p *Principal, id, text string) error {
-	text, err := cleanText(text)
-	if err != nil {
-		return err
-	}
-	r, err := s.report(ctx, p, id)
-	if err != nil {
-		return err
-	}
-	dk, err := s.dataKey(ctx, p, r)
+	r, dk, mid, sealed, err := s.sealText(ctx, p, id, "message", text)
 	if err != nil {
 		return err
 	}
 	defer dk.Destroy()
-	mid := newID()
-	sealed, err := dk.Seal(r.ID, "message:"+mid, []byte(text))
-	if err != nil {
-		return err
-	}
 	if err := s.Store.AddCaseworkerMessage(ctx, &store.Message{ID: mid, ReportID: r.ID, UserID: p.UserID, CreatedAt: s.Now().UTC(), Sealed: sealed}); err != nil {
 		return err
 	}

@@ -16,10 +16,8 @@ package casework
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"errors"
 	"sync"
 	"time"
@@ -165,14 +163,6 @@ func (s *Service) Refused(ctx context.Context, p *Principal, why string) {
 
 func (s *Service) record(ctx context.Context, actor, orgID string, action audit.Action, reportID, detail string) error {
 	return s.Audit.Record(ctx, audit.Event{Actor: actor, OrgID: orgID, Action: action, ReportID: reportID, Detail: detail})
-}
-
-func newID() string {
-	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return hex.EncodeToString(b)
 }
 
 func sha(b []byte) []byte {

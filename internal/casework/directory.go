@@ -19,6 +19,7 @@ import (
 
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/directory"
+	"github.com/salama-ke/salama/internal/ids"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/store"
 )
@@ -255,7 +256,7 @@ func (s *Service) freeServiceID(ctx context.Context, name string) (string, error
 			return "", err
 		}
 	}
-	return base + "-" + newID()[:8], nil
+	return base + "-" + ids.New()[:8], nil
 }
 
 // --- routing rules (coordinators) -----------------------------------------
@@ -305,7 +306,7 @@ func (s *Service) AddRoutingRule(ctx context.Context, p *Principal, r store.Rout
 	if err := s.checkRule(ctx, p, r); err != nil {
 		return "", err
 	}
-	r.ID = newID()
+	r.ID = ids.New()
 	if err := s.recordRouting(ctx, p, r.ID, r.OrgID, "added"); err != nil {
 		return "", err
 	}

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/salama-ke/salama/internal/audit"
+	"github.com/salama-ke/salama/internal/ids"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/totp"
@@ -308,7 +309,7 @@ func (s *Service) newUser(ctx context.Context, orgID string, orgKey *seal.OrgIde
 	if _, ok := ParseRole(string(n.Role)); !ok {
 		return nil, fmt.Errorf("%w: role", ErrInvalid)
 	}
-	u := &store.User{ID: "usr_" + newID()[:16], OrgID: orgID, Username: username, DisplayName: strings.TrimSpace(n.DisplayName),
+	u := &store.User{ID: "usr_" + ids.New()[:16], OrgID: orgID, Username: username, DisplayName: strings.TrimSpace(n.DisplayName),
 		Role: string(n.Role), KDFParams: s.KDFParams.String(), CreatedAt: s.Now().UTC()}
 	var err error
 	if u.KDFSalt, err = seal.NewSalt(); err != nil {
