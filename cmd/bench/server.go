@@ -65,9 +65,9 @@ type Level struct{ Reporters, Reports int }
 // FullSizes are the documented run's; QuickSizes (-quick) a CI smoke run's.
 var (
 	FullSizes = Sizes{Name: "full", Levels: []Level{{1, 12}, {8, 48}, {32, 128}}, FloorRepeats: 12,
-		MemoryReporters: 50, MemoryRounds: 2, Inbox: []int{10_000, 100_000, 1_000_000}, InboxSamples: 21}
+		MemoryReporters: 50, MemoryRounds: 2, Inbox: []int{10_000, 100_000, 1_000_000}, InboxSamples: 51}
 	QuickSizes = Sizes{Name: "quick", Levels: []Level{{1, 3}, {8, 8}, {32, 32}}, FloorRepeats: 4,
-		MemoryReporters: 50, MemoryRounds: 1, Inbox: []int{1_000, 10_000, 100_000}, InboxSamples: 11}
+		MemoryReporters: 50, MemoryRounds: 1, Inbox: []int{1_000, 10_000, 100_000}, InboxSamples: 21}
 )
 
 // Env describes the run, for the table's heading and the JSON.
