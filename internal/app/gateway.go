@@ -37,7 +37,8 @@ const (
 )
 
 // setUpGateway builds the SMS sender and the nudger, and mounts the USSD
-// and SMS callbacks when a token is set.
+// and SMS callbacks when a token is set. Nudges and help replies are
+// durable jobs (internal/sms): their kinds are registered here.
 func (a *App) setUpGateway(o Options) error {
 	g := o.Gateway
 	a.SMS = g.SMS
@@ -52,12 +53,14 @@ func (a *App) setUpGateway(o Options) error {
 	if code == "" && strings.Contains(wording, "{ussd}") {
 		o.Logger.Warn("SMS nudges are off: the wording names the USSD code, and no --ussd-code is set")
 	} else {
-		n, err := sms.NewNudger(sms.NudgeConfig{Sender: a.SMS, Wording: wording, USSDCode: code, Secret: a.Secret, Log: o.Logger})
+		n, err := sms.NewNudger(sms.NudgeConfig{Store: a.Store, Sender: a.SMS, Wording: wording, USSDCode: code, Secret: a.Secret,
+			Log: o.Logger, Now: o.Now})
 		if err != nil {
 			return err
 		}
 		a.Nudger = n
-		a.Casework.Nudge = n.Nudge
+		a.Casework.Nudge = n.Queue
+		n.Register(a.Jobs)
 	}
 	if g.Token == "" {
 		return nil
@@ -70,11 +73,12 @@ func (a *App) setUpGateway(o Options) error {
 	if err != nil {
 		return err
 	}
-	responder := sms.NewResponder(sms.Responder{Sender: a.SMS, Catalog: a.Catalog, USSDCode: code, Lang: g.Lang,
-		Secret: a.Secret, Log: o.Logger, Services: func(ctx context.Context) ([]directory.Service, error) {
+	responder := sms.NewResponder(sms.Responder{Store: a.Store, Sender: a.SMS, Catalog: a.Catalog, USSDCode: code, Lang: g.Lang,
+		Secret: a.Secret, Log: o.Logger, Now: o.Now, Services: func(ctx context.Context) ([]directory.Service, error) {
 			svcs, _, err := a.Reporting.Directory(ctx)
 			return svcs, err
 		}})
+	responder.Register(a.Jobs)
 	a.Web.Mount(func(mux *http.ServeMux) {
 		mux.Handle(RouteUSSD, ussd.Guard(g.Token, h))
 		mux.Handle(RouteSMS, ussd.Guard(g.Token, responder))

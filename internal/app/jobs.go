@@ -14,7 +14,7 @@ import (
 // the jobs table carries the schedule, so across instances each runs once
 // per period, and a restart does not run them again early.
 const (
-	JobExpire     = "expire"            // idle logins, USSD sessions, old form tokens, finished jobs
+	JobExpire     = "expire"            // idle logins, USSD sessions, old form tokens, finished jobs, inbound SMS ids
 	JobRetention  = "retention"         // escalate and purge (internal/retention)
 	JobCheckpoint = "sqlite.checkpoint" // fold the SQLite WAL into the file and truncate it
 )
@@ -90,5 +90,7 @@ func (a *App) expire(ctx context.Context, _ *jobs.Job) error {
 	step("form tokens", 0, a.Store.DeleteSubmitTokensBefore(ctx, now.Add(-a.Reporting.TokenLifetime)))
 	n, err = a.Store.DeleteFinishedJobs(ctx, now.Add(-keepDoneJobs), now.Add(-keepFailedJobs))
 	step("finished jobs", n, err)
+	n, err = a.Store.DeleteExpiredInboundSeen(ctx, now)
+	step("inbound sms ids", n, err)
 	return errors.Join(errs...)
 }

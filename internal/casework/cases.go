@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -108,6 +109,9 @@ type Case struct {
 	Thread      []ThreadEntry
 	Notes       []NoteEntry
 	Members     []store.User
+	// SMSNudges says whether the survivor is told of a reply by SMS: they
+	// chose SMS contact, and nudges are on.
+	SMSNudges bool
 }
 
 // AttachmentInfo describes a screenshot without its bytes.
@@ -122,6 +126,10 @@ type ThreadEntry struct {
 	Author       string
 	At           time.Time
 	Text         string
+	// Nudge is the SMS nudge this caseworker message queued, if it did
+	// (a message written while a nudge was queued is covered by that one).
+	// It carries states and times, never the number.
+	Nudge *store.Nudge
 }
 
 // NoteEntry is one private note.
@@ -218,6 +226,11 @@ func (s *Service) Open(ctx context.Context, p *Principal, id string) (*Case, err
 	if err != nil {
 		return nil, err
 	}
+	nudges, err := s.Store.Nudges(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	c.SMSNudges = s.Nudge != nil && r.ContactPref == "phone"
 	for _, m := range msgs {
 		b, err := dk.Open(r.ID, "message:"+m.ID, m.Sealed)
 		if err != nil {
@@ -226,6 +239,11 @@ func (s *Service) Open(ctx context.Context, p *Principal, id string) (*Case, err
 		e := ThreadEntry{FromSurvivor: m.Author == store.AuthorSurvivor, At: m.CreatedAt, Text: string(b), Author: "Survivor"}
 		if !e.FromSurvivor {
 			e.Author = name(m.UserID)
+			for i := range nudges {
+				if nudges[i].MessageID == m.ID {
+					e.Nudge = &nudges[i]
+				}
+			}
 		}
 		c.Thread = append(c.Thread, e)
 	}
@@ -391,14 +409,30 @@ func (s *Service) AddNote(ctx context.Context, p *Principal, id, text string) er
 }
 
 // SendMessage writes to the survivor, sealed under the report's key; they
-// read it on /check (and, later, over USSD).
+// read it on /check and over USSD. A survivor who chose SMS contact is
+// nudged: the nudge is queued in the transaction that stores the message
+// and sent by a background job, so the caseworker never waits on the SMS
+// provider and a nudge is never lost.
 func (s *Service) SendMessage(ctx context.Context, p *Principal, id, text string) error {
 	r, dk, mid, sealed, err := s.sealText(ctx, p, id, "message", text)
 	if err != nil {
 		return err
 	}
 	defer dk.Destroy()
-	if err := s.Store.AddCaseworkerMessage(ctx, &store.Message{ID: mid, ReportID: r.ID, UserID: p.UserID, CreatedAt: s.Now().UTC(), Sealed: sealed}); err != nil {
+	phone, err := s.nudgeNumber(ctx, r, dk)
+	if err != nil {
+		return err
+	}
+	m := &store.Message{ID: mid, ReportID: r.ID, UserID: p.UserID, CreatedAt: s.Now().UTC(), Sealed: sealed}
+	if err := s.Store.Tx(ctx, func(tx *sql.Tx) error {
+		if err := store.AddCaseworkerMessageTx(ctx, tx, m); err != nil {
+			return err
+		}
+		if phone == "" {
+			return nil
+		}
+		return s.Nudge(ctx, tx, r.ID, mid, phone)
+	}); err != nil {
 		return err
 	}
 	if r.Status == store.StatusNew {
@@ -412,30 +446,31 @@ func (s *Service) SendMessage(ctx context.Context, p *Principal, id, text string
 			return err
 		}
 	}
-	if err := s.record(ctx, audit.UserActor(p.UserID), p.OrgID, audit.MessageSent, r.ID, "message="+mid); err != nil {
-		return err
-	}
-	s.nudge(ctx, r, dk)
-	return nil
+	return s.record(ctx, audit.UserActor(p.UserID), p.OrgID, audit.MessageSent, r.ID, "message="+mid)
 }
 
-// nudge tells a survivor who chose to be contacted by SMS that a message is
-// waiting, in the network's neutral wording: never the message, never a
-// receipt. A failure is logged by the nudger and does not undo the message.
-func (s *Service) nudge(ctx context.Context, r *store.Report, dk *seal.DataKey) {
+// nudgeNumber is the number to nudge about a new message: the one a
+// survivor who chose to be contacted by SMS gave, or "" (no SMS contact, or
+// nudges off). The nudge itself is the network's neutral wording: never the
+// message, never a receipt.
+func (s *Service) nudgeNumber(ctx context.Context, r *store.Report, dk *seal.DataKey) (string, error) {
 	if s.Nudge == nil || r.ContactPref != "phone" {
-		return
+		return "", nil
 	}
 	f, err := s.Store.ReportFields(ctx, r.ID)
-	if err != nil || f[reporting.FieldContact] == nil {
-		return
+	if err != nil {
+		return "", err
+	}
+	if f[reporting.FieldContact] == nil {
+		return "", nil
 	}
 	b, err := dk.Open(r.ID, reporting.FieldContact, f[reporting.FieldContact])
 	if err != nil {
-		return
+		return "", err
 	}
 	var ct reporting.Contact
-	if json.Unmarshal(b, &ct) == nil && ct.Phone != "" {
-		_ = s.Nudge(ctx, ct.Phone)
+	if err := json.Unmarshal(b, &ct); err != nil {
+		return "", err
 	}
+	return ct.Phone, nil
 }

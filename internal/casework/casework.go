@@ -17,6 +17,7 @@ package casework
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"errors"
 	"sync"
@@ -77,9 +78,10 @@ type Config struct {
 	Now     func() time.Time
 	// SessionIdle and SessionMax bound a console login.
 	SessionIdle, SessionMax time.Duration
-	// Nudge, when set, sends the neutral "you have a new message" SMS to a
-	// survivor who chose SMS contact (internal/sms.Nudger.Nudge).
-	Nudge func(ctx context.Context, phone string) error
+	// Nudge, when set, queues the neutral "you have a new message" SMS to
+	// a survivor who chose SMS contact, inside tx, the transaction that
+	// stores the caseworker's message messageID (internal/sms.Nudger.Queue).
+	Nudge func(ctx context.Context, tx *sql.Tx, reportID, messageID, phone string) error
 	// EnrolmentLifetime is how long an enrolment code works.
 	EnrolmentLifetime time.Duration
 	// OnDirectoryChange, if set, is called after the directory or the

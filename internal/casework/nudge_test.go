@@ -5,23 +5,45 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/salama-ke/salama/internal/app"
 	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
 )
 
+// recorder is an SMS sender that keeps what it was asked to send.
+type recorder struct {
+	mu   sync.Mutex
+	sent [][2]string
+}
+
+func (r *recorder) Send(_ context.Context, to, msg string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sent = append(r.sent, [2]string{to, msg})
+	return nil
+}
+
+func (r *recorder) all() [][2]string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([][2]string(nil), r.sent...)
+}
+
 // A caseworker's reply nudges by SMS only a survivor who chose SMS contact,
-// and the nudge gets the number they typed, nothing else.
+// and the nudge goes to the number they typed, in the network's wording,
+// from a background job.
 func TestReplyNudgesOnlyThoseWhoChoseSMS(t *testing.T) {
-	e := caseworktest.New(t, storetest.NewDB(t, store.SQLite))
-	var mu sync.Mutex
-	var sent []string
-	e.App.Casework.Nudge = func(_ context.Context, phone string) error {
-		mu.Lock()
-		sent = append(sent, phone)
-		mu.Unlock()
-		return nil
+	rec := &recorder{}
+	e := caseworktest.New(t, storetest.NewDB(t, store.SQLite), func(o *app.Options) {
+		o.Gateway = app.GatewayOptions{SMS: rec, USSDCode: "*384*123#"}
+	})
+	run := func() {
+		t.Helper()
+		if _, err := e.App.Jobs.RunDue(e.Ctx()); err != nil {
+			t.Fatal(err)
+		}
 	}
 	withPhone := e.Submit(caseworktest.Report(func(in *reporting.Input) {
 		in.ContactPref, in.Phone, in.SafeTimes = "phone", "0722 111 999", "evenings"
@@ -31,13 +53,18 @@ func TestReplyNudgesOnlyThoseWhoChoseSMS(t *testing.T) {
 	if err := e.App.Casework.SendMessage(e.Ctx(), p, codeOnly.Report.ID, "Habari, tuko hapa."); err != nil {
 		t.Fatal(err)
 	}
-	if len(sent) != 0 {
+	run()
+	if sent := rec.all(); len(sent) != 0 {
 		t.Fatalf("nudged a survivor who chose contact through their code only: %v", sent)
 	}
 	if err := e.App.Casework.SendMessage(e.Ctx(), p, withPhone.Report.ID, "Habari, tuko hapa."); err != nil {
 		t.Fatal(err)
 	}
-	if len(sent) != 1 || sent[0] != "0722 111 999" {
+	if sent := rec.all(); len(sent) != 0 {
+		t.Fatal("the nudge was sent inside the caseworker's request")
+	}
+	run()
+	if sent := rec.all(); len(sent) != 1 || sent[0][0] != "+254722111999" || sent[0][1] != e.App.Nudger.Text() {
 		t.Errorf("nudges sent: %v, want the survivor's number once", sent)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/salama-ke/salama/internal/app"
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/store"
@@ -28,9 +29,9 @@ type site struct {
 	ips atomic.Int32
 }
 
-func newSite(t *testing.T, db storetest.DB) *site {
+func newSite(t *testing.T, db storetest.DB, tweak ...func(*app.Options)) *site {
 	t.Helper()
-	e := caseworktest.New(t, db)
+	e := caseworktest.New(t, db, tweak...)
 	srv := httptest.NewServer(e.App.Handler())
 	t.Cleanup(srv.Close)
 	return &site{Env: e, t: t, srv: srv}

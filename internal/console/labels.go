@@ -35,6 +35,9 @@ var labels = map[string]string{
 	"survivor_unreachable": "Could not reach the survivor", "service_given": "Help given",
 	"survivor_did_not_come": "Survivor did not come", "referred_on": "Referred on", "sender": "Revoked by the sender",
 	"survivor_declined": "Survivor said no", "phone_call": "Phone call", "in_person": "In person", "escorted": "Escorted there", "letter": "Letter",
+	// Why an SMS nudge failed (internal/sms).
+	"nudge_bad_number": "the number they gave is not a mobile number", "nudge_rejected": "the SMS provider refused it",
+	"nudge_gave_up": "the SMS provider could not be reached for 24 hours",
 	// Service types.
 	"medical_pep": "Medical / PEP", "legal_aid": "Legal aid", "police_desk": "Police gender desk", "online_takedown": "Online takedown",
 	"child_protection": "Child protection", "repatriation": "Repatriation and reintegration", "economic_support": "Economic support", "helpline": "Helpline",

@@ -20,7 +20,10 @@
 //
 // What this package must never do: put what a survivor typed, a receipt or a
 // phone number in a payload, an error or a log line. Payloads and errors are
-// stored in clear and go into backups.
+// stored in clear and go into backups: a payload names things by id, and a
+// value a job must carry (the number a queued SMS goes to) is sealed with
+// seal.NetworkSecret.Seal by whoever enqueues it. A one-off job's payload is
+// erased when the job ends, done or failed (store.FinishJob, FailJob).
 package jobs
 
 import (
@@ -42,11 +45,12 @@ import (
 
 // Job is a claimed job, as a handler sees it.
 type Job struct {
-	ID      string
-	Kind    string
-	Payload []byte
-	Attempt int       // 1 for the first run
-	RunAt   time.Time // when it was due
+	ID        string
+	Kind      string
+	Payload   []byte
+	Attempt   int       // 1 for the first run
+	RunAt     time.Time // when it was due
+	CreatedAt time.Time // when it was enqueued
 }
 
 // Handler does a job's work. A nil error finishes the job; an error retries
@@ -62,6 +66,27 @@ func Permanent(err error) error { return permanent{err} }
 type permanent struct{ error }
 
 func (p permanent) Unwrap() error { return p.error }
+
+// Policy is how one kind of one-off job is retried and given up on, when
+// the queue's defaults (Config) do not fit: messages to people, say, which
+// are retried quickly at first and given up on after a stated time rather
+// than a number of attempts. Zero fields take the queue's values.
+type Policy struct {
+	// BaseBackoff and MaxBackoff: the wait after the nth failed attempt is
+	// BaseBackoff·2ⁿ⁻¹ with ±20% jitter, at most MaxBackoff.
+	BaseBackoff, MaxBackoff time.Duration
+	// MaxAttempts before the job fails for good.
+	MaxAttempts int
+	// GiveUpAfter: a job that fails when this long has passed since it was
+	// enqueued fails for good. Retries are scheduled no later than that
+	// moment, so the last attempt is made at it. A job first claimed after
+	// the moment (the server was down) is still tried once.
+	GiveUpAfter time.Duration
+	// OnFail, if set, runs once when a job of the kind fails for good (its
+	// row then says failed, with the error), so that whatever shows the
+	// job's outcome to people can say so. reason is the error's text.
+	OnFail func(ctx context.Context, j *Job, reason string)
+}
 
 // Config tunes a Queue. Zero values take the defaults.
 type Config struct {
@@ -93,6 +118,7 @@ type Queue struct {
 	log      *slog.Logger
 	mu       sync.Mutex
 	handlers map[string]Handler
+	policies map[string]Policy
 	periodic map[string]time.Duration
 	running  bool
 	kick     chan struct{}
@@ -134,7 +160,7 @@ func New(cfg Config) *Queue {
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = time.Hour
 	}
-	return &Queue{cfg: cfg, st: cfg.Store, log: cfg.Logger, handlers: map[string]Handler{},
+	return &Queue{cfg: cfg, st: cfg.Store, log: cfg.Logger, handlers: map[string]Handler{}, policies: map[string]Policy{},
 		periodic: map[string]time.Duration{}, kick: make(chan struct{}, 1)}
 }
 
@@ -154,6 +180,32 @@ func (q *Queue) Handle(kind string, h Handler) {
 		panic("jobs: Handle after Run")
 	}
 	q.handlers[kind] = h
+}
+
+// HandleWith registers the handler of a kind of one-off job with its own
+// retry policy.
+func (q *Queue) HandleWith(kind string, h Handler, p Policy) {
+	q.Handle(kind, h)
+	q.mu.Lock()
+	q.policies[kind] = p
+	q.mu.Unlock()
+}
+
+// policy is kind's policy with the queue's defaults filled in.
+func (q *Queue) policy(kind string) Policy {
+	q.mu.Lock()
+	p := q.policies[kind]
+	q.mu.Unlock()
+	if p.BaseBackoff <= 0 {
+		p.BaseBackoff = q.cfg.BaseBackoff
+	}
+	if p.MaxBackoff <= 0 {
+		p.MaxBackoff = q.cfg.MaxBackoff
+	}
+	if p.MaxAttempts <= 0 {
+		p.MaxAttempts = q.cfg.MaxAttempts
+	}
+	return p
 }
 
 // Every registers a periodic job: h runs about every interval, on one
@@ -292,13 +344,17 @@ func (q *Queue) runOne(ctx context.Context) (bool, error) {
 	h := q.handlers[sj.Kind]
 	q.mu.Unlock()
 	log := q.log.With("job", sj.ID, "kind", sj.Kind, "attempt", sj.Attempts)
+	pol := q.policy(sj.Kind)
 
 	// A job whose workers keep dying mid-run (leases ran out) has used up
 	// its attempts without ever returning an error.
-	if sj.Every == 0 && sj.Attempts > q.cfg.MaxAttempts {
+	if sj.Every == 0 && sj.Attempts > pol.MaxAttempts {
+		const why = "gave up after its leases ran out repeatedly"
 		log.Error("jobs: giving up", "reason", "attempts exhausted")
-		if err := q.st.FailJob(context.WithoutCancel(ctx), sj, "gave up after its leases ran out repeatedly", q.cfg.Now()); err != nil && !errors.Is(err, store.ErrLeaseLost) {
+		if err := q.st.FailJob(context.WithoutCancel(ctx), sj, why, q.cfg.Now()); err != nil && !errors.Is(err, store.ErrLeaseLost) {
 			return true, err
+		} else if err == nil {
+			q.failed(ctx, pol, sj, why)
 		}
 		return true, nil
 	}
@@ -314,8 +370,25 @@ func (q *Queue) runOne(ctx context.Context) (bool, error) {
 	herr := q.call(runCtx, h, sj)
 	cancel(nil)
 	<-hbDone
-	q.settle(ctx, log, sj, herr, context.Cause(runCtx), time.Since(start))
+	q.settle(ctx, log, pol, sj, herr, context.Cause(runCtx), time.Since(start))
 	return true, nil
+}
+
+// failed tells the kind's OnFail that a job failed for good.
+func (q *Queue) failed(ctx context.Context, pol Policy, sj *store.Job, reason string) {
+	if pol.OnFail == nil {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			q.log.Error("jobs: OnFail panicked", "job", sj.ID, "kind", sj.Kind, "panic", fmt.Sprint(r))
+		}
+	}()
+	pol.OnFail(context.WithoutCancel(ctx), toJob(sj), reason)
+}
+
+func toJob(sj *store.Job) *Job {
+	return &Job{ID: sj.ID, Kind: sj.Kind, Payload: sj.Payload, Attempt: sj.Attempts, RunAt: sj.RunAt, CreatedAt: sj.CreatedAt}
 }
 
 // call runs h, turning a panic into an error so that one bad job cannot take
@@ -326,7 +399,7 @@ func (q *Queue) call(ctx context.Context, h Handler, sj *store.Job) (err error) 
 			err = fmt.Errorf("jobs: handler panicked: %v", r)
 		}
 	}()
-	return h(ctx, &Job{ID: sj.ID, Kind: sj.Kind, Payload: sj.Payload, Attempt: sj.Attempts, RunAt: sj.RunAt})
+	return h(ctx, toJob(sj))
 }
 
 var errLeaseLost = errors.New("jobs: lease lost")
@@ -355,7 +428,7 @@ func (q *Queue) heartbeat(ctx context.Context, cancel context.CancelCauseFunc, s
 }
 
 // settle records how a run ended.
-func (q *Queue) settle(ctx context.Context, log *slog.Logger, sj *store.Job, herr, cause error, took time.Duration) {
+func (q *Queue) settle(ctx context.Context, log *slog.Logger, pol Policy, sj *store.Job, herr, cause error, took time.Duration) {
 	// The row must be updated even while shutting down.
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
@@ -374,17 +447,30 @@ func (q *Queue) settle(ctx context.Context, log *slog.Logger, sj *store.Job, her
 		err = q.st.ReleaseJob(wctx, sj, now)
 	case errors.As(herr, new(permanent)) && sj.Every == 0:
 		log.Error("jobs: failed for good", "err", herr)
-		err = q.st.FailJob(wctx, sj, herr.Error(), now)
-	case sj.Every == 0 && sj.Attempts >= q.cfg.MaxAttempts:
+		if err = q.st.FailJob(wctx, sj, herr.Error(), now); err == nil {
+			q.failed(wctx, pol, sj, herr.Error())
+		}
+	case sj.Every == 0 && sj.Attempts >= pol.MaxAttempts:
 		log.Error("jobs: failed for good", "err", herr, "reason", "attempts exhausted")
-		err = q.st.FailJob(wctx, sj, herr.Error(), now)
+		if err = q.st.FailJob(wctx, sj, herr.Error(), now); err == nil {
+			q.failed(wctx, pol, sj, herr.Error())
+		}
+	case sj.Every == 0 && pol.GiveUpAfter > 0 && !now.Before(sj.CreatedAt.Add(pol.GiveUpAfter)):
+		log.Error("jobs: failed for good", "err", herr, "reason", "out of time", "gave_up_after", pol.GiveUpAfter)
+		if err = q.st.FailJob(wctx, sj, herr.Error(), now); err == nil {
+			q.failed(wctx, pol, sj, herr.Error())
+		}
 	default:
-		delay := q.backoff(sj.Attempts)
+		delay := backoff(pol, sj.Attempts)
 		if sj.Every > 0 {
 			delay = min(delay, sj.Every)
 		}
-		log.Error("jobs: failed; will retry", "err", herr, "retry_in", delay.Round(time.Second))
-		err = q.st.RetryJob(wctx, sj, herr.Error(), now.Add(delay), now)
+		at := now.Add(delay)
+		if deadline := sj.CreatedAt.Add(pol.GiveUpAfter); sj.Every == 0 && pol.GiveUpAfter > 0 && at.After(deadline) {
+			at = deadline // the last attempt is made when the time is up
+		}
+		log.Error("jobs: failed; will retry", "err", herr, "retry_in", at.Sub(now).Round(time.Second))
+		err = q.st.RetryJob(wctx, sj, herr.Error(), at, now)
 	}
 	if errors.Is(err, store.ErrLeaseLost) {
 		log.Warn("jobs: lease lost before the job could be settled")
@@ -394,9 +480,9 @@ func (q *Queue) settle(ctx context.Context, log *slog.Logger, sj *store.Job, her
 }
 
 // backoff is the wait after the nth failed attempt.
-func (q *Queue) backoff(attempt int) time.Duration {
-	d := float64(q.cfg.BaseBackoff) * math.Pow(2, float64(max(attempt-1, 0)))
-	d = min(d, float64(q.cfg.MaxBackoff))
+func backoff(p Policy, attempt int) time.Duration {
+	d := float64(p.BaseBackoff) * math.Pow(2, float64(max(attempt-1, 0)))
+	d = min(d, float64(p.MaxBackoff))
 	d *= 0.8 + 0.4*mrand.Float64()
 	return max(time.Duration(d), time.Second)
 }

@@ -342,3 +342,64 @@ func TestLostLeaseCancelsHandler(t *testing.T) {
 		t.Errorf("the worker that lost the lease changed the job: %+v", j)
 	}
 }
+
+// TestPolicyGivesUpByTime: a kind with its own policy is retried on its own
+// back-off, past the queue's attempt limit, until its time is up; the last
+// attempt is made at that moment, then the job fails for good, OnFail is
+// told once, and the payload is erased.
+func TestPolicyGivesUpByTime(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		c := newClock()
+		q := jobs.New(jobs.Config{Store: s, Logger: quiet, Now: c.Now, MaxAttempts: 2, BaseBackoff: time.Hour})
+		var runs []time.Time
+		var failed []string
+		q.HandleWith("msg", func(_ context.Context, j *jobs.Job) error {
+			runs = append(runs, c.Now())
+			if !j.CreatedAt.Equal(time.Unix(1_800_000_000, 0)) {
+				t.Errorf("CreatedAt %v", j.CreatedAt)
+			}
+			return errors.New("provider timed out")
+		}, jobs.Policy{BaseBackoff: 10 * time.Second, MaxBackoff: time.Minute, MaxAttempts: 1000, GiveUpAfter: 10 * time.Minute,
+			OnFail: func(_ context.Context, j *jobs.Job, reason string) {
+				failed = append(failed, string(j.Payload)+" "+reason)
+			}})
+		if err := q.Enqueue(ctx, "msg", []byte(`{"sealed":"x"}`), c.Now(), "m1"); err != nil {
+			t.Fatal(err)
+		}
+		for range 200 {
+			q.RunDue(ctx)
+			c.Add(5 * time.Second)
+		}
+		if len(runs) < 12 {
+			t.Fatalf("%d attempts in 10 minutes on a 10 s..1 min back-off", len(runs))
+		}
+		if last := runs[len(runs)-1].Sub(time.Unix(1_800_000_000, 0)); last < 10*time.Minute || last > 10*time.Minute+5*time.Second {
+			t.Errorf("last attempt %v after enqueueing, want at the 10 minutes", last)
+		}
+		j, err := s.JobByKey(ctx, "m1")
+		if err != nil || j.State != store.JobFailed || j.LastError != "provider timed out" || len(j.Payload) != 0 {
+			t.Errorf("job %+v %v: want failed, its error kept and its payload erased", j, err)
+		}
+		if len(failed) != 1 || failed[0] != `{"sealed":"x"} provider timed out` {
+			t.Errorf("OnFail calls %q", failed)
+		}
+		// A permanent error fails at once and tells OnFail too; success
+		// erases the payload.
+		q2 := jobs.New(jobs.Config{Store: s, Logger: quiet, Now: c.Now})
+		var told int
+		q2.HandleWith("refused", func(context.Context, *jobs.Job) error { return jobs.Permanent(errors.New("HTTP 400")) },
+			jobs.Policy{GiveUpAfter: time.Hour, OnFail: func(context.Context, *jobs.Job, string) { told++ }})
+		q2.HandleWith("ok", func(context.Context, *jobs.Job) error { return nil }, jobs.Policy{GiveUpAfter: time.Hour})
+		q2.Enqueue(ctx, "refused", []byte("p"), c.Now(), "r1")
+		q2.Enqueue(ctx, "ok", []byte("secret"), c.Now(), "o1")
+		q2.RunDue(ctx)
+		if r, _ := s.JobByKey(ctx, "r1"); r.State != store.JobFailed || r.Attempts != 1 || told != 1 {
+			t.Errorf("refused: %+v, OnFail %d", r, told)
+		}
+		if o, _ := s.JobByKey(ctx, "o1"); o.State != store.JobDone || len(o.Payload) != 0 {
+			t.Errorf("done job keeps its payload: %+v", o)
+		}
+	})
+}

@@ -180,3 +180,40 @@ func TestVectorSealedFormats(t *testing.T) {
 		t.Fatal("age wrap: wrong key")
 	}
 }
+
+// vectorServerSealed is NetworkSecret.Seal("sms-nudge", "n-0001",
+// "+254712345678") under the secret 00..1f, nonce a0..b7: key
+// HKDF-Expand(secret, "salama/server-seal/sms-nudge", 32), associated data
+// 0x01 || lp("salama/server-sealed") || lp("sms-nudge") || lp("n-0001"),
+// computed with Python as above.
+const vectorServerSealed = "01a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b71c48256183048a503dd01a81c8ccb53d8f95b9fed82abb67819b2db193"
+
+func TestVectorServerSealed(t *testing.T) {
+	s, err := LoadOrCreateNetworkSecret("", hex.EncodeToString(seq(0, 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, err := s.Open("sms-nudge", "n-0001", unhex(t, vectorServerSealed))
+	if err != nil || string(pt) != "+254712345678" {
+		t.Fatalf("open = %q, %v", pt, err)
+	}
+	for _, wrong := range [][2]string{{"sms-reply", "n-0001"}, {"sms-nudge", "n-0002"}} {
+		if _, err := s.Open(wrong[0], wrong[1], unhex(t, vectorServerSealed)); err != ErrOpen {
+			t.Errorf("opened as %v: %v", wrong, err)
+		}
+	}
+	again, err := s.Seal("sms-nudge", "n-0001", []byte("+254712345678"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hex.EncodeToString(again) == vectorServerSealed {
+		t.Error("two seals of one value are identical: the nonce is not random")
+	}
+	if pt, err := s.Open("sms-nudge", "n-0001", again); err != nil || string(pt) != "+254712345678" {
+		t.Errorf("round trip = %q, %v", pt, err)
+	}
+	other := NewNetworkSecretForTest()
+	if _, err := other.Open("sms-nudge", "n-0001", again); err != ErrOpen {
+		t.Errorf("another network secret opened it: %v", err)
+	}
+}

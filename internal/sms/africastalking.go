@@ -88,10 +88,13 @@ func (a *AfricasTalking) Send(ctx context.Context, to, message string) error {
 	if err != nil {
 		return fmt.Errorf("sms: africastalking: reading the answer: %w", err)
 	}
+	// A refusal (ErrRejected) is never retried; a server error, a timeout,
+	// "too many requests" and an answer we cannot read are (the message
+	// may or may not have gone: at least once, then).
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
 		return fmt.Errorf("%w: africastalking: HTTP %d (check the username and API key)", ErrRejected, resp.StatusCode)
-	case resp.StatusCode >= 500:
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusRequestTimeout:
 		return fmt.Errorf("sms: africastalking: HTTP %d", resp.StatusCode)
 	case resp.StatusCode < 200 || resp.StatusCode > 299:
 		return fmt.Errorf("%w: africastalking: HTTP %d", ErrRejected, resp.StatusCode)
@@ -106,6 +109,11 @@ func (a *AfricasTalking) Send(ctx context.Context, to, message string) error {
 	for _, rc := range r.SMSMessageData.Recipients {
 		switch rc.StatusCode {
 		case 100, 101, 102: // Processed, Sent, Queued
+		case 405, 500, 501, 502:
+			// InsufficientBalance (the account can be topped up),
+			// InternalServerError, GatewayError, RejectedByGateway: worth
+			// another try later.
+			return fmt.Errorf("sms: africastalking: status %d %s", rc.StatusCode, Truncate(asciiWord(rc.Status), 40))
 		default:
 			// The status is one of the provider's words (InvalidPhoneNumber,
 			// InsufficientBalance …); keep only letters so nothing else

@@ -2,7 +2,10 @@ package sms
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -11,9 +14,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/salama-ke/salama/internal/directory"
+	"github.com/salama-ke/salama/internal/ids"
+	"github.com/salama-ke/salama/internal/jobs"
 	"github.com/salama-ke/salama/internal/locale"
 	"github.com/salama-ke/salama/internal/ratelimit"
 	"github.com/salama-ke/salama/internal/seal"
+	"github.com/salama-ke/salama/internal/store"
 )
 
 // Inbound is a text message as Africa's Talking posts it to the callback.
@@ -150,8 +156,14 @@ func FirstNumber(s string) string {
 	return strings.TrimSpace(Plain(s))
 }
 
-// Responder answers inbound text messages.
+// Responder answers inbound text messages. An answer is durable: the
+// reply SMS are jobs (JobReply), queued in one transaction with the record
+// of the message's provider id, so that a callback the provider posts again
+// (it did not hear our 200) is answered once, and a reply the provider
+// could not take at once is retried until ReplyGiveUp. The number and the
+// text travel sealed in the job's payload, erased when the job ends.
 type Responder struct {
+	Store    *store.Store
 	Sender   Sender
 	Catalog  *locale.Catalog
 	Services func(context.Context) ([]directory.Service, error)
@@ -159,10 +171,23 @@ type Responder struct {
 	Lang     locale.Lang // for a text without a keyword
 	Secret   *seal.NetworkSecret
 	Log      *slog.Logger
+	Now      func() time.Time
 	// limit bounds the answers one number gets: an inbound SMS costs the
 	// sender little, each answer costs the network.
 	limit *ratelimit.Limiter
 }
+
+// The reply's job, and how long a provider id is remembered.
+const (
+	JobReply = "sms.reply"
+	// ReplyGiveUp is how long a help reply is retried: help numbers that
+	// arrive much later than asked for confuse more than they help.
+	ReplyGiveUp = 6 * time.Hour
+	// InboundIDTTL is how long an inbound message's provider id is kept
+	// (as a keyed hash) to recognise it posted again. Providers retry a
+	// callback for minutes, not days.
+	InboundIDTTL = 7 * 24 * time.Hour
+)
 
 // NewResponder returns a responder that answers each number at most 3 times
 // in a burst, then once every 10 minutes.
@@ -173,13 +198,17 @@ func NewResponder(r Responder) *Responder {
 	if r.Lang == "" {
 		r.Lang = locale.English
 	}
+	if r.Now == nil {
+		r.Now = time.Now
+	}
 	r.limit = ratelimit.New(ratelimit.Rule{Burst: 3, Every: 10 * time.Minute})
 	return &r
 }
 
 // ServeHTTP is the inbound SMS callback. It answers 200 with an empty body
 // to anything it read (the provider only needs to know it arrived), 400 to
-// a form it could not read; the reply goes out as a new SMS.
+// a form it could not read, and 503 when the reply could not be queued, so
+// that the provider posts it again; the reply goes out as a new SMS.
 func (h *Responder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxInboundBody)
 	if err := r.ParseForm(); err != nil {
@@ -192,17 +221,22 @@ func (h *Responder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	h.Answer(r.Context(), in)
+	if err := h.Answer(r.Context(), in); err != nil {
+		h.Log.ErrorContext(r.Context(), "sms help reply not queued", "err", err)
+		http.Error(w, "try again", http.StatusServiceUnavailable)
+		return
+	}
 	w.WriteHeader(http.StatusOK)
 }
 
-// Answer sends the help reply for one inbound message. Failures are logged
-// without the number or the text; the sender gets nothing rather than
-// something wrong.
-func (h *Responder) Answer(ctx context.Context, in Inbound) {
-	if ok, _ := h.limit.Allow(KeyAddr(h.Secret, "sms-inbound", in.From)); !ok {
-		h.Log.InfoContext(ctx, "sms inbound not answered: too many from one number")
-		return
+// Answer queues the help reply to one inbound message. A message whose
+// provider id was answered before gets nothing more. It returns an error
+// only when the reply could not be queued; the sender then gets nothing
+// rather than something wrong, and the provider may post again.
+func (h *Responder) Answer(ctx context.Context, in Inbound) error {
+	var idHash []byte
+	if in.ID != "" {
+		idHash = h.Secret.MAC("sms-inbound-id", []byte(in.ID))
 	}
 	k := ParseKeyword(h.Catalog, in.Text, h.Lang)
 	var services []directory.Service
@@ -212,17 +246,116 @@ func (h *Responder) Answer(ctx context.Context, in Inbound) {
 			h.Log.ErrorContext(ctx, "sms help: directory unavailable", "err", err)
 		}
 	}
-	kind := "usage"
-	if k.Help {
-		kind = "help"
-	}
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	for _, msg := range HelpReply(h.Catalog.Printer(k.Lang), k, services, h.USSDCode) {
-		if err := h.Sender.Send(ctx, in.From, msg); err != nil {
-			h.Log.ErrorContext(ctx, "sms help reply not sent", "err", err)
-			return
+	msgs := HelpReply(h.Catalog.Printer(k.Lang), k, services, h.USSDCode)
+	now := h.Now().UTC()
+	var again, limited bool
+	err := h.Store.Tx(ctx, func(tx *sql.Tx) error {
+		again, limited = false, false
+		if idHash != nil {
+			fresh, err := store.MarkInboundSeenTx(ctx, tx, idHash, now, now.Add(InboundIDTTL))
+			if err != nil {
+				return err
+			}
+			if !fresh {
+				again = true
+				return nil
+			}
 		}
+		if ok, _ := h.limit.Allow(KeyAddr(h.Secret, "sms-inbound", in.From)); !ok {
+			limited = true
+			return nil // the id is remembered: it was answered, with silence
+		}
+		for i, m := range msgs {
+			key := ""
+			if idHash != nil {
+				key = fmt.Sprintf("%s%x:%d", replyJobPrefix, idHash[:16], i)
+			}
+			// One job per SMS, so that a retry never sends one twice;
+			// a second apart, so that they arrive in order.
+			if err := queueReply(ctx, tx, h.Secret, in.From, m, key, now.Add(time.Duration(i)*time.Second), now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return err
+	case again:
+		h.Log.InfoContext(ctx, "sms inbound ignored", "reason", "posted again; answered already")
+	case limited:
+		h.Log.InfoContext(ctx, "sms inbound not answered: too many from one number")
+	default:
+		kind := "usage"
+		if k.Help {
+			kind = "help"
+		}
+		h.Log.InfoContext(ctx, "sms help queued", "kind", kind, "county_named", k.County != "", "messages", len(msgs))
 	}
-	h.Log.InfoContext(ctx, "sms help answered", "kind", kind, "county_named", k.County != "")
+	return nil
+}
+
+// replyJobPrefix starts a reply job's unique key; the rest is the keyed
+// hash of the provider's id and the message's place in the answer.
+const replyJobPrefix = "sms.reply:"
+
+// purposeReply names the sealing of a reply's number and text.
+const purposeReply = "sms-reply"
+
+// replyPayload is a reply job's payload: an id, and the number and text
+// sealed to it.
+type replyPayload struct {
+	ID     string `json:"id"`
+	Sealed []byte `json:"sealed"`
+}
+
+func queueReply(ctx context.Context, tx *sql.Tx, secret *seal.NetworkSecret, to, msg, key string, at, now time.Time) error {
+	id := ids.New()
+	sealed, err := secret.Seal(purposeReply, id, []byte(to+"\n"+msg))
+	if err != nil {
+		return err
+	}
+	payload, err := json.Marshal(replyPayload{ID: id, Sealed: sealed})
+	if err != nil {
+		return err
+	}
+	_, err = store.EnqueueJobTx(ctx, tx, store.NewJob{Kind: JobReply, Payload: payload, RunAt: at, UniqueKey: key}, now)
+	return err
+}
+
+// Register adds the reply's job to q.
+func (h *Responder) Register(q *jobs.Queue) {
+	p := MessagePolicy
+	p.GiveUpAfter = ReplyGiveUp
+	p.OnFail = func(ctx context.Context, _ *jobs.Job, _ string) {
+		h.Log.ErrorContext(ctx, "sms help reply given up", "after", ReplyGiveUp.String())
+	}
+	q.HandleWith(JobReply, h.send, p)
+}
+
+// send is the reply job.
+func (h *Responder) send(ctx context.Context, j *jobs.Job) error {
+	var pl replyPayload
+	if err := json.Unmarshal(j.Payload, &pl); err != nil || pl.ID == "" {
+		return jobs.Permanent(errors.New("sms reply: unreadable payload"))
+	}
+	b, err := h.Secret.Open(purposeReply, pl.ID, pl.Sealed)
+	if err != nil {
+		return jobs.Permanent(errors.New("sms reply: the payload does not open with this network secret"))
+	}
+	defer clear(b)
+	to, msg, ok := strings.Cut(string(b), "\n")
+	if !ok {
+		return jobs.Permanent(errors.New("sms reply: unreadable payload"))
+	}
+	sctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	if err := h.Sender.Send(sctx, to, msg); err != nil {
+		if errors.Is(err, ErrRejected) {
+			return jobs.Permanent(err)
+		}
+		return err
+	}
+	h.Log.InfoContext(ctx, "sms help reply sent")
+	return nil
 }

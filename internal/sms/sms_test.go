@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,8 +17,11 @@ import (
 	"unicode/utf8"
 
 	"github.com/salama-ke/salama/internal/directory"
+	"github.com/salama-ke/salama/internal/jobs"
 	"github.com/salama-ke/salama/internal/locale"
 	"github.com/salama-ke/salama/internal/seal"
+	"github.com/salama-ke/salama/internal/store"
+	"github.com/salama-ke/salama/internal/store/storetest"
 )
 
 var testCatalog = sync.OnceValue(locale.MustLoad)
@@ -197,56 +201,111 @@ func (r *recorder) Send(_ context.Context, to, msg string) error {
 }
 
 func TestResponder(t *testing.T) {
-	rec := &recorder{}
-	var logs bytes.Buffer
-	h := NewResponder(Responder{Sender: rec, Catalog: testCatalog(), USSDCode: "*384*123#", Secret: seal.NewNetworkSecretForTest(),
-		Services: func(context.Context) ([]directory.Service, error) { return demoServices(), nil },
-		Log:      slog.New(slog.NewTextHandler(&logs, nil))})
-	post := func(form url.Values) int {
-		rr := httptest.NewRecorder()
-		req := httptest.NewRequest(http.MethodPost, "/gw/x/sms", strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		h.ServeHTTP(rr, req)
-		return rr.Code
-	}
-	form := func(from, text string) url.Values {
-		return url.Values{"from": {from}, "to": {"22384"}, "text": {text}, "date": {"2026-03-12 10:00:00"}, "id": {"abc"}, "linkId": {"xyz"}}
-	}
-	if c := post(form("+254711000111", "MSAADA Kisumu")); c != 200 {
-		t.Fatalf("status %d", c)
-	}
-	if len(rec.sent) != 2 || rec.sent[0].to != "+254711000111" || !strings.Contains(rec.sent[0].msg, "Msaada bure") ||
-		!strings.Contains(rec.sent[1].msg, "Msaada katika Kisumu") {
-		t.Errorf("sent %q", rec.sent)
-	}
-	// No sender, garbage: answered 200, nothing sent.
-	rec.sent = nil
-	for _, f := range []url.Values{form("", "HELP"), form("not a number", "HELP"), form("+254711000111", strings.Repeat("x", 5000))} {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		rec := &recorder{}
+		var logs bytes.Buffer
+		h := NewResponder(Responder{Store: st, Sender: rec, Catalog: testCatalog(), USSDCode: "*384*123#", Secret: seal.NewNetworkSecretForTest(),
+			Services: func(context.Context) ([]directory.Service, error) { return demoServices(), nil },
+			Log:      slog.New(slog.NewTextHandler(&logs, nil))})
+		// The worker's clock runs a minute ahead: the second SMS of an
+		// answer is due a second after the first.
+		q := jobs.New(jobs.Config{Store: st, Logger: slog.New(slog.NewTextHandler(&logs, nil)), Now: func() time.Time { return time.Now().Add(time.Minute) }})
+		h.Register(q)
+		run := func() {
+			t.Helper()
+			if _, err := q.RunDue(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		post := func(form url.Values) int {
+			rr := httptest.NewRecorder()
+			req := httptest.NewRequest(http.MethodPost, "/gw/x/sms", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			h.ServeHTTP(rr, req)
+			return rr.Code
+		}
+		n := 0
+		form := func(from, text string) url.Values {
+			n++
+			return url.Values{"from": {from}, "to": {"22384"}, "text": {text}, "date": {"2026-03-12 10:00:00"}, "id": {fmt.Sprintf("ATXid_%d", n)}, "linkId": {"xyz"}}
+		}
+		// Answered by a job, not inside the callback.
+		f := form("+254711000111", "MSAADA Kisumu")
 		if c := post(f); c != 200 {
-			t.Errorf("status %d", c)
+			t.Fatalf("status %d", c)
 		}
-	}
-	if len(rec.sent) != 0 {
-		t.Errorf("sent %d messages for bad requests", len(rec.sent))
-	}
-	// Three answers to one number, then silence for a while.
-	for range 5 {
-		post(form("+254722000222", "help"))
-	}
-	if len(rec.sent) != 3 {
-		t.Errorf("%d answers to one number in a burst, want 3", len(rec.sent))
-	}
-	// A provider failure is logged without number or text.
-	rec.err = errors.New("provider down")
-	post(form("+254733000333", "HELP nairobi"))
-	for _, secret := range []string{"711000111", "722000222", "733000333", "Kisumu", "nairobi", "MSAADA"} {
-		if strings.Contains(logs.String(), secret) {
-			t.Errorf("log holds %q:\n%s", secret, logs.String())
+		if len(rec.sent) != 0 {
+			t.Fatal("the reply went out inside the callback")
 		}
-	}
-	if !strings.Contains(logs.String(), "not sent") {
-		t.Errorf("failure not logged:\n%s", logs.String())
-	}
+		run()
+		if len(rec.sent) != 2 || rec.sent[0].to != "+254711000111" || !strings.Contains(rec.sent[0].msg, "Msaada bure") ||
+			!strings.Contains(rec.sent[1].msg, "Msaada katika Kisumu") {
+			t.Errorf("sent %q", rec.sent)
+		}
+		// The same message posted again (the provider did not hear our
+		// 200): no second reply.
+		if c := post(f); c != 200 {
+			t.Fatalf("status %d", c)
+		}
+		run()
+		if len(rec.sent) != 2 {
+			t.Errorf("a message posted twice was answered twice: %d SMS", len(rec.sent))
+		}
+		// No sender, garbage: answered 200, nothing sent.
+		rec.sent = nil
+		for _, f := range []url.Values{form("", "HELP"), form("not a number", "HELP"), form("+254711000111", strings.Repeat("x", 5000))} {
+			if c := post(f); c != 200 {
+				t.Errorf("status %d", c)
+			}
+		}
+		run()
+		if len(rec.sent) != 0 {
+			t.Errorf("sent %d messages for bad requests", len(rec.sent))
+		}
+		// Three answers to one number, then silence for a while.
+		for range 5 {
+			post(form("+254722000222", "help"))
+		}
+		run()
+		if len(rec.sent) != 3 {
+			t.Errorf("%d answers to one number in a burst, want 3", len(rec.sent))
+		}
+		// A provider refusal fails the job for good, without number or text
+		// in the log or the job's error.
+		rec.err = ErrRejected
+		post(form("+254733000333", "HELP nairobi"))
+		run()
+		failed, err := st.Jobs(ctx, store.JobFailed, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(failed) == 0 || failed[0].Kind != JobReply || len(failed[0].Payload) != 0 {
+			t.Errorf("refused reply: %+v", failed)
+		}
+		for _, secret := range []string{"711000111", "722000222", "733000333", "Kisumu", "nairobi", "MSAADA"} {
+			if strings.Contains(logs.String(), secret) {
+				t.Errorf("log holds %q:\n%s", secret, logs.String())
+			}
+			for _, j := range failed {
+				if strings.Contains(j.LastError, secret) {
+					t.Errorf("job error holds %q", secret)
+				}
+			}
+		}
+		if !strings.Contains(logs.String(), "failed for good") {
+			t.Errorf("failure not logged:\n%s", logs.String())
+		}
+		// No job payload left behind holds the numbers in clear.
+		all, _ := st.Jobs(ctx, "", 100)
+		for _, j := range all {
+			for _, secret := range []string{"711000111", "733000333", "Kisumu"} {
+				if strings.Contains(string(j.Payload), secret) {
+					t.Errorf("job %s payload holds %q", j.Kind, secret)
+				}
+			}
+		}
+	})
 }
 
 func TestAfricasTalking(t *testing.T) {
@@ -292,6 +351,11 @@ func TestAfricasTalking(t *testing.T) {
 		{401, `The supplied authentication is invalid`, true},
 		{400, `Invalid phone number +254711000111`, true},
 		{500, `oops`, false},
+		{503, `Service Unavailable`, false},
+		{429, `Too Many Requests`, false},
+		{408, `Request Timeout`, false},
+		{201, `{"SMSMessageData":{"Message":"Sent to 0/1","Recipients":[{"statusCode":500,"number":"+254711000111","status":"InternalServerError"}]}}`, false},
+		{201, `{"SMSMessageData":{"Message":"Sent to 0/1","Recipients":[{"statusCode":405,"number":"+254711000111","status":"InsufficientBalance"}]}}`, false},
 		{201, `not json +254711000111`, false},
 	} {
 		status, answer = tc.status, tc.answer
@@ -326,41 +390,26 @@ func TestAfricasTalking(t *testing.T) {
 	}
 }
 
-func TestNudger(t *testing.T) {
+// The nudge's wording is checked at start; the queue and the sending are
+// tested through the console (internal/console/nudge_test.go).
+func TestNudgerWording(t *testing.T) {
 	secret := seal.NewNetworkSecretForTest()
+	st := storetest.Open(t, store.SQLite)
 	rec := &recorder{}
-	n, err := NewNudger(NudgeConfig{Sender: rec, USSDCode: "*384*123#", Secret: secret})
+	n, err := NewNudger(NudgeConfig{Store: st, Sender: rec, USSDCode: "*384*123#", Secret: secret})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := "You have a new message. Dial *384*123# and choose 2. / Una ujumbe mpya. Piga *384*123# uchague 2."; n.Text() != want {
 		t.Errorf("nudge %q", n.Text())
 	}
-	ctx := context.Background()
-	if err := n.Nudge(ctx, "0712 345 678"); err != nil {
-		t.Fatal(err)
-	}
-	if err := n.Nudge(ctx, "+254712345678"); err != nil { // within the quiet time: skipped
-		t.Fatal(err)
-	}
-	if err := n.Nudge(ctx, "0722 000 000"); err != nil {
-		t.Fatal(err)
-	}
-	if len(rec.sent) != 2 || rec.sent[0].to != "+254712345678" || rec.sent[1].to != "+254722000000" || rec.sent[0].msg != n.Text() {
-		t.Errorf("sent %q", rec.sent)
-	}
-	if err := n.Nudge(ctx, "not a number"); !errors.Is(err, ErrBadNumber) {
-		t.Errorf("bad number: %v", err)
-	}
 	var nilNudger *Nudger
-	if err := nilNudger.Nudge(ctx, "0712345678"); err != nil {
+	if err := nilNudger.Queue(context.Background(), nil, "r", "m", "0712345678"); err != nil {
 		t.Errorf("nil nudger: %v", err)
 	}
-	rec.err = ErrRejected
-	if err := n.Nudge(ctx, "0733 000 000"); !errors.Is(err, ErrRejected) {
-		t.Errorf("provider refusal: %v", err)
+	if _, err := NewNudger(NudgeConfig{Sender: rec, Secret: secret, USSDCode: "*1#"}); err == nil {
+		t.Error("a nudger without the store")
 	}
-
 	for _, tc := range []struct {
 		wording, code string
 	}{
@@ -369,11 +418,11 @@ func TestNudger(t *testing.T) {
 		{strings.Repeat("x", 161), ""},              // too long
 		{"Your code is 4821 7730 1195 6604", "*1#"}, // looks like a receipt
 	} {
-		if _, err := NewNudger(NudgeConfig{Sender: rec, Secret: secret, Wording: tc.wording, USSDCode: tc.code}); err == nil {
+		if _, err := NewNudger(NudgeConfig{Store: st, Sender: rec, Secret: secret, Wording: tc.wording, USSDCode: tc.code}); err == nil {
 			t.Errorf("wording %q accepted", tc.wording)
 		}
 	}
-	custom, err := NewNudger(NudgeConfig{Sender: rec, Secret: secret, Wording: "Mama Mboga: your order is ready, dial {ussd}", USSDCode: "*384*9#"})
+	custom, err := NewNudger(NudgeConfig{Store: st, Sender: rec, Secret: secret, Wording: "Mama Mboga: your order is ready, dial {ussd}", USSDCode: "*384*9#"})
 	if err != nil || custom.Text() != "Mama Mboga: your order is ready, dial *384*9#" {
 		t.Errorf("custom wording %q %v", custom.Text(), err)
 	}

@@ -153,12 +153,16 @@ func (s *Store) MarkOpened(ctx context.Context, reportID string, now time.Time) 
 // AddCaseworkerMessage stores a caseworker's message and, the first time,
 // the time of the first response (for the network's statistics).
 func (s *Store) AddCaseworkerMessage(ctx context.Context, m *Message) error {
-	return s.Tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, report_id, author, user_id, created_at, sealed) VALUES ($1, $2, $3, $4, $5, $6)`,
-			m.ID, m.ReportID, AuthorCaseworker, m.UserID, m.CreatedAt.Unix(), []byte(m.Sealed)); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `UPDATE reports SET first_response_at = $2 WHERE id = $1 AND first_response_at IS NULL`, m.ReportID, m.CreatedAt.Unix())
+	return s.Tx(ctx, func(tx *sql.Tx) error { return AddCaseworkerMessageTx(ctx, tx, m) })
+}
+
+// AddCaseworkerMessageTx is AddCaseworkerMessage inside tx, so that what the
+// message causes (an SMS nudge) is queued in the same transaction.
+func AddCaseworkerMessageTx(ctx context.Context, tx *sql.Tx, m *Message) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, report_id, author, user_id, created_at, sealed) VALUES ($1, $2, $3, $4, $5, $6)`,
+		m.ID, m.ReportID, AuthorCaseworker, m.UserID, m.CreatedAt.Unix(), []byte(m.Sealed)); err != nil {
 		return err
-	})
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE reports SET first_response_at = $2 WHERE id = $1 AND first_response_at IS NULL`, m.ReportID, m.CreatedAt.Unix())
+	return err
 }

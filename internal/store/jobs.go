@@ -186,9 +186,13 @@ func (s *Store) ExtendJobLease(ctx context.Context, j *Job, until, now time.Time
 
 // FinishJob records that a claimed job succeeded: a one-off job is done, a
 // periodic one is due again one interval from now, with its attempts reset.
+// A one-off job's payload is erased: it is not needed any more, and may
+// hold a sealed phone number or address that should not wait in the
+// database, or in backups, for the row to be deleted.
 func (s *Store) FinishJob(ctx context.Context, j *Job, now time.Time) error {
 	return s.updateClaimed(ctx, j, `state = CASE WHEN every_secs > 0 THEN $3 ELSE $4 END,
 		run_at = CASE WHEN every_secs > 0 THEN $5 + every_secs ELSE run_at END,
+		payload = CASE WHEN every_secs > 0 THEN payload ELSE '' END,
 		attempts = CASE WHEN every_secs > 0 THEN 0 ELSE attempts END,
 		leased_by = '', lease_until = 0, last_error = '', updated_at = $5`,
 		JobPending, JobDone, now.Unix())
@@ -201,9 +205,10 @@ func (s *Store) RetryJob(ctx context.Context, j *Job, errText string, runAt, now
 }
 
 // FailJob records that a claimed job failed for good: it stays in the table,
-// state failed, for an operator to see, and is never claimed again.
+// state failed, for an operator to see, and is never claimed again. Its
+// payload is erased, as FinishJob does.
 func (s *Store) FailJob(ctx context.Context, j *Job, errText string, now time.Time) error {
-	return s.updateClaimed(ctx, j, `state = $3, leased_by = '', lease_until = 0, last_error = $4, updated_at = $5`,
+	return s.updateClaimed(ctx, j, `state = $3, payload = '', leased_by = '', lease_until = 0, last_error = $4, updated_at = $5`,
 		JobFailed, clipError(errText), now.Unix())
 }
 

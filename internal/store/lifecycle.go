@@ -29,7 +29,7 @@ func (r *Report) Destroyed() bool { return r.Withdrawn || !r.PurgedAt.IsZero() }
 // any of them is deleted when the report is withdrawn or purged. A new
 // table holding either names itself here (TestContentTablesComplete checks
 // that every table with a report_id column is here or in keptTables).
-var contentTables = []string{"report_fields", "attachments", "messages", "notes", "identifiers", "report_wraps", "receipts", "survivor_sessions", "submit_tokens"}
+var contentTables = []string{"report_fields", "attachments", "messages", "notes", "identifiers", "report_wraps", "receipts", "survivor_sessions", "submit_tokens", "nudges"}
 
 // keptTables refer to reports but hold no content of theirs, or handle it
 // themselves in destroyTx: referrals keep their state for the statistics of
@@ -90,6 +90,12 @@ func destroyTx(ctx context.Context, tx *sql.Tx, reportID string, now time.Time, 
 		state = CASE WHEN state IN (`+revoke+`) THEN '`+ReferralRevoked+`' ELSE state END,
 		reason = CASE WHEN state IN (`+revoke+`) THEN $3 ELSE reason END
 		WHERE report_id = $1`, reportID, now.Unix(), end.reason); err != nil {
+		return err
+	}
+	// A queued nudge's job carries the survivor's number, sealed: it goes
+	// with the report, before the nudges that name it.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE state IN ($2, $3) AND unique_key IN
+		(SELECT $4 || id FROM nudges WHERE report_id = $1)`, reportID, JobPending, JobRunning, nudgeJobPrefix); err != nil {
 		return err
 	}
 	for _, table := range contentTables {

@@ -390,8 +390,11 @@ func TestUSSDContactConsentAndNudge(t *testing.T) {
 		if cs.Contact == nil || cs.Contact.Phone != phone {
 			t.Fatalf("contact %+v", cs.Contact)
 		}
-		// The console's hook: a caseworker wrote, nudge the survivor.
-		if err := g.env.App.Nudger.Nudge(ctx, cs.Contact.Phone); err != nil {
+		// A caseworker writes: the survivor is nudged, by a job.
+		if err := g.env.App.Casework.SendMessage(ctx, p, id, "Tuko hapa kukusaidia."); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := g.env.App.Jobs.RunDue(ctx); err != nil {
 			t.Fatal(err)
 		}
 		sent := g.sms.all()
@@ -430,12 +433,28 @@ func TestGatewayAuthAndSMS(t *testing.T) {
 		}
 	}
 
-	// SMS: HELP with a county.
+	// SMS: HELP with a county, answered by jobs (the second SMS a second
+	// after the first).
 	status, _ := g.post("/gw/"+gatewayToken+"/sms", url.Values{"from": {"+254712000111"}, "to": {"22384"},
 		"text": {"help nairobi"}, "date": {"2026-03-12"}, "id": {"1"}, "linkId": {"x"}})
+	g.env.Clock.Add(2 * time.Second)
+	if _, err := g.env.App.Jobs.RunDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
 	sent := g.sms.all()
 	if status != 200 || len(sent) != 2 || sent[0][0] != "+254712000111" || !strings.Contains(sent[1][1], "Help in Nairobi") {
 		t.Errorf("SMS help: %d %q", status, sent)
+	}
+	// The gateway posts the same message again (it did not hear our 200):
+	// answered 200, and not answered again.
+	status, _ = g.post("/gw/"+gatewayToken+"/sms", url.Values{"from": {"+254712000111"}, "to": {"22384"},
+		"text": {"help nairobi"}, "date": {"2026-03-12"}, "id": {"1"}, "linkId": {"x"}})
+	g.env.Clock.Add(2 * time.Second)
+	if _, err := g.env.App.Jobs.RunDue(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if again := g.sms.all(); status != 200 || len(again) != 2 {
+		t.Errorf("the same inbound SMS id posted twice: %d, %d replies in all, want 2", status, len(again))
 	}
 
 	logs := g.env.Logs.String()
