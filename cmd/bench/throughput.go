@@ -74,9 +74,7 @@ func cryptoFloor(ctx context.Context, e *env) ([]Result, error) {
 
 // floorOp is one report's cryptography, as the server does it.
 type floorOp struct {
-	kdf       *seal.KDF
-	salt      []byte
-	params    seal.KDFParams
+	receipts  *seal.Receipts
 	recipient *seal.OrgRecipient
 	narrative []byte
 	ids       []byte
@@ -89,26 +87,29 @@ func newFloorOp(e *env) (*floorOp, error) {
 	}
 	r := typicalReport("en")
 	ids, _ := json.Marshal([]reporting.Identifier{{Type: r.ID[0], Platform: r.ID[1], Value: r.ID[2]}})
-	op := &floorOp{kdf: seal.NewKDF(e.kdfN), salt: make([]byte, seal.SaltSize), params: e.App.KDFParams,
-		recipient: recipient, narrative: []byte(r.Narrative), ids: ids}
-	rand.Read(op.salt)
-	return op, nil
+	salt := make([]byte, seal.SaltSize)
+	rand.Read(salt)
+	receipts, err := seal.NewReceipts(seal.NewKDF(e.kdfN), e.App.Secret, salt, e.App.KDFParams)
+	if err != nil {
+		return nil, err
+	}
+	return &floorOp{receipts: receipts, recipient: recipient, narrative: []byte(r.Narrative), ids: ids}, nil
 }
 
-func (op *floorOp) argon(ctx context.Context) (seal.ReceiptKeys, error) {
+func (op *floorOp) argon(ctx context.Context) (seal.ReceiptKeyring, error) {
 	receipt, err := seal.NewReceipt()
 	if err != nil {
-		return seal.ReceiptKeys{}, err
+		return seal.ReceiptKeyring{}, err
 	}
-	return op.kdf.ReceiptKeys(ctx, receipt, op.salt, op.params)
+	return op.receipts.Keys(ctx, receipt)
 }
 
 func (op *floorOp) report(ctx context.Context) error {
-	keys, err := op.argon(ctx)
+	ring, err := op.argon(ctx)
 	if err != nil {
 		return err
 	}
-	defer keys.Wrap.Destroy()
+	defer ring.Destroy()
 	dk, err := seal.NewDataKey()
 	if err != nil {
 		return err
@@ -126,7 +127,7 @@ func (op *floorOp) report(ctx context.Context) error {
 	if _, err := op.recipient.WrapDataKey(dk); err != nil {
 		return err
 	}
-	_, err = keys.Wrap.WrapDataKey(id, "receipt", dk)
+	_, err = ring.Current().WrapDataKey(id, dk)
 	return err
 }
 
@@ -139,9 +140,9 @@ func (op *floorOp) measure(ctx context.Context, n, at int) (cpu, wall time.Durat
 // measureArgon is measure for the argon2id evaluation alone.
 func (op *floorOp) measureArgon(ctx context.Context, n int) (time.Duration, time.Duration, error) {
 	return timeOps(ctx, n, 1, func(ctx context.Context) error {
-		keys, err := op.argon(ctx)
+		ring, err := op.argon(ctx)
 		if err == nil {
-			keys.Wrap.Destroy()
+			ring.Destroy()
 		}
 		return err
 	})

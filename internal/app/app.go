@@ -173,8 +173,14 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return fail(fmt.Errorf("stored receipt parameters: %w", err))
 	}
+	if err := checkStoredParams(receiptParams, o.KDFParams); err != nil {
+		return fail(err)
+	}
 	a.Reporting = reporting.New(reporting.Config{Store: st, KDF: core.KDF, KDFParams: receiptParams,
-		ReceiptSalt: salt, Secret: core.Secret, Audit: core.Audit, Now: o.Now})
+		ReceiptSalt: salt, Secret: core.Secret, Audit: core.Audit, Now: o.Now,
+		OnUpgradeError: func(err error) {
+			o.Logger.Warn("an old receipt opened its report but could not be upgraded; the next login tries again", "err", err)
+		}})
 	// An edit of the directory or the routing rules in the console shows on
 	// the help pages and routes the next report at once.
 	core.Casework.OnDirectoryChange = a.Reporting.InvalidateDirectory
@@ -199,6 +205,23 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return fail(err)
 	}
 	return a, nil
+}
+
+// checkStoredParams refuses to serve receipts with the test-only argon2id
+// parameters that the database says were chosen at its first start, unless
+// this process runs with them too: only test code sets
+// Options.KDFParams to seal.TestKDFParams, and no flag or variable can.
+// Test parameters cost a guesser nothing, and a database they reach (a
+// test's database copied to a server, or a row an attacker with write
+// access changed) must not make a production server issue receipts with
+// them.
+func checkStoredParams(stored, running seal.KDFParams) error {
+	if stored != seal.TestKDFParams || running == seal.TestKDFParams {
+		return nil
+	}
+	return fmt.Errorf("the database's receipt settings (receipt_kdf = %s) are the weak ones made only for tests, "+
+		"and a production server refuses them: receipts made with them can be guessed quickly. "+
+		"This database was created by a test; start from an empty database (or restore a backup of the real one)", stored)
 }
 
 func hasIntake(orgs []store.Organisation) bool {

@@ -35,9 +35,11 @@ organisation's key or a survivor's receipt, its content.
 
 Logins are not backed up: a restored deployment starts with everyone logged
 out. The network secret and the signing key are not in the database and so
-not in the backup unless --include-secrets says so. Without them a restored
-server still opens receipts and console logins, but cannot match identifiers
-against old reports, and its audit log no longer verifies. Either keep a copy
+not in the backup unless --include-secrets says so. Without the network
+secret a restored server opens no survivor's receipt (every receipt key is
+derived from it) and cannot match identifiers against old reports; without
+the signing key its audit log no longer verifies. Console logins work either
+way. Either keep a copy
 of network.secret and signing.key (from the data directory, or the
 SALAMA_NETWORK_SECRET and SALAMA_SIGNING_KEY values) somewhere else safe, or
 use --include-secrets, which makes this one file enough to restore
@@ -202,7 +204,8 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 	if ds != nil {
 		fmt.Fprintln(out, "  It holds the network secret and the signing key: guard it like both.")
 	} else {
-		fmt.Fprintf(out, "  Reminder: the network secret and the signing key are not in it. Keep a copy of\n"+
+		fmt.Fprintf(out, "  Reminder: the network secret and the signing key are not in it, and without the\n"+
+			"  network secret no survivor's receipt opens their report. Keep a copy of\n"+
 			"  %s and %s (or the SALAMA_NETWORK_SECRET and SALAMA_SIGNING_KEY values)\n"+
 			"  somewhere safe, apart from the backup, or use --include-secrets.\n",
 			filepath.Join(*c.data, seal.NetworkSecretFile), filepath.Join(*c.data, seal.SigningKeyFile))
@@ -306,9 +309,9 @@ func restoreCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 
 	if missing := missingSecrets(*c.data); len(missing) > 0 {
 		fmt.Fprintf(stdout, "\nBefore `salama serve`: put the deployment's %s into %s (mode 0600),\n"+
-			"or set %s. Without them the server makes new ones: receipts and console\n"+
-			"logins still work, but identifier matching no longer finds the old reports and\n"+
-			"`salama audit verify` rejects every old entry.\n",
+			"or set %s. Without them the server makes new ones: console logins still work,\n"+
+			"but no survivor's receipt opens their report any more, identifier matching no\n"+
+			"longer finds the old reports and `salama audit verify` rejects every old entry.\n",
 			strings.Join(missing, " and "), *c.data, strings.Join(missingEnv(missing), " and "))
 	}
 	// With the signing key at hand, prove the audit log came back whole.

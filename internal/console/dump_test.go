@@ -396,16 +396,39 @@ func TestDumpDecryptsNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wrongReceipt, _ := seal.ParseReceipt("1234 5678 9012 3456")
-		wrongKeys, err := s.App.KDF.ReceiptKeys(ctx, wrongReceipt, salt, receiptParams)
+		// A dump holds the salt and the parameters but not the network
+		// secret: the real receipt under a guessed secret, and a wrong
+		// receipt under the real one, open no wrap under any version.
+		guessed, err := seal.NewReceipts(s.App.KDF, seal.NewNetworkSecretForTest(), salt, receiptParams)
 		if err != nil {
 			t.Fatal(err)
 		}
+		network, err := seal.NewReceipts(s.App.KDF, s.App.Secret, salt, receiptParams)
+		if err != nil {
+			t.Fatal(err)
+		}
+		withoutSecret, err := guessed.Keys(ctx, sub.Receipt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer withoutSecret.Destroy()
+		wrongReceipt, _ := seal.ParseReceipt("1234 5678 9012 3456")
+		wrongKeys, err := network.Keys(ctx, wrongReceipt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer wrongKeys.Destroy()
 		for _, rc := range d.rows(t, `SELECT lookup, report_id, wrap FROM receipts`) {
-			// The lookup key is the other half of the same argon2id output:
+			// The lookup key is derived from the same argon2id output:
 			// it must not open the wrap.
-			for _, k := range append(d.guesses(t, blob(rc[0]), blob(rc[2])), wrongKeys.Wrap) {
+			for _, k := range d.guesses(t, blob(rc[0]), blob(rc[2])) {
 				_, err := k.UnwrapDataKey(str(rc[1]), "receipt", blob(rc[2]))
+				fails("a report's data key under its receipt", err)
+				_, err = k.UnwrapDataKey(str(rc[1]), "receipt/v2", blob(rc[2]))
+				fails("a report's data key under its receipt", err)
+			}
+			for _, k := range append(withoutSecret.Versions(), wrongKeys.Versions()...) {
+				_, err := k.UnwrapDataKey(str(rc[1]), blob(rc[2]))
 				fails("a report's data key under its receipt", err)
 			}
 		}
@@ -503,17 +526,19 @@ func TestDumpDecryptsNothing(t *testing.T) {
 		}
 		read("with the live cookie", ident, nil)
 
-		keys, err := s.App.KDF.ReceiptKeys(ctx, sub.Receipt, salt, receiptParams)
+		ring, err := network.Keys(ctx, sub.Receipt)
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer ring.Destroy()
+		keys := ring.Current()
 		var rwrap []byte
 		for _, rc := range d.rows(t, `SELECT lookup, wrap FROM receipts`) {
 			if bytes.Equal(blob(rc[0]), keys.Lookup) {
 				rwrap = blob(rc[1])
 			}
 		}
-		dk, err := keys.Wrap.UnwrapDataKey(id, "receipt", rwrap)
+		dk, err := keys.UnwrapDataKey(id, rwrap)
 		if err != nil {
 			t.Fatalf("the receipt does not open the report: %v", err)
 		}

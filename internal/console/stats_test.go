@@ -25,7 +25,7 @@ func TestNetworkStats(t *testing.T) {
 			Report: store.Report{ID: id, CaseRef: fmt.Sprintf("ST%02d-TEST", i), Kind: store.KindReport, Channel: store.ChannelWeb, OrgID: org.ID,
 				Status: store.StatusNew, CreatedAt: at, UpdatedAt: at, ConsentStats: true, County: "nairobi", AgeBand: "18-24", Categories: []string{"sextortion"}},
 			Fields: map[string]seal.Sealed{"narrative": seal.Sealed("sealed")}, OrgRecipient: "org:" + org.ID, OrgWrap: []byte("wrap"),
-			ReceiptLookup: []byte("lookup-" + id), ReceiptWrap: []byte("rwrap"),
+			ReceiptLookup: []byte("lookup-" + id), ReceiptWrap: []byte("rwrap"), ReceiptVersion: 2,
 		}
 		if err := s.App.Store.CreateReport(s.Ctx(), nr); err != nil {
 			t.Fatal(err)

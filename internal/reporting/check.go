@@ -1,6 +1,7 @@
 package reporting
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -47,21 +48,9 @@ func (s *Service) VerifyCSRF(c *CheckSession, tok string) bool {
 // withdrawn reports cost the same argon2id evaluation and give the same
 // ErrNoReport.
 func (s *Service) LogIn(ctx context.Context, r seal.Receipt) (cookie string, err error) {
-	keys, err := s.KDF.ReceiptKeys(ctx, r, s.ReceiptSalt, s.KDFParams)
+	reportID, dk, err := s.openReceipt(ctx, r)
 	if err != nil {
 		return "", err
-	}
-	defer keys.Wrap.Destroy()
-	reportID, wrap, err := s.Store.ReceiptByLookup(ctx, keys.Lookup)
-	if errors.Is(err, store.ErrNotFound) {
-		return "", ErrNoReport
-	}
-	if err != nil {
-		return "", err
-	}
-	dk, err := keys.Wrap.UnwrapDataKey(reportID, "receipt", wrap)
-	if err != nil {
-		return "", ErrNoReport
 	}
 	defer dk.Destroy()
 	sk, err := seal.NewKey()
@@ -82,6 +71,56 @@ func (s *Service) LogIn(ctx context.Context, r seal.Receipt) (cookie string, err
 		return "", err
 	}
 	return base64.RawURLEncoding.EncodeToString(append(id, sk.Bytes()...)), nil
+}
+
+// openReceipt finds the report a receipt belongs to and unwraps its data
+// key. One argon2id evaluation gives the receipt's lookup key under every
+// derivation version (seal.Receipts), and one query looks for all of them,
+// so that unknown receipts, current ones and old ones cost the same.
+//
+// A receipt row of an older version is upgraded on the spot: the data key is
+// wrapped under the current keys and the row rewritten with the new lookup
+// key, so the old lookup key and wrap are gone. If that write fails (a
+// read-only database, a full disk) the report opens all the same and the
+// upgrade waits for the next login.
+func (s *Service) openReceipt(ctx context.Context, r seal.Receipt) (reportID string, dk *seal.DataKey, err error) {
+	if s.receiptsErr != nil {
+		return "", nil, s.receiptsErr
+	}
+	ring, err := s.receipts.Keys(ctx, r)
+	if err != nil {
+		return "", nil, err
+	}
+	defer ring.Destroy()
+	var lookups [][]byte
+	for _, k := range ring.Versions() {
+		lookups = append(lookups, k.Lookup)
+	}
+	row, err := s.Store.ReceiptByLookup(ctx, lookups...)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", nil, ErrNoReport
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	keys, ok := ring.Version(seal.ReceiptVersion(row.Version))
+	if !ok || !bytes.Equal(keys.Lookup, row.Lookup) {
+		return "", nil, ErrNoReport
+	}
+	dk, err = keys.UnwrapDataKey(row.ReportID, row.Wrap)
+	if err != nil {
+		return "", nil, ErrNoReport
+	}
+	if cur := ring.Current(); keys.Version != cur.Version {
+		w, err := cur.WrapDataKey(row.ReportID, dk)
+		if err == nil {
+			err = s.Store.UpgradeReceipt(ctx, row.ReportID, row.Lookup, cur.Lookup, w, int(cur.Version))
+		}
+		if err != nil && !errors.Is(err, store.ErrNotFound) && s.OnUpgradeError != nil {
+			s.OnUpgradeError(err)
+		}
+	}
+	return row.ReportID, dk, nil
 }
 
 // Session resumes a receipt login from its cookie value.

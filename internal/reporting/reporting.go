@@ -59,11 +59,19 @@ type Config struct {
 	TokenLifetime time.Duration
 	// SessionIdle ends a receipt login after this long without a request.
 	SessionIdle time.Duration
+	// OnUpgradeError, if set, hears why an old receipt's upgrade to the
+	// current derivation could not be written (the report opened anyway;
+	// the next login tries again). The error names no receipt.
+	OnUpgradeError func(error)
 }
 
 // Service is the survivor-facing reporting service.
 type Service struct {
 	Config
+	// receipts derives receipt keys (seal.Receipts); receiptsErr says why
+	// it could not be built from Config, and is returned by every use.
+	receipts    *seal.Receipts
+	receiptsErr error
 
 	mu       sync.Mutex
 	dirAt    time.Time // zero: nothing cached
@@ -83,7 +91,9 @@ func New(c Config) *Service {
 	if c.SessionIdle == 0 {
 		c.SessionIdle = 15 * time.Minute
 	}
-	return &Service{Config: c}
+	s := &Service{Config: c}
+	s.receipts, s.receiptsErr = seal.NewReceipts(c.KDF, c.Secret, c.ReceiptSalt, c.KDFParams)
+	return s
 }
 
 // Directory returns the services and organisations, cached for a minute: the
@@ -204,11 +214,15 @@ func (s *Service) SubmitFrom(ctx context.Context, in Input, channel string) (*Su
 
 // create seals, routes and stores a report in one transaction.
 func (s *Service) create(ctx context.Context, in Input, channel string, receipt seal.Receipt, tokenHash []byte) (*Submission, error) {
-	keys, err := s.KDF.ReceiptKeys(ctx, receipt, s.ReceiptSalt, s.KDFParams)
+	if s.receiptsErr != nil {
+		return nil, s.receiptsErr
+	}
+	ring, err := s.receipts.Keys(ctx, receipt)
 	if err != nil {
 		return nil, err
 	}
-	defer keys.Wrap.Destroy()
+	defer ring.Destroy()
+	keys := ring.Current()
 	svcs, orgs, rules, err := s.routing(ctx)
 	if err != nil {
 		return nil, err
@@ -242,10 +256,10 @@ func (s *Service) create(ctx context.Context, in Input, channel string, receipt 
 			return nil, err
 		}
 		nr.OrgRecipient = "org:" + org.ID
-		if nr.ReceiptWrap, err = keys.Wrap.WrapDataKey(nr.ID, "receipt", dk); err != nil {
+		if nr.ReceiptWrap, err = keys.WrapDataKey(nr.ID, dk); err != nil {
 			return nil, err
 		}
-		nr.ReceiptLookup = keys.Lookup
+		nr.ReceiptLookup, nr.ReceiptVersion = keys.Lookup, int(keys.Version)
 		err = s.Store.CreateReport(ctx, nr)
 		switch {
 		case err == nil:

@@ -38,26 +38,15 @@ func (s *Service) SubmitOnce(ctx context.Context, in Input, channel string, seed
 }
 
 // OpenWithReceipt opens the report a receipt belongs to for the length of
-// one request and starts no session: nothing is written. The caller must
-// Close the CheckSession. Unknown receipts and withdrawn reports cost the
-// same argon2id evaluation and give the same ErrNoReport; the caller rate-
-// limits guesses.
+// one request and starts no session. The caller must Close the
+// CheckSession. Unknown receipts and withdrawn reports cost the same
+// argon2id evaluation and give the same ErrNoReport; the caller rate-limits
+// guesses. A receipt of an older derivation is upgraded, as at a web
+// login (openReceipt); the upgrade is the only write.
 func (s *Service) OpenWithReceipt(ctx context.Context, r seal.Receipt) (*CheckSession, error) {
-	keys, err := s.KDF.ReceiptKeys(ctx, r, s.ReceiptSalt, s.KDFParams)
+	reportID, dk, err := s.openReceipt(ctx, r)
 	if err != nil {
 		return nil, err
-	}
-	defer keys.Wrap.Destroy()
-	reportID, wrap, err := s.Store.ReceiptByLookup(ctx, keys.Lookup)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrNoReport
-	}
-	if err != nil {
-		return nil, err
-	}
-	dk, err := keys.Wrap.UnwrapDataKey(reportID, "receipt", wrap)
-	if err != nil {
-		return nil, ErrNoReport
 	}
 	return &CheckSession{ReportID: reportID, dk: dk}, nil
 }

@@ -10,29 +10,37 @@ import (
 // parameters: the cryptographic floor of a report submission and of every
 // receipt login (SPEC §8 compares server CPU per report with it).
 func BenchmarkReceiptKeys(b *testing.B) {
-	k := NewKDF(1)
+	rs, err := NewReceipts(NewKDF(1), NewNetworkSecretForTest(), []byte("salama-test-network-salt"), DefaultKDFParams)
+	if err != nil {
+		b.Fatal(err)
+	}
 	r, _ := ParseReceipt("4821 7730 1195 6604")
-	salt := []byte("salama-test-network-salt")
 	ctx := context.Background()
 	for b.Loop() {
-		if _, err := k.ReceiptKeys(ctx, r, salt, DefaultKDFParams); err != nil {
+		ring, err := rs.Keys(ctx, r)
+		if err != nil {
 			b.Fatal(err)
 		}
+		ring.Destroy()
 	}
 }
 
 // BenchmarkReceiptKeysParallel shows queueing: with N slots, throughput
 // stops growing past N concurrent callers while memory stays bounded.
 func BenchmarkReceiptKeysParallel(b *testing.B) {
-	k := NewKDF(0)
+	rs, err := NewReceipts(NewKDF(0), NewNetworkSecretForTest(), []byte("salama-test-network-salt"), DefaultKDFParams)
+	if err != nil {
+		b.Fatal(err)
+	}
 	r, _ := ParseReceipt("4821 7730 1195 6604")
-	salt := []byte("salama-test-network-salt")
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if _, err := k.ReceiptKeys(context.Background(), r, salt, DefaultKDFParams); err != nil {
+			ring, err := rs.Keys(context.Background(), r)
+			if err != nil {
 				b.Error(err)
 				return
 			}
+			ring.Destroy()
 		}
 	})
 }

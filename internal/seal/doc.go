@@ -23,7 +23,9 @@
 //     evaluations running at once bounded (each holds its memory) and the
 //     rest queued, never refused;
 //   - receipts ([Receipt]): 16 uniformly random digits, the survivor's only
-//     credential;
+//     credential, and their keys ([Receipts]): argon2id under the network
+//     salt, each half then keyed with HMAC-SHA-256 under a subkey of the
+//     network secret, versioned so that older receipts keep opening;
 //   - the network secret ([NetworkSecret]): keys the blind index of
 //     identifiers and every MAC the server needs (CSRF tokens, keyed hashes);
 //   - backup encryption ([BackupRecipients], [BackupIdentities]): a backup

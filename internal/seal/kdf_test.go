@@ -81,10 +81,10 @@ func TestKDFRefusesWeakParamsAndShortSalt(t *testing.T) {
 		t.Errorf("short salt: err = %v", err)
 	}
 	r, _ := NewReceipt()
-	if _, err := k.ReceiptKeys(ctx, r, salt, KDFParams{Memory: 64 * 1024, Time: 1, Threads: 1}); !errors.Is(err, ErrWeakParams) {
+	if _, err := k.receiptV1(ctx, r, salt, KDFParams{Memory: 64 * 1024, Time: 1, Threads: 1}); !errors.Is(err, ErrWeakParams) {
 		t.Errorf("receipt weak params: err = %v", err)
 	}
-	if _, err := k.ReceiptKeys(ctx, Receipt{}, salt, TestKDFParams); !errors.Is(err, ErrReceiptFormat) {
+	if _, err := k.receiptV1(ctx, Receipt{}, salt, TestKDFParams); !errors.Is(err, ErrReceiptFormat) {
 		t.Errorf("zero receipt: err = %v", err)
 	}
 }
@@ -199,7 +199,7 @@ func TestKDFBoundsConcurrencyAndQueues(t *testing.T) {
 	for i := range callers {
 		wg.Go(func() {
 			r := receiptFromNumber(uint64(i))
-			_, err := k.ReceiptKeys(ctx, r, salt, TestKDFParams)
+			_, err := k.receiptV1(ctx, r, salt, TestKDFParams)
 			errs <- err
 		})
 	}
@@ -263,7 +263,7 @@ func TestKDFRealEvaluationsUnderLoad(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range 16 {
 		wg.Go(func() {
-			if _, err := k.ReceiptKeys(context.Background(), receiptFromNumber(uint64(i)), salt, TestKDFParams); err != nil {
+			if _, err := k.receiptV1(context.Background(), receiptFromNumber(uint64(i)), salt, TestKDFParams); err != nil {
 				t.Error(err)
 			}
 		})

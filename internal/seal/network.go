@@ -23,15 +23,17 @@ const NetworkSecretFile = "network.secret"
 const networkSecretSize = 32
 
 // NetworkSecret is the deployment's 32-byte secret. It keys the blind index
-// of identifiers, CSRF tokens and other MACs, and is never stored in the
-// database: a database dump alone cannot test a phone number against the
-// blind index.
+// of identifiers, every receipt's lookup and wrap keys ([Receipts]), CSRF
+// tokens and other MACs, and is never stored in the database: a database
+// dump alone cannot test a phone number against the blind index, nor a
+// receipt against the receipts table.
 //
 // Subkeys are derived with HKDF-Expand (SHA-256, RFC 5869) using the secret
 // directly as the pseudorandom key, which it is (32 uniformly random bytes):
 //
 //	blind index key  = HKDF-Expand(secret, "salama/blind-index", 32)
 //	MAC key(purpose) = HKDF-Expand(secret, "salama/mac/" + purpose, 32)
+//	receipt keys     = HKDF-Expand(secret, "salama/receipt/v2/lookup" or "…/wrap", 32)
 //
 // so that no two uses share a key.
 type NetworkSecret struct {

@@ -2,7 +2,9 @@ package seal
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"log/slog"
@@ -152,29 +154,168 @@ func (r Receipt) Digits() string {
 // LogValue redacts the receipt in log/slog.
 func (r Receipt) LogValue() slog.Value { return slog.StringValue("redacted") }
 
-// ReceiptKeys are what a receipt unlocks: Lookup (32 bytes) is stored in the
-// database to find the report; Wrap wraps the report's data key for the
-// survivor.
+// ReceiptVersion numbers the ways receipt keys have been derived. A stored
+// receipt row records its version, so that a receipt issued under an older
+// derivation keeps opening its report and is upgraded at its next login.
+type ReceiptVersion int
+
+const (
+	// ReceiptV1 used the two halves of argon2id(receipt, network salt)
+	// directly as the lookup key and the wrap key. Salt and parameters are
+	// in the database, so a dump alone let one guess be tried against
+	// every report at once. It is read, never written: only to let receipts
+	// issued before ReceiptV2 log in once more and be upgraded.
+	ReceiptV1 ReceiptVersion = 1
+	// ReceiptV2 keys each half with HMAC-SHA-256 under a subkey of the
+	// network secret, which is never in the database (SPEC §6 "Receipt"):
+	// a dump alone allows no guessing at all, and with the network secret
+	// too every guess still costs an argon2id evaluation.
+	ReceiptV2 ReceiptVersion = 2
+
+	// CurrentReceiptVersion is the derivation new receipts are written with.
+	CurrentReceiptVersion = ReceiptV2
+)
+
+// Purposes of the wrap of a report's data key under a receipt. They differ
+// between versions, so a wrap can only ever open under the version it was
+// written with.
+const (
+	receiptWrapPurposeV1 = "receipt"
+	receiptWrapPurposeV2 = "receipt/v2"
+)
+
+// ReceiptKeys are what a receipt unlocks under one derivation version:
+// Lookup (32 bytes) is stored in the database to find the report, the wrap
+// key (kept inside, used through WrapDataKey and UnwrapDataKey) wraps the
+// report's data key for the survivor.
 type ReceiptKeys struct {
-	Lookup []byte
-	Wrap   *Key
+	Version ReceiptVersion
+	Lookup  []byte
+	wrap    *Key
 }
 
-// ReceiptKeys derives argon2id(16 digits, networkSalt, p): the first 32 bytes
-// are the lookup key, the last 32 the wrap key. networkSalt must be at least
-// SaltSize bytes and is the same for every receipt of the network.
-func (k *KDF) ReceiptKeys(ctx context.Context, r Receipt, networkSalt []byte, p KDFParams) (ReceiptKeys, error) {
+// WrapDataKey wraps dk for report reportID under the receipt.
+func (k ReceiptKeys) WrapDataKey(reportID string, dk *DataKey) ([]byte, error) {
+	return k.wrap.WrapDataKey(reportID, k.Version.purpose(), dk)
+}
+
+// UnwrapDataKey opens a wrap written by WrapDataKey of the same version.
+// Any failure returns [ErrOpen] (or [ErrDestroyed]).
+func (k ReceiptKeys) UnwrapDataKey(reportID string, w []byte) (*DataKey, error) {
+	return k.wrap.UnwrapDataKey(reportID, k.Version.purpose(), w)
+}
+
+func (v ReceiptVersion) purpose() string {
+	if v == ReceiptV1 {
+		return receiptWrapPurposeV1
+	}
+	return receiptWrapPurposeV2
+}
+
+// ReceiptKeyring is every version's keys of one receipt, from one argon2id
+// evaluation.
+type ReceiptKeyring struct {
+	keys []ReceiptKeys // newest first
+}
+
+// Current are the keys new receipt rows are written with.
+func (r ReceiptKeyring) Current() ReceiptKeys { return r.keys[0] }
+
+// Versions are the keys of every version a stored receipt may have, newest
+// first.
+func (r ReceiptKeyring) Versions() []ReceiptKeys { return r.keys }
+
+// Version returns the keys of version v, and whether the ring has them.
+func (r ReceiptKeyring) Version(v ReceiptVersion) (ReceiptKeys, bool) {
+	for _, k := range r.keys {
+		if k.Version == v {
+			return k, true
+		}
+	}
+	return ReceiptKeys{}, false
+}
+
+// Destroy zeroes every wrap key of the ring.
+func (r ReceiptKeyring) Destroy() {
+	for _, k := range r.keys {
+		k.wrap.Destroy()
+	}
+}
+
+// Receipts derives the keys of a network's receipts. It holds what the
+// derivation needs: the network salt and argon2id parameters (both stored in
+// the database, fixed at the network's first start) and the network secret
+// (never in the database).
+type Receipts struct {
+	kdf    *KDF
+	salt   []byte
+	params KDFParams
+	lookup []byte // HKDF-Expand(secret, "salama/receipt/v2/lookup")
+	wrap   []byte // HKDF-Expand(secret, "salama/receipt/v2/wrap")
+}
+
+// NewReceipts checks the salt (at least SaltSize bytes), the parameters (as
+// [KDFParams.Validate]) and the secret, and returns the network's receipt
+// derivation.
+func NewReceipts(kdf *KDF, secret *NetworkSecret, networkSalt []byte, p KDFParams) (*Receipts, error) {
+	if kdf == nil {
+		return nil, fmt.Errorf("%w: no KDF", ErrInvalidInput)
+	}
+	if secret == nil || !secret.live {
+		return nil, fmt.Errorf("%w: no network secret", ErrInvalidInput)
+	}
+	if len(networkSalt) < SaltSize {
+		return nil, fmt.Errorf("%w: salt shorter than %d bytes", ErrInvalidInput, SaltSize)
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return &Receipts{kdf: kdf, salt: append([]byte(nil), networkSalt...), params: p,
+		lookup: secret.subkey("salama/receipt/v2/lookup"), wrap: secret.subkey("salama/receipt/v2/wrap")}, nil
+}
+
+// Keys runs argon2id(16 digits, network salt) once and returns the keys of
+// every version:
+//
+//	a ‖ b      = argon2id(digits, salt, params), 32 bytes each
+//	v2 lookup  = HMAC-SHA-256(HKDF-Expand(secret, "salama/receipt/v2/lookup", 32), a)
+//	v2 wrap    = HMAC-SHA-256(HKDF-Expand(secret, "salama/receipt/v2/wrap", 32), b)
+//	v1 lookup  = a, v1 wrap = b (read only)
+//
+// The caller must Destroy the ring.
+func (rs *Receipts) Keys(ctx context.Context, r Receipt) (ReceiptKeyring, error) {
 	if !r.valid() {
-		return ReceiptKeys{}, ErrReceiptFormat
+		return ReceiptKeyring{}, ErrReceiptFormat
 	}
-	lookup, w, err := k.derive64(ctx, r.d[:], networkSalt, p)
+	a, b, err := rs.kdf.derive64(ctx, r.d[:], rs.salt, rs.params)
+	if err != nil {
+		return ReceiptKeyring{}, err
+	}
+	defer clear(b)
+	v2wrap := hmacSHA256(rs.wrap, b)
+	defer clear(v2wrap)
+	current, err := receiptKeys(ReceiptV2, hmacSHA256(rs.lookup, a), v2wrap)
+	if err != nil {
+		return ReceiptKeyring{}, err
+	}
+	legacy, err := receiptKeys(ReceiptV1, a, b)
+	if err != nil {
+		current.wrap.Destroy()
+		return ReceiptKeyring{}, err
+	}
+	return ReceiptKeyring{keys: []ReceiptKeys{current, legacy}}, nil
+}
+
+func receiptKeys(v ReceiptVersion, lookup, wrap []byte) (ReceiptKeys, error) {
+	k, err := KeyFromBytes(wrap)
 	if err != nil {
 		return ReceiptKeys{}, err
 	}
-	wrap, err := KeyFromBytes(w)
-	clear(w)
-	if err != nil {
-		return ReceiptKeys{}, err
-	}
-	return ReceiptKeys{Lookup: lookup, Wrap: wrap}, nil
+	return ReceiptKeys{Version: v, Lookup: lookup, wrap: k}, nil
+}
+
+func hmacSHA256(key, msg []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write(msg)
+	return m.Sum(nil)
 }

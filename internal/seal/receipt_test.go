@@ -151,7 +151,7 @@ func TestReceiptKeysWrongReceiptFails(t *testing.T) {
 	ctx := context.Background()
 	salt := []byte("salama-test-network-salt")
 	r, _ := NewReceipt()
-	keys, err := k.ReceiptKeys(ctx, r, salt, TestKDFParams)
+	keys, err := k.receiptV1(ctx, r, salt, TestKDFParams)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestReceiptKeysWrongReceiptFails(t *testing.T) {
 		t.Fatalf("lookup is %d bytes", len(keys.Lookup))
 	}
 	dk := mustDataKey(t)
-	w, err := keys.Wrap.WrapDataKey("report-1", "receipt", dk)
+	w, err := keys.WrapDataKey("report-1", dk)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,11 +168,11 @@ func TestReceiptKeysWrongReceiptFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, _ := k.ReceiptKeys(ctx, typed, salt, TestKDFParams)
+	again, _ := k.receiptV1(ctx, typed, salt, TestKDFParams)
 	if string(again.Lookup) != string(keys.Lookup) {
 		t.Fatal("same receipt, different lookup key")
 	}
-	got, err := again.Wrap.UnwrapDataKey("report-1", "receipt", w)
+	got, err := again.UnwrapDataKey("report-1", w)
 	if err != nil || got.b != dk.b {
 		t.Fatalf("same receipt cannot unwrap: %v", err)
 	}
@@ -181,19 +181,99 @@ func TestReceiptKeysWrongReceiptFails(t *testing.T) {
 	d := []byte(r.Digits())
 	d[15] = '0' + (d[15]-'0'+1)%10
 	wrong, _ := ParseReceipt(string(d))
-	wk, _ := k.ReceiptKeys(ctx, wrong, salt, TestKDFParams)
+	wk, _ := k.receiptV1(ctx, wrong, salt, TestKDFParams)
 	if string(wk.Lookup) == string(keys.Lookup) {
 		t.Fatal("wrong receipt, same lookup key")
 	}
-	if _, err := wk.Wrap.UnwrapDataKey("report-1", "receipt", w); !errors.Is(err, ErrOpen) {
+	if _, err := wk.UnwrapDataKey("report-1", w); !errors.Is(err, ErrOpen) {
 		t.Fatalf("wrong receipt unwrap: err = %v", err)
 	}
 	// Another network salt: another lookup key.
-	ok, _ := k.ReceiptKeys(ctx, r, []byte("another-network-salt"), TestKDFParams)
+	ok, _ := k.receiptV1(ctx, r, []byte("another-network-salt"), TestKDFParams)
 	if string(ok.Lookup) == string(keys.Lookup) {
 		t.Fatal("salt ignored")
 	}
-	if _, err := k.ReceiptKeys(ctx, r, []byte("short"), TestKDFParams); !errors.Is(err, ErrInvalidInput) {
+	if _, err := k.receiptV1(ctx, r, []byte("short"), TestKDFParams); !errors.Is(err, ErrInvalidInput) {
 		t.Fatalf("short salt: err = %v", err)
+	}
+}
+
+// The network secret is part of every current receipt key: the same
+// receipt, salt and parameters under another secret give another lookup key,
+// and a wrap written under one secret does not open under the other, nor
+// under the argon2id output alone (what a database dump can compute).
+func TestReceiptsNeedTheNetworkSecret(t *testing.T) {
+	ctx := context.Background()
+	k := NewKDF(2)
+	salt := []byte("salama-test-network-salt")
+	r, _ := NewReceipt()
+	mine, err := NewReceipts(k, NewNetworkSecretForTest(), salt, TestKDFParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	theirs, _ := NewReceipts(k, NewNetworkSecretForTest(), salt, TestKDFParams)
+	ring, err := mine.Keys(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ring.Destroy()
+	other, _ := theirs.Keys(ctx, r)
+	defer other.Destroy()
+	dk := mustDataKey(t)
+	w, err := ring.Current().WrapDataKey("report-1", dk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(other.Current().Lookup) == string(ring.Current().Lookup) {
+		t.Fatal("another network secret gives the same lookup key")
+	}
+	if _, err := other.Current().UnwrapDataKey("report-1", w); !errors.Is(err, ErrOpen) {
+		t.Fatalf("another secret opens the wrap: %v", err)
+	}
+	v1, _ := ring.Version(ReceiptV1)
+	if string(v1.Lookup) == string(ring.Current().Lookup) {
+		t.Fatal("v2 lookup equals the bare argon2id half")
+	}
+	if _, err := v1.UnwrapDataKey("report-1", w); !errors.Is(err, ErrOpen) {
+		t.Fatalf("the bare argon2id half opens a v2 wrap: %v", err)
+	}
+	// The v1 keys are the same under any secret: they never depended on it.
+	ov1, _ := other.Version(ReceiptV1)
+	if string(ov1.Lookup) != string(v1.Lookup) {
+		t.Fatal("v1 lookup depends on the network secret")
+	}
+	// A v1 wrap opens under v1 keys only.
+	w1, _ := v1.WrapDataKey("report-1", dk)
+	if got, err := v1.UnwrapDataKey("report-1", w1); err != nil || got.b != dk.b {
+		t.Fatalf("v1 wrap does not open: %v", err)
+	}
+	if _, err := ring.Current().UnwrapDataKey("report-1", w1); !errors.Is(err, ErrOpen) {
+		t.Fatalf("v2 keys open a v1 wrap: %v", err)
+	}
+	again, _ := mine.Keys(ctx, r)
+	if got, err := again.Current().UnwrapDataKey("report-1", w); err != nil || got.b != dk.b {
+		t.Fatalf("same receipt and secret cannot unwrap: %v", err)
+	}
+	again.Destroy()
+	if _, err := again.Current().UnwrapDataKey("report-1", w); !errors.Is(err, ErrDestroyed) {
+		t.Fatalf("destroyed ring still opens: %v", err)
+	}
+
+	for name, f := range map[string]func() (*Receipts, error){
+		"short salt": func() (*Receipts, error) {
+			return NewReceipts(k, NewNetworkSecretForTest(), []byte("short"), TestKDFParams)
+		},
+		"no secret": func() (*Receipts, error) { return NewReceipts(k, nil, salt, TestKDFParams) },
+		"no kdf":    func() (*Receipts, error) { return NewReceipts(nil, NewNetworkSecretForTest(), salt, TestKDFParams) },
+	} {
+		if _, err := f(); !errors.Is(err, ErrInvalidInput) {
+			t.Errorf("%s: err = %v", name, err)
+		}
+	}
+	if _, err := NewReceipts(k, NewNetworkSecretForTest(), salt, KDFParams{Memory: 1024, Time: 3, Threads: 1}); !errors.Is(err, ErrWeakParams) {
+		t.Errorf("weak params: err = %v", err)
+	}
+	if _, err := mine.Keys(ctx, Receipt{}); !errors.Is(err, ErrReceiptFormat) {
+		t.Errorf("zero receipt: err = %v", err)
 	}
 }

@@ -56,15 +56,68 @@ func TestVectorReceiptKeys(t *testing.T) {
 	k := NewKDF(1)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			keys, err := k.ReceiptKeys(context.Background(), r, []byte("salama-test-network-salt"), tt.p)
+			keys, err := k.receiptV1(context.Background(), r, []byte("salama-test-network-salt"), tt.p)
 			if err != nil {
 				t.Fatal(err)
 			}
 			if got := hex.EncodeToString(keys.Lookup); got != tt.lookup {
 				t.Errorf("lookup = %s, want %s", got, tt.lookup)
 			}
-			if got := hex.EncodeToString(keys.Wrap.Bytes()); got != tt.wrap {
+			if got := hex.EncodeToString(keys.wrap.Bytes()); got != tt.wrap {
 				t.Errorf("wrap = %s, want %s", got, tt.wrap)
+			}
+		})
+	}
+}
+
+// TestVectorReceiptKeysV2 pins SPEC §6's receipt derivation: each half of
+// the argon2id output above, HMAC-SHA-256 under an HKDF-Expand subkey of the
+// network secret (bytes 00..1f). Computed with Python's hmac and hashlib
+// from the argon2 CLI's output pinned in TestVectorReceiptKeys.
+func TestVectorReceiptKeysV2(t *testing.T) {
+	tests := []struct {
+		name                   string
+		p                      KDFParams
+		v1lookup, lookup, wrap string
+	}{
+		{"TestKDFParams", TestKDFParams,
+			"308ba99a9013565592f05a9c3cc0600d7242ea545762091e865c22b92b74eb35",
+			"f860e422d632e5079cc18cb7f0b2ced54ea43a7f1c31e3215c6d38d50842c64c",
+			"1f4e5a95072ba6a1c381d739b5973170f8d2a531d4d1af4e1c0c28cc602d45ec"},
+		{"DefaultKDFParams", DefaultKDFParams,
+			"9a46e5e15c174f7aa0edad6b6b1cba4b37a863d45b2d472e4a2611f5a3d37cc3",
+			"aca2a8d8a76c60be5887b727fa5dfa9487e30511f7fe43ac04ebac2194a3a808",
+			"526e2dc9cc334084742353285ff8ded182ada145f3e36de08a973adf64153ec2"},
+	}
+	r, err := ParseReceipt("4821 7730 1195 6604")
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := newNetworkSecret(seq(0, 32))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rs, err := NewReceipts(NewKDF(1), secret, []byte("salama-test-network-salt"), tt.p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ring, err := rs.Keys(context.Background(), r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ring.Destroy()
+			cur := ring.Current()
+			if cur.Version != ReceiptV2 || CurrentReceiptVersion != ReceiptV2 {
+				t.Fatalf("current version %d", cur.Version)
+			}
+			if got := hex.EncodeToString(cur.Lookup); got != tt.lookup {
+				t.Errorf("v2 lookup = %s, want %s", got, tt.lookup)
+			}
+			if got := hex.EncodeToString(cur.wrap.Bytes()); got != tt.wrap {
+				t.Errorf("v2 wrap = %s, want %s", got, tt.wrap)
+			}
+			v1, ok := ring.Version(ReceiptV1)
+			if !ok || hex.EncodeToString(v1.Lookup) != tt.v1lookup {
+				t.Errorf("v1 lookup = %x, want %s", v1.Lookup, tt.v1lookup)
 			}
 		})
 	}

@@ -20,7 +20,7 @@ func newReportWith(t *testing.T, s *store.Store, id, orgID string, at time.Time,
 		Report: store.Report{ID: id, CaseRef: "REF-" + id, Kind: store.KindReport, Channel: store.ChannelWeb, OrgID: orgID,
 			Status: store.StatusNew, CreatedAt: at, UpdatedAt: at, ConsentMatch: len(blind) > 0},
 		Fields: map[string]seal.Sealed{}, Attachments: atts, OrgRecipient: "org:" + orgID, OrgWrap: []byte("wrap"),
-		ReceiptLookup: []byte("lookup-" + id), ReceiptWrap: []byte("rwrap"), Blind: blind,
+		ReceiptLookup: []byte("lookup-" + id), ReceiptWrap: []byte("rwrap"), ReceiptVersion: 2, Blind: blind,
 	}
 	if err := s.CreateReport(t.Context(), nr); err != nil {
 		t.Fatal(err)
@@ -124,7 +124,7 @@ func TestIdentifiersInReportTransaction(t *testing.T) {
 		newReportWith(t, s, "r1", "orgA", at, []store.BlindID{id})
 		nr := &store.NewReport{
 			Report:       store.Report{ID: "r2", CaseRef: "REF-r1", OrgID: "orgA", Kind: "report", Channel: "web", Status: "new", CreatedAt: at, UpdatedAt: at},
-			OrgRecipient: "org:orgA", OrgWrap: []byte("w"), ReceiptLookup: []byte("l2"), ReceiptWrap: []byte("w"), Blind: []store.BlindID{id},
+			OrgRecipient: "org:orgA", OrgWrap: []byte("w"), ReceiptLookup: []byte("l2"), ReceiptWrap: []byte("w"), ReceiptVersion: 2, Blind: []store.BlindID{id},
 		}
 		if err := s.CreateReport(t.Context(), nr); err == nil {
 			t.Fatal("a duplicate case reference was stored")

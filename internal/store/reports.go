@@ -62,13 +62,14 @@ const (
 // transaction: a crash leaves either all of it or none of it.
 type NewReport struct {
 	Report
-	Fields        map[string]seal.Sealed // field name → sealed value
-	Attachments   []NewAttachment
-	OrgRecipient  string // "org:<id>"
-	OrgWrap       []byte // data key wrapped to the organisation (age)
-	ReceiptLookup []byte // argon2id-derived lookup key
-	ReceiptWrap   []byte // data key wrapped under the receipt's key
-	TokenHash     []byte // hash of the form token, to recognise a double submit
+	Fields         map[string]seal.Sealed // field name → sealed value
+	Attachments    []NewAttachment
+	OrgRecipient   string // "org:<id>"
+	OrgWrap        []byte // data key wrapped to the organisation (age)
+	ReceiptLookup  []byte // argon2id-derived lookup key
+	ReceiptWrap    []byte // data key wrapped under the receipt's key
+	ReceiptVersion int    // the derivation of ReceiptLookup and ReceiptWrap (seal.ReceiptVersion)
+	TokenHash      []byte // hash of the form token, to recognise a double submit
 	// Blind is the report's blind index (identifiers.go): empty unless the
 	// survivor agreed to matching, or the report is a tip.
 	Blind []BlindID
@@ -159,7 +160,11 @@ func insertReport(ctx context.Context, tx *sql.Tx, nr *NewReport) error {
 		return err
 	}
 	if nr.ReceiptLookup != nil {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO receipts (lookup, report_id, wrap) VALUES ($1, $2, $3)`, nr.ReceiptLookup, r.ID, nr.ReceiptWrap); err != nil {
+		if nr.ReceiptVersion < 1 {
+			return errors.New("store: a receipt without its derivation version")
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO receipts (lookup, report_id, wrap, version) VALUES ($1, $2, $3, $4)`,
+			nr.ReceiptLookup, r.ID, nr.ReceiptWrap, nr.ReceiptVersion); err != nil {
 			return err
 		}
 	}
@@ -289,14 +294,71 @@ func (s *Store) ReportWrap(ctx context.Context, reportID, recipient string) ([]b
 	return b, err
 }
 
-// ReceiptByLookup finds the report a receipt's lookup key opens, and the data
-// key wrapped under the receipt.
-func (s *Store) ReceiptByLookup(ctx context.Context, lookup []byte) (reportID string, wrap []byte, err error) {
-	err = s.r.QueryRowContext(ctx, `SELECT report_id, wrap FROM receipts WHERE lookup = $1`, lookup).Scan(&reportID, &wrap)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil, ErrNotFound
+// StoredReceipt is a receipt's row: the lookup key that found it, the
+// report, the report's data key wrapped under the receipt, and the
+// derivation version of both.
+type StoredReceipt struct {
+	Lookup   []byte
+	ReportID string
+	Wrap     []byte
+	Version  int
+}
+
+// ReceiptByLookup finds the receipt row one of lookups (a receipt's lookup
+// keys under each derivation version) opens. Every call asks for all of them
+// in one query, so an unknown receipt costs the same as a known one.
+func (s *Store) ReceiptByLookup(ctx context.Context, lookups ...[]byte) (*StoredReceipt, error) {
+	if len(lookups) == 0 || len(lookups) > 4 {
+		return nil, fmt.Errorf("store: %d receipt lookup keys", len(lookups))
 	}
-	return reportID, wrap, err
+	args := make([]any, len(lookups))
+	marks := make([]string, len(lookups))
+	for i, l := range lookups {
+		args[i], marks[i] = l, fmt.Sprintf("$%d", i+1)
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT lookup, report_id, wrap, version FROM receipts WHERE lookup IN (`+strings.Join(marks, ", ")+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var found *StoredReceipt
+	for rows.Next() {
+		var r StoredReceipt
+		if err := rows.Scan(&r.Lookup, &r.ReportID, &r.Wrap, &r.Version); err != nil {
+			return nil, err
+		}
+		// Two rows would need two receipts whose lookup keys under
+		// different versions collide: 2^-256. Prefer the newest.
+		if found == nil || r.Version > found.Version {
+			found = &r
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if found == nil {
+		return nil, ErrNotFound
+	}
+	return found, nil
+}
+
+// UpgradeReceipt rewrites a report's receipt row from an older derivation
+// (found by oldLookup) to version: new lookup key, new wrap, in place, so
+// the old lookup key and wrap are gone in the same statement. It returns
+// ErrNotFound when the row is no longer there under oldLookup (another
+// login upgraded it first, or the report was withdrawn meanwhile).
+func (s *Store) UpgradeReceipt(ctx context.Context, reportID string, oldLookup, newLookup, newWrap []byte, version int) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE receipts SET lookup = $1, wrap = $2, version = $3 WHERE report_id = $4 AND lookup = $5 AND version < $3`,
+		newLookup, newWrap, version, reportID, oldLookup)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return ErrNotFound
+	}
+	return nil
 }
 
 // Withdraw destroys a report's content at once: every sealed field, message,

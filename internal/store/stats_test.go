@@ -22,7 +22,7 @@ func statsReport(t *testing.T, s *store.Store, id, kind string, at time.Time, co
 			Status: store.StatusNew, CreatedAt: at, UpdatedAt: at, ConsentStats: consent,
 			County: county, AgeBand: age, Categories: cats},
 		Fields: map[string]seal.Sealed{"narrative": seal.Sealed("sealed")}, OrgRecipient: "org:org1", OrgWrap: []byte("wrap"),
-		ReceiptLookup: []byte("lookup-" + id), ReceiptWrap: []byte("rwrap"),
+		ReceiptLookup: []byte("lookup-" + id), ReceiptWrap: []byte("rwrap"), ReceiptVersion: 2,
 	}
 	if err := s.CreateReport(t.Context(), nr); err != nil {
 		t.Fatal(err)

@@ -45,7 +45,7 @@ func (s *site) statsReport(id, kind string, at time.Time, consent bool, county, 
 		Report: store.Report{ID: id, CaseRef: "ST-" + id, Kind: kind, Channel: store.ChannelWeb, OrgID: orgs[0].ID,
 			Status: store.StatusNew, CreatedAt: at, UpdatedAt: at, ConsentStats: consent, County: county, AgeBand: age, Categories: cats},
 		Fields: map[string]seal.Sealed{"narrative": seal.Sealed("sealed")}, OrgRecipient: "org:" + orgs[0].ID, OrgWrap: []byte("wrap"),
-		ReceiptLookup: []byte("lookup-" + id), ReceiptWrap: []byte("rwrap"),
+		ReceiptLookup: []byte("lookup-" + id), ReceiptWrap: []byte("rwrap"), ReceiptVersion: 2,
 	}
 	if err := s.app.Store.CreateReport(ctx, nr); err != nil {
 		s.t.Fatal(err)
