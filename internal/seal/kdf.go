@@ -115,6 +115,7 @@ type KDF struct {
 	sem      chan struct{}
 	inFlight atomic.Int64
 	queued   atomic.Int64
+	done     atomic.Int64
 
 	// testHook, when set by a test before use, runs while a slot is held.
 	testHook func()
@@ -142,6 +143,12 @@ func (k *KDF) InFlight() int { return int(k.inFlight.Load()) }
 
 // Queued reports how many callers are waiting for a slot.
 func (k *KDF) Queued() int { return int(k.queued.Load()) }
+
+// Evaluations reports how many argon2id evaluations this KDF has run since it
+// was made: a count for metrics, and the way a test proves that a code path
+// paid the full cost (an unknown username at login must cost what a known
+// one does) without measuring time.
+func (k *KDF) Evaluations() int64 { return k.done.Load() }
 
 // derive64 returns argon2id(secret, salt, p) as two 32-byte halves. It waits
 // for a slot, returning ctx.Err() if ctx ends first; once running, an
@@ -174,6 +181,7 @@ func (k *KDF) derive64(ctx context.Context, secret, salt []byte, p KDFParams) (f
 		k.testHook()
 	}
 	out := argon2.IDKey(secret, salt, p.Time, p.Memory, p.Threads, kdfOutput)
+	k.done.Add(1)
 	// The evaluation's memory block (Memory KiB) is garbage now. Collect it
 	// while this slot is still held, so the heap stays near what the bound on
 	// concurrent evaluations promises instead of doubling before the

@@ -295,3 +295,24 @@ func TestKDFAlreadyCancelled(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestKDFEvaluationsCounts(t *testing.T) {
+	k := NewKDF(2)
+	salt, _ := NewSalt()
+	if k.Evaluations() != 0 {
+		t.Fatalf("a new KDF counts %d", k.Evaluations())
+	}
+	for range 3 {
+		if _, _, err := k.Password(context.Background(), "pw", salt, TestKDFParams); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Refused before running: not counted.
+	k.Password(context.Background(), "pw", salt[:4], TestKDFParams)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	k.Password(ctx, "pw", salt, TestKDFParams)
+	if n := k.Evaluations(); n != 3 {
+		t.Errorf("%d evaluations counted, want 3", n)
+	}
+}
