@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/jobs"
 	"github.com/salama-ke/salama/internal/retention"
 	"github.com/salama-ke/salama/internal/store"
@@ -14,7 +15,7 @@ import (
 // the jobs table carries the schedule, so across instances each runs once
 // per period, and a restart does not run them again early.
 const (
-	JobExpire     = "expire"            // idle logins, USSD sessions, old form tokens, finished jobs, inbound SMS ids
+	JobExpire     = "expire"            // idle logins, USSD sessions, login back-off, old form tokens, finished jobs, inbound SMS ids
 	JobRetention  = "retention"         // escalate and purge (internal/retention)
 	JobCheckpoint = "sqlite.checkpoint" // fold the SQLite WAL into the file and truncate it
 )
@@ -87,6 +88,8 @@ func (a *App) expire(ctx context.Context, _ *jobs.Job) error {
 	step("console sessions", n, err)
 	n, err = a.Store.DeleteExpiredUSSDSessions(ctx, now)
 	step("ussd sessions", n, err)
+	n, err = a.Store.DeleteStaleLoginBackoff(ctx, now.Add(-casework.BackoffForgotten))
+	step("login back-off", n, err)
 	step("form tokens", 0, a.Store.DeleteSubmitTokensBefore(ctx, now.Add(-a.Reporting.TokenLifetime)))
 	n, err = a.Store.DeleteFinishedJobs(ctx, now.Add(-keepDoneJobs), now.Add(-keepFailedJobs))
 	step("finished jobs", n, err)

@@ -23,6 +23,7 @@ const (
 	MemberAdded     Action = "member.added"    // detail: user=<id> role=<role>
 	MemberDisabled  Action = "member.disabled" // detail: user=<id>
 	MemberEnabled   Action = "member.enabled"  // detail: user=<id>
+	MemberUnlocked  Action = "member.unlocked" // login back-off cleared by an admin; detail: user=<id>
 	OrgKeyRecovered Action = "org_key.recovered"
 )
 
@@ -68,7 +69,7 @@ const (
 // actions lists every Action and whether it is about one report.
 var actions = map[Action]bool{
 	LoginOK: false, LoginFailed: false, Logout: false, TOTPEnrolled: false,
-	PasswordChanged: false, MemberAdded: false, MemberDisabled: false, MemberEnabled: false, OrgKeyRecovered: false,
+	PasswordChanged: false, MemberAdded: false, MemberDisabled: false, MemberEnabled: false, MemberUnlocked: false, OrgKeyRecovered: false,
 	DirectoryChanged: false, RoutingChanged: false,
 
 	ReportRead: true, AttachmentRevealed: true, ReportExported: true, StatusChanged: true,

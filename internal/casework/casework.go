@@ -55,12 +55,12 @@ func ParseRole(s string) (Role, bool) {
 // reveals nothing about which part was wrong.
 var (
 	ErrBadLogin      = errors.New("casework: wrong username, password or code")
-	ErrLocked        = errors.New("casework: account locked for a while after failed logins")
+	ErrLocked        = errors.New("casework: too many failed logins with this username; wait a few minutes")
 	ErrMustEnrol     = errors.New("casework: finish enrolment first")
 	ErrNoSession     = errors.New("casework: no session")
 	ErrNotFound      = errors.New("casework: not found")
 	ErrForbidden     = errors.New("casework: not allowed for this role")
-	ErrWeakPassword  = errors.New("casework: password too short")
+	ErrWeakPassword  = errors.New("casework: password too weak")
 	ErrBadTransition = errors.New("casework: that status change is not allowed")
 	ErrInvalid       = errors.New("casework: invalid value")
 	ErrUsernameTaken = errors.New("casework: username taken")
@@ -92,8 +92,11 @@ type Config struct {
 // Service is the casework service.
 type Service struct {
 	Config
-	// failMu serialises counting failed logins (see fail).
-	failMu sync.Mutex
+	// The stand-in verifier an unknown username is checked against (see
+	// account), drawn once.
+	dummyOnce sync.Once
+	dummyV    dummyVerifier
+	dummyErr  error
 }
 
 // New returns a service with defaults filled in.

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/ids"
@@ -19,36 +18,122 @@ import (
 	"github.com/salama-ke/salama/internal/totp"
 )
 
-// MinPassword is the shortest password accepted: a passphrase of a few words
-// is easier to remember on a shared office computer than a short jumble.
-const MinPassword = 12
-
-// Lockout: after lockAfter failures in a row an account is locked for a
-// minute, doubling with each further failure up to maxLock.
+// Back-off of failed logins, counted per typed username whether or not it
+// exists (store.LoginBackoff). After freeFailures wrong tries in a row, each
+// next try must wait: firstWait, doubling, at most maxWait. A quiet
+// forgetAfter starts the count again. The cap is what keeps anybody who
+// guesses at a colleague's username from locking them out for good; the
+// per-address limit of the console (ratelimit) and TOTP bound the guessing.
 const (
-	lockAfter = 5
-	maxLock   = time.Hour
+	freeFailures = 3
+	firstWait    = 30 * time.Second
+	maxWait      = 5 * time.Minute
+	forgetAfter  = 15 * time.Minute
 )
+
+// BackoffForgotten is how long after the last failure a count of failed
+// logins is forgotten; older counts can be deleted.
+const BackoffForgotten = forgetAfter
+
+// BackoffWait is how long the next try must wait after n failures in a row.
+func BackoffWait(n int) time.Duration {
+	if n < freeFailures {
+		return 0
+	}
+	return min(firstWait<<min(n-freeFailures, 10), maxWait)
+}
+
+// WaitError is a login refused, before any password was checked, because of
+// earlier failures with the same username. It matches ErrLocked. Until is
+// the same for a username that exists and for one that does not.
+type WaitError struct{ Until time.Time }
+
+func (e *WaitError) Error() string { return ErrLocked.Error() }
+
+// Is makes a WaitError match ErrLocked.
+func (e *WaitError) Is(target error) bool { return target == ErrLocked }
+
+// backoffKey is the keyed hash failures of a typed username are counted
+// under: the same for every spelling Login accepts, and no username in clear
+// in the database.
+func (s *Service) backoffKey(username string) []byte {
+	return s.Secret.MAC("login-backoff", []byte(normaliseUsername(username)))
+}
+
+// backoff refuses a try that comes before the wait earlier failures with
+// key ask for.
+func (s *Service) backoff(ctx context.Context, key []byte, now time.Time) error {
+	b, err := s.Store.LoginBackoff(ctx, key)
+	if err != nil {
+		return err
+	}
+	if b.LastFailure.Before(now.Add(-forgetAfter)) {
+		return nil
+	}
+	if until := b.LastFailure.Add(BackoffWait(b.Failures)); until.After(now) {
+		return &WaitError{Until: until}
+	}
+	return nil
+}
+
+// BackoffUntil reports until when logins with username must wait (zero if
+// they need not), for the Members page.
+func (s *Service) BackoffUntil(ctx context.Context, username string) (time.Time, error) {
+	err := s.backoff(ctx, s.backoffKey(username), s.Now().UTC())
+	var w *WaitError
+	if errors.As(err, &w) {
+		return w.Until, nil
+	}
+	return time.Time{}, err
+}
+
+// account finds the user a login names. For a username nobody has it returns
+// a stand-in with the dummy verifier, so that the caller takes the same path
+// and pays the same argon2id evaluation as for a real one (and fails).
+func (s *Service) account(ctx context.Context, username string) (*store.User, error) {
+	u, err := s.Store.UserByUsername(ctx, normaliseUsername(username))
+	if errors.Is(err, store.ErrNotFound) {
+		d, err := s.dummy()
+		if err != nil {
+			return nil, err
+		}
+		return &store.User{KDFSalt: d.salt, KDFParams: s.KDFParams.String(), Verifier: d.verifier}, nil
+	}
+	return u, err
+}
+
+// dummyVerifier stands in for the user an unknown username does not name: a
+// random salt and a random verifier that no password's argon2id matches.
+type dummyVerifier struct{ salt, verifier []byte }
+
+func (s *Service) dummy() (dummyVerifier, error) {
+	s.dummyOnce.Do(func() {
+		s.dummyV.salt, s.dummyErr = seal.NewSalt()
+		s.dummyV.verifier = make([]byte, 32)
+		if _, err := rand.Read(s.dummyV.verifier); err != nil && s.dummyErr == nil {
+			s.dummyErr = err
+		}
+	})
+	return s.dummyV, s.dummyErr
+}
 
 // Login checks a password and a TOTP code and starts a session. It returns
 // the cookie value: a random session id and the session key.
+//
+// A username nobody has goes down the same path as a real one, with the
+// same argon2id work and the same back-off, and fails at the same step
+// with the same error: neither the answer nor its timing says whether the
+// username exists.
 func (s *Service) Login(ctx context.Context, username, password, code string) (string, error) {
 	now := s.Now().UTC()
-	u, err := s.Store.UserByUsername(ctx, normaliseUsername(username))
-	if errors.Is(err, store.ErrNotFound) {
-		// Spend the same argon2id work as a real user, so timing does not
-		// tell which usernames exist.
-		salt, _ := seal.NewSalt()
-		s.KDF.Password(ctx, password, salt, s.KDFParams)
-		s.record(ctx, audit.ActorUnknown, "", audit.LoginFailed, "", "reason=unknown_user")
-		return "", ErrBadLogin
-	}
+	key := s.backoffKey(username)
+	u, err := s.account(ctx, username)
 	if err != nil {
 		return "", err
 	}
-	if u.LockedUntil.After(now) {
-		s.record(ctx, audit.UserActor(u.ID), u.OrgID, audit.LoginFailed, "", "reason=locked")
-		return "", ErrLocked
+	if err := s.backoff(ctx, key, now); err != nil {
+		s.record(ctx, actorOf(u), u.OrgID, audit.LoginFailed, "", "reason=locked")
+		return "", err
 	}
 	typed := password
 	if u.Enrolling() {
@@ -56,7 +141,7 @@ func (s *Service) Login(ctx context.Context, username, password, code string) (s
 		// as printed (with dashes) or loosely.
 		typed = normaliseCode(password)
 	}
-	kek, err := s.checkPassword(ctx, u, typed)
+	kek, err := s.checkPassword(ctx, u, key, typed)
 	if err != nil {
 		return "", err
 	}
@@ -88,7 +173,7 @@ func (s *Service) Login(ctx context.Context, username, password, code string) (s
 		why = "replayed_code"
 	}
 	if !ok {
-		s.fail(ctx, u, why)
+		s.fail(ctx, u, key, why)
 		return "", ErrBadLogin
 	}
 	orgKey, err := kek.UnwrapOrgIdentity(u.OrgID, userWrapPurpose(u.ID), u.OrgKeyWrap)
@@ -99,13 +184,25 @@ func (s *Service) Login(ctx context.Context, username, password, code string) (s
 	if err != nil {
 		return "", err
 	}
+	if _, err := s.Store.ClearLoginBackoff(ctx, key); err != nil {
+		return "", err
+	}
 	s.record(ctx, audit.UserActor(u.ID), u.OrgID, audit.LoginOK, "", "method=totp")
 	return cookie, nil
 }
 
+// actorOf is the audit actor of a login attempt: the user, or "unknown" for
+// the stand-in of a username nobody has.
+func actorOf(u *store.User) string {
+	if u.ID == "" {
+		return audit.ActorUnknown
+	}
+	return audit.UserActor(u.ID)
+}
+
 // checkPassword runs argon2id and compares; on a mismatch it counts the
-// failure. It returns the key-encryption key.
-func (s *Service) checkPassword(ctx context.Context, u *store.User, password string) (*seal.Key, error) {
+// failure under key. It returns the key-encryption key.
+func (s *Service) checkPassword(ctx context.Context, u *store.User, key []byte, password string) (*seal.Key, error) {
 	params, err := seal.ParseKDFParams(u.KDFParams)
 	if err != nil {
 		return nil, err
@@ -114,33 +211,24 @@ func (s *Service) checkPassword(ctx context.Context, u *store.User, password str
 	if err != nil {
 		return nil, err
 	}
-	if !seal.VerifierEqual(verifier, u.Verifier) {
+	if match := seal.VerifierEqual(verifier, u.Verifier); !match || u.ID == "" {
 		kek.Destroy()
-		s.fail(ctx, u, "wrong_password")
+		why := "wrong_password"
+		if u.ID == "" {
+			why = "unknown_user"
+		}
+		s.fail(ctx, u, key, why)
 		return nil, ErrBadLogin
 	}
 	return kek, nil
 }
 
-func (s *Service) fail(ctx context.Context, u *store.User, why string) {
-	// Count from the stored number, read again under a lock, not from u,
-	// which was read before argon2id ran: guesses sent in parallel would
-	// otherwise all store the same count and never reach the lockout. The
-	// lock covers one instance; several instances need the store to
-	// increment atomically.
-	s.failMu.Lock()
-	n := u.FailedLogins + 1
-	if cur, err := s.Store.User(ctx, u.ID); err == nil {
-		n = cur.FailedLogins + 1
-	}
-	var until time.Time
-	if n >= lockAfter {
-		d := time.Minute << min(n-lockAfter, 6)
-		until = s.Now().UTC().Add(min(d, maxLock))
-	}
-	_ = s.Store.RecordLoginFailure(ctx, u.ID, n, until)
-	s.failMu.Unlock()
-	s.record(ctx, audit.UserActor(u.ID), u.OrgID, audit.LoginFailed, "", "reason="+why)
+// fail counts a failed login under key, atomically in the database (so that
+// guesses sent at once to several instances all count), and audits it.
+func (s *Service) fail(ctx context.Context, u *store.User, key []byte, why string) {
+	now := s.Now().UTC()
+	_, _ = s.Store.RecordLoginFailure(ctx, key, now, now.Add(-forgetAfter))
+	s.record(ctx, actorOf(u), u.OrgID, audit.LoginFailed, "", "reason="+why)
 }
 
 func userWrapPurpose(userID string) string { return "user:" + userID }
@@ -277,8 +365,8 @@ func (s *Service) CreateUser(ctx context.Context, actor string, orgID string, or
 // CreateEnrolledUser adds a member with a password and a TOTP secret already
 // set: for the demo network, whose credentials are printed.
 func (s *Service) CreateEnrolledUser(ctx context.Context, orgID string, orgKey *seal.OrgIdentity, n NewUser, password string, secret totp.Secret) error {
-	if utf8.RuneCountInString(password) < MinPassword {
-		return ErrWeakPassword
+	if err := CheckPassword(password, n.Username); err != nil {
+		return err
 	}
 	u, err := s.newUser(ctx, orgID, orgKey, n, password)
 	if err != nil {
@@ -338,7 +426,7 @@ type Enrolment struct {
 // BeginEnrolment checks an enrolment code and draws the member's TOTP
 // secret.
 func (s *Service) BeginEnrolment(ctx context.Context, username, code string) (*Enrolment, error) {
-	u, kek, err := s.checkEnrolment(ctx, username, code)
+	u, kek, _, err := s.checkEnrolment(ctx, username, code)
 	if err != nil {
 		return nil, err
 	}
@@ -350,24 +438,29 @@ func (s *Service) BeginEnrolment(ctx context.Context, username, code string) (*E
 	return &Enrolment{Username: u.Username, Secret: secret, Token: s.enrolToken(u.ID, secret)}, nil
 }
 
-func (s *Service) checkEnrolment(ctx context.Context, username, code string) (*store.User, *seal.Key, error) {
-	u, err := s.Store.UserByUsername(ctx, normaliseUsername(username))
-	if errors.Is(err, store.ErrNotFound) {
-		salt, _ := seal.NewSalt()
-		s.KDF.Password(ctx, code, salt, s.KDFParams)
-		return nil, nil, ErrBadLogin
-	}
+// checkEnrolment checks a username and an enrolment code the way Login
+// checks a password: same back-off, same argon2id work for a username nobody
+// has. It returns the user, the code's key-encryption key and the back-off
+// key.
+func (s *Service) checkEnrolment(ctx context.Context, username, code string) (*store.User, *seal.Key, []byte, error) {
+	now := s.Now().UTC()
+	key := s.backoffKey(username)
+	u, err := s.account(ctx, username)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	if !u.Enrolling() || u.Disabled || u.EnrolExpires.Before(s.Now()) || u.LockedUntil.After(s.Now()) {
-		return nil, nil, ErrBadLogin
+	if err := s.backoff(ctx, key, now); err != nil {
+		return nil, nil, nil, err
 	}
-	kek, err := s.checkPassword(ctx, u, normaliseCode(code))
+	kek, err := s.checkPassword(ctx, u, key, normaliseCode(code))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
-	return u, kek, nil
+	if !u.Enrolling() || u.Disabled || u.EnrolExpires.Before(now) {
+		kek.Destroy()
+		return nil, nil, nil, ErrBadLogin
+	}
+	return u, kek, key, nil
 }
 
 // enrolToken binds a drawn TOTP secret to the user for an hour: token =
@@ -397,7 +490,7 @@ func (s *Service) enrolSecret(userID, token string) (totp.Secret, bool) {
 // FinishEnrolment sets the member's password and TOTP secret (proved by a
 // code from their app) and logs them in.
 func (s *Service) FinishEnrolment(ctx context.Context, username, code, token, password, totpCode string) (string, error) {
-	u, oldKEK, err := s.checkEnrolment(ctx, username, code)
+	u, oldKEK, key, err := s.checkEnrolment(ctx, username, code)
 	if err != nil {
 		return "", err
 	}
@@ -406,20 +499,23 @@ func (s *Service) FinishEnrolment(ctx context.Context, username, code, token, pa
 	if !ok {
 		return "", ErrBadLogin
 	}
-	if utf8.RuneCountInString(password) < MinPassword {
-		return "", ErrWeakPassword
+	if err := CheckPassword(password, u.Username); err != nil {
+		return "", err
 	}
 	step, ok := totp.Verify(secret, totpCode, s.Now(), 0)
 	if !ok {
 		// Counted and audited like a wrong code at login.
-		s.fail(ctx, u, "wrong_code")
+		s.fail(ctx, u, key, "wrong_code")
 		return "", ErrBadLogin
 	}
 	orgKey, err := oldKEK.UnwrapOrgIdentity(u.OrgID, userWrapPurpose(u.ID), u.OrgKeyWrap)
 	if err != nil {
 		return "", err
 	}
-	if err := s.setPassword(ctx, u, orgKey, secret, password, step); err != nil {
+	if err := s.setPassword(ctx, u, orgKey, secret, password, step, nil); err != nil {
+		return "", err
+	}
+	if _, err := s.Store.ClearLoginBackoff(ctx, key); err != nil {
 		return "", err
 	}
 	s.record(ctx, audit.UserActor(u.ID), u.OrgID, audit.TOTPEnrolled, "", "")
@@ -432,8 +528,9 @@ func (s *Service) FinishEnrolment(ctx context.Context, username, code, token, pa
 }
 
 // setPassword re-derives the user's key from a new password and re-wraps the
-// organisation key and the TOTP secret under it.
-func (s *Service) setPassword(ctx context.Context, u *store.User, orgKey *seal.OrgIdentity, secret totp.Secret, password string, lastStep int64) error {
+// organisation key and the TOTP secret under it. Every session of the user
+// but keep (an id hash; nil for none) ends.
+func (s *Service) setPassword(ctx context.Context, u *store.User, orgKey *seal.OrgIdentity, secret totp.Secret, password string, lastStep int64, keep []byte) error {
 	salt, err := seal.NewSalt()
 	if err != nil {
 		return err
@@ -451,19 +548,26 @@ func (s *Service) setPassword(ctx context.Context, u *store.User, orgKey *seal.O
 	if nu.TOTPSealed, err = kek.SealSecret(u.ID, "totp", secret); err != nil {
 		return err
 	}
-	return s.Store.SetUserKeys(ctx, &nu)
+	return s.Store.SetUserKeys(ctx, &nu, keep)
 }
 
-// ChangePassword replaces a logged-in user's password.
+// ChangePassword replaces a logged-in user's password, and ends every other
+// session of theirs at once: a session someone opened with the old password
+// (or a cookie left on another computer) opens nothing any more. A wrong old
+// password counts as a failed login.
 func (s *Service) ChangePassword(ctx context.Context, p *Principal, old, new string) error {
 	u, err := s.Store.User(ctx, p.UserID)
 	if err != nil {
 		return err
 	}
-	if utf8.RuneCountInString(new) < MinPassword {
-		return ErrWeakPassword
+	if err := CheckPassword(new, u.Username); err != nil {
+		return err
 	}
-	kek, err := s.checkPassword(ctx, u, old)
+	key := s.backoffKey(u.Username)
+	if err := s.backoff(ctx, key, s.Now().UTC()); err != nil {
+		return err
+	}
+	kek, err := s.checkPassword(ctx, u, key, old)
 	if err != nil {
 		return err
 	}
@@ -472,7 +576,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, old, new str
 	if err != nil {
 		return err
 	}
-	if err := s.setPassword(ctx, u, p.orgKey, totp.Secret(secret), new, u.TOTPLastStep); err != nil {
+	if err := s.setPassword(ctx, u, p.orgKey, totp.Secret(secret), new, u.TOTPLastStep, sha(p.sessID)); err != nil {
 		return err
 	}
 	return s.record(ctx, audit.UserActor(u.ID), u.OrgID, audit.PasswordChanged, "", "")
@@ -498,26 +602,35 @@ func (s *Service) AddMember(ctx context.Context, p *Principal, n NewUser) (strin
 	return s.CreateUser(ctx, audit.UserActor(p.UserID), p.OrgID, p.orgKey, n)
 }
 
-// SetMemberDisabled disables (ending their sessions) or re-enables a member
-// of the admin's organisation.
-func (s *Service) SetMemberDisabled(ctx context.Context, p *Principal, userID string, disabled bool) error {
+// member returns a member of the admin's organisation that p may act on:
+// not oneself, and a coordinator only for a coordinator (as AddMember: an
+// organisation admin cannot make a coordinator, nor lock one out or
+// unlock one). Another organisation's member is "not found".
+func (s *Service) member(ctx context.Context, p *Principal, userID, self string) (*store.User, error) {
 	if !p.Can(RoleOrgAdmin) {
-		return ErrForbidden
+		return nil, ErrForbidden
 	}
 	u, err := s.Store.User(ctx, userID)
 	if errors.Is(err, store.ErrNotFound) || err == nil && u.OrgID != p.OrgID {
-		return ErrNotFound
+		return nil, ErrNotFound
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if u.ID == p.UserID {
-		return fmt.Errorf("%w: you cannot disable yourself", ErrInvalid)
+		return nil, fmt.Errorf("%w: %s", ErrInvalid, self)
 	}
 	if Role(u.Role) == RoleCoordinator && p.Role != RoleCoordinator {
-		// As AddMember: an organisation admin cannot make a coordinator,
-		// nor lock one out.
-		return ErrForbidden
+		return nil, ErrForbidden
+	}
+	return u, nil
+}
+
+// SetMemberDisabled disables (ending their sessions) or re-enables a member
+// of the admin's organisation.
+func (s *Service) SetMemberDisabled(ctx context.Context, p *Principal, userID string, disabled bool) error {
+	if _, err := s.member(ctx, p, userID, "you cannot disable yourself"); err != nil {
+		return err
 	}
 	if err := s.Store.SetUserDisabled(ctx, userID, disabled); err != nil {
 		return err
@@ -527,6 +640,25 @@ func (s *Service) SetMemberDisabled(ctx context.Context, p *Principal, userID st
 		action = audit.MemberEnabled
 	}
 	return s.record(ctx, audit.UserActor(p.UserID), p.OrgID, action, "", "user="+userID)
+}
+
+// UnlockMember lets a member of the admin's organisation log in again at
+// once after failed logins, instead of waiting out the back-off: for a
+// colleague who mistyped, or while someone guesses at their username. The
+// attempts were audited as they came; the unlock is audited too. Nobody
+// unlocks themselves: whoever is logged in does not need it, and a stolen
+// session should not help guessing. It reports whether there was anything
+// to clear.
+func (s *Service) UnlockMember(ctx context.Context, p *Principal, userID string) (bool, error) {
+	u, err := s.member(ctx, p, userID, "you cannot unlock yourself")
+	if err != nil {
+		return false, err
+	}
+	cleared, err := s.Store.ClearLoginBackoff(ctx, s.backoffKey(u.Username))
+	if err != nil {
+		return false, err
+	}
+	return cleared, s.record(ctx, audit.UserActor(p.UserID), p.OrgID, audit.MemberUnlocked, "", "user="+userID)
 }
 
 // EnrolmentSecret recovers the TOTP secret an enrolment token carries, to

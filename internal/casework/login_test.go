@@ -10,7 +10,6 @@ import (
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/casework/caseworktest"
-	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
 	"github.com/salama-ke/salama/internal/totp"
 )
@@ -75,9 +74,8 @@ func TestLogin(t *testing.T) {
 				t.Errorf("%s: audit %q, want %q", tc.name, got, tc.want)
 			}
 			head = e.AuditHead()
-		}
-		if n := e.User("demo-caseworker").FailedLogins; n != 4 {
-			t.Errorf("%d failures counted, want 4", n)
+			// Each case on its own: the back-off is TestBackoff's.
+			e.App.Store.ClearLoginBackoff(e.Ctx(), e.App.Secret.MAC("login-backoff", []byte(tc.user)))
 		}
 
 		// The right code, once; the same step again is a replay, even with
@@ -85,8 +83,8 @@ func TestLogin(t *testing.T) {
 		if _, err := cw.Login(e.Ctx(), "demo-caseworker", acc.Password, code); err != nil {
 			t.Fatalf("login: %v", err)
 		}
-		if n := e.User("demo-caseworker").FailedLogins; n != 0 {
-			t.Errorf("a good login left %d failures", n)
+		if until, _ := cw.BackoffUntil(e.Ctx(), "demo-caseworker"); !until.IsZero() {
+			t.Errorf("a good login left a wait until %v", until)
 		}
 		head = e.AuditHead()
 		e.Clock.Add(10 * time.Second)
@@ -117,60 +115,146 @@ func wrongCode(c string) string {
 	return "123456"
 }
 
-func TestLockout(t *testing.T) {
+// TestBackoff: after three failures in a row each try waits, 30 s then
+// doubling, never more than five minutes; refusals while waiting cost no
+// argon2id and count nothing; a quiet quarter of an hour forgets; a good
+// login clears. A username nobody has behaves exactly the same.
+func TestBackoff(t *testing.T) {
 	each(t, func(t *testing.T, e *caseworktest.Env) {
 		cw := e.App.Casework
 		acc := e.Account("demo-admin")
-		for i := range 5 {
-			if _, err := cw.Login(e.Ctx(), acc.Username, "not the password", "000000"); !errors.Is(err, casework.ErrBadLogin) {
-				t.Fatalf("failure %d: %v", i+1, err)
-			}
+		for _, name := range []string{acc.Username, "nobody-at-all"} {
+			t.Run(name, func(t *testing.T) {
+				waits := []time.Duration{0, 0, 30 * time.Second, time.Minute, 2 * time.Minute, 4 * time.Minute, 5 * time.Minute, 5 * time.Minute}
+				for i, want := range waits {
+					if _, err := cw.Login(e.Ctx(), name, "not the password", "000000"); !errors.Is(err, casework.ErrBadLogin) {
+						t.Fatalf("failure %d: %v", i+1, err)
+					}
+					until, err := cw.BackoffUntil(e.Ctx(), name)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got := until.Sub(e.Clock.Now()); want == 0 && !until.IsZero() || want != 0 && got != want {
+						t.Fatalf("after %d failures: wait %v, want %v", i+1, got, want)
+					}
+					if want == 0 {
+						continue
+					}
+					// Trying before the time: refused, with the time,
+					// without argon2id, and not counted.
+					e.Clock.Add(want - time.Second)
+					evals := e.App.KDF.Evaluations()
+					_, err = cw.Login(e.Ctx(), name, "not the password", "000000")
+					var w *casework.WaitError
+					if !errors.As(err, &w) || !errors.Is(err, casework.ErrLocked) || !w.Until.Equal(until) {
+						t.Fatalf("a try during the wait: %v", err)
+					}
+					if n := e.App.KDF.Evaluations() - evals; n != 0 {
+						t.Errorf("a refused try ran argon2id %d times", n)
+					}
+					e.Clock.Add(time.Second)
+				}
+				// A quiet quarter of an hour forgets every failure.
+				e.Clock.Add(15*time.Minute + time.Second)
+				if _, err := cw.Login(e.Ctx(), name, "not the password", "000000"); !errors.Is(err, casework.ErrBadLogin) {
+					t.Fatalf("after a quiet quarter: %v", err)
+				}
+				if until, _ := cw.BackoffUntil(e.Ctx(), name); !until.IsZero() {
+					t.Errorf("one failure after a quiet quarter waits until %v", until)
+				}
+			})
 		}
-		u := e.User(acc.Username)
-		if u.FailedLogins != 5 || !u.LockedUntil.After(e.Clock.Now()) {
-			t.Fatalf("after 5 failures: %d failures, locked until %v (now %v)", u.FailedLogins, u.LockedUntil, e.Clock.Now())
+		// The right password and code after failures (but before the
+		// wait): allowed, and the count is cleared.
+		e.Clock.Add(time.Hour)
+		for range 2 {
+			cw.Login(e.Ctx(), acc.Username, "not the password", "000000")
 		}
-		// Locked: even the right password and code are refused, and the
-		// refusal neither spends the code nor counts as a failure.
 		e.Clock.NextStep()
+		if _, err := cw.Login(e.Ctx(), acc.Username, acc.Password, e.Code(acc.Username)); err != nil {
+			t.Fatalf("good login after two failures: %v", err)
+		}
+		if until, _ := cw.BackoffUntil(e.Ctx(), acc.Username); !until.IsZero() {
+			t.Errorf("a good login left a wait until %v", until)
+		}
+		// Locked: even the right password and code wait, and the refusal
+		// neither spends the code nor counts.
+		e.Clock.NextStep()
+		for range 3 {
+			cw.Login(e.Ctx(), acc.Username, "not the password", "000000")
+		}
 		head := e.AuditHead()
 		if _, err := cw.Login(e.Ctx(), acc.Username, acc.Password, e.Code(acc.Username)); !errors.Is(err, casework.ErrLocked) {
-			t.Fatalf("locked account: %v, want ErrLocked", err)
+			t.Fatalf("waiting account: %v, want ErrLocked", err)
 		}
 		if got := failures(e, head); len(got) != 1 || !strings.HasSuffix(got[0], "reason=locked") {
 			t.Errorf("locked audit: %q", got)
 		}
-		if u := e.User(acc.Username); u.FailedLogins != 5 || u.TOTPLastStep == totp.Step(e.Clock.Now()) {
-			t.Errorf("a refusal while locked changed the account: %d failures, last step %d", u.FailedLogins, u.TOTPLastStep)
+		if u := e.User(acc.Username); u.TOTPLastStep == totp.Step(e.Clock.Now()) {
+			t.Errorf("a refusal while waiting spent the code")
 		}
-		// The lock passes after a minute.
-		e.Clock.Add(time.Minute)
+		e.Clock.Add(30 * time.Second)
 		e.Clock.NextStep()
 		if _, err := cw.Login(e.Ctx(), acc.Username, acc.Password, e.Code(acc.Username)); err != nil {
-			t.Fatalf("after the lock: %v", err)
+			t.Fatalf("after the wait: %v", err)
 		}
-		if u := e.User(acc.Username); u.FailedLogins != 0 || u.LockedUntil.After(e.Clock.Now()) {
-			t.Errorf("a good login kept %d failures, lock %v", u.FailedLogins, u.LockedUntil)
+	})
+}
+
+// An unknown username costs the same argon2id evaluation as a known one,
+// at login and at enrolment, and fails the same way.
+func TestUnknownUsernameCostsTheSame(t *testing.T) {
+	each(t, func(t *testing.T, e *caseworktest.Env) {
+		cw := e.App.Casework
+		kdf := e.App.KDF
+		for _, tc := range []struct {
+			name string
+			try  func(user string) error
+		}{
+			{"login", func(user string) error { _, err := cw.Login(e.Ctx(), user, "a wrong password", "000000"); return err }},
+			{"enrolment", func(user string) error {
+				_, err := cw.BeginEnrolment(e.Ctx(), user, "AAAAA-BBBBB-CCCCC-DDDDD")
+				return err
+			}},
+		} {
+			for _, user := range []string{"demo-caseworker", "nobody-" + tc.name} {
+				before := kdf.Evaluations()
+				err := tc.try(user)
+				if n := kdf.Evaluations() - before; n != 1 {
+					t.Errorf("%s as %s: %d argon2id evaluations, want 1", tc.name, user, n)
+				}
+				if !errors.Is(err, casework.ErrBadLogin) {
+					t.Errorf("%s as %s: %v, want ErrBadLogin", tc.name, user, err)
+				}
+			}
 		}
 	})
 }
 
 // Guesses sent in parallel each count: otherwise a burst of guesses would
-// all store "one failure" and never reach the lockout.
-func TestLockoutCountsParallelGuesses(t *testing.T) {
-	e := caseworktest.New(t, storetest.NewDB(t, store.SQLite))
-	const n = 12
-	var wg sync.WaitGroup
-	for range n {
-		wg.Go(func() {
-			e.App.Casework.Login(e.Ctx(), "demo-caseworker", "a wrong guess", "000000")
-		})
-	}
-	wg.Wait()
-	u := e.User("demo-caseworker")
-	if u.FailedLogins != n || !u.LockedUntil.After(e.Clock.Now()) {
-		t.Errorf("%d parallel failures stored as %d, locked until %v", n, u.FailedLogins, u.LockedUntil)
-	}
+// all store "one failure" and never reach the back-off.
+func TestBackoffCountsParallelGuesses(t *testing.T) {
+	each(t, func(t *testing.T, e *caseworktest.Env) {
+		const n = 12
+		before := e.App.KDF.Evaluations()
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				e.App.Casework.Login(e.Ctx(), "demo-caseworker", "a wrong guess", "000000")
+			})
+		}
+		wg.Wait()
+		b, err := e.App.Store.LoginBackoff(e.Ctx(), e.App.Secret.MAC("login-backoff", []byte("demo-caseworker")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Guesses that came after the wait began were refused before
+		// argon2id and are not failures; every guess that was checked is.
+		checked := int(e.App.KDF.Evaluations() - before)
+		if checked < 3 || b.Failures != checked {
+			t.Errorf("%d parallel guesses, %d checked, stored as %d failures", n, checked, b.Failures)
+		}
+	})
 }
 
 func TestSessions(t *testing.T) {
@@ -499,14 +583,26 @@ func TestChangePassword(t *testing.T) {
 	each(t, func(t *testing.T, e *caseworktest.Env) {
 		cw := e.App.Casework
 		acc := e.Account("demo-caseworker")
-		p := e.Principal("demo-caseworker")
+		mine := e.Login("demo-caseworker")
+		p, err := cw.Session(e.Ctx(), mine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		other := e.Login("demo-caseworker") // say, left open on an office computer
+		colleague := e.Login("demo-admin")
 		before := e.User(acc.Username)
 
 		if err := cw.ChangePassword(e.Ctx(), p, "not my password", "a new long password"); !errors.Is(err, casework.ErrBadLogin) {
 			t.Errorf("wrong old password: %v", err)
 		}
-		if err := cw.ChangePassword(e.Ctx(), p, acc.Password, "too short"); !errors.Is(err, casework.ErrWeakPassword) {
-			t.Errorf("short new password: %v", err)
+		for _, weak := range []string{"too short", "password1234", "P@ssw0rd2024", "qwertyuiop12", "0712345678901", "demo-caseworker1"} {
+			if err := cw.ChangePassword(e.Ctx(), p, acc.Password, weak); !errors.Is(err, casework.ErrWeakPassword) {
+				t.Errorf("weak new password %q: %v", weak, err)
+			}
+		}
+		// Refusals end no session.
+		if _, err := cw.Session(e.Ctx(), other); err != nil {
+			t.Fatalf("a refused change ended another session: %v", err)
 		}
 		head := e.AuditHead()
 		newPassword := "a new long password, rewrapped"
@@ -535,9 +631,62 @@ func TestChangePassword(t *testing.T) {
 		if err != nil || c.Narrative == "" {
 			t.Errorf("open with the new password's key: %v", err)
 		}
-		// The session opened before the change still works.
+		// The session that made the change still works; every other
+		// session of the user ended at once; a colleague's did not.
+		if _, err := cw.Session(e.Ctx(), mine); err != nil {
+			t.Errorf("the session that changed the password: %v", err)
+		}
 		if _, err := cw.Open(e.Ctx(), p, ids[0]); err != nil {
-			t.Errorf("open with the older session: %v", err)
+			t.Errorf("open with the session that changed the password: %v", err)
+		}
+		if _, err := cw.Session(e.Ctx(), other); !errors.Is(err, casework.ErrNoSession) {
+			t.Errorf("another session of the user after the change: %v, want ErrNoSession", err)
+		}
+		if _, err := cw.Session(e.Ctx(), colleague); err != nil {
+			t.Errorf("a colleague's session after the change: %v", err)
 		}
 	})
+}
+
+func TestCheckPassword(t *testing.T) {
+	for _, tc := range []struct {
+		password string
+		want     error
+	}{
+		{"eleven char", casework.PasswordShort},
+		{"password1234", casework.PasswordCommon},
+		{"Password1234!", casework.PasswordCommon},
+		{"P@ssw0rd2024", casework.PasswordCommon},
+		{"iloveyou12345", casework.PasswordCommon},
+		{"iloveyouiloveyou", casework.PasswordCommon},
+		{"!!football!!99", casework.PasswordCommon},
+		{"Sunsh1ne.2024", casework.PasswordCommon},
+		{"12345678ab!!", casework.PasswordCommon},
+		{"qwertyuiop12", casework.PasswordPattern},
+		{"abcdefghijkl", casework.PasswordPattern},
+		{"aaaaaaaaaaaa", casework.PasswordPattern},
+		{"abababababab", casework.PasswordPattern},
+		{"zyxwvutsrqpo", casework.PasswordPattern},
+		{"123456789012", casework.PasswordDigits},
+		{"+254 712 345 678", casework.PasswordDigits},
+		{"31/12/1999 25/12", casework.PasswordDigits},
+		{"salamasalama", casework.PasswordPattern},
+		{"kenyakenyakenya", casework.PasswordCommon},
+		{"jane.wanjiku2024", casework.PasswordUsername},
+		{"Salama2024!!", casework.PasswordUsername},
+		{"correct horse battery staple", nil},
+		{"mama yangu mpendwa sana", nil},
+		{"Nairobi rain at 6pm", nil},
+		{"tembo wa kijani anacheza", nil},
+		{"jane.wanjiku likes long walks", nil},
+		{"KQ7M-XR4P-2HWN-8TCJ", nil}, // a demo password's shape
+	} {
+		err := casework.CheckPassword(tc.password, "jane.wanjiku")
+		if err != tc.want {
+			t.Errorf("%q: %v, want %v", tc.password, err, tc.want)
+		}
+		if tc.want != nil && !errors.Is(err, casework.ErrWeakPassword) {
+			t.Errorf("%q: %v is not ErrWeakPassword", tc.password, err)
+		}
+	}
 }

@@ -206,7 +206,7 @@ func TestAccessWalk(t *testing.T) {
 		}
 		if es := s.AuditSince(head, string(audit.ReportRead), string(audit.AttachmentRevealed), string(audit.StatusChanged),
 			string(audit.Assigned), string(audit.NoteAdded), string(audit.MessageSent), string(audit.ClassificationChanged),
-			string(audit.MemberDisabled), string(audit.MemberEnabled)); len(es) != 0 {
+			string(audit.MemberDisabled), string(audit.MemberEnabled), string(audit.MemberUnlocked)); len(es) != 0 {
 			t.Errorf("the cross-organisation walk read or changed something: %+v", es)
 		}
 		for org, sec := range secrets {

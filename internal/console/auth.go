@@ -2,8 +2,11 @@ package console
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"net/http"
 	"strings"
+	"time"
 
 	"html/template"
 
@@ -36,7 +39,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, _ *casework.Prin
 		again(http.StatusUnauthorized, "Wrong username, password or code.")
 		return
 	case errors.Is(err, casework.ErrLocked):
-		again(http.StatusUnauthorized, "Too many failed attempts: this account is locked for a while. Try again later or ask your admin.")
+		again(http.StatusTooManyRequests, waitMessage(err, c.cw.Now()))
 		return
 	case errors.Is(err, casework.ErrMustEnrol):
 		http.Redirect(w, r, "/console/enrol", http.StatusSeeOther)
@@ -67,6 +70,10 @@ func (c *Console) enrolStart(w http.ResponseWriter, r *http.Request, _ *casework
 		return
 	}
 	e, err := c.cw.BeginEnrolment(r.Context(), username, code)
+	if errors.Is(err, casework.ErrLocked) {
+		c.render(w, http.StatusTooManyRequests, "enrol", &view{Title: "First login", Problem: waitMessage(err, c.cw.Now()), Data: enrolView{Username: username}})
+		return
+	}
 	if err != nil {
 		if !errors.Is(err, casework.ErrBadLogin) {
 			c.log.Error("enrolment failed", "err", err)
@@ -98,7 +105,10 @@ func (c *Console) enrolFinish(w http.ResponseWriter, r *http.Request, _ *casewor
 	cookie, err := c.cw.FinishEnrolment(r.Context(), username, code, token, password, f.Get("code"))
 	switch {
 	case errors.Is(err, casework.ErrWeakPassword):
-		c.enrolAgain(w, r, "Choose a password of at least 12 characters: a few words you will remember.")
+		c.enrolAgain(w, r, passwordMessage(err))
+		return
+	case errors.Is(err, casework.ErrLocked):
+		c.enrolAgain(w, r, waitMessage(err, c.cw.Now()))
 		return
 	case errors.Is(err, casework.ErrBadLogin):
 		c.enrolAgain(w, r, "That code from your app did not match. Check the time on your phone and try the new code.")
@@ -146,14 +156,50 @@ func (c *Console) changePassword(w http.ResponseWriter, r *http.Request, p *case
 		case errors.Is(err, casework.ErrBadLogin):
 			problem = "Your current password is wrong."
 		case errors.Is(err, casework.ErrWeakPassword):
-			problem = "Choose a password of at least 12 characters."
+			problem = passwordMessage(err)
+		case errors.Is(err, casework.ErrLocked):
+			problem = waitMessage(err, c.cw.Now())
 		case err != nil:
 			c.log.Error("password change failed", "err", err)
 			problem = "Something went wrong. Please try again in a minute."
 		default:
-			c.render(w, http.StatusOK, "password", &view{Title: "Change password", P: p, Flash: "Your password was changed."})
+			c.render(w, http.StatusOK, "password", &view{Title: "Change password", P: p, Flash: "Your password was changed. Any other session of yours has ended."})
 			return
 		}
 	}
 	c.render(w, http.StatusUnprocessableEntity, "password", &view{Title: "Change password", P: p, Problem: problem})
+}
+
+// waitMessage says when a login refused by the back-off may be tried again.
+// It is the same for a username that exists and one that does not.
+func waitMessage(err error, now time.Time) string {
+	var w *casework.WaitError
+	if !errors.As(err, &w) {
+		return "Too many failed attempts with this username. Please wait a few minutes."
+	}
+	mins := int(math.Ceil(w.Until.Sub(now).Minutes()))
+	in := "about a minute"
+	if mins > 1 {
+		in = fmt.Sprintf("about %d minutes", mins)
+	}
+	return fmt.Sprintf("Too many failed attempts with this username. Try again after %s (in %s). An admin of your organisation can unlock it at once.",
+		w.Until.In(eat).Format("15:04"), in)
+}
+
+// passwordMessage says why a new password was refused.
+func passwordMessage(err error) string {
+	var p casework.PasswordProblem
+	errors.As(err, &p)
+	const tip = " A few unrelated words you will remember, in any language, make a good password."
+	switch p {
+	case casework.PasswordCommon:
+		return "That password is one of the most common ones, or a small change of one (capitals, digits or symbols added, letters swapped for look-alikes). Guessers try those first." + tip
+	case casework.PasswordPattern:
+		return "That password is a pattern guessers try first: a keyboard row, a run like abcd or 1234, or the same characters repeated." + tip
+	case casework.PasswordDigits:
+		return "A password of only digits is too easy to guess: dates, phone numbers and PINs are tried first." + tip
+	case casework.PasswordUsername:
+		return "That password is mostly your username or the word Salama: guessers try those first." + tip
+	}
+	return fmt.Sprintf("Choose a password of at least %d characters.", casework.MinPassword) + tip
 }

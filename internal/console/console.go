@@ -127,6 +127,7 @@ func (c *Console) routes() []Route {
 		{"POST", "/console/members", admin, c.addMember},
 		{"POST", "/console/members/{id}/disable", admin, c.disableMember},
 		{"POST", "/console/members/{id}/enable", admin, c.enableMember},
+		{"POST", "/console/members/{id}/unlock", admin, c.unlockMember},
 		{"GET", "/console/directory", admin, c.directoryList},
 		{"GET", "/console/directory/new", admin, c.directoryNew},
 		{"POST", "/console/directory", admin, c.directoryCreate},
@@ -284,12 +285,15 @@ func (c *Console) fail(w http.ResponseWriter, r *http.Request, p *casework.Princ
 	c.render(w, status, "message", &view{Title: "Salama console", P: p, Problem: text})
 }
 
+// eat is East Africa Time, the console's clock.
+var eat = time.FixedZone("EAT", 3*3600)
+
 var funcs = template.FuncMap{
 	"date": func(t time.Time) string {
 		if t.IsZero() {
 			return ""
 		}
-		return t.In(time.FixedZone("EAT", 3*3600)).Format("2 Jan 2006 15:04")
+		return t.In(eat).Format("2 Jan 2006 15:04")
 	},
 	"has": func(list []string, v string) bool {
 		for _, x := range list {

@@ -163,31 +163,6 @@ func wrong(code string) string {
 	return "111111"
 }
 
-func TestLockoutOverHTTP(t *testing.T) {
-	each(t, func(t *testing.T, s *site) {
-		acc := s.Account("demo-admin")
-		b := s.browser(t)
-		for i := range 5 {
-			if r := b.tryLogin(acc.Username, "not it at all", "123456"); r.StatusCode != http.StatusUnauthorized {
-				t.Fatalf("failure %d: %d", i+1, r.StatusCode)
-			}
-		}
-		s.Clock.NextStep()
-		head := s.AuditHead()
-		r := b.tryLogin(acc.Username, acc.Password, s.Code(acc.Username))
-		expect(t, "right password while locked", r, http.StatusUnauthorized, "this account is locked for a while")
-		if b.cookie != "" {
-			t.Error("a locked account got a cookie")
-		}
-		if got := s.refused(head); len(got) != 1 || !strings.HasSuffix(got[0], "reason=locked") {
-			t.Errorf("locked audit %q", got)
-		}
-		s.Clock.Add(time.Minute)
-		b = s.login(t, acc.Username)
-		expect(t, "inbox after the lock passed", b.get("/console/"), 200, "Inbox")
-	})
-}
-
 func TestSessionEnds(t *testing.T) {
 	each(t, func(t *testing.T, s *site) {
 		ended := func(what string, b *browser) {

@@ -10,6 +10,7 @@ import (
 
 type membersView struct {
 	Members  []store.User
+	Waiting  map[string]string // user id → until when their logins wait after failures
 	Roles    []casework.Role
 	NewCode  string // the enrolment code just created, shown once
 	NewUser  string
@@ -28,7 +29,18 @@ func (c *Console) renderMembers(w http.ResponseWriter, r *http.Request, p *casew
 		c.fail(w, r, p, http.StatusServiceUnavailable, "The members could not be loaded.")
 		return
 	}
-	v.Members, v.Roles = ms, casework.Roles
+	v.Members, v.Roles, v.Waiting = ms, casework.Roles, map[string]string{}
+	for _, m := range ms {
+		until, err := c.cw.BackoffUntil(r.Context(), m.Username)
+		if err != nil {
+			c.log.Error("members failed", "err", err)
+			c.fail(w, r, p, http.StatusServiceUnavailable, "The members could not be loaded.")
+			return
+		}
+		if !until.IsZero() {
+			v.Waiting[m.ID] = until.In(eat).Format("15:04")
+		}
+	}
 	if p.Role != casework.RoleCoordinator {
 		v.Roles = []casework.Role{casework.RoleCaseworker, casework.RoleOrgAdmin}
 	}
@@ -75,6 +87,26 @@ func (c *Console) setDisabled(w http.ResponseWriter, r *http.Request, p *casewor
 		c.renderMembers(w, r, p, http.StatusForbidden, membersView{}, "", "Only a network coordinator can disable or enable a coordinator.")
 	default:
 		c.log.Error("disabling member failed", "err", err)
+		c.renderMembers(w, r, p, http.StatusServiceUnavailable, membersView{}, "", "Something went wrong.")
+	}
+}
+
+// unlockMember clears a member's login back-off, so they can try again at
+// once.
+func (c *Console) unlockMember(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+	switch cleared, err := c.cw.UnlockMember(r.Context(), p, r.PathValue("id")); {
+	case err == nil && cleared:
+		c.renderMembers(w, r, p, http.StatusOK, membersView{}, "Unlocked: they can log in again now.", "")
+	case err == nil:
+		c.renderMembers(w, r, p, http.StatusOK, membersView{}, "There were no failed logins to clear.", "")
+	case errors.Is(err, casework.ErrNotFound):
+		c.fail(w, r, p, http.StatusNotFound, "No such member.")
+	case errors.Is(err, casework.ErrInvalid):
+		c.renderMembers(w, r, p, http.StatusUnprocessableEntity, membersView{}, "", "You cannot unlock yourself.")
+	case errors.Is(err, casework.ErrForbidden):
+		c.renderMembers(w, r, p, http.StatusForbidden, membersView{}, "", "Only a network coordinator can unlock a coordinator.")
+	default:
+		c.log.Error("unlocking member failed", "err", err)
 		c.renderMembers(w, r, p, http.StatusServiceUnavailable, membersView{}, "", "Something went wrong.")
 	}
 }

@@ -22,8 +22,6 @@ type User struct {
 	TOTPLastStep int64
 
 	EnrolExpires time.Time // non-zero while the user must still enrol
-	FailedLogins int
-	LockedUntil  time.Time
 	CreatedAt    time.Time
 }
 
@@ -31,13 +29,13 @@ type User struct {
 func (u *User) Enrolling() bool { return !u.EnrolExpires.IsZero() }
 
 const userColumns = `id, org_id, username, display_name, role, disabled, kdf_salt, kdf_params, verifier, org_key_wrap,
-	totp_sealed, totp_last_step, enrol_expires, failed_logins, locked_until, created_at`
+	totp_sealed, totp_last_step, enrol_expires, created_at`
 
 // CreateUser adds a user; ErrDuplicateKey when the username is taken.
 func (s *Store) CreateUser(ctx context.Context, u *User) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`,
+	_, err := s.w.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`,
 		u.ID, u.OrgID, u.Username, u.DisplayName, u.Role, u.Disabled, u.KDFSalt, u.KDFParams, u.Verifier, u.OrgKeyWrap,
-		u.TOTPSealed, u.TOTPLastStep, nullTime(u.EnrolExpires), u.FailedLogins, u.LockedUntil.Unix(), u.CreatedAt.Unix())
+		u.TOTPSealed, u.TOTPLastStep, nullTime(u.EnrolExpires), u.CreatedAt.Unix())
 	if IsUniqueViolation(err) {
 		return ErrDuplicateKey
 	}
@@ -47,9 +45,9 @@ func (s *Store) CreateUser(ctx context.Context, u *User) error {
 func scanUser(row scanner) (*User, error) {
 	var u User
 	var enrol sql.NullInt64
-	var locked, created int64
+	var created int64
 	err := row.Scan(&u.ID, &u.OrgID, &u.Username, &u.DisplayName, &u.Role, &u.Disabled, &u.KDFSalt, &u.KDFParams, &u.Verifier,
-		&u.OrgKeyWrap, &u.TOTPSealed, &u.TOTPLastStep, &enrol, &u.FailedLogins, &locked, &created)
+		&u.OrgKeyWrap, &u.TOTPSealed, &u.TOTPLastStep, &enrol, &created)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -58,9 +56,6 @@ func scanUser(row scanner) (*User, error) {
 	}
 	if enrol.Valid {
 		u.EnrolExpires = time.Unix(enrol.Int64, 0).UTC()
-	}
-	if locked > 0 {
-		u.LockedUntil = time.Unix(locked, 0).UTC()
 	}
 	u.CreatedAt = time.Unix(created, 0).UTC()
 	if len(u.TOTPSealed) == 0 {
@@ -98,32 +93,36 @@ func (s *Store) Users(ctx context.Context, orgID string) ([]User, error) {
 }
 
 // SetUserKeys replaces a user's password-derived material (enrolment,
-// password change) and clears the enrolment deadline and failures.
-func (s *Store) SetUserKeys(ctx context.Context, u *User) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE users SET kdf_salt = $2, kdf_params = $3, verifier = $4, org_key_wrap = $5,
-		totp_sealed = $6, totp_last_step = $7, enrol_expires = NULL, failed_logins = 0, locked_until = 0 WHERE id = $1`,
-		u.ID, u.KDFSalt, u.KDFParams, u.Verifier, u.OrgKeyWrap, u.TOTPSealed, u.TOTPLastStep)
-	return err
+// password change) and clears the enrolment deadline. It ends every console
+// session of the user but the one whose id hash is keep (nil: all of them),
+// in the same transaction: whoever knew the old password, or holds a cookie
+// of a session opened with it, is out the moment the new one is set.
+func (s *Store) SetUserKeys(ctx context.Context, u *User, keep []byte) error {
+	return s.Tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE users SET kdf_salt = $2, kdf_params = $3, verifier = $4, org_key_wrap = $5,
+			totp_sealed = $6, totp_last_step = $7, enrol_expires = NULL WHERE id = $1`,
+			u.ID, u.KDFSalt, u.KDFParams, u.Verifier, u.OrgKeyWrap, u.TOTPSealed, u.TOTPLastStep)
+		if err != nil {
+			return err
+		}
+		if keep == nil {
+			keep = []byte{} // matches no id hash
+		}
+		_, err = tx.ExecContext(ctx, `DELETE FROM console_sessions WHERE user_id = $1 AND id_hash <> $2`, u.ID, keep)
+		return err
+	})
 }
 
 // UseTOTPStep records a successful login's TOTP time step, only if it is
 // newer than the last one: it reports false when another login used this
 // step (or a later one) first, which is a replay.
 func (s *Store) UseTOTPStep(ctx context.Context, userID string, step int64) (bool, error) {
-	res, err := s.w.ExecContext(ctx, `UPDATE users SET totp_last_step = $2, failed_logins = 0, locked_until = 0
-		WHERE id = $1 AND totp_last_step < $2`, userID, step)
+	res, err := s.w.ExecContext(ctx, `UPDATE users SET totp_last_step = $2 WHERE id = $1 AND totp_last_step < $2`, userID, step)
 	if err != nil {
 		return false, err
 	}
 	n, err := res.RowsAffected()
 	return n == 1, err
-}
-
-// RecordLoginFailure counts a failed login and locks the account until
-// lockedUntil when the caller decides so.
-func (s *Store) RecordLoginFailure(ctx context.Context, userID string, failures int, lockedUntil time.Time) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE users SET failed_logins = $2, locked_until = $3 WHERE id = $1`, userID, failures, lockedUntil.Unix())
-	return err
 }
 
 // SetUserDisabled disables or re-enables a user; disabling also ends every
