@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -55,6 +56,7 @@ func (a *App) registerJobs(o Options) error {
 		}
 		return err
 	})
+	a.Jobs.Handle(casework.JobOrgRekey, a.rekey)
 	if a.Store.Engine() == store.SQLite {
 		a.Jobs.Every(JobCheckpoint, checkpointEvery, func(ctx context.Context, _ *jobs.Job) error {
 			// Reset the WAL so deleted content does not linger in it. Busy
@@ -96,4 +98,21 @@ func (a *App) expire(ctx context.Context, _ *jobs.Job) error {
 	n, err = a.Store.DeleteExpiredInboundSeen(ctx, now)
 	step("inbound sms ids", n, err)
 	return errors.Join(errs...)
+}
+
+// rekey re-wraps an organisation's reports to its new key after a key
+// rotation (casework.RewrapOrgKeys). A kill in the middle loses nothing:
+// the job's lease runs out and it starts again where the reports stand.
+func (a *App) rekey(ctx context.Context, j *jobs.Job) error {
+	var p struct {
+		Org string `json:"org"`
+	}
+	if err := json.Unmarshal(j.Payload, &p); err != nil || p.Org == "" {
+		return jobs.Permanent(errors.New("rekey: the payload names no organisation"))
+	}
+	n, done, err := a.Casework.RewrapOrgKeys(ctx, p.Org)
+	if n > 0 || done {
+		a.log.Info("organisation key rotation", "org", p.Org, "rewrapped", n, "done", done)
+	}
+	return err
 }

@@ -25,6 +25,12 @@ const (
 	MemberEnabled   Action = "member.enabled"  // detail: user=<id>
 	MemberUnlocked  Action = "member.unlocked" // login back-off cleared by an admin; detail: user=<id>
 	OrgKeyRecovered Action = "org_key.recovered"
+	// OrgKeyRotated: the organisation's key pair was replaced (detail:
+	// reason=member_disabled|operator count=<members who got the new key>
+	// [user=<the member disabled>]); OrgKeyRewrapped: the job re-wrapped
+	// every report to it and deleted the retired keys (detail: count=<n>).
+	OrgKeyRotated   Action = "org_key.rotated"
+	OrgKeyRewrapped Action = "org_key.rewrapped"
 )
 
 // The network's directory and routing (SPEC §5.1); not about one report.
@@ -69,7 +75,7 @@ const (
 // actions lists every Action and whether it is about one report.
 var actions = map[Action]bool{
 	LoginOK: false, LoginFailed: false, Logout: false, TOTPEnrolled: false,
-	PasswordChanged: false, MemberAdded: false, MemberDisabled: false, MemberEnabled: false, MemberUnlocked: false, OrgKeyRecovered: false,
+	PasswordChanged: false, MemberAdded: false, MemberDisabled: false, MemberEnabled: false, MemberUnlocked: false, OrgKeyRecovered: false, OrgKeyRotated: false, OrgKeyRewrapped: false,
 	DirectoryChanged: false, RoutingChanged: false,
 
 	ReportRead: true, AttachmentRevealed: true, ReportExported: true, StatusChanged: true,

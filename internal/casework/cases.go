@@ -88,14 +88,21 @@ func (s *Service) report(ctx context.Context, p *Principal, id string) (*store.R
 
 // dataKey unwraps a report's data key with the organisation key.
 func (s *Service) dataKey(ctx context.Context, p *Principal, r *store.Report) (*seal.DataKey, error) {
-	wrap, err := s.Store.ReportWrap(ctx, r.ID, "org:"+p.OrgID)
+	wrap, gen, err := s.Store.ReportWrap(ctx, r.ID, "org:"+p.OrgID)
 	if err != nil {
 		return nil, err
 	}
 	if p.orgKey == nil {
 		return nil, ErrNoSession
 	}
-	return p.orgKey.UnwrapDataKey(wrap)
+	key := p.orgKey
+	if gen < p.keyGen {
+		// Not re-wrapped yet after a key rotation.
+		if key, err = s.olderKey(ctx, p, gen); err != nil {
+			return nil, err
+		}
+	}
+	return key.UnwrapDataKey(wrap)
 }
 
 // Case is a report opened for a caseworker.

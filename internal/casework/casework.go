@@ -87,6 +87,13 @@ type Config struct {
 	// OnDirectoryChange, if set, is called after the directory or the
 	// routing rules change, to drop caches of them (reporting's).
 	OnDirectoryChange func()
+	// AfterRekeyBatch, if set, runs after each committed batch of the
+	// key-rotation job (RewrapOrgKeys) with its size; an error stops the
+	// job there. Tests use it to cut a rotation short between steps.
+	AfterRekeyBatch func(n int) error
+	// RekeyBatch is how many report keys one transaction of that job
+	// re-wraps (0: 200).
+	RekeyBatch int
 }
 
 // Service is the casework service.
@@ -123,11 +130,17 @@ type Principal struct {
 	Role                                 Role
 	OrgName                              string
 	sessID                               []byte
-	orgKey                               *seal.OrgIdentity
+	sk                                   *seal.Key         // the session key, from the cookie
+	orgKey                               *seal.OrgIdentity // generation keyGen of the organisation key
+	keyGen                               int
+	older                                map[int]*seal.OrgIdentity // retired generations opened through a rotation's chain
 }
 
 // Close ends the principal's hold on key material.
-func (p *Principal) Close() { p.orgKey = nil }
+func (p *Principal) Close() {
+	p.sk.Destroy()
+	p.sk, p.orgKey, p.older = nil, nil, nil
+}
 
 // Can reports whether the principal's role allows managing members (admin)
 // or seeing the network (coordinator).

@@ -176,19 +176,72 @@ func (s *Service) Login(ctx context.Context, username, password, code string) (s
 		s.fail(ctx, u, key, why)
 		return "", ErrBadLogin
 	}
-	orgKey, err := kek.UnwrapOrgIdentity(u.OrgID, userWrapPurpose(u.ID), u.OrgKeyWrap)
-	if err != nil {
-		return "", fmt.Errorf("casework: organisation key of %s: %w", u.ID, err)
-	}
-	cookie, err := s.startSession(ctx, u, orgKey)
-	if err != nil {
-		return "", err
-	}
 	if _, err := s.Store.ClearLoginBackoff(ctx, key); err != nil {
 		return "", err
 	}
+	orgKey, gen, err := s.openOrgKey(ctx, u, kek)
+	if errors.Is(err, ErrNoOrgKey) {
+		s.record(ctx, audit.UserActor(u.ID), u.OrgID, audit.LoginFailed, "", "reason=no_key")
+		return "", err
+	}
+	if err != nil {
+		return "", fmt.Errorf("casework: organisation key of %s: %w", u.ID, err)
+	}
+	cookie, err := s.startSession(ctx, u, orgKey, gen)
+	if err != nil {
+		return "", err
+	}
 	s.record(ctx, audit.UserActor(u.ID), u.OrgID, audit.LoginOK, "", "method=totp")
+	// A key rotation whose job lost its copy of a retired key (a restore)
+	// goes on from here. Best effort: the login itself succeeded.
+	_ = s.handOverRekey(ctx, u.OrgID, orgKey, gen)
 	return cookie, nil
+}
+
+// openOrgKey unwraps the member's copy of their organisation's current key
+// with their password's (or enrolment code's) key: through their holder key
+// pair, or, for a member from before holder keys, directly, and then gives
+// them a holder key pair. ErrNoOrgKey when they hold no current copy.
+func (s *Service) openOrgKey(ctx context.Context, u *store.User, kek *seal.Key) (*seal.OrgIdentity, int, error) {
+	org, err := s.Store.Organisation(ctx, u.OrgID)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(u.OrgKeyWrap) == 0 || u.OrgKeyGen != org.KeyGen {
+		return nil, 0, ErrNoOrgKey
+	}
+	if u.HolderKey != "" {
+		h, err := kek.UnwrapHolderIdentity(u.ID, "holder", u.HolderWrap)
+		if err != nil {
+			return nil, 0, err
+		}
+		k, err := h.UnwrapOrgIdentity(u.OrgID, u.OrgKeyGen, u.OrgKeyWrap)
+		return k, u.OrgKeyGen, err
+	}
+	k, err := kek.UnwrapOrgIdentity(u.OrgID, userWrapPurpose(u.ID), u.OrgKeyWrap)
+	if err != nil {
+		return nil, 0, err
+	}
+	h, err := seal.GenerateHolderIdentity()
+	if err != nil {
+		return nil, 0, err
+	}
+	hw, err := kek.WrapHolderIdentity(u.ID, "holder", h)
+	if err != nil {
+		return nil, 0, err
+	}
+	ow, err := h.Recipient().WrapOrgIdentity(u.OrgID, u.OrgKeyGen, k)
+	if err != nil {
+		return nil, 0, err
+	}
+	// Lost to a concurrent rotation, the upgrade is simply not made: the
+	// session this login starts is then of a retired generation, refused.
+	if ok, err := s.Store.SetUserHolder(ctx, u.ID, u.OrgKeyGen, h.Recipient().String(), hw, ow); err != nil {
+		return nil, 0, err
+	} else if ok {
+		u.HolderKey, u.HolderWrap, u.OrgKeyWrap = h.Recipient().String(), hw, ow
+	}
+	return k, u.OrgKeyGen, nil
 }
 
 // actorOf is the audit actor of a login attempt: the user, or "unknown" for
@@ -233,7 +286,7 @@ func (s *Service) fail(ctx context.Context, u *store.User, key []byte, why strin
 
 func userWrapPurpose(userID string) string { return "user:" + userID }
 
-func (s *Service) startSession(ctx context.Context, u *store.User, orgKey *seal.OrgIdentity) (string, error) {
+func (s *Service) startSession(ctx context.Context, u *store.User, orgKey *seal.OrgIdentity, gen int) (string, error) {
 	sk, err := seal.NewKey()
 	if err != nil {
 		return "", err
@@ -248,7 +301,7 @@ func (s *Service) startSession(ctx context.Context, u *store.User, orgKey *seal.
 		return "", err
 	}
 	now := s.Now().UTC()
-	if err := s.Store.CreateConsoleSession(ctx, &store.ConsoleSession{IDHash: sha(id), UserID: u.ID, SealedKey: sealed, CreatedAt: now, LastSeen: now}); err != nil {
+	if err := s.Store.CreateConsoleSession(ctx, &store.ConsoleSession{IDHash: sha(id), UserID: u.ID, SealedKey: sealed, KeyGen: gen, CreatedAt: now, LastSeen: now}); err != nil {
 		return "", err
 	}
 	return base64.RawURLEncoding.EncodeToString(append(id, sk.Bytes()...)), nil
@@ -276,24 +329,30 @@ func (s *Service) Session(ctx context.Context, cookie string) (*Principal, error
 	if u.Disabled {
 		return nil, ErrNoSession
 	}
+	org, err := s.Store.Organisation(ctx, u.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	if cs.KeyGen != org.KeyGen {
+		// The organisation's key was replaced after this login: the
+		// session holds a retired key, which opens nothing new.
+		_ = s.Store.DeleteConsoleSession(ctx, sha(id))
+		return nil, ErrNoSession
+	}
 	sk, err := seal.KeyFromBytes(key)
 	if err != nil {
 		return nil, ErrNoSession
 	}
-	defer sk.Destroy()
 	orgKey, err := sk.UnwrapOrgIdentity(u.OrgID, "session", cs.SealedKey)
 	if err != nil {
+		sk.Destroy()
 		// A live session id with the wrong key: a tampered or forged
 		// cookie. Whose session it named is worth a trace.
 		s.record(ctx, audit.UserActor(u.ID), u.OrgID, audit.LoginFailed, "", "reason=bad_cookie")
 		return nil, ErrNoSession
 	}
-	org, err := s.Store.Organisation(ctx, u.OrgID)
-	if err != nil {
-		return nil, err
-	}
 	return &Principal{UserID: u.ID, OrgID: u.OrgID, Username: u.Username, DisplayName: u.DisplayName,
-		Role: Role(u.Role), OrgName: org.Name, sessID: id, orgKey: orgKey}, nil
+		Role: Role(u.Role), OrgName: org.Name, sessID: id, sk: sk, orgKey: orgKey, keyGen: cs.KeyGen}, nil
 }
 
 // Logout ends the session: its sealed organisation key is deleted, so the
@@ -403,13 +462,30 @@ func (s *Service) newUser(ctx context.Context, orgID string, orgKey *seal.OrgIde
 	if u.KDFSalt, err = seal.NewSalt(); err != nil {
 		return nil, err
 	}
+	// The key handed in must be the organisation's current one: a session
+	// from before a rotation holds a retired key.
+	org, err := s.Store.Organisation(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	if orgKey.Recipient().String() != org.PublicKey {
+		return nil, store.ErrOrgKeyChanged
+	}
 	verifier, kek, err := s.KDF.Password(ctx, secret, u.KDFSalt, s.KDFParams)
 	if err != nil {
 		return nil, err
 	}
 	defer kek.Destroy()
 	u.Verifier = verifier
-	if u.OrgKeyWrap, err = kek.WrapOrgIdentity(orgID, userWrapPurpose(u.ID), orgKey); err != nil {
+	h, err := seal.GenerateHolderIdentity()
+	if err != nil {
+		return nil, err
+	}
+	u.HolderKey, u.OrgKeyGen = h.Recipient().String(), org.KeyGen
+	if u.HolderWrap, err = kek.WrapHolderIdentity(u.ID, "holder", h); err != nil {
+		return nil, err
+	}
+	if u.OrgKeyWrap, err = h.Recipient().WrapOrgIdentity(orgID, org.KeyGen, orgKey); err != nil {
 		return nil, err
 	}
 	return u, nil
@@ -508,18 +584,18 @@ func (s *Service) FinishEnrolment(ctx context.Context, username, code, token, pa
 		s.fail(ctx, u, key, "wrong_code")
 		return "", ErrBadLogin
 	}
-	orgKey, err := oldKEK.UnwrapOrgIdentity(u.OrgID, userWrapPurpose(u.ID), u.OrgKeyWrap)
+	orgKey, gen, err := s.openOrgKey(ctx, u, oldKEK)
 	if err != nil {
 		return "", err
 	}
-	if err := s.setPassword(ctx, u, orgKey, secret, password, step, nil); err != nil {
+	if err := s.setPassword(ctx, u, oldKEK, secret, password, step, nil); err != nil {
 		return "", err
 	}
 	if _, err := s.Store.ClearLoginBackoff(ctx, key); err != nil {
 		return "", err
 	}
 	s.record(ctx, audit.UserActor(u.ID), u.OrgID, audit.TOTPEnrolled, "", "")
-	cookie, err := s.startSession(ctx, u, orgKey)
+	cookie, err := s.startSession(ctx, u, orgKey, gen)
 	if err != nil {
 		return "", err
 	}
@@ -527,10 +603,20 @@ func (s *Service) FinishEnrolment(ctx context.Context, username, code, token, pa
 	return cookie, nil
 }
 
-// setPassword re-derives the user's key from a new password and re-wraps the
-// organisation key and the TOTP secret under it. Every session of the user
-// but keep (an id hash; nil for none) ends.
-func (s *Service) setPassword(ctx context.Context, u *store.User, orgKey *seal.OrgIdentity, secret totp.Secret, password string, lastStep int64, keep []byte) error {
+// setPassword re-derives the user's key from a new password and re-seals
+// their holder key and TOTP secret under it (the organisation key stays
+// wrapped to the holder key; oldKEK, the old password's or enrolment code's
+// key, opens the holder key). Every session of the user but keep (an id
+// hash; nil for none) ends.
+func (s *Service) setPassword(ctx context.Context, u *store.User, oldKEK *seal.Key, secret totp.Secret, password string, lastStep int64, keep []byte) error {
+	if u.HolderKey == "" {
+		// openOrgKey gives every member a holder key before this runs.
+		return fmt.Errorf("casework: %s has no holder key", u.ID)
+	}
+	h, err := oldKEK.UnwrapHolderIdentity(u.ID, "holder", u.HolderWrap)
+	if err != nil {
+		return err
+	}
 	salt, err := seal.NewSalt()
 	if err != nil {
 		return err
@@ -542,7 +628,7 @@ func (s *Service) setPassword(ctx context.Context, u *store.User, orgKey *seal.O
 	defer kek.Destroy()
 	nu := *u
 	nu.KDFSalt, nu.KDFParams, nu.Verifier, nu.TOTPLastStep = salt, s.KDFParams.String(), verifier, lastStep
-	if nu.OrgKeyWrap, err = kek.WrapOrgIdentity(u.OrgID, userWrapPurpose(u.ID), orgKey); err != nil {
+	if nu.HolderWrap, err = kek.WrapHolderIdentity(u.ID, "holder", h); err != nil {
 		return err
 	}
 	if nu.TOTPSealed, err = kek.SealSecret(u.ID, "totp", secret); err != nil {
@@ -576,7 +662,14 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, old, new str
 	if err != nil {
 		return err
 	}
-	if err := s.setPassword(ctx, u, p.orgKey, totp.Secret(secret), new, u.TOTPLastStep, sha(p.sessID)); err != nil {
+	if u.HolderKey == "" {
+		// A member from before holder keys who has not logged in since
+		// (their session is older): give them one now.
+		if _, _, err := s.openOrgKey(ctx, u, kek); err != nil {
+			return err
+		}
+	}
+	if err := s.setPassword(ctx, u, kek, totp.Secret(secret), new, u.TOTPLastStep, sha(p.sessID)); err != nil {
 		return err
 	}
 	return s.record(ctx, audit.UserActor(u.ID), u.OrgID, audit.PasswordChanged, "", "")
@@ -626,20 +719,53 @@ func (s *Service) member(ctx context.Context, p *Principal, userID, self string)
 	return u, nil
 }
 
-// SetMemberDisabled disables (ending their sessions) or re-enables a member
-// of the admin's organisation.
+// SetMemberDisabled disables or re-enables a member of the admin's
+// organisation.
+//
+// Disabling ends the member's sessions and replaces the organisation's key
+// pair in the same transaction (rotateOrgKey): the member's copy of the key
+// is gone, the remaining members and the recovery code get the new key, the
+// reports are re-wrapped to it by a durable job, and every other session of
+// the organisation ends (the admin's own goes on with the new key).
+// Re-enabling wraps the current key for the member again; a member from
+// before holder keys cannot receive it and needs a new enrolment.
 func (s *Service) SetMemberDisabled(ctx context.Context, p *Principal, userID string, disabled bool) error {
-	if _, err := s.member(ctx, p, userID, "you cannot disable yourself"); err != nil {
+	u, err := s.member(ctx, p, userID, "you cannot disable yourself")
+	if err != nil {
 		return err
 	}
-	if err := s.Store.SetUserDisabled(ctx, userID, disabled); err != nil {
-		return err
+	if p.orgKey == nil {
+		return ErrNoSession
 	}
-	action := audit.MemberDisabled
+	actor := audit.UserActor(p.UserID)
 	if !disabled {
-		action = audit.MemberEnabled
+		var wrap []byte
+		if u.HolderKey != "" {
+			hr, err := seal.ParseHolderRecipient(u.HolderKey)
+			if err != nil {
+				return err
+			}
+			if wrap, err = hr.WrapOrgIdentity(p.OrgID, p.keyGen, p.orgKey); err != nil {
+				return err
+			}
+		}
+		if err := s.Store.EnableMember(ctx, userID, p.OrgID, p.keyGen, wrap); err != nil {
+			return err
+		}
+		return s.record(ctx, actor, p.OrgID, audit.MemberEnabled, "", "user="+userID)
 	}
-	return s.record(ctx, audit.UserActor(p.UserID), p.OrgID, action, "", "user="+userID)
+	if u.Disabled {
+		return nil
+	}
+	_, _, n, err := s.rotateOrgKey(ctx, p.OrgID, p.orgKey, p.keyGen, userID, p)
+	if err != nil {
+		return err
+	}
+	if s.OnDirectoryChange != nil {
+		s.OnDirectoryChange() // reports are wrapped to the new public key at once
+	}
+	s.record(ctx, actor, p.OrgID, audit.MemberDisabled, "", "user="+userID)
+	return s.record(ctx, actor, p.OrgID, audit.OrgKeyRotated, "", fmt.Sprintf("reason=%s count=%d user=%s", RotateMemberDisabled, n, userID))
 }
 
 // UnlockMember lets a member of the admin's organisation log in again at

@@ -572,7 +572,13 @@ func TestMembers(t *testing.T) {
 		if _, err := cw.Session(e.Ctx(), e.Login("demo-caseworker")); err != nil {
 			t.Errorf("login after re-enabling: %v", err)
 		}
-		// The coordinator may disable another coordinator.
+		// Disabling replaced the organisation's key: every other session
+		// of the organisation ended. The coordinator logs in again, and
+		// may disable another coordinator.
+		if _, err := cw.Session(e.Ctx(), e.Login("demo-coordinator")); err != nil {
+			t.Fatal(err)
+		}
+		coord = e.Principal("demo-coordinator")
 		if err := cw.SetMemberDisabled(e.Ctx(), coord, e.User("member4").ID, true); err != nil {
 			t.Errorf("coordinator disables a coordinator: %v", err)
 		}
@@ -613,9 +619,14 @@ func TestChangePassword(t *testing.T) {
 			t.Errorf("password.changed entries %+v", es)
 		}
 		after := e.User(acc.Username)
-		if string(after.KDFSalt) == string(before.KDFSalt) || string(after.OrgKeyWrap) == string(before.OrgKeyWrap) ||
+		if string(after.KDFSalt) == string(before.KDFSalt) || string(after.HolderWrap) == string(before.HolderWrap) ||
 			string(after.TOTPSealed) == string(before.TOTPSealed) || string(after.Verifier) == string(before.Verifier) {
-			t.Error("the password change did not re-derive and re-wrap everything")
+			t.Error("the password change did not re-derive and re-seal everything")
+		}
+		// The organisation key stays wrapped to the member's own key pair,
+		// which the new password now opens.
+		if after.HolderKey != before.HolderKey || string(after.OrgKeyWrap) != string(before.OrgKeyWrap) {
+			t.Error("the password change replaced the member's key pair")
 		}
 
 		e.Clock.NextStep()

@@ -14,6 +14,7 @@ import (
 	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/demo"
 	"github.com/salama-ke/salama/internal/orgs"
+	"github.com/salama-ke/salama/internal/seal"
 )
 
 func printDemo(w io.Writer, d *demo.Seeded, dataDir string) {
@@ -32,9 +33,12 @@ func printDemo(w io.Writer, d *demo.Seeded, dataDir string) {
 	}
 }
 
-func orgCmd(args []string, stdout, stderr io.Writer) error {
+func orgCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "rotate-key" {
+		return rotateKeyCmd(args[1:], stdin, stdout, stderr)
+	}
 	if len(args) == 0 || args[0] != "create" {
-		return errors.New("usage: salama org create --name NAME [--intake] [--child-protection]")
+		return errors.New("usage: salama org create --name NAME [--intake] [--child-protection]\n       salama org rotate-key --org ORG_ID")
 	}
 	f := newFlags("org create", stderr)
 	c := f.common()
@@ -77,14 +81,9 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if !ok {
 		return fmt.Errorf("--role must be caseworker, org_admin or coordinator")
 	}
-	code := os.Getenv("SALAMA_RECOVERY_CODE")
-	if code == "" {
-		fmt.Fprint(stderr, "The organisation's recovery code: ")
-		line, err := bufio.NewReader(stdin).ReadString('\n')
-		if err != nil && line == "" {
-			return errors.New("no recovery code given (type it, or set SALAMA_RECOVERY_CODE)")
-		}
-		code = strings.TrimSpace(line)
+	code, err := recoveryCode(stdin, stderr)
+	if err != nil {
+		return err
 	}
 	ctx := context.Background()
 	core, err := app.OpenCore(ctx, &app.Options{DataDir: *c.data, Database: *c.database})
@@ -92,12 +91,10 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer core.Close()
-	key, err := orgs.Recover(ctx, core.Store, core.KDF, *orgID, code)
+	key, err := recoverKey(ctx, core, *orgID, code)
 	if err != nil {
-		core.Audit.Record(ctx, audit.Event{Actor: audit.ActorCLI, OrgID: safeID(*orgID), Action: audit.LoginFailed, Detail: "method=recovery"})
-		return errors.New("wrong organisation id or recovery code")
+		return err
 	}
-	core.Audit.Record(ctx, audit.Event{Actor: audit.ActorCLI, OrgID: *orgID, Action: audit.OrgKeyRecovered, Detail: "method=recovery"})
 	enrol, err := core.Casework.CreateUser(ctx, audit.ActorCLI, *orgID, key, casework.NewUser{Username: *username, DisplayName: *name, Role: r})
 	if err != nil {
 		return err
@@ -112,4 +109,79 @@ func safeID(s string) string {
 		return s
 	}
 	return ""
+}
+
+// recoveryCode reads the organisation's recovery code from
+// SALAMA_RECOVERY_CODE or, asking for it, from stdin.
+func recoveryCode(stdin io.Reader, stderr io.Writer) (string, error) {
+	if code := os.Getenv("SALAMA_RECOVERY_CODE"); code != "" {
+		return code, nil
+	}
+	fmt.Fprint(stderr, "The organisation's recovery code: ")
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && line == "" {
+		return "", errors.New("no recovery code given (type it, or set SALAMA_RECOVERY_CODE)")
+	}
+	return strings.TrimSpace(line), nil
+}
+
+// recoverKey opens an organisation's current key with its recovery code,
+// and audits the attempt.
+func recoverKey(ctx context.Context, core *app.Core, orgID, code string) (*seal.OrgIdentity, error) {
+	key, err := orgs.Recover(ctx, core.Store, core.KDF, orgID, code)
+	if errors.Is(err, orgs.ErrNoRecoveryCopy) {
+		core.Audit.Record(ctx, audit.Event{Actor: audit.ActorCLI, OrgID: safeID(orgID), Action: audit.LoginFailed, Detail: "method=recovery reason=no_key"})
+		return nil, errors.New("this recovery code no longer opens the organisation's key: it is older than the last key rotation (see docs/security.md, \"Organisation key rotation\")")
+	}
+	if err != nil {
+		core.Audit.Record(ctx, audit.Event{Actor: audit.ActorCLI, OrgID: safeID(orgID), Action: audit.LoginFailed, Detail: "method=recovery"})
+		return nil, errors.New("wrong organisation id or recovery code")
+	}
+	core.Audit.Record(ctx, audit.Event{Actor: audit.ActorCLI, OrgID: orgID, Action: audit.OrgKeyRecovered, Detail: "method=recovery"})
+	return key, nil
+}
+
+// rotateKeyCmd replaces an organisation's key pair (docs/security.md,
+// "Organisation key rotation") and re-wraps its reports to the new key
+// before it returns. A running server may share the re-wrapping; if this
+// command is stopped, the server's job finishes it.
+func rotateKeyCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	f := newFlags("org rotate-key", stderr)
+	c := f.common()
+	orgID := f.String("org", "", "the organisation's id")
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	if *orgID == "" {
+		return errors.New("usage: salama org rotate-key --org ORG_ID (asks for the recovery code, or reads SALAMA_RECOVERY_CODE)")
+	}
+	code, err := recoveryCode(stdin, stderr)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	core, err := app.OpenCore(ctx, &app.Options{DataDir: *c.data, Database: *c.database})
+	if err != nil {
+		return err
+	}
+	defer core.Close()
+	key, err := recoverKey(ctx, core, *orgID, code)
+	if err != nil {
+		return err
+	}
+	gen, members, err := core.Casework.RotateOrgKey(ctx, *orgID, key)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Organisation %s has a new key pair (generation %d), wrapped for %d active member(s) and the\nrecovery code. No other copy of the old key is left; every console session of the\norganisation has ended. Re-wrapping its reports to the new key…\n", *orgID, gen, members)
+	n, done, err := core.Casework.RewrapOrgKeys(ctx, *orgID)
+	if err != nil {
+		return fmt.Errorf("re-wrapping stopped after %d report key(s): %w (the server's job goes on with it)", n, err)
+	}
+	if !done {
+		fmt.Fprintf(stdout, "%d report key(s) re-wrapped; the rest waits for the next login of a member of the organisation.\n", n)
+		return nil
+	}
+	fmt.Fprintf(stdout, "Done: %d report key(s) re-wrapped; the old key is deleted. The recovery code is unchanged.\n", n)
+	return nil
 }

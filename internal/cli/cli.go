@@ -29,6 +29,7 @@ exploitation and trafficking.
 Usage:
   salama serve [flags]     run the server (salama serve --demo for an example network)
   salama org create        add a member organisation; prints its recovery code once
+  salama org rotate-key    replace an organisation's key pair and re-wrap its reports (--org ID)
   salama user add          add a console user; prints a one-time enrolment code
   salama directory export  write the directory (organisations, services) as YAML
   salama directory import  check a directory YAML file and apply it (--dry-run: only check)
@@ -74,7 +75,7 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	case "jobs":
 		err = jobsCmd(args[2:], stdout, stderr)
 	case "org":
-		err = orgCmd(args[2:], stdout, stderr)
+		err = orgCmd(args[2:], os.Stdin, stdout, stderr)
 	case "user":
 		err = userCmd(args[2:], os.Stdin, stdout, stderr)
 	case "directory":

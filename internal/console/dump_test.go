@@ -348,10 +348,10 @@ func TestDumpDecryptsNothing(t *testing.T) {
 				t.Errorf("%s opened without a password, receipt, recovery code or cookie", what)
 			}
 		}
-		users := d.rows(t, `SELECT id, org_id, username, kdf_salt, kdf_params, verifier, org_key_wrap, totp_sealed FROM users`)
+		users := d.rows(t, `SELECT id, org_id, username, kdf_salt, kdf_params, verifier, org_key_wrap, totp_sealed, holder_wrap FROM users`)
 		for _, u := range users {
 			uid, org, name := str(u[0]), str(u[1]), str(u[2])
-			salt, verifier, wrap, totpSealed := blob(u[3]), blob(u[5]), blob(u[6]), blob(u[7])
+			salt, verifier, wrap, totpSealed, holderWrap := blob(u[3]), blob(u[5]), blob(u[6]), blob(u[7]), blob(u[8])
 			params, err := seal.ParseKDFParams(str(u[4]))
 			if err != nil {
 				t.Fatal(err)
@@ -368,20 +368,24 @@ func TestDumpDecryptsNothing(t *testing.T) {
 			for _, k := range keys {
 				_, err := k.UnwrapOrgIdentity(org, "user:"+uid, wrap)
 				fails("the organisation key of "+name, err)
+				_, err = k.UnwrapHolderIdentity(uid, "holder", holderWrap)
+				fails("the holder key of "+name, err)
 				if len(totpSealed) > 0 {
 					_, err = k.OpenSecret(uid, "totp", totpSealed)
 					fails("the TOTP secret of "+name, err)
 				}
 			}
 		}
-		orgRows := d.rows(t, `SELECT id, recovery_salt, recovery_params, recovery_wrap FROM organisations`)
+		orgRows := d.rows(t, `SELECT id, recovery_salt, recovery_params, recovery_wrap, recovery_holder_wrap FROM organisations`)
 		for _, o := range orgRows {
 			params, _ := seal.ParseKDFParams(str(o[2]))
-			keys := d.guesses(t, blob(o[1]), blob(o[3]))
+			keys := d.guesses(t, blob(o[1]), blob(o[3]), blob(o[4]))
 			_, kek, _ := s.App.KDF.Password(ctx, "", blob(o[1]), params)
 			for _, k := range append(keys, kek) {
 				_, err := k.UnwrapOrgIdentity(str(o[0]), "recovery", blob(o[3]))
 				fails("an organisation key under its recovery code", err)
+				_, err = k.UnwrapHolderIdentity(str(o[0]), "recovery", blob(o[4]))
+				fails("the recovery code's holder key", err)
 			}
 		}
 		for _, cs := range d.rows(t, `SELECT c.id_hash, c.sealed_key, u.org_id FROM console_sessions c JOIN users u ON u.id = c.user_id`) {
@@ -453,7 +457,7 @@ func TestDumpDecryptsNothing(t *testing.T) {
 		read := func(how string, ident *seal.OrgIdentity, dk *seal.DataKey) {
 			t.Helper()
 			if dk == nil {
-				w, err := d.st.ReportWrap(ctx, id, "org:"+org.Org.ID)
+				w, _, err := d.st.ReportWrap(ctx, id, "org:"+org.Org.ID)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -497,9 +501,13 @@ func TestDumpDecryptsNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ident, err := kek.UnwrapOrgIdentity(u.OrgID, "user:"+u.ID, u.OrgKeyWrap)
+		holder, err := kek.UnwrapHolderIdentity(u.ID, "holder", u.HolderWrap)
 		if err != nil {
-			t.Fatalf("the password does not open the organisation key: %v", err)
+			t.Fatalf("the password does not open the member's holder key: %v", err)
+		}
+		ident, err := holder.UnwrapOrgIdentity(u.OrgID, u.OrgKeyGen, u.OrgKeyWrap)
+		if err != nil {
+			t.Fatalf("the holder key does not open the organisation key: %v", err)
 		}
 		read("with the password", ident, nil)
 		sec, err := kek.OpenSecret(u.ID, "totp", u.TOTPSealed)
@@ -508,8 +516,8 @@ func TestDumpDecryptsNothing(t *testing.T) {
 		}
 		// The old password opens nothing any more.
 		_, oldKEK, _ := s.App.KDF.Password(ctx, old.Password, u.KDFSalt, params)
-		_, err = oldKEK.UnwrapOrgIdentity(u.OrgID, "user:"+u.ID, u.OrgKeyWrap)
-		fails("the organisation key under the old password", err)
+		_, err = oldKEK.UnwrapHolderIdentity(u.ID, "holder", u.HolderWrap)
+		fails("the holder key under the old password", err)
 
 		raw, _ := base64.RawURLEncoding.DecodeString(live)
 		h := sha256.Sum256(raw[:16])
@@ -555,8 +563,10 @@ func TestDumpDecryptsNothing(t *testing.T) {
 		m, _ := d.st.UserByUsername(ctx, "dump.member")
 		mp, _ := seal.ParseKDFParams(m.KDFParams)
 		_, mk, _ := s.App.KDF.Password(ctx, strings.ReplaceAll(enrolCode, "-", ""), m.KDFSalt, mp)
-		if _, err := mk.UnwrapOrgIdentity(m.OrgID, "user:"+m.ID, m.OrgKeyWrap); err != nil {
-			t.Errorf("the enrolment code does not open the new member's wrap: %v", err)
+		if h, err := mk.UnwrapHolderIdentity(m.ID, "holder", m.HolderWrap); err != nil {
+			t.Errorf("the enrolment code does not open the new member's holder key: %v", err)
+		} else if _, err := h.UnwrapOrgIdentity(m.OrgID, m.OrgKeyGen, m.OrgKeyWrap); err != nil {
+			t.Errorf("the new member's holder key does not open their wrap: %v", err)
 		}
 	})
 }

@@ -11,6 +11,7 @@ import (
 type membersView struct {
 	Members  []store.User
 	Waiting  map[string]string // user id → until when their logins wait after failures
+	Rewrap   int               // report keys not yet re-wrapped after a key rotation
 	Roles    []casework.Role
 	NewCode  string // the enrolment code just created, shown once
 	NewUser  string
@@ -30,6 +31,11 @@ func (c *Console) renderMembers(w http.ResponseWriter, r *http.Request, p *casew
 		return
 	}
 	v.Members, v.Roles, v.Waiting = ms, casework.Roles, map[string]string{}
+	if v.Rewrap, err = c.cw.RotationLeft(r.Context(), p); err != nil {
+		c.log.Error("members failed", "err", err)
+		c.fail(w, r, p, http.StatusServiceUnavailable, "The members could not be loaded.")
+		return
+	}
 	for _, m := range ms {
 		until, err := c.cw.BackoffUntil(r.Context(), m.Username)
 		if err != nil {
@@ -79,6 +85,8 @@ func (c *Console) setDisabled(w http.ResponseWriter, r *http.Request, p *casewor
 	switch err := c.cw.SetMemberDisabled(r.Context(), p, r.PathValue("id"), disabled); {
 	case err == nil:
 		http.Redirect(w, r, "/console/members", http.StatusSeeOther)
+	case errors.Is(err, store.ErrOrgKeyChanged):
+		c.renderMembers(w, r, p, http.StatusConflict, membersView{}, "", "The organisation's key was just replaced by someone else. Please log in again and retry.")
 	case errors.Is(err, casework.ErrNotFound):
 		c.fail(w, r, p, http.StatusNotFound, "No such member.")
 	case errors.Is(err, casework.ErrInvalid):

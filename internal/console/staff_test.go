@@ -121,10 +121,13 @@ func TestPasswordChangeEndsOtherSessions(t *testing.T) {
 }
 
 // TestDisableEndsSessions: an admin disabling a member ends every session
-// of theirs at once, over HTTP.
+// of theirs at once, over HTTP; it also replaces the organisation's key, so
+// a colleague in the organisation logs in again, while the admin goes on
+// and another organisation's members are not touched.
 func TestDisableEndsSessions(t *testing.T) {
 	each(t, func(t *testing.T, s *site) {
 		one, two := s.login(t, "demo-caseworker"), s.login(t, "demo-caseworker")
+		colleague, elsewhere := s.login(t, "demo-coordinator"), s.login(t, "demo-child-caseworker")
 		admin := s.login(t, "demo-admin")
 		r := admin.post("/console/members/"+s.User("demo-caseworker").ID+"/disable", url.Values{"csrf": {admin.csrf()}})
 		if r.StatusCode != http.StatusSeeOther {
@@ -137,6 +140,31 @@ func TestDisableEndsSessions(t *testing.T) {
 			}
 		}
 		expect(t, "the admin's own session", admin.get("/console/members"), 200, "Disabled")
+		if r := colleague.get("/console/"); r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/console/login?ended=1" {
+			t.Errorf("a colleague's session after the key was replaced: %d to %q", r.StatusCode, r.Header.Get("Location"))
+		}
+		expect(t, "another organisation's session", elsewhere.get("/console/"), 200, "Inbox")
+		// Every demo report of the organisation reads with the new key,
+		// before and after the re-wrap job.
+		ids := s.DemoReports()
+		for _, id := range ids {
+			if r, _ := s.App.Store.Report(s.Ctx(), id); r.OrgID == s.IntakeOrg().Org.ID {
+				expect(t, "a report before the job", admin.get("/console/reports/"+id), 200)
+			}
+		}
+		expect(t, "members page during the rotation", admin.get("/console/members"), 200, "still being moved to the new key")
+		if _, err := s.App.Jobs.RunDue(s.Ctx()); err != nil {
+			t.Fatal(err)
+		}
+		b := s.login(t, "demo-coordinator")
+		for _, id := range ids {
+			if r, _ := s.App.Store.Report(s.Ctx(), id); r.OrgID == s.IntakeOrg().Org.ID {
+				expect(t, "a report after the job", b.get("/console/reports/"+id), 200)
+			}
+		}
+		// The disabled member, enabled again, reads with the new key.
+		admin.post("/console/members/"+s.User("demo-caseworker").ID+"/enable", url.Values{"csrf": {admin.csrf()}})
+		expect(t, "the member enabled again", s.login(t, "demo-caseworker").get("/console/"), 200, "Inbox")
 		_ = casework.RoleCaseworker
 	})
 }

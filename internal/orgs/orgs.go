@@ -1,8 +1,11 @@
 // Package orgs owns the member organisations of the referral network and
 // their keys. Creating an organisation generates its age key pair (hybrid
 // post-quantum): the public key goes to the database so reports can be
-// sealed to it; the private key is only ever stored wrapped, here under a
+// sealed to it; the private key is only ever stored wrapped, here for the
 // recovery code printed once, and (by the console) for each member user.
+// The recovery code, like each member, is a holder (seal.HolderIdentity):
+// it opens a key pair of its own, and the organisation key is wrapped to
+// that, so that a key rotation can give the code the new key without it.
 //
 // It must never store or print a private key, and prints a recovery code
 // exactly once, at creation.
@@ -92,13 +95,22 @@ func Create(ctx context.Context, st *store.Store, kdf *seal.KDF, params seal.KDF
 		return nil, err
 	}
 	defer kek.Destroy()
-	wrap, err := kek.WrapOrgIdentity(id, "recovery", ident)
+	holder, err := seal.GenerateHolderIdentity()
+	if err != nil {
+		return nil, err
+	}
+	holderWrap, err := kek.WrapHolderIdentity(id, "recovery", holder)
+	if err != nil {
+		return nil, err
+	}
+	wrap, err := holder.Recipient().WrapOrgIdentity(id, 1, ident)
 	if err != nil {
 		return nil, err
 	}
 	o := &store.Organisation{ID: id, Name: name, Intake: n.Intake, ChildProtection: n.ChildProtection,
 		PublicKey: ident.Recipient().String(), RecoverySalt: salt, RecoveryParams: params.String(),
-		RecoveryWrap: wrap, CreatedAt: now.UTC()}
+		RecoveryWrap: wrap, RecoveryHolder: holder.Recipient().String(), RecoveryHolderWrap: holderWrap,
+		KeyGen: 1, CreatedAt: now.UTC()}
 	if err := st.CreateOrganisation(ctx, o); err != nil {
 		return nil, err
 	}
@@ -126,7 +138,15 @@ func CreateListed(ctx context.Context, st *store.Store, name string, now time.Ti
 // reports and referral copies can be sealed to it.
 func Member(o store.Organisation) bool { return o.PublicKey != "" }
 
-// Recover unwraps an organisation's private key with its recovery code.
+// ErrNoRecoveryCopy means the recovery code no longer opens the
+// organisation's key: a code from before holder keys that was not used
+// before the key was rotated from the console. docs/security.md says what
+// to do.
+var ErrNoRecoveryCopy = errors.New("orgs: the recovery code no longer opens the organisation's current key")
+
+// Recover unwraps an organisation's current private key with its recovery
+// code. A code from before holder keys gets one now, so that later
+// rotations keep it working.
 func Recover(ctx context.Context, st *store.Store, kdf *seal.KDF, orgID, code string) (*seal.OrgIdentity, error) {
 	o, err := st.Organisation(ctx, orgID)
 	if err != nil {
@@ -141,7 +161,42 @@ func Recover(ctx context.Context, st *store.Store, kdf *seal.KDF, orgID, code st
 		return nil, err
 	}
 	defer kek.Destroy()
-	return kek.UnwrapOrgIdentity(orgID, "recovery", o.RecoveryWrap)
+	if o.RecoveryHolder != "" {
+		h, err := kek.UnwrapHolderIdentity(orgID, "recovery", o.RecoveryHolderWrap)
+		if err != nil {
+			return nil, err
+		}
+		if len(o.RecoveryWrap) == 0 {
+			return nil, ErrNoRecoveryCopy
+		}
+		return h.UnwrapOrgIdentity(orgID, o.KeyGen, o.RecoveryWrap)
+	}
+	if len(o.RecoveryWrap) == 0 {
+		return nil, ErrNoRecoveryCopy
+	}
+	k, err := kek.UnwrapOrgIdentity(orgID, "recovery", o.RecoveryWrap)
+	if err != nil {
+		return nil, err
+	}
+	if k.Recipient().String() != o.PublicKey {
+		return nil, ErrNoRecoveryCopy
+	}
+	h, err := seal.GenerateHolderIdentity()
+	if err != nil {
+		return nil, err
+	}
+	hw, err := kek.WrapHolderIdentity(orgID, "recovery", h)
+	if err != nil {
+		return nil, err
+	}
+	w, err := h.Recipient().WrapOrgIdentity(orgID, o.KeyGen, k)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := st.SetRecoveryHolder(ctx, orgID, o.KeyGen, h.Recipient().String(), hw, w); err != nil {
+		return nil, err
+	}
+	return k, nil
 }
 
 func newID() (string, error) {

@@ -100,7 +100,7 @@ func Copy(ctx context.Context, st *store.Store, dk *seal.DataKey, orig *store.Re
 	}
 	// The copy is not counted again in statistics, matched again, or
 	// referred on by itself.
-	nr := &store.NewReport{Report: r, Fields: map[string]seal.Sealed{}, OrgRecipient: "org:" + toOrg.ID}
+	nr := &store.NewReport{Report: r, Fields: map[string]seal.Sealed{}, OrgRecipient: "org:" + toOrg.ID, OrgPublicKey: toOrg.PublicKey}
 	dk2, err := seal.NewDataKey()
 	if err != nil {
 		return nil, err

@@ -147,10 +147,10 @@ func TestReferralAcrossTwoOrganisations(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := st.ReportWrap(e.Ctx(), reportID, "org:"+trust.Org.ID); !errors.Is(err, store.ErrNotFound) {
+		if _, _, err := st.ReportWrap(e.Ctx(), reportID, "org:"+trust.Org.ID); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("the original is wrapped to the receiving organisation: %v", err)
 		}
-		intakeWrap, err := st.ReportWrap(e.Ctx(), reportID, "org:"+p.OrgID)
+		intakeWrap, _, err := st.ReportWrap(e.Ctx(), reportID, "org:"+p.OrgID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -322,7 +322,7 @@ func TestSurvivorStopsAndWithdraws(t *testing.T) {
 		if f, _ := st.ReportFields(e.Ctx(), ref.ReferredReportID); len(f) != 0 {
 			t.Errorf("withdrawal left %d sealed fields in the copy", len(f))
 		}
-		if w, err := st.ReportWrap(e.Ctx(), ref.ReferredReportID, "org:"+ref.ToOrg); !errors.Is(err, store.ErrNotFound) {
+		if w, _, err := st.ReportWrap(e.Ctx(), ref.ReferredReportID, "org:"+ref.ToOrg); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("withdrawal left the copy's key wrap: %v %d", err, len(w))
 		}
 		after, _ := st.Referral(e.Ctx(), ref.ID)

@@ -255,7 +255,7 @@ func (s *Service) create(ctx context.Context, in Input, channel string, receipt 
 		if nr.OrgWrap, err = recipient.WrapDataKey(dk); err != nil {
 			return nil, err
 		}
-		nr.OrgRecipient = "org:" + org.ID
+		nr.OrgRecipient, nr.OrgPublicKey = "org:"+org.ID, recipient.String()
 		if nr.ReceiptWrap, err = keys.WrapDataKey(nr.ID, dk); err != nil {
 			return nil, err
 		}
@@ -272,6 +272,19 @@ func (s *Service) create(ctx context.Context, in Input, channel string, receipt 
 			return s.again(ctx, receipt, id)
 		case errors.Is(err, store.ErrDuplicateKey) && attempt < 2:
 			continue // a case reference collided: draw new ids
+		case errors.Is(err, store.ErrOrgKeyChanged) && attempt < 2:
+			// The organisation's key was replaced (a member was removed)
+			// since it was read, perhaps from the directory cache: wrap
+			// to the new one.
+			s.InvalidateDirectory()
+			fresh, ferr := s.Store.Organisation(ctx, org.ID)
+			if ferr != nil {
+				return nil, ferr
+			}
+			if recipient, err = seal.ParseOrgRecipient(fresh.PublicKey); err != nil {
+				return nil, fmt.Errorf("organisation %s public key: %w", org.ID, err)
+			}
+			continue
 		case errors.Is(err, store.ErrDuplicateKey):
 			return nil, ErrRetry
 		default:

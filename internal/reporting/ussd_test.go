@@ -86,7 +86,7 @@ func TestSubmitOnceAndOpenWithReceipt(t *testing.T) {
 
 		// A caseworker writes twice (sealed with the organisation key); the
 		// survivor replies in between. Latest shows the newest caseworker's.
-		dkWrap, err := st.ReportWrap(ctx, first.Report.ID, "org:"+first.Report.OrgID)
+		dkWrap, _, err := st.ReportWrap(ctx, first.Report.ID, "org:"+first.Report.OrgID)
 		if err != nil {
 			t.Fatal(err)
 		}

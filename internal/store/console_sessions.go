@@ -13,14 +13,15 @@ type ConsoleSession struct {
 	IDHash    []byte
 	UserID    string
 	SealedKey []byte
+	KeyGen    int // the generation of the organisation key SealedKey holds
 	CreatedAt time.Time
 	LastSeen  time.Time
 }
 
 // CreateConsoleSession stores a login.
 func (s *Store) CreateConsoleSession(ctx context.Context, cs *ConsoleSession) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO console_sessions (id_hash, user_id, sealed_key, created_at, last_seen) VALUES ($1, $2, $3, $4, $5)`,
-		cs.IDHash, cs.UserID, cs.SealedKey, cs.CreatedAt.Unix(), cs.LastSeen.Unix())
+	_, err := s.w.ExecContext(ctx, `INSERT INTO console_sessions (id_hash, user_id, sealed_key, created_at, last_seen, key_gen) VALUES ($1, $2, $3, $4, $5, $6)`,
+		cs.IDHash, cs.UserID, cs.SealedKey, cs.CreatedAt.Unix(), cs.LastSeen.Unix(), cs.KeyGen)
 	return err
 }
 
@@ -30,8 +31,8 @@ func (s *Store) CreateConsoleSession(ctx context.Context, cs *ConsoleSession) er
 func (s *Store) ConsoleSessionValid(ctx context.Context, idHash []byte, idleSince, createdSince, now time.Time) (*ConsoleSession, error) {
 	cs := ConsoleSession{IDHash: idHash}
 	var created, seen int64
-	err := s.r.QueryRowContext(ctx, `SELECT user_id, sealed_key, created_at, last_seen FROM console_sessions WHERE id_hash = $1`, idHash).
-		Scan(&cs.UserID, &cs.SealedKey, &created, &seen)
+	err := s.r.QueryRowContext(ctx, `SELECT user_id, sealed_key, created_at, last_seen, key_gen FROM console_sessions WHERE id_hash = $1`, idHash).
+		Scan(&cs.UserID, &cs.SealedKey, &created, &seen, &cs.KeyGen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}

@@ -53,6 +53,18 @@ func (d dialect) lockRows() string {
 	return ""
 }
 
+// shareRow is appended to a SELECT inside a write transaction that must
+// keep the row it read from changing until the transaction ends (the key of
+// an organisation, while a report is wrapped to it): a shared row lock on
+// PostgreSQL, which other readers share and a writer waits for; SQLite's
+// single writer serialises such transactions already.
+func (d dialect) shareRow() string {
+	if d.engine == Postgres {
+		return " FOR SHARE"
+	}
+	return ""
+}
+
 // retryable reports whether a failed transaction may succeed if run again:
 // PostgreSQL's serialization_failure and deadlock_detected.
 func (d dialect) retryable(err error) bool {

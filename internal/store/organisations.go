@@ -21,15 +21,30 @@ type Organisation struct {
 	PublicKey       string
 	RecoverySalt    []byte
 	RecoveryParams  string
-	RecoveryWrap    []byte
-	CreatedAt       time.Time
+	// RecoveryWrap is the organisation key wrapped to RecoveryHolder, whose
+	// private key RecoveryHolderWrap seals under the recovery code's key.
+	// An organisation from before holder keys has RecoveryHolder "" and the
+	// key sealed under the code's key directly; an empty RecoveryWrap means
+	// the recovery code opens nothing any more.
+	RecoveryWrap       []byte
+	RecoveryHolder     string
+	RecoveryHolderWrap []byte
+	// KeyGen counts the organisation's key pairs: 1 at creation, one more
+	// at each rotation. PublicKey is the current one's.
+	KeyGen    int
+	CreatedAt time.Time
 }
 
 // CreateOrganisation adds an organisation.
 func (s *Store) CreateOrganisation(ctx context.Context, o *Organisation) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO organisations (id, name, intake, child_protection, public_key, recovery_salt, recovery_params, recovery_wrap, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		o.ID, o.Name, o.Intake, o.ChildProtection, o.PublicKey, o.RecoverySalt, o.RecoveryParams, o.RecoveryWrap, o.CreatedAt.Unix())
+	if o.KeyGen == 0 {
+		o.KeyGen = 1
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO organisations (id, name, intake, child_protection, public_key, recovery_salt, recovery_params, recovery_wrap, created_at,
+		recovery_holder, recovery_holder_wrap, key_gen)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		o.ID, o.Name, o.Intake, o.ChildProtection, o.PublicKey, o.RecoverySalt, o.RecoveryParams, o.RecoveryWrap, o.CreatedAt.Unix(),
+		o.RecoveryHolder, o.RecoveryHolderWrap, o.KeyGen)
 	if IsUniqueViolation(err) {
 		return ErrDuplicateKey
 	}
@@ -38,7 +53,7 @@ func (s *Store) CreateOrganisation(ctx context.Context, o *Organisation) error {
 
 // Organisations lists every organisation by name.
 func (s *Store) Organisations(ctx context.Context) ([]Organisation, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, name, intake, child_protection, public_key, created_at FROM organisations ORDER BY name, id`)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, name, intake, child_protection, public_key, key_gen, created_at FROM organisations ORDER BY name, id`)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +62,7 @@ func (s *Store) Organisations(ctx context.Context) ([]Organisation, error) {
 	for rows.Next() {
 		var o Organisation
 		var at int64
-		if err := rows.Scan(&o.ID, &o.Name, &o.Intake, &o.ChildProtection, &o.PublicKey, &at); err != nil {
+		if err := rows.Scan(&o.ID, &o.Name, &o.Intake, &o.ChildProtection, &o.PublicKey, &o.KeyGen, &at); err != nil {
 			return nil, err
 		}
 		o.CreatedAt = time.Unix(at, 0).UTC()
@@ -60,8 +75,10 @@ func (s *Store) Organisations(ctx context.Context) ([]Organisation, error) {
 func (s *Store) Organisation(ctx context.Context, id string) (*Organisation, error) {
 	var o Organisation
 	var at int64
-	err := s.r.QueryRowContext(ctx, `SELECT id, name, intake, child_protection, public_key, recovery_salt, recovery_params, recovery_wrap, created_at FROM organisations WHERE id = $1`, id).
-		Scan(&o.ID, &o.Name, &o.Intake, &o.ChildProtection, &o.PublicKey, &o.RecoverySalt, &o.RecoveryParams, &o.RecoveryWrap, &at)
+	err := s.r.QueryRowContext(ctx, `SELECT id, name, intake, child_protection, public_key, recovery_salt, recovery_params, recovery_wrap, created_at,
+		recovery_holder, recovery_holder_wrap, key_gen FROM organisations WHERE id = $1`, id).
+		Scan(&o.ID, &o.Name, &o.Intake, &o.ChildProtection, &o.PublicKey, &o.RecoverySalt, &o.RecoveryParams, &o.RecoveryWrap, &at,
+			&o.RecoveryHolder, &o.RecoveryHolderWrap, &o.KeyGen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}

@@ -71,7 +71,7 @@ func insertReferral(ctx context.Context, tx *sql.Tx, r *Referral) error {
 func (s *Store) CreateReferral(ctx context.Context, r *Referral, copy *NewReport) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
 		if copy != nil {
-			if err := insertReport(ctx, tx, copy); err != nil {
+			if err := s.insertReport(ctx, tx, copy); err != nil {
 				return err
 			}
 		}
@@ -133,7 +133,7 @@ var ErrStale = errors.New("store: referral changed meanwhile")
 func (s *Store) UpdateReferral(ctx context.Context, r *Referral, from string, copy *NewReport, destroyCopy bool) error {
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		if copy != nil {
-			if err := insertReport(ctx, tx, copy); err != nil {
+			if err := s.insertReport(ctx, tx, copy); err != nil {
 				return err
 			}
 		}

@@ -62,10 +62,17 @@ const (
 // transaction: a crash leaves either all of it or none of it.
 type NewReport struct {
 	Report
-	Fields         map[string]seal.Sealed // field name → sealed value
-	Attachments    []NewAttachment
-	OrgRecipient   string // "org:<id>"
-	OrgWrap        []byte // data key wrapped to the organisation (age)
+	Fields       map[string]seal.Sealed // field name → sealed value
+	Attachments  []NewAttachment
+	OrgRecipient string // "org:<id>"
+	OrgWrap      []byte // data key wrapped to the organisation (age)
+	// OrgPublicKey is the organisation public key OrgWrap was made for.
+	// When set, the insert fails with ErrOrgKeyChanged if it is no longer
+	// the organisation's current key (replaced by a rotation after the
+	// caller read it): a wrap to a retired key must never be written, or
+	// the report would be lost once the rotation deletes that key. Every
+	// production path sets it.
+	OrgPublicKey   string
 	ReceiptLookup  []byte // argon2id-derived lookup key
 	ReceiptWrap    []byte // data key wrapped under the receipt's key
 	ReceiptVersion int    // the derivation of ReceiptLookup and ReceiptWrap (seal.ReceiptVersion)
@@ -111,7 +118,7 @@ func (s *Store) CreateReport(ctx context.Context, nr *NewReport) error {
 				return ErrDuplicateToken
 			}
 		}
-		return insertReport(ctx, tx, nr)
+		return s.insertReport(ctx, tx, nr)
 	})
 	if err != nil && !errors.Is(err, ErrDuplicateToken) && IsUniqueViolation(err) {
 		// A concurrent double submit loses the race on submit_tokens.
@@ -128,9 +135,17 @@ func (s *Store) CreateReport(ctx context.Context, nr *NewReport) error {
 // insertReport writes a new report and everything that belongs to it inside
 // tx. A report without a receipt (a referral's copy for the receiving
 // organisation) has nil ReceiptLookup.
-func insertReport(ctx context.Context, tx *sql.Tx, nr *NewReport) error {
+func (s *Store) insertReport(ctx context.Context, tx *sql.Tx, nr *NewReport) error {
 	r := &nr.Report
-	_, err := tx.ExecContext(ctx, `INSERT INTO reports (`+reportColumns+`)
+	orgID := strings.TrimPrefix(nr.OrgRecipient, "org:")
+	pub, gen, err := s.orgKeyTx(ctx, tx, orgID)
+	if err != nil {
+		return err
+	}
+	if nr.OrgPublicKey != "" && nr.OrgPublicKey != pub {
+		return ErrOrgKeyChanged
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO reports (`+reportColumns+`)
 		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,NULL,'','','',NULL,NULL,$23,NULL,NULL)`,
 		r.ID, r.CaseRef, r.Kind, r.Channel, r.OrgID, r.Status, r.ClosedReason, r.CreatedAt.Unix(), r.UpdatedAt.Unix(),
 		r.About, joinList(r.Categories), r.AgeBand, r.County, r.WhenLast, r.DangerNow, joinList(r.Help), r.ContactPref,
@@ -156,7 +171,7 @@ func insertReport(ctx context.Context, tx *sql.Tx, nr *NewReport) error {
 	if err := insertIdentifiers(ctx, tx, r.ID, r.OrgID, nr.Blind); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO report_wraps (report_id, recipient, wrap) VALUES ($1, $2, $3)`, r.ID, nr.OrgRecipient, nr.OrgWrap); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO report_wraps (report_id, recipient, wrap, key_gen) VALUES ($1, $2, $3, $4)`, r.ID, nr.OrgRecipient, nr.OrgWrap, gen); err != nil {
 		return err
 	}
 	if nr.ReceiptLookup != nil {
@@ -284,14 +299,16 @@ func (s *Store) Attachments(ctx context.Context, reportID string) ([]Attachment,
 	return out, rows.Err()
 }
 
-// ReportWrap returns the data key wrapped for one recipient ("org:<id>").
-func (s *Store) ReportWrap(ctx context.Context, reportID, recipient string) ([]byte, error) {
+// ReportWrap returns the data key wrapped for one recipient ("org:<id>"),
+// and the generation of the organisation's key it is wrapped to.
+func (s *Store) ReportWrap(ctx context.Context, reportID, recipient string) ([]byte, int, error) {
 	var b []byte
-	err := s.r.QueryRowContext(ctx, `SELECT wrap FROM report_wraps WHERE report_id = $1 AND recipient = $2`, reportID, recipient).Scan(&b)
+	var gen int
+	err := s.r.QueryRowContext(ctx, `SELECT wrap, key_gen FROM report_wraps WHERE report_id = $1 AND recipient = $2`, reportID, recipient).Scan(&b, &gen)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, ErrNotFound
+		return nil, 0, ErrNotFound
 	}
-	return b, err
+	return b, gen, err
 }
 
 // StoredReceipt is a receipt's row: the lookup key that found it, the

@@ -14,11 +14,19 @@ type User struct {
 
 	// Key material, all derived from or sealed under the password (or the
 	// enrolment code until enrolment is finished).
-	KDFSalt      []byte
-	KDFParams    string
-	Verifier     []byte
-	OrgKeyWrap   []byte
-	TOTPSealed   []byte // nil until enrolled
+	KDFSalt    []byte
+	KDFParams  string
+	Verifier   []byte
+	OrgKeyWrap []byte // the organisation key, wrapped to HolderKey; empty when the member holds no copy
+	TOTPSealed []byte // nil until enrolled
+	// HolderKey is the member's own age public key (seal.HolderRecipient),
+	// which the organisation key is wrapped to; HolderWrap its private key
+	// sealed under the password's key. "" and nil for a member from before
+	// holder keys, whose OrgKeyWrap is sealed under the password's key.
+	HolderKey  string
+	HolderWrap []byte
+	// OrgKeyGen is the generation of the organisation key OrgKeyWrap holds.
+	OrgKeyGen    int
 	TOTPLastStep int64
 
 	EnrolExpires time.Time // non-zero while the user must still enrol
@@ -29,13 +37,25 @@ type User struct {
 func (u *User) Enrolling() bool { return !u.EnrolExpires.IsZero() }
 
 const userColumns = `id, org_id, username, display_name, role, disabled, kdf_salt, kdf_params, verifier, org_key_wrap,
-	totp_sealed, totp_last_step, enrol_expires, created_at`
+	totp_sealed, totp_last_step, enrol_expires, created_at, holder_key, holder_wrap, org_key_gen`
 
-// CreateUser adds a user; ErrDuplicateKey when the username is taken.
+// CreateUser adds a user; ErrDuplicateKey when the username is taken,
+// ErrOrgKeyChanged when u.OrgKeyGen is not the organisation's current key
+// generation (it was replaced meanwhile: wrap the new one).
 func (s *Store) CreateUser(ctx context.Context, u *User) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)`,
-		u.ID, u.OrgID, u.Username, u.DisplayName, u.Role, u.Disabled, u.KDFSalt, u.KDFParams, u.Verifier, u.OrgKeyWrap,
-		u.TOTPSealed, u.TOTPLastStep, nullTime(u.EnrolExpires), u.CreatedAt.Unix())
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		_, gen, err := s.orgKeyTx(ctx, tx, u.OrgID)
+		if err != nil {
+			return err
+		}
+		if gen != u.OrgKeyGen {
+			return ErrOrgKeyChanged
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
+			u.ID, u.OrgID, u.Username, u.DisplayName, u.Role, u.Disabled, u.KDFSalt, u.KDFParams, u.Verifier, u.OrgKeyWrap,
+			u.TOTPSealed, u.TOTPLastStep, nullTime(u.EnrolExpires), u.CreatedAt.Unix(), u.HolderKey, u.HolderWrap, u.OrgKeyGen)
+		return err
+	})
 	if IsUniqueViolation(err) {
 		return ErrDuplicateKey
 	}
@@ -47,7 +67,7 @@ func scanUser(row scanner) (*User, error) {
 	var enrol sql.NullInt64
 	var created int64
 	err := row.Scan(&u.ID, &u.OrgID, &u.Username, &u.DisplayName, &u.Role, &u.Disabled, &u.KDFSalt, &u.KDFParams, &u.Verifier,
-		&u.OrgKeyWrap, &u.TOTPSealed, &u.TOTPLastStep, &enrol, &created)
+		&u.OrgKeyWrap, &u.TOTPSealed, &u.TOTPLastStep, &enrol, &created, &u.HolderKey, &u.HolderWrap, &u.OrgKeyGen)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -96,14 +116,22 @@ func (s *Store) Users(ctx context.Context, orgID string) ([]User, error) {
 // password change) and clears the enrolment deadline. It ends every console
 // session of the user but the one whose id hash is keep (nil: all of them),
 // in the same transaction: whoever knew the old password, or holds a cookie
-// of a session opened with it, is out the moment the new one is set.
+// of a session opened with it, is out the moment the new one is set. It
+// returns ErrOrgKeyChanged, changing nothing, if the user's copy of the
+// organisation key is no longer of generation u.OrgKeyGen (a rotation).
 func (s *Store) SetUserKeys(ctx context.Context, u *User, keep []byte) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE users SET kdf_salt = $2, kdf_params = $3, verifier = $4, org_key_wrap = $5,
-			totp_sealed = $6, totp_last_step = $7, enrol_expires = NULL WHERE id = $1`,
-			u.ID, u.KDFSalt, u.KDFParams, u.Verifier, u.OrgKeyWrap, u.TOTPSealed, u.TOTPLastStep)
+		res, err := tx.ExecContext(ctx, `UPDATE users SET kdf_salt = $2, kdf_params = $3, verifier = $4, org_key_wrap = $5,
+			totp_sealed = $6, totp_last_step = $7, enrol_expires = NULL, holder_key = $8, holder_wrap = $9
+			WHERE id = $1 AND org_key_gen = $10`,
+			u.ID, u.KDFSalt, u.KDFParams, u.Verifier, u.OrgKeyWrap, u.TOTPSealed, u.TOTPLastStep, u.HolderKey, u.HolderWrap, u.OrgKeyGen)
 		if err != nil {
 			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n != 1 {
+			return ErrOrgKeyChanged
 		}
 		if keep == nil {
 			keep = []byte{} // matches no id hash
@@ -126,7 +154,9 @@ func (s *Store) UseTOTPStep(ctx context.Context, userID string, step int64) (boo
 }
 
 // SetUserDisabled disables or re-enables a user; disabling also ends every
-// session of theirs.
+// session of theirs. The console disables through RotateOrgKey and enables
+// through EnableMember, which also take the member's copy of the
+// organisation key away and give it back.
 func (s *Store) SetUserDisabled(ctx context.Context, userID string, disabled bool) error {
 	return s.Tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET disabled = $2 WHERE id = $1`, userID, disabled); err != nil {

@@ -381,7 +381,7 @@ func (e *Env) PutReport(org *store.Organisation, r store.Report, narrative strin
 	if err != nil {
 		e.T.Fatal(err)
 	}
-	nr := &store.NewReport{Report: r, Fields: map[string]seal.Sealed{}, OrgRecipient: "org:" + org.ID}
+	nr := &store.NewReport{Report: r, Fields: map[string]seal.Sealed{}, OrgRecipient: "org:" + org.ID, OrgPublicKey: org.PublicKey}
 	if nr.OrgWrap, err = recipient.WrapDataKey(dk); err != nil {
 		e.T.Fatal(err)
 	}
