@@ -26,7 +26,7 @@ const (
 // ErrNoOrgKey means a member proved who they are but holds no copy of their
 // organisation's current key: they were disabled when it was replaced, or
 // their account predates member key pairs and missed a rotation. An admin
-// re-enables them, or gives them a new enrolment code.
+// re-enables them (an account without a key pair is added again).
 var ErrNoOrgKey = errors.New("casework: this account holds no key to the organisation's reports")
 
 // rekeyPurpose names the network-secret key the job's copy of a retired

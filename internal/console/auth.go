@@ -45,7 +45,7 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request, _ *casework.Prin
 		http.Redirect(w, r, "/console/enrol", http.StatusSeeOther)
 		return
 	case errors.Is(err, casework.ErrNoOrgKey):
-		again(http.StatusForbidden, "Your account no longer holds a key to your organisation's reports: it was disabled when the organisation's key was replaced, or it is older than that change. Ask an admin of your organisation to enable it again or to give you a new enrolment code.")
+		again(http.StatusForbidden, "Your account no longer holds a key to your organisation's reports: it was disabled when the organisation's key was replaced. Ask an admin of your organisation to enable it again.")
 		return
 	case err != nil:
 		c.log.Error("console login failed", "err", err)
