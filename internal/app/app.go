@@ -25,6 +25,7 @@ import (
 	"github.com/salama-ke/salama/internal/retention"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/sms"
+	"github.com/salama-ke/salama/internal/stats"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/web"
 )
@@ -44,6 +45,9 @@ type Options struct {
 	// memory); 0 means one per CPU.
 	KDFConcurrency int
 	Web            web.Config
+	// StatsKReplaces confirms a change of Web.StatsK: the threshold
+	// figures were published with before (stats.SettleK).
+	StatsKReplaces int
 	Demo           bool
 	// Retention is how long reports are kept; nil means
 	// retention.DefaultPolicy.
@@ -128,7 +132,10 @@ type App struct {
 	SMS            sms.Sender
 	Nudger         *sms.Nudger
 	GatewayMounted bool
-	log            *slog.Logger
+	// StatsK says whether the statistics threshold is the one figures
+	// were published with; its Message is for the operator, at start.
+	StatsK stats.KStatus
+	log    *slog.Logger
 }
 
 // New opens the core, creates the receipt salt on first start, seeds the
@@ -193,6 +200,21 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return fail(err)
 	} else if !hasIntake(orgs) {
 		return fail(errors.New("the network has no intake organisation: run `salama serve --demo` for the example network, or create one with `salama org create --intake`"))
+	}
+	// Figures published with two thresholds reveal more together than
+	// either: a change of k must be confirmed, else nothing new is
+	// published (the statistics pages say so too).
+	k := o.Web.StatsK
+	if k == 0 {
+		k = web.DefaultStatsK
+	}
+	if a.StatsK, err = stats.SettleK(ctx, st, k, o.StatsKReplaces); err != nil {
+		return fail(err)
+	}
+	if a.StatsK.Held {
+		o.Logger.Warn(a.StatsK.Message)
+	} else if a.StatsK.Message != "" {
+		o.Logger.Info(a.StatsK.Message)
 	}
 	if a.Web, err = web.New(o.Web, cat, a.Reporting, o.Logger); err != nil {
 		return fail(err)

@@ -162,6 +162,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	logLevel := f.str("log-level", "info", "debug, info, warn or error")
 	publicStats := f.boolean("public-stats", false, "publish the statistics page, /en/stats and /sw/stats (counts with small ones suppressed); off, it is a 404")
 	statsK := f.integer("stats-k", web.DefaultStatsK, "statistics: suppress every count under this, at least 2; choose once, as pages with different values together reveal more")
+	statsKReplaces := f.integer("stats-k-replaces", 0, "statistics: confirm a change of --stats-k by naming the value figures were published with before; without it, nothing new is published after a change")
 	keep := f.retention()
 	gateway := f.gateway()
 	if err := f.Parse(args); err != nil {
@@ -202,7 +203,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a, err := app.New(ctx, app.Options{DataDir: *c.data, Database: *c.database, KDFConcurrency: *kdfN, Web: wc, Demo: *demoNet, Logger: log,
-		Retention: &policy, Gateway: gw})
+		Retention: &policy, Gateway: gw, StatsKReplaces: *statsKReplaces})
 	if err != nil {
 		return err
 	}
@@ -211,6 +212,11 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		printDemo(stdout, a.Demo, *c.data)
 	}
 	printGateway(stdout, a)
+	if a.StatsK.Held {
+		fmt.Fprintln(stderr, "Warning:", a.StatsK.Message)
+	} else if a.StatsK.Message != "" {
+		fmt.Fprintln(stdout, a.StatsK.Message)
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

@@ -14,8 +14,9 @@ import (
 // The network's statistics, for coordinators, whether or not the public
 // page is switched on. They are the public page's figures with the same
 // suppression: a coordinator sees the whole network, and the counts of
-// other organisations' reports are no more theirs than anyone's. Referral
-// figures join here when the stats package publishes them.
+// other organisations' reports are no more theirs than anyone's: a year's
+// referrals too, by type of service. A visit here publishes what is due
+// (docs/statistics.md), exactly as a visit to the public page would.
 
 // statsPage is parsed here rather than in New, so that this page is one
 // file and one route.

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/salama-ke/salama/internal/locale"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/stats"
 	"github.com/salama-ke/salama/internal/store"
@@ -57,5 +58,53 @@ func TestNetworkStats(t *testing.T) {
 	cw := s.login(t, "demo-caseworker")
 	if r := cw.get(path); r.StatusCode != http.StatusNotFound || strings.Contains(r.body, "<table") {
 		t.Errorf("caseworker: %d", r.StatusCode)
+	}
+}
+
+// A year that is over shows its referrals by type of service, with the same
+// suppression, on the page and in the CSV.
+func TestNetworkStatsReferrals(t *testing.T) {
+	s := sqliteSite(t)
+	now := s.Clock.Now().In(stats.EAT)
+	year := now.Year() - 1
+	at := time.Date(year, 3, 10, 10, 0, 0, 0, stats.EAT)
+	org := s.IntakeOrg().Org
+	svcs, err := s.App.Store.Services(s.Ctx())
+	if err != nil || len(svcs) == 0 {
+		t.Fatalf("services: %v", err)
+	}
+	svc := svcs[0]
+	for i := range 10 {
+		id := fmt.Sprintf("%032x", 100+i)
+		nr := &store.NewReport{
+			Report: store.Report{ID: id, CaseRef: fmt.Sprintf("RF%02d-TEST", i), Kind: store.KindReport, Channel: store.ChannelWeb, OrgID: org.ID,
+				Status: store.StatusNew, CreatedAt: at, UpdatedAt: at, ConsentStats: true, County: "nairobi", AgeBand: "18-24", Categories: []string{"sextortion"}},
+			Fields: map[string]seal.Sealed{"narrative": seal.Sealed("sealed")}, OrgRecipient: "org:" + org.ID, OrgWrap: []byte("wrap"),
+			ReceiptLookup: []byte("lookup-" + id), ReceiptWrap: []byte("rwrap"), ReceiptVersion: 2,
+		}
+		if err := s.App.Store.CreateReport(s.Ctx(), nr); err != nil {
+			t.Fatal(err)
+		}
+		state := store.ReferralAccepted
+		if i >= 5 {
+			state = store.ReferralCompleted
+		}
+		ref := &store.Referral{ID: fmt.Sprint("rf", i), ReportID: id, FromOrg: org.ID, ServiceID: svc.ID, State: state, Consent: "survivor",
+			CreatedBy: "u", CreatedAt: at.Add(time.Hour), UpdatedAt: at.Add(time.Hour)}
+		if err := s.App.Store.CreateReferral(s.Ctx(), ref, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	coord := s.login(t, "demo-coordinator")
+	path := fmt.Sprintf("/console/network/stats?year=%d", year)
+	r := coord.get(path)
+	label := locale.MustLoad().Printer(locale.English).T("servicetype." + string(svc.Type))
+	if r.StatusCode != 200 || !r.has(fmt.Sprintf("Reports passed to other services, %d", year)) ||
+		!strings.Contains(r.body, `<th scope="row">`+label+`</th><td>10</td><td>10</td><td>&lt;5</td><td>5</td>`) {
+		t.Fatalf("referrals on the console page (%d):\n%s", r.StatusCode, r.body)
+	}
+	csv := coord.get(path + "&format=csv")
+	if want := fmt.Sprintf("referrals,%d,%s,%s,made,Passed on,10", year, svc.Type, label); !strings.Contains(csv.body, want) {
+		t.Errorf("CSV lacks %q:\n%s", want, csv.body)
 	}
 }

@@ -1,184 +1,202 @@
 package stats
 
-import (
-	"math"
-	"slices"
-)
+import "sync/atomic"
 
-// The audit: can a reader work out a suppressed figure exactly?
+// The interval audit: how narrowly can a reader pin a suppressed figure?
 //
 // A reader knows every shown figure, that a "<k" figure is between 0 and
-// k-1, that an "x" figure is at least k, that each column of each table
-// sums to the column's total (shown or not, the same in every table), and
-// that a kind of harm is named by at most every report of its row. A
-// suppressed figure can be worked out exactly when every assignment of the
-// suppressed figures that fits all of that gives it the same value.
+// k−1, that an "x" figure is at least k, that each column of each table
+// sums to the column's total (shown or not, the same in every table), the
+// relations of each row (a kind of harm is named by at most every report
+// of its row …) and the facts (the first month shown holds a report or a
+// tip). Solving all of that together as an integer system gives each
+// suppressed figure an interval: the smallest and the largest value any
+// solution gives it. Statistical disclosure control tools (τ-Argus,
+// sdcTable) audit exactly this.
 //
-// movable(x) looks for a witness that this is not so: a change of ±1 to x,
-// repaired by ±1 changes to other suppressed figures until every bound,
-// equation and coupling holds again. A witness found is a second
-// assignment the reader cannot rule out, so "movable" is never wrong. The
-// search is bounded, so "not movable" may be pessimistic: the figure is
-// then treated as exposed and Protect hides more. The tests in
-// protect_test.go check every witness on its own, and the published result
-// against an exhaustive search on small tables.
+// A Small figure holding a report is safe when its interval is the whole
+// [0, k−1]: the reader learns nothing beyond "<k". So for each one, the
+// audit asks the solver (lp.go) for two solutions: one where it is 0 (the
+// low side) and one where it is k−1 (the high side). Each solution found
+// is a full assignment of every figure; any other Small figure that it
+// happens to put at 0 or at its k−1 is settled on that side too. Hiding
+// more only widens what a reader must consider, so a settled side stays
+// settled however much is hidden later.
+//
+// A Small figure that is in fact 0 is not a target: knowing that nobody
+// in a group reported picks nobody out. But a reader who knows this rule
+// can use it: a "<k" that cannot be k−1 must be 0, since one holding a
+// report could be. So once every target is settled, the audit looks for
+// such zeros, fixes them at 0 as that reader would, and audits the targets
+// again, until no new zero is found. Hiding more can only free zeros, so
+// the zeros are found afresh after every hide.
 
+// Sides of a figure's interval.
 const (
-	inf = math.MaxInt32
-	// maxMoves bounds a witness: x and up to this many repairs.
-	maxMoves = 14
-	// searchBudget bounds the nodes one search may visit.
-	searchBudget = 5000
+	low  = 0 // can it be 0?
+	high = 1 // can it be k−1?
 )
 
-// bounds are what a reader knows of v from how it is published.
-func (m *model) bounds(v int) (lo, hi int) {
-	switch m.mark[v] {
-	case Shown:
-		return m.val[v], m.val[v]
-	case Small:
-		return 0, m.k - 1
-	case Hidden:
-		return m.k, inf
-	default: // Unpublished
-		return 0, inf
+// auditUnknowns counts questions the solver gave up on (a budget ran out),
+// each answered "exposed" and so mended by hiding more. The tests assert
+// that the realistic years never need it: there the audit is exact.
+var auditUnknowns atomic.Int64
+
+// deduceZeros switches the search for zeros a reader can tell; only a test
+// turns it off, to show what it is for.
+var deduceZeros = true
+
+type audit struct {
+	m       *model
+	settled [][2]bool
+	// zero[v]: v is a Small figure a reader can tell is 0; zeroOK[v]: v is
+	// a Small 0 shown able to be k−1, so no reader can.
+	zero, zeroOK []bool
+	zeroVersion  int // the model version zero was found for
+
+	// The system and its components, for the model's current marks.
+	version int
+	sys     *linSystem
+	comps   []component
+	compOf  []int
+	// base[c] is component c's relaxation at the true figures, built
+	// when first needed; scratch is where a question is worked.
+	base    map[int]*lp
+	scratch lp
+}
+
+func newAudit(m *model) *audit {
+	return &audit{m: m, settled: make([][2]bool, len(m.val)), version: -1,
+		zero: make([]bool, len(m.val)), zeroOK: make([]bool, len(m.val))}
+}
+
+// target reports whether v must have the full interval: a Small figure
+// holding at least one report.
+func (a *audit) target(v int) bool { return a.m.mark[v] == Small && a.m.val[v] > 0 }
+
+func (a *audit) refresh() {
+	if a.zeroVersion != a.m.version {
+		// Figures were hidden: the zeros found before may no longer be
+		// zeros to a reader. Solutions found with them fixed still hold.
+		clear(a.zero)
+		a.zeroVersion = a.m.version
+		a.version = -1
+	}
+	if a.version == a.m.version {
+		return
+	}
+	a.sys = a.m.system()
+	for v, z := range a.zero {
+		if z {
+			a.sys.lo[v], a.sys.hi[v] = 0, 0
+		}
+	}
+	a.comps, a.compOf = a.sys.components()
+	a.base = map[int]*lp{}
+	a.version = a.m.version
+}
+
+// firstExposed returns a target and a side on which its interval is
+// narrower than [0, k−1], or -1.
+func (a *audit) firstExposed() (int, int) {
+	for {
+		for v := range a.m.val {
+			if !a.target(v) {
+				continue
+			}
+			for _, side := range []int{low, high} {
+				if !a.settled[v][side] && !a.check(v, side) {
+					return v, side
+				}
+			}
+		}
+		// Every target is safe; can a reader tell a zero?
+		if !deduceZeros {
+			return -1, 0
+		}
+		a.refresh()
+		var found []int
+		for v := range a.m.val {
+			if a.m.mark[v] == Small && a.m.val[v] == 0 && !a.zero[v] && !a.zeroOK[v] && !a.check(v, high) {
+				found = append(found, v)
+			}
+		}
+		if len(found) == 0 {
+			return -1, 0
+		}
+		for _, v := range found {
+			a.zero[v] = true
+		}
+		// The reader's system has more in it: what was settled without
+		// these zeros must be settled again.
+		clear(a.settled)
+		clear(a.zeroOK)
+		a.version = -1
 	}
 }
 
-func (m *model) canMove(v, d int) bool {
-	if m.mark[v] == Shown {
+// want is the value side asks of v.
+func (a *audit) want(v, side int) int {
+	if side == low {
+		return 0
+	}
+	return a.m.k[v] - 1
+}
+
+// check asks the solver whether v can take side's value, and settles every
+// target the solution found puts at a side's value.
+func (a *audit) check(v, side int) bool {
+	a.refresh()
+	if a.compOf[v] < 0 {
 		return false
 	}
-	lo, hi := m.bounds(v)
-	n := m.val[v] + d
-	return n >= lo && n <= hi
-}
-
-type move struct{ v, d int }
-
-// movable reports whether some assignment a reader cannot rule out gives x
-// another value.
-func (m *model) movable(x int) bool { return m.witness(x) != nil }
-
-// witness returns the changes from the true figures to another assignment
-// a reader cannot rule out in which x differs, or nil.
-func (m *model) witness(x int) []move {
-	for _, d := range []int{-1, +1} {
-		if !m.canMove(x, d) {
+	c := a.compOf[v]
+	if a.base[c] == nil {
+		a.base[c] = newLP(a.sys, a.comps[c], a.m.val)
+	}
+	sol, out := a.sys.solveFrom(a.base[c], &a.scratch, a.comps[c], a.m.val, v, a.want(v, side))
+	if out == unknown {
+		auditUnknowns.Add(1)
+	}
+	if out != feasible {
+		return false
+	}
+	for _, u := range a.comps[a.compOf[v]].vars {
+		if a.m.mark[u] != Small {
 			continue
 		}
-		budget := searchBudget
-		if w := m.repair([]move{{x, d}}, &budget); w != nil {
-			return w
-		}
-	}
-	return nil
-}
-
-func (m *model) delta(moves []move, v int) int {
-	for _, mv := range moves {
-		if mv.v == v {
-			return mv.d
-		}
-	}
-	return 0
-}
-
-// repair extends moves until no equation or coupling is broken, and
-// returns them; nil when the search finds no way.
-func (m *model) repair(moves []move, budget *int) []move {
-	*budget--
-	if *budget < 0 {
-		return nil
-	}
-	fixes, broken := m.firstBroken(moves)
-	if !broken {
-		return slices.Clone(moves)
-	}
-	if len(moves) > maxMoves {
-		return nil
-	}
-	for _, f := range fixes {
-		if w := m.repair(append(moves, f), budget); w != nil {
-			return w
-		}
-		if *budget < 0 {
-			return nil
-		}
-	}
-	return nil
-}
-
-// firstBroken finds the first equation or coupling the moves break and
-// lists the single moves that would mend it (one step of it), or reports
-// that nothing is broken.
-func (m *model) firstBroken(moves []move) ([]move, bool) {
-	moved := func(v int) bool { return m.delta(moves, v) != 0 }
-	for _, mv := range moves {
-		for _, ref := range m.varEqs[mv.v] {
-			s := 0
-			for _, o := range moves {
-				for _, r := range m.varEqs[o.v] {
-					if r.e == ref.e {
-						s += r.sign * o.d
-					}
+		for _, s := range []int{low, high} {
+			if sol[u] == a.want(u, s) {
+				a.settled[u][s] = true
+				if s == high && a.m.val[u] == 0 {
+					a.zeroOK[u] = true
 				}
 			}
-			if s == 0 {
-				continue
-			}
-			// Bring the equation one step back towards balance.
-			want := -sign(s)
-			e := m.eqs[ref.e]
-			var fixes []move
-			for _, c := range e.cells {
-				if !moved(c) && m.canMove(c, want) {
-					fixes = append(fixes, move{c, want})
-				}
-			}
-			if !moved(e.total) && m.canMove(e.total, -want) {
-				fixes = append(fixes, move{e.total, -want})
-			}
-			return m.order(fixes), true
 		}
 	}
-	for _, mv := range moves {
-		for _, ci := range m.varCouplings[mv.v] {
-			c := m.couplings[ci]
-			if m.val[c.lo]+m.delta(moves, c.lo) <= m.val[c.hi]+m.delta(moves, c.hi) {
-				continue
-			}
-			var fixes []move
-			if !moved(c.hi) && m.canMove(c.hi, +1) {
-				fixes = append(fixes, move{c.hi, +1})
-			}
-			if !moved(c.lo) && m.canMove(c.lo, -1) {
-				fixes = append(fixes, move{c.lo, -1})
-			}
-			return fixes, true
-		}
-	}
-	return nil, false
+	return true
 }
 
-// order tries first the repairs least likely to break something else: a
-// figure with no coupling, then one with room on the coupled side.
-func (m *model) order(fixes []move) []move {
-	free := fixes[:0:0]
-	var rest []move
-	for _, f := range fixes {
-		if len(m.varCouplings[f.v]) == 0 {
-			free = append(free, f)
-		} else {
-			rest = append(rest, f)
+// interval is the narrowest interval a reader can prove for v, found by
+// asking for each value in turn; for tests and diagnostics.
+func (m *model) interval(v int) (lo, hi int) {
+	sys := m.system()
+	comps, compOf := sys.components()
+	if compOf[v] < 0 {
+		return m.val[v], m.val[v]
+	}
+	blo, bhi := m.bounds(v)
+	bhi = min(bhi, m.val[v]+64)
+	lo, hi = m.val[v], m.val[v]
+	for x := m.val[v] - 1; x >= blo; x-- {
+		if _, out := sys.solveWith(comps[compOf[v]], m.val, v, x); out == feasible {
+			lo = x
 		}
 	}
-	return append(free, rest...)
-}
-
-func sign(n int) int {
-	if n < 0 {
-		return -1
+	for x := m.val[v] + 1; x <= bhi; x++ {
+		if _, out := sys.solveWith(comps[compOf[v]], m.val, v, x); out == feasible {
+			hi = x
+		}
 	}
-	return 1
+	return lo, hi
 }

@@ -51,7 +51,7 @@ func (f *Figures) MonthChart(t T) template.HTML {
 		}
 		y := float64(h-bottom) - bh
 		fmt.Fprintf(&b, `<rect x="%s" y="%s" width="%s" height="%s" fill="%s"/>`, num(x+(slot-bw)/2), num(y), num(bw), num(bh), fill)
-		fmt.Fprintf(&b, `<text x="%s" y="%s" fill="%s">%s</text>`, num(x+slot/2), num(y-4), colInk, html.EscapeString(Text(v, m, f.K)))
+		fmt.Fprintf(&b, `<text x="%s" y="%s" fill="%s">%s</text>`, num(x+slot/2), num(y-4), colInk, html.EscapeString(Text(v, m, f.Month.kOf(r, f.K))))
 		fmt.Fprintf(&b, `<text x="%s" y="%d" fill="%s">%s</text>`, num(x+slot/2), h-6, colInk, html.EscapeString(t("stats.mon."+strconv.Itoa(int(f.Months[r].Month())))))
 	}
 	b.WriteString(`</svg>`)

@@ -1,73 +1,56 @@
 // Package stats owns the network's published statistics (SPEC §5.4): which
-// figures are computed from the counted reports, which are shown, and which
-// are suppressed so that no published figure lets anyone pick out one
-// report. It is pure computation: the store supplies grouped counts through
-// Source, the web and console packages show the result.
+// figures are computed from the counted reports, which are shown, which are
+// suppressed so that no published figure narrows down a small count, and
+// the record of what has been published. The store supplies grouped counts
+// and keeps the records (Source, Ledger); the web and console packages
+// show the pages. docs/statistics.md is the design for a reader; this is
+// its summary for a programmer.
 //
 // It must never publish a figure from a report whose sender did not agree
-// to be counted, never show a count under k, and never publish a set of
-// figures from which a suppressed count could be worked out exactly.
+// to be counted, never show a count under k, never publish a set of
+// figures from which anyone can prove a suppressed count holding a report
+// is other than anything from 0 to k−1, and never change a figure once
+// shown.
 //
-// # What is published, and why
+// # What is published
 //
-// For each calendar year (East Africa Time), three two-way tables rather
-// than one four-way cube nobody could read, and in which nearly every cell
-// would be under k:
+// For each calendar year (East Africa Time): the month table (reports,
+// each kind of harm, tips, and the time within which half the month's
+// reports had a first answer), and once the year is over its totals, the
+// county and age-band tables and the referrals by type of service (made,
+// accepted, declined, completed). A report can name several kinds of harm,
+// or none, so a row has no total a reader could subtract from.
 //
-//   - month × column, where the columns are reports, each kind of harm
-//     (images asked for, sextortion, advertised or sold, trafficking,
-//     sexual violence, something else) and tips;
-//   - county × the same columns;
-//   - age band × reports and kinds of harm (a tip has no age band);
+// # Suppression: the interval audit
 //
-// each with a totals row, plus the time within which half of each month's
-// reports had a first answer from a caseworker.
+// Every figure under k is shown as "<k" (zeros too). A reader who takes
+// every table of a year, in every language and format, can write them down
+// as one integer system: each figure bounded by how it is shown, each
+// column of the month, county and age tables summing to the same total, a
+// kind of harm named by at most every report of its row, a referral
+// accepted or declined at most once, and the first month ever shown
+// holding a report or a tip. Protect (protect.go) adds complementary
+// suppression ("x") until, in that system, every "<k" figure holding a
+// report can be 0 and can be k−1 (audit.go), which an exact solver
+// decides (lp.go: linear programming and branch and bound, solutions
+// checked in integer arithmetic). When no more can be hidden, Build
+// publishes less: the year without totals, then the month table alone.
 //
-// A report can name several kinds of harm, or none, so the "reports" column
-// is the number of reports, not the sum of the kinds: a row has no total a
-// reader could subtract from. The relations a reader can use are the
-// columns: each column of each table sums to that column's total for the
-// year, the same in all three tables, and a kind of harm is named by at
-// most every report of its row.
+// # Time
 //
-// Time makes the other relations. A page that changes is many pages, and
-// anyone can keep the old ones:
-//
-//   - A month appears once it is over and never changes (only reports are
-//     counted, by the day they were sent; withdrawal keeps a counted
-//     report's coarse answers). A month still running would change daily,
-//     and the difference between two days is one report.
-//   - Totals, and the tables by county and by age band, appear only for a
-//     year that is over. A running total would grow by exactly each new
-//     month's row, hidden cells included. The months of the year were
-//     shown as they ended, so when the year closes they cannot be hidden
-//     any more (Table.Frozen): only the last month, first shown then, and
-//     the totals may take complementary suppression.
-//   - Changing k changes what is suppressed: two pages with different k
-//     show together more than either. Choose k once.
-//
-// # How suppression works
-//
-// Protect marks every figure under k Small ("<k", zeros too: "0" would say
-// "<k" means at least one), then adds complementary suppression (Hidden,
-// "x") until no Small figure holding a report can be worked out exactly
-// from everything a reader knows (see audit.go). A figure is safe when a
-// witness exists: another assignment of all suppressed figures, within
-// their bounds, keeping every relation, with that figure different. The
-// search for witnesses is bounded and errs only towards hiding more. The
-// tests check the result against an exhaustive search on small tables.
-//
-// The textbook rule — when a line with a published total has exactly one
-// suppressed cell, suppress another — is the first step of this and not
-// enough on its own: two suppressed cells whose sum is known and whose
-// bounds are both "<5" are pinned when the sum is 8, and a hidden cell
-// bounded by its row's reports can be pinned the same way. The tests show
-// both.
+// A page that changes is many pages. Each month is published once, the
+// first time a page is asked for after it ends, and stored with its counts
+// by county and age band (record.go); the year is published whole once it
+// is over, its months as first shown. Every page is then shown from the
+// records. An open year never shows totals (they would grow by each new
+// month, hidden cells included). The threshold k of each publication is
+// recorded; publishing with another needs the operator's confirmation
+// (SettleK), since two thresholds together tell more than either.
 //
 // What is not modelled: a reader who reasons about the procedure itself
 // (why this cell was hidden and not that one), and one who combines the
-// three tables at the level of single reports (the three tables are views
-// of one set of reports, which constrains them beyond their shared
-// totals). Both are the usual limits of cell suppression; coarse tables,
-// closed periods and k are the defence there.
+// tables at the level of single reports (a report is one row of each
+// table at once, which constrains the tables beyond their shared totals).
+// Both are the usual limits of cell suppression; coarse tables, closed
+// periods and k are the defence there.
 package stats

@@ -36,7 +36,7 @@ func TestBuildOpenYear(t *testing.T) {
 		rep(time.Date(2025, 3, 31, 21, 30, 0, 0, time.UTC), 9, "nairobi", "", "other"), // 1 April in Nairobi
 		{Tip: true, Day: day(2025, 3, 2), County: "mombasa", Categories: []string{"advertised"}, N: 5},
 	}
-	f, err := Build(2025, now, first, 5, counts, nil)
+	f, err := Build(Input{Year: 2025, Now: now, First: first, K: 5, Counts: counts})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,8 +65,37 @@ func TestBuildOpenYear(t *testing.T) {
 		}
 	}
 	for r := range f.Month.Rows {
-		if !f.Month.Frozen[r] {
-			t.Errorf("%s: an open year's months are all frozen", f.Month.Rows[r])
+		if f.Month.Frozen[r] || !f.fresh[r] {
+			t.Errorf("%s: a month published for the first time is not frozen", f.Month.Rows[r])
+		}
+	}
+
+	// A month later, February and March are taken from their records,
+	// whatever the counts say now: here, a late count for March.
+	recs, err := f.newRecords(now)
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("records: %d, %v", len(recs), err)
+	}
+	published, err := monthRecords(recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	later := append(counts, rep(day(2025, 3, 15), 30, "kisumu", "", "other"))
+	g, err := Build(Input{Year: 2025, Now: now.AddDate(0, 1, 0), First: first, K: 5, Counts: later, Published: published})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := g.Month.Rows; !slices.Equal(got, []string{"2025-02", "2025-03", "2025-04"}) {
+		t.Fatalf("months %v", got)
+	}
+	for _, tc := range []struct {
+		row    string
+		n      int
+		frozen bool
+	}{{"2025-02", 6, true}, {"2025-03", 2, true}, {"2025-04", 9, false}} {
+		r := slices.Index(g.Month.Rows, tc.row)
+		if n, _ := cell(t, g.Month, tc.row, ColReports); n != tc.n || g.Month.Frozen[r] != tc.frozen {
+			t.Errorf("%s: %d reports, frozen %v; want %d, %v", tc.row, n, g.Month.Frozen[r], tc.n, tc.frozen)
 		}
 	}
 }
@@ -79,7 +108,9 @@ func TestBuildClosedYear(t *testing.T) {
 		rep(day(2025, 12, 10), 3, "kisumu", "under13", "trafficking"),
 		rep(day(2025, 12, 11), 1, "atlantis", "99", "trafficking"), // unknown county and age band: not said
 	}
-	f, err := Build(2025, now, day(2024, 5, 1), 5, counts, nil)
+	// The months were published one by one as they ended.
+	published := publishMonths(t, 2025, day(2024, 5, 1), 5, counts, nil, now)
+	f, err := Build(Input{Year: 2025, Now: now, First: day(2024, 5, 1), K: 5, Counts: counts, Published: published})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,13 +137,41 @@ func TestBuildClosedYear(t *testing.T) {
 	checkPublished(t, f.Pub, true)
 }
 
+// publishMonths publishes year's months one by one as each ends, up to
+// before, as the service does when the page is visited every month, and
+// returns their records.
+func publishMonths(t testing.TB, year int, first time.Time, k int, counts []Count, waits []Wait, before time.Time) []MonthRecord {
+	t.Helper()
+	var published []MonthRecord
+	start := time.Date(year, 2, 1, 0, 0, 0, 0, EAT) // January ends
+	if m := monthStart(first).AddDate(0, 1, 0); m.After(start) {
+		start = m
+	}
+	for m := start; m.Before(before) && m.Year() == year; m = m.AddDate(0, 1, 0) {
+		f, err := Build(Input{Year: year, Now: m, First: first, K: k, Counts: counts, Waits: waits, Published: published})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := f.newRecords(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		more, err := monthRecords(recs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		published = append(published, more...)
+	}
+	return published
+}
+
 func TestBuildNothingYet(t *testing.T) {
-	f, err := Build(2025, time.Date(2025, 6, 1, 0, 0, 0, 0, EAT), time.Time{}, 5, nil, nil)
+	f, err := Build(Input{Year: 2025, Now: time.Date(2025, 6, 1, 0, 0, 0, 0, EAT), K: 5})
 	if err != nil || f.Pub != nil || f.Months != nil {
 		t.Errorf("no reports: %+v, %v", f, err)
 	}
 	// The first report came this month: no month of the year is over.
-	f, err = Build(2025, time.Date(2025, 6, 20, 0, 0, 0, 0, EAT), day(2025, 6, 2), 5, []Count{rep(day(2025, 6, 2), 1, "", "")}, nil)
+	f, err = Build(Input{Year: 2025, Now: time.Date(2025, 6, 20, 0, 0, 0, 0, EAT), First: day(2025, 6, 2), K: 5, Counts: []Count{rep(day(2025, 6, 2), 1, "", "")}})
 	if err != nil || f.Pub != nil || f.Months != nil {
 		t.Errorf("first report this month: %+v, %v", f, err)
 	}
@@ -158,14 +217,32 @@ func TestHalfAnswered(t *testing.T) {
 
 func TestYears(t *testing.T) {
 	now := time.Date(2026, 1, 20, 0, 0, 0, 0, EAT)
-	if DefaultYear(now) != 2025 || DefaultYear(now.AddDate(0, 1, 0)) != 2026 {
+	first := day(2024, 11, 1)
+	if DefaultYear(first, now) != 2025 || DefaultYear(first, now.AddDate(0, 1, 0)) != 2026 {
 		t.Error("DefaultYear: in January, the year before")
 	}
-	if got := Years(day(2024, 11, 1), now); !slices.Equal(got, []int{2024, 2025}) {
+	if got := Years(first, now); !slices.Equal(got, []int{2024, 2025}) {
 		t.Errorf("Years = %v", got)
 	}
 	if got := Years(time.Time{}, now); got != nil {
 		t.Errorf("Years with nothing counted = %v", got)
+	}
+	// Across the edges of a year, for a first report in December: the
+	// year appears when December is over, not before.
+	dec := time.Date(2026, 12, 1, 0, 0, 0, 0, EAT)
+	for _, tc := range []struct {
+		now  time.Time
+		want []int
+	}{
+		{dec, nil},
+		{time.Date(2026, 12, 31, 23, 59, 59, 0, EAT), nil},
+		{time.Date(2027, 1, 1, 0, 0, 0, 0, EAT), []int{2026}},
+		{time.Date(2027, 1, 31, 23, 59, 59, 0, EAT), []int{2026}},
+		{time.Date(2027, 2, 1, 0, 0, 0, 0, EAT), []int{2026, 2027}},
+	} {
+		if got := Years(dec.Add(time.Hour), tc.now); !slices.Equal(got, tc.want) {
+			t.Errorf("first report in December 2026, at %s: Years = %v, want %v", tc.now, got, tc.want)
+		}
 	}
 }
 
@@ -174,8 +251,9 @@ func TestYears(t *testing.T) {
 func TestLabelsAndCSV(t *testing.T) {
 	cat := locale.MustLoad()
 	counts := []Count{rep(day(2025, 1, 10), 7, "nairobi", "16-17", "sextortion"), rep(day(2025, 2, 10), 2, Outside, "", "other")}
-	f, err := Build(2025, time.Date(2026, 3, 1, 0, 0, 0, 0, EAT), day(2025, 1, 10), 5, counts,
-		[]Wait{{Day: day(2025, 1, 10), Minutes: 75, Answered: true, N: 7}})
+	f, err := Build(Input{Year: 2025, Now: time.Date(2026, 3, 1, 0, 0, 0, 0, EAT), First: day(2025, 1, 10), K: 5, Counts: counts,
+		Waits:     []Wait{{Day: day(2025, 1, 10), Minutes: 75, Answered: true, N: 7}},
+		Referrals: []Referral{{Day: day(2025, 3, 1), Type: "counselling", State: RefAccepted, Consented: true, N: 6}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,11 +12,21 @@ import (
 type Page struct {
 	Year     int
 	Years    []YearLink
-	Figures  *Figures // nil when nothing is counted yet
+	Figures  *Figures // nil when no month is over yet
 	Sections []Section
 	CSV      string // the CSV link
-	Small    string // how a small figure is shown: "<5"
-	K        int
+	// Thresholds are how small figures are shown this year: "<5" for
+	// k=5 (two when k changed during the year).
+	Thresholds []Threshold
+	// Pending, when nothing is shown yet but reports are counted, says
+	// which month comes first and when.
+	Pending string
+}
+
+// Threshold is one k in use and how its small figures read.
+type Threshold struct {
+	K     int
+	Small string // "<5"
 }
 
 // YearLink is one year of the year switcher.
@@ -33,17 +43,23 @@ type Section struct {
 	Grid  *Grid
 }
 
-// Page assembles the page for year ("" for DefaultYear), in t's language,
-// with links under base. An unknown year is ErrNoSuchYear.
+// Page assembles the page for year ("" for the last year with a month
+// that is over), in t's language, with links under base. An unknown year
+// is ErrNoSuchYear.
 func (s *Service) Page(ctx context.Context, year string, t T, base string) (*Page, error) {
-	years, err := s.Years(ctx)
+	years, first, err := s.Years(ctx)
 	if err != nil {
 		return nil, err
 	}
-	p := &Page{K: s.k, Small: "<" + strconv.Itoa(s.k)}
+	p := &Page{}
 	if len(years) == 0 {
 		if year != "" {
 			return nil, ErrNoSuchYear
+		}
+		if !first.IsZero() {
+			// The month of the first report is still running: it is the
+			// first to appear, when it ends. True on any day of it.
+			p.Pending = t("stats.pending", MonthLabel(t, monthStart(first)))
 		}
 		return p, nil
 	}
@@ -58,6 +74,9 @@ func (s *Service) Page(ctx context.Context, year string, t T, base string) (*Pag
 		return nil, err
 	}
 	p.Figures = f
+	for _, k := range f.Thresholds() {
+		p.Thresholds = append(p.Thresholds, Threshold{K: k, Small: "<" + strconv.Itoa(k)})
+	}
 	for _, y := range years {
 		p.Years = append(p.Years, YearLink{Year: y, Href: base + "?year=" + strconv.Itoa(y), Current: y == p.Year})
 	}
@@ -76,6 +95,8 @@ func (s *Service) Page(ctx context.Context, year string, t T, base string) (*Pag
 			sec.Title = t("stats.county_title", f.Year)
 		case TableAge:
 			sec.Title = t("stats.age_title", f.Year)
+		case TableReferrals:
+			sec.Title = t("stats.referrals_title", f.Year)
 		}
 		p.Sections = append(p.Sections, sec)
 	}

@@ -15,33 +15,59 @@ const (
 	// Small: fewer than k, perhaps none; shown as "<k".
 	Small
 	// Hidden: k or more, hidden so that a Small figure beside it cannot
-	// be worked out by subtraction; shown as "x".
+	// be narrowed down; shown as "x".
 	Hidden
-	// Unpublished: a total that is not on the page at all (a year still
-	// open). The relation still holds, and a reader may know it: the
-	// column of each table sums to the same unknown number.
+	// Unpublished: a total that is not on the page at all. The relation
+	// still holds, and a reader may know it: the column of each table
+	// sums to the same unknown number.
 	Unpublished
 )
 
 // Table is one published two-way table: counts by row (month, county, age
-// band) and column (reports, each kind of harm, tips).
+// band, service type) and column (reports, each kind of harm, tips; or
+// referrals made, accepted …).
 type Table struct {
 	Name  string
 	Rows  []string
 	Cols  []string
 	Cells [][]int // [row][col]
-	// Within[c] is the column whose cell in the same row is never smaller
-	// than column c's (a kind of harm is named by at most every report of
-	// the row), or -1. A reader knows this too.
-	Within []int
-	// Frozen[r] says row r was published before, with only its small
-	// cells suppressed, so it cannot be hidden now: hiding it would only
-	// hide it from readers who did not keep the earlier page.
+	// Relations are what a reader knows of every row, and so of the
+	// totals: a kind of harm is named by at most every report of its
+	// row; a referral is accepted or declined at most once.
+	Relations []Relation
+	// Frozen[r] says row r was published before, with Marks[r]: it keeps
+	// those marks (Protect neither hides more of it nor shows more).
 	Frozen []bool
+	// RowK[r] is the k row r is published with; 0 means the
+	// publication's. Rows published before a change of k keep theirs.
+	RowK []int
 
-	// Marks, set by Protect.
+	// Marks are set by Protect, except a frozen row's, which are given
+	// (nil: the small-cell marks it was published with).
 	Marks [][]Mark
 }
+
+// Relation says Σ Coef[i]·cell(Cols[i]) ≤ 0 in every row.
+type Relation struct {
+	Cols []int
+	Coef []int
+}
+
+// AtMost is the relation cell(small) ≤ cell(big).
+func AtMost(small, big int) Relation {
+	return Relation{Cols: []int{small, big}, Coef: []int{1, -1}}
+}
+
+// Fact is something else a reader knows: the cells sum to at least Min.
+// The first month shown holds a report or a tip, for one: that is why it
+// is the first.
+type Fact struct {
+	Cells []CellRef
+	Min   int
+}
+
+// CellRef is a cell of a publication: table, row, column indexes.
+type CellRef struct{ Table, Row, Col int }
 
 // Publication is the tables shown together for one period. Every table
 // counts the same reports, split by a different row dimension, so a column
@@ -52,6 +78,7 @@ type Publication struct {
 	K          int
 	Tables     []*Table
 	ShowTotals bool
+	Facts      []Fact
 
 	// Totals by column key, and how each is published; set by Protect.
 	Totals     map[string]int
@@ -64,23 +91,21 @@ var ErrCannotProtect = errors.New("stats: figures cannot be published safely")
 
 // Protect decides how every figure of p is published:
 //
-//  1. Primary suppression: every cell and total under k is Small.
-//  2. Complementary suppression: while some Small figure holding at least
-//     one report could be worked out exactly from what is published (the
-//     shown figures, the bounds "<k" and "x" give, the column sums shared
-//     by the tables, and "a kind of harm is named by at most every
-//     report"), hide one more figure next to it: the smallest shown cell
-//     of its column, else the column's total, else a figure it is tied to
-//     through a relation.
-//
-// Whether a figure can be worked out is decided by audit (see audit.go):
-// a figure is safe when another assignment of the hidden figures, within
-// their bounds and satisfying every relation, gives it a different value.
-// That is a witness, so the answer "safe" is never wrong; when the search
-// finds none, the figure is treated as exposed and more is hidden.
+//  1. Primary suppression: every cell and total under k is Small
+//     (frozen rows keep the marks they were published with).
+//  2. The interval audit (audit.go): for every Small figure holding at
+//     least one report, a reader who solves everything published as an
+//     integer system must find it can be 0 and can be k−1. That is, the
+//     narrowest interval anyone can prove for it is the whole of
+//     [0, k−1] that "<k" says anyway.
+//  3. Complementary suppression: while some Small figure fails, hide one
+//     more figure near it (the one that mends it on its own, trying the
+//     cheapest first: the smallest shown cells of its column, then its
+//     totals, then figures further away through the relations) and audit
+//     again.
 //
 // Protect returns ErrCannotProtect when nothing more can be hidden and some
-// figure is still exposed.
+// figure can still be narrowed.
 func Protect(p *Publication) error {
 	if p.K < 2 {
 		return fmt.Errorf("stats: k must be at least 2, not %d", p.K)
@@ -90,30 +115,17 @@ func Protect(p *Publication) error {
 		return err
 	}
 	for v := range m.val {
-		if m.mark[v] == Shown && m.val[v] < m.k {
+		if !m.frozen[v] && m.mark[v] == Shown && m.val[v] < m.k[v] {
 			m.mark[v] = Small
 		}
 	}
-	safe := make([]bool, len(m.val))
+	a := newAudit(m)
 	for {
-		x := -1
-		for v := range m.val {
-			if safe[v] || !m.target(v) {
-				continue
-			}
-			if m.movable(v) {
-				// Hiding more only widens what a reader must
-				// consider, so a safe figure stays safe.
-				safe[v] = true
-				continue
-			}
-			x = v
+		v, side := a.firstExposed()
+		if v < 0 {
 			break
 		}
-		if x < 0 {
-			break
-		}
-		if !m.hideFor(x) {
+		if !a.hideFor(v, side) {
 			return ErrCannotProtect
 		}
 	}
@@ -121,19 +133,15 @@ func Protect(p *Publication) error {
 	return nil
 }
 
-// target reports whether v must not be derivable: a Small figure holding
-// at least one report. A Small figure that is in fact zero may be
-// derivable: knowing that nobody in a group reported picks nobody out.
-func (m *model) target(v int) bool { return m.mark[v] == Small && m.val[v] > 0 }
-
 // trySingly bounds how many candidates hideFor tries one by one.
 const trySingly = 24
 
-// hideFor hides one more figure so that x may become safe: the first
+// hideFor hides one more figure so that v may be safe on side: the first
 // candidate that makes it safe on its own, else the first candidate. It
 // returns false when there is nothing left to hide.
-func (m *model) hideFor(x int) bool {
-	cands := m.candidates(x)
+func (a *audit) hideFor(v int, side int) bool {
+	m := a.m
+	cands := m.candidates(v)
 	if len(cands) == 0 {
 		return false
 	}
@@ -141,32 +149,31 @@ func (m *model) hideFor(x int) bool {
 		if i == trySingly {
 			break
 		}
-		m.mark[c] = Hidden
-		if m.movable(x) {
+		m.setMark(c, Hidden)
+		if a.check(v, side) {
 			return true
 		}
-		m.mark[c] = Shown
+		m.setMark(c, Shown)
 	}
-	m.mark[cands[0]] = Hidden
+	m.setMark(cands[0], Hidden)
 	return true
 }
 
 // candidates lists the shown figures that may be hidden to protect x, best
-// first: the smallest shown cells of x's column (the classic complementary
-// cell: it costs the least information), the column's total, the figures x
-// is tied to in its row, then figures further away through the relations
-// (the same column in the other tables, which share the total, and so on),
-// nearest first.
+// first: the smallest shown cells sharing a relation with x (the classic
+// complementary cell: it costs the least information), totals, then
+// figures further away through the relations (the same column in the
+// other tables, which share the total, and so on), nearest first.
 func (m *model) candidates(x int) []int {
 	own := map[int]bool{}
-	for _, eq := range m.varEqs[x] {
-		for _, c := range m.eqs[eq.e].cells {
-			own[c] = true
+	for _, ri := range m.varRows[x] {
+		for _, v := range m.rows[ri].vars {
+			own[v] = true
 		}
 	}
 	rank := func(v int) int {
 		switch {
-		case own[v]:
+		case own[v] && m.totalOf[v] == "":
 			return 0
 		case m.totalOf[v] != "":
 			return 1
@@ -179,10 +186,12 @@ func (m *model) candidates(x int) []int {
 	for len(level) > 0 {
 		var next []int
 		for _, v := range level {
-			for _, u := range m.neighbours(v) {
-				if !seen[u] {
-					seen[u] = true
-					next = append(next, u)
+			for _, ri := range m.varRows[v] {
+				for _, u := range m.rows[ri].vars {
+					if !seen[u] {
+						seen[u] = true
+						next = append(next, u)
+					}
 				}
 			}
 		}
@@ -193,7 +202,7 @@ func (m *model) candidates(x int) []int {
 			return m.val[a] - m.val[b]
 		})
 		for _, v := range next {
-			if m.hideable(v) {
+			if m.mark[v] == Shown && !m.frozen[v] {
 				out = append(out, v)
 			}
 		}
@@ -202,82 +211,48 @@ func (m *model) candidates(x int) []int {
 	return out
 }
 
-// neighbours are the variables sharing an equation or a coupling with v.
-func (m *model) neighbours(v int) []int {
-	var out []int
-	for _, eq := range m.varEqs[v] {
-		e := m.eqs[eq.e]
-		out = append(out, e.cells...)
-		out = append(out, e.total)
-	}
-	for _, ci := range m.varCouplings[v] {
-		c := m.couplings[ci]
-		out = append(out, c.lo, c.hi)
-	}
-	return out
-}
-
-func (m *model) hideable(v int) bool {
-	return m.mark[v] == Shown && !m.frozen[v]
-}
-
 // model is a publication as a reader can see it: one variable per cell and
-// per column total, with bounds from how it is published, equations (each
-// column of each table sums to the column's total) and couplings (a ≤ b).
+// per column total, with bounds from how it is published, and rows: each
+// column of each table sums to the column's total, each relation holds in
+// every row, each fact holds.
 type model struct {
-	k      int
+	k      []int // the k each figure is published with
 	val    []int
 	mark   []Mark
 	frozen []bool
 
-	eqs       []equation
-	varEqs    [][]eqRef
-	couplings []coupling
-	// varCouplings lists the couplings each variable is in.
-	varCouplings [][]int
+	rows    []linRow // bounds aside, what a reader knows
+	varRows [][]int  // the rows each variable is in
 
 	// where each variable came from, to write the marks back.
-	cellOf  map[int]cellRef
+	cellOf  map[int]CellRef
 	totalOf map[int]string
+
+	version int // bumped by every change of a mark
 }
-
-type equation struct {
-	cells []int // sum of these …
-	total int   // … equals this
-}
-
-// eqRef is a variable's place in an equation: sign +1 for a cell, -1 for
-// the total.
-type eqRef struct{ e, sign int }
-
-type coupling struct{ lo, hi int } // val[lo] <= val[hi]
-
-type cellRef struct{ t, r, c int }
 
 func newModel(p *Publication) (*model, error) {
-	m := &model{k: p.K, cellOf: map[int]cellRef{}, totalOf: map[int]string{}}
-	newVar := func(val int, mark Mark, frozen bool) int {
+	m := &model{cellOf: map[int]CellRef{}, totalOf: map[int]string{}}
+	newVar := func(val, k int, mark Mark, frozen bool) int {
 		m.val = append(m.val, val)
+		m.k = append(m.k, k)
 		m.mark = append(m.mark, mark)
 		m.frozen = append(m.frozen, frozen)
-		m.varEqs = append(m.varEqs, nil)
-		m.varCouplings = append(m.varCouplings, nil)
+		m.varRows = append(m.varRows, nil)
 		return len(m.val) - 1
 	}
-	addCoupling := func(lo, hi int) {
-		m.couplings = append(m.couplings, coupling{lo, hi})
-		i := len(m.couplings) - 1
-		m.varCouplings[lo] = append(m.varCouplings[lo], i)
-		m.varCouplings[hi] = append(m.varCouplings[hi], i)
+	addRow := func(r linRow) {
+		m.rows = append(m.rows, r)
+		for _, v := range r.vars {
+			m.varRows[v] = append(m.varRows[v], len(m.rows)-1)
+		}
 	}
 
 	// Totals first, in the order columns first appear.
-	totalVar := map[string]int{}
 	p.Totals = map[string]int{}
 	var keys []string
-	within := map[string]string{}
 	for _, t := range p.Tables {
-		if err := t.check(); err != nil {
+		if err := t.check(p.K); err != nil {
 			return nil, err
 		}
 		for c, key := range t.Cols {
@@ -292,82 +267,157 @@ func newModel(p *Publication) (*model, error) {
 				keys = append(keys, key)
 			}
 			p.Totals[key] = sum
-			if w := t.Within[c]; w >= 0 {
-				within[key] = t.Cols[w]
-			}
 		}
 	}
 	mark := Unpublished
 	if p.ShowTotals {
 		mark = Shown
 	}
+	totalVar := map[string]int{}
 	for _, key := range keys {
-		v := newVar(p.Totals[key], mark, false)
+		v := newVar(p.Totals[key], p.K, mark, false)
 		totalVar[key] = v
 		m.totalOf[v] = key
 	}
-	for _, key := range keys {
-		if w, ok := within[key]; ok {
-			addCoupling(totalVar[key], totalVar[w])
-		}
-	}
 
+	cells := make([][][]int, len(p.Tables))
 	for ti, t := range p.Tables {
 		vars := make([][]int, len(t.Rows))
 		for r := range t.Rows {
+			k := p.K
+			if t.RowK != nil && t.RowK[r] > 0 {
+				k = t.RowK[r]
+			}
 			vars[r] = make([]int, len(t.Cols))
 			for c := range t.Cols {
-				v := newVar(t.Cells[r][c], Shown, t.Frozen[r])
+				mk := Shown
+				if t.Frozen[r] {
+					mk = frozenMark(t, r, c, k)
+				}
+				v := newVar(t.Cells[r][c], k, mk, t.Frozen[r])
 				vars[r][c] = v
-				m.cellOf[v] = cellRef{ti, r, c}
+				m.cellOf[v] = CellRef{ti, r, c}
 			}
 		}
+		cells[ti] = vars
 		for c, key := range t.Cols {
-			e := equation{total: totalVar[key]}
+			row := linRow{vars: []int{totalVar[key]}, coef: []int{-1}}
 			for r := range t.Rows {
-				e.cells = append(e.cells, vars[r][c])
+				row.vars, row.coef = append(row.vars, vars[r][c]), append(row.coef, 1)
 			}
-			m.eqs = append(m.eqs, e)
-			ei := len(m.eqs) - 1
-			for _, v := range e.cells {
-				m.varEqs[v] = append(m.varEqs[v], eqRef{ei, +1})
-			}
-			m.varEqs[e.total] = append(m.varEqs[e.total], eqRef{ei, -1})
+			addRow(row)
 		}
 		for r := range t.Rows {
-			for c, w := range t.Within {
-				if w >= 0 {
-					addCoupling(vars[r][c], vars[r][w])
+			for _, rel := range t.Relations {
+				row := linRow{lo: -unbounded}
+				for i, c := range rel.Cols {
+					row.vars, row.coef = append(row.vars, vars[r][c]), append(row.coef, rel.Coef[i])
 				}
+				addRow(row)
 			}
 		}
+	}
+	for _, f := range p.Facts {
+		row := linRow{lo: f.Min, hi: unbounded}
+		for _, c := range f.Cells {
+			if c.Table >= len(cells) || c.Row >= len(cells[c.Table]) || c.Col >= len(cells[c.Table][c.Row]) {
+				return nil, errors.New("stats: a fact names a cell that is not there")
+			}
+			row.vars, row.coef = append(row.vars, cells[c.Table][c.Row][c.Col]), append(row.coef, 1)
+		}
+		addRow(row)
+	}
+	// The true figures are a solution: the tables are consistent.
+	if sys := m.system(); !sys.holds(m.val) {
+		return nil, errors.New("stats: the tables contradict their relations or facts")
 	}
 	return m, nil
 }
 
-func (t *Table) check() error {
-	if len(t.Cells) != len(t.Rows) || len(t.Frozen) != len(t.Rows) || len(t.Within) != len(t.Cols) {
+// frozenMark is how a frozen row's cell was published: as given, or the
+// small-cell mark.
+func frozenMark(t *Table, r, c, k int) Mark {
+	if t.Marks != nil && r < len(t.Marks) && t.Marks[r] != nil {
+		return t.Marks[r][c]
+	}
+	if t.Cells[r][c] < k {
+		return Small
+	}
+	return Shown
+}
+
+func (t *Table) check(k int) error {
+	if len(t.Cells) != len(t.Rows) || len(t.Frozen) != len(t.Rows) || (t.RowK != nil && len(t.RowK) != len(t.Rows)) {
 		return fmt.Errorf("stats: table %q is malformed", t.Name)
 	}
 	for r := range t.Rows {
 		if len(t.Cells[r]) != len(t.Cols) {
 			return fmt.Errorf("stats: table %q row %q has %d cells, not %d", t.Name, t.Rows[r], len(t.Cells[r]), len(t.Cols))
 		}
-		for c, n := range t.Cells[r] {
+		for _, n := range t.Cells[r] {
 			if n < 0 {
 				return fmt.Errorf("stats: table %q has a negative count", t.Name)
 			}
-			if w := t.Within[c]; w >= 0 && n > t.Cells[r][w] {
-				return fmt.Errorf("stats: table %q row %q: %s %d exceeds %s %d", t.Name, t.Rows[r], t.Cols[c], n, t.Cols[w], t.Cells[r][w])
+		}
+		if t.RowK != nil && t.RowK[r] != 0 && t.RowK[r] < 2 {
+			return fmt.Errorf("stats: table %q row %q: k %d", t.Name, t.Rows[r], t.RowK[r])
+		}
+		if !t.Frozen[r] || t.Marks == nil || r >= len(t.Marks) || t.Marks[r] == nil {
+			continue
+		}
+		rk := k
+		if t.RowK != nil && t.RowK[r] > 0 {
+			rk = t.RowK[r]
+		}
+		if len(t.Marks[r]) != len(t.Cols) {
+			return fmt.Errorf("stats: table %q row %q: marks malformed", t.Name, t.Rows[r])
+		}
+		for c, mk := range t.Marks[r] {
+			n := t.Cells[r][c]
+			if mk > Hidden || (mk == Small) != (n < rk) {
+				return fmt.Errorf("stats: table %q row %q: %d marked %d", t.Name, t.Rows[r], n, mk)
 			}
 		}
 	}
-	for c, w := range t.Within {
-		if w >= len(t.Cols) || w == c {
-			return fmt.Errorf("stats: table %q: bad Within", t.Name)
+	for _, rel := range t.Relations {
+		if len(rel.Cols) != len(rel.Coef) {
+			return fmt.Errorf("stats: table %q: bad relation", t.Name)
+		}
+		for _, c := range rel.Cols {
+			if c < 0 || c >= len(t.Cols) {
+				return fmt.Errorf("stats: table %q: bad relation", t.Name)
+			}
 		}
 	}
 	return nil
+}
+
+// bounds are what a reader knows of v from how it is published.
+func (m *model) bounds(v int) (lo, hi int) {
+	switch m.mark[v] {
+	case Shown:
+		return m.val[v], m.val[v]
+	case Small:
+		return 0, m.k[v] - 1
+	case Hidden:
+		return m.k[v], unbounded
+	default: // Unpublished
+		return 0, unbounded
+	}
+}
+
+// system is what a reader knows, as a linear system.
+func (m *model) system() *linSystem {
+	sys := &linSystem{lo: make([]int, len(m.val)), hi: make([]int, len(m.val)), rows: m.rows}
+	for v := range m.val {
+		sys.lo[v], sys.hi[v] = m.bounds(v)
+	}
+	return sys
+}
+
+func (m *model) setMark(v int, mk Mark) {
+	m.mark[v] = mk
+	m.version++
 }
 
 func (m *model) write(p *Publication) {
@@ -380,7 +430,7 @@ func (m *model) write(p *Publication) {
 	p.TotalMarks = map[string]Mark{}
 	for v := range m.val {
 		if ref, ok := m.cellOf[v]; ok {
-			p.Tables[ref.t].Marks[ref.r][ref.c] = m.mark[v]
+			p.Tables[ref.Table].Marks[ref.Row][ref.Col] = m.mark[v]
 		} else {
 			p.TotalMarks[m.totalOf[v]] = m.mark[v]
 		}

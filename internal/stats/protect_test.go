@@ -9,19 +9,25 @@ import (
 )
 
 // exhaustive is an independent check of a protected publication: it sets up
-// everything a reader knows as a small constraint problem and searches all
-// of it (no bound on depth, no heuristics) for a second assignment that
-// changes a suppressed figure. It shares no code with the audit.
+// everything a reader knows as a small integer constraint problem and
+// searches all of it (no bound on depth, no heuristics, no linear
+// programming) for the narrowest interval of each suppressed figure. It
+// shares no code with the audit or its solver.
 type exhaustive struct {
-	cell  [][][]int      // [table][row][col] → variable
-	total map[string]int // column key → variable
-
 	lo, hi []int // domain of each variable
 	val    []int // the true values
+	k      []int // the k of each variable
 	name   []string
 	target []bool
-	eqs    [][]term // each: sum of coef·var = 0
-	les    [][2]int // var a <= var b
+	small  []bool
+	rows   []exRow
+	cap    int
+}
+
+// exRow is lo ≤ Σ coef·var ≤ hi.
+type exRow struct {
+	terms  []term
+	lo, hi int
 }
 
 type term struct{ v, coef int }
@@ -36,83 +42,86 @@ func newExhaustive(p *Publication) *exhaustive {
 			}
 		}
 	}
-	cap += p.K + 1
-	add := func(v int, m Mark, name string) int {
+	cap += 2*p.K + 1
+	x.cap = cap
+	add := func(v, k int, m Mark, name string) int {
 		lo, hi := v, v
 		switch m {
 		case Small:
-			lo, hi = 0, p.K-1
+			lo, hi = 0, k-1
 		case Hidden:
-			lo, hi = p.K, cap
+			lo, hi = k, cap
 		case Unpublished:
 			lo, hi = 0, cap
 		}
-		x.lo, x.hi, x.val = append(x.lo, lo), append(x.hi, hi), append(x.val, v)
+		x.lo, x.hi, x.val, x.k = append(x.lo, lo), append(x.hi, hi), append(x.val, v), append(x.k, k)
 		x.name = append(x.name, name)
 		x.target = append(x.target, m == Small && v > 0)
+		x.small = append(x.small, m == Small)
 		return len(x.val) - 1
 	}
 	total := map[string]int{}
-	x.total = total
-	var keys []string
 	for _, t := range p.Tables {
-		for _, key := range t.Cols {
+		for c, key := range t.Cols {
 			if _, ok := total[key]; !ok {
-				total[key] = add(p.Totals[key], p.TotalMarks[key], "total "+key)
-				keys = append(keys, key)
+				sum := 0
+				for r := range t.Rows {
+					sum += t.Cells[r][c]
+				}
+				total[key] = add(sum, p.K, p.TotalMarks[key], "total "+key)
 			}
 		}
 	}
-	le := func(a, b int) {
-		x.les = append(x.les, [2]int{a, b})
-	}
-	withinKey := map[string]string{}
-	for _, t := range p.Tables {
+	cells := make([][][]int, len(p.Tables))
+	for ti, t := range p.Tables {
 		cell := make([][]int, len(t.Rows))
 		for r := range t.Rows {
+			k := p.K
+			if t.RowK != nil && t.RowK[r] > 0 {
+				k = t.RowK[r]
+			}
 			for c := range t.Cols {
-				cell[r] = append(cell[r], add(t.Cells[r][c], t.Marks[r][c], fmt.Sprintf("%s %s %s", t.Name, t.Rows[r], t.Cols[c])))
+				cell[r] = append(cell[r], add(t.Cells[r][c], k, t.Marks[r][c], fmt.Sprintf("%s %s %s", t.Name, t.Rows[r], t.Cols[c])))
 			}
 		}
-		x.cell = append(x.cell, cell)
+		cells[ti] = cell
 		for c, key := range t.Cols {
-			eq := []term{{total[key], -1}}
+			eq := exRow{terms: []term{{total[key], -1}}}
 			for r := range t.Rows {
-				eq = append(eq, term{cell[r][c], 1})
+				eq.terms = append(eq.terms, term{cell[r][c], 1})
 			}
-			x.eqs = append(x.eqs, eq)
-			if w := t.Within[c]; w >= 0 {
-				withinKey[key] = t.Cols[w]
-				for r := range t.Rows {
-					le(cell[r][c], cell[r][w])
+			x.rows = append(x.rows, eq)
+		}
+		for r := range t.Rows {
+			for _, rel := range t.Relations {
+				le := exRow{lo: -10 * cap, hi: 0}
+				for i, c := range rel.Cols {
+					le.terms = append(le.terms, term{cell[r][c], rel.Coef[i]})
 				}
+				x.rows = append(x.rows, le)
 			}
 		}
 	}
-	for _, key := range keys {
-		if w, ok := withinKey[key]; ok {
-			le(total[key], total[w])
+	for _, f := range p.Facts {
+		ge := exRow{lo: f.Min, hi: 10 * cap}
+		for _, c := range f.Cells {
+			ge.terms = append(ge.terms, term{cells[c.Table][c.Row][c.Col], 1})
 		}
+		x.rows = append(x.rows, ge)
 	}
 	return x
 }
 
-// alternative reports whether some assignment keeping every constraint
-// gives v a value other than its true one: a complete search, branching on
-// values, with interval propagation pruning only what cannot hold.
-func (x *exhaustive) alternative(v int, nodes *int) bool {
-	for _, side := range []int{-1, +1} {
-		lo, hi := slices.Clone(x.lo), slices.Clone(x.hi)
-		if side < 0 {
-			hi[v] = x.val[v] - 1
-		} else {
-			lo[v] = x.val[v] + 1
-		}
-		if lo[v] <= hi[v] && x.search(lo, hi, nodes) {
-			return true
-		}
+// possible reports whether some assignment keeping every constraint gives
+// v the value n: a complete search, branching on values, with interval
+// propagation pruning only what cannot hold.
+func (x *exhaustive) possible(v, n int, nodes *int) bool {
+	lo, hi := slices.Clone(x.lo), slices.Clone(x.hi)
+	if n < lo[v] || n > hi[v] {
+		return false
 	}
-	return false
+	lo[v], hi[v] = n, n
+	return x.search(lo, hi, nodes)
 }
 
 func (x *exhaustive) search(lo, hi []int, nodes *int) bool {
@@ -153,65 +162,105 @@ func (x *exhaustive) search(lo, hi []int, nodes *int) bool {
 func (x *exhaustive) propagate(lo, hi []int) bool {
 	for changed := true; changed; {
 		changed = false
-		narrow := func(v, l, h int) {
-			if l > lo[v] {
-				lo[v], changed = l, true
-			}
-			if h < hi[v] {
-				hi[v], changed = h, true
-			}
-		}
-		for _, eq := range x.eqs {
+		for _, row := range x.rows {
 			mn, mx := 0, 0
-			for _, t := range eq {
+			for _, t := range row.terms {
 				if t.coef > 0 {
-					mn, mx = mn+lo[t.v], mx+hi[t.v]
+					mn, mx = mn+t.coef*lo[t.v], mx+t.coef*hi[t.v]
 				} else {
-					mn, mx = mn-hi[t.v], mx-lo[t.v]
+					mn, mx = mn+t.coef*hi[t.v], mx+t.coef*lo[t.v]
 				}
 			}
-			if mn > 0 || mx < 0 {
+			if mn > row.hi || mx < row.lo {
 				return false
 			}
-			for _, t := range eq {
-				// coef·t + others = 0, others within [omn, omx].
-				if t.coef > 0 {
-					omn, omx := mn-lo[t.v], mx-hi[t.v]
-					narrow(t.v, -omx, -omn)
-				} else {
-					omn, omx := mn+hi[t.v], mx+lo[t.v]
-					narrow(t.v, omn, omx)
+			for _, t := range row.terms {
+				// coef·t lies within [row.lo − (mx − its max), row.hi − (mn − its min)].
+				tmn, tmx := t.coef*lo[t.v], t.coef*hi[t.v]
+				if t.coef < 0 {
+					tmn, tmx = tmx, tmn
 				}
-			}
-		}
-		for _, l := range x.les {
-			a, b := l[0], l[1]
-			narrow(b, lo[a], hi[b])
-			narrow(a, lo[a], hi[b])
-		}
-		for v := range lo {
-			if lo[v] > hi[v] {
-				return false
+				a, b := row.lo-(mx-tmx), row.hi-(mn-tmn)
+				var l, h int
+				if t.coef > 0 {
+					l, h = ceilDiv(a, t.coef), floorDiv(b, t.coef)
+				} else {
+					l, h = ceilDiv(b, t.coef), floorDiv(a, t.coef)
+				}
+				if l > lo[t.v] {
+					lo[t.v], changed = l, true
+				}
+				if h < hi[t.v] {
+					hi[t.v], changed = h, true
+				}
+				if lo[t.v] > hi[t.v] {
+					return false
+				}
 			}
 		}
 	}
 	return true
 }
 
-// exposed lists the targets that have no alternative.
+func floorDiv(a, b int) int {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+func ceilDiv(a, b int) int { return -floorDiv(-a, b) }
+
+// exposed lists the targets whose interval is narrower than [0, k−1], for
+// a reader who also knows the rule: a "<k" that cannot be k−1 must be 0,
+// so such figures are fixed at 0 first, until no more are found.
 func (x *exhaustive) exposed(t *testing.T) []string {
 	t.Helper()
+	saved := slices.Clone(x.hi)
+	defer func() { x.hi = saved }()
+	for found := true; found; {
+		found = false
+		for v := range x.val {
+			nodes := 0
+			if x.val[v] == 0 && x.lo[v] == 0 && x.hi[v] == x.k[v]-1 && x.k[v] > 1 && x.isSmall(v) && !x.possible(v, x.k[v]-1, &nodes) {
+				x.hi[v], found = 0, true
+			}
+		}
+	}
 	var out []string
 	for v := range x.val {
 		if !x.target[v] {
 			continue
 		}
 		nodes := 0
-		if !x.alternative(v, &nodes) {
-			out = append(out, fmt.Sprintf("%s = %d", x.name[v], x.val[v]))
+		if !x.possible(v, 0, &nodes) || !x.possible(v, x.k[v]-1, &nodes) {
+			lo, hi := x.interval(v)
+			out = append(out, fmt.Sprintf("%s = %d, in [%d, %d]", x.name[v], x.val[v], lo, hi))
 		}
 	}
 	return out
+}
+
+func (x *exhaustive) isSmall(v int) bool { return x.small[v] }
+
+// interval is the narrowest interval of v.
+func (x *exhaustive) interval(v int) (int, int) {
+	lo, hi := x.val[v], x.val[v]
+	nodes := 0
+	for n := x.lo[v]; n < x.val[v]; n++ {
+		if x.possible(v, n, &nodes) {
+			lo = n
+			break
+		}
+	}
+	for n := min(x.hi[v], x.val[v]+x.cap); n > x.val[v]; n-- {
+		if x.possible(v, n, &nodes) {
+			hi = n
+			break
+		}
+	}
+	return lo, hi
 }
 
 // checkPublished asserts what every protected publication must satisfy.
@@ -221,10 +270,10 @@ func checkPublished(t *testing.T, p *Publication, exhaustiveToo bool) {
 		for r := range tb.Rows {
 			for c := range tb.Cols {
 				n, m := tb.Cells[r][c], tb.Marks[r][c]
-				if m == Shown && n < p.K {
-					t.Errorf("%s %s %s: %d shown, under k=%d", tb.Name, tb.Rows[r], tb.Cols[c], n, p.K)
+				if m == Shown && n < tb.kOf(r, p.K) {
+					t.Errorf("%s %s %s: %d shown, under k=%d", tb.Name, tb.Rows[r], tb.Cols[c], n, tb.kOf(r, p.K))
 				}
-				if m != Shown && n >= p.K && m != Hidden {
+				if m != Shown && n >= tb.kOf(r, p.K) && m != Hidden {
 					t.Errorf("%s %s %s: %d marked %d", tb.Name, tb.Rows[r], tb.Cols[c], n, m)
 				}
 				if m == Hidden && tb.Frozen[r] {
@@ -241,51 +290,10 @@ func checkPublished(t *testing.T, p *Publication, exhaustiveToo bool) {
 			t.Errorf("total %s marked %d with ShowTotals %v", key, m, p.ShowTotals)
 		}
 	}
-	checkWitnesses(t, p)
+	checkSolutions(t, p)
 	if exhaustiveToo {
 		if exp := newExhaustive(p).exposed(t); len(exp) > 0 {
 			t.Errorf("a reader can work out: %v\n%s", exp, dump(p))
-		}
-	}
-}
-
-// checkWitnesses asks the audit, for every suppressed figure holding a
-// report, for its witness (the other assignment a reader cannot rule out)
-// and checks that assignment against the constraints on its own: every
-// figure within what its mark says, every column summing to its total,
-// no kind of harm above its row's reports, and the figure changed.
-func checkWitnesses(t *testing.T, p *Publication) {
-	t.Helper()
-	m, err := newModel(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	x := newExhaustive(p)
-	toX := make([]int, len(m.val))
-	for v := range m.val {
-		if ref, ok := m.cellOf[v]; ok {
-			m.mark[v] = p.Tables[ref.t].Marks[ref.r][ref.c]
-			toX[v] = x.cell[ref.t][ref.r][ref.c]
-		} else {
-			m.mark[v] = p.TotalMarks[m.totalOf[v]]
-			toX[v] = x.total[m.totalOf[v]]
-		}
-	}
-	for v := range m.val {
-		if !m.target(v) {
-			continue
-		}
-		w := m.witness(v)
-		if w == nil {
-			t.Errorf("%s: no witness\n%s", x.name[toX[v]], dump(p))
-			continue
-		}
-		val := slices.Clone(x.val)
-		for _, mv := range w {
-			val[toX[mv.v]] += mv.d
-		}
-		if problem := x.violated(val); problem != "" || val[toX[v]] == x.val[toX[v]] {
-			t.Errorf("%s: witness %v does not hold: %s", x.name[toX[v]], w, problem)
 		}
 	}
 }
@@ -297,21 +305,62 @@ func (x *exhaustive) violated(val []int) string {
 			return fmt.Sprintf("%s = %d outside [%d, %d]", x.name[v], val[v], x.lo[v], x.hi[v])
 		}
 	}
-	for _, eq := range x.eqs {
+	for _, row := range x.rows {
 		s := 0
-		for _, tm := range eq {
+		for _, tm := range row.terms {
 			s += tm.coef * val[tm.v]
 		}
-		if s != 0 {
-			return fmt.Sprintf("%s does not add up", x.name[eq[0].v])
-		}
-	}
-	for _, l := range x.les {
-		if val[l[0]] > val[l[1]] {
-			return fmt.Sprintf("%s > %s", x.name[l[0]], x.name[l[1]])
+		if s < row.lo || s > row.hi {
+			return fmt.Sprintf("a relation of %s does not hold", x.name[row.terms[0].v])
 		}
 	}
 	return ""
+}
+
+// checkSolutions asks the audit's solver, for every suppressed figure
+// holding a report, for a solution at 0 and at k−1, and checks each
+// solution against the exhaustive model's constraints on its own.
+func checkSolutions(t *testing.T, p *Publication) {
+	t.Helper()
+	m, err := newModel(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for v := range m.val {
+		if ref, ok := m.cellOf[v]; ok {
+			m.mark[v] = p.Tables[ref.Table].Marks[ref.Row][ref.Col]
+		} else {
+			m.mark[v] = p.TotalMarks[m.totalOf[v]]
+		}
+	}
+	x := newExhaustive(p)
+	// The exhaustive model numbers its variables as newModel does.
+	if len(x.val) != len(m.val) {
+		t.Fatalf("models differ: %d and %d variables", len(x.val), len(m.val))
+	}
+	sys := m.system()
+	comps, compOf := sys.components()
+	base := map[int]*lp{}
+	var scratch lp
+	for v := range m.val {
+		if m.mark[v] != Small || m.val[v] == 0 {
+			continue
+		}
+		c := compOf[v]
+		if base[c] == nil {
+			base[c] = newLP(sys, comps[c], m.val)
+		}
+		for _, want := range []int{0, m.k[v] - 1} {
+			sol, out := sys.solveFrom(base[c], &scratch, comps[c], m.val, v, want)
+			if out != feasible {
+				t.Errorf("%s: no solution at %d (%v)\n%s", x.name[v], want, out, dump(p))
+				continue
+			}
+			if problem := x.violated(sol); problem != "" || sol[v] != want {
+				t.Errorf("%s: solution at %d does not hold: %s", x.name[v], want, problem)
+			}
+		}
+	}
 }
 
 func dump(p *Publication) string {
@@ -348,7 +397,7 @@ func markAt(t *Table, r, c int) Mark {
 
 // single is a one-column table with a total.
 func single(k int, frozen []bool, cells ...int) *Publication {
-	t := &Table{Name: "t", Cols: []string{"a"}, Within: []int{-1}, Frozen: frozen}
+	t := &Table{Name: "t", Cols: []string{"a"}, Frozen: frozen}
 	for i, n := range cells {
 		t.Rows = append(t.Rows, fmt.Sprint("r", i))
 		t.Cells = append(t.Cells, []int{n})
@@ -368,9 +417,9 @@ func hideAll(p *Publication) {
 	}
 	for v := range m.val {
 		switch {
-		case m.mark[v] == Shown && m.val[v] < m.k:
+		case m.mark[v] == Shown && m.val[v] < m.k[v]:
 			m.mark[v] = Small
-		case m.hideable(v):
+		case m.mark[v] == Shown && !m.frozen[v]:
 			m.mark[v] = Hidden
 		}
 	}
@@ -385,18 +434,18 @@ func naive(p *Publication) {
 		panic(err)
 	}
 	for v := range m.val {
-		if m.mark[v] == Shown && m.val[v] < m.k {
+		if !m.frozen[v] && m.mark[v] == Shown && m.val[v] < m.k[v] {
 			m.mark[v] = Small
 		}
 	}
 	for changed := true; changed; {
 		changed = false
-		for _, e := range m.eqs {
-			if m.mark[e.total] != Shown {
-				continue
+		for _, e := range m.rows {
+			if e.lo != 0 || e.hi != 0 || m.mark[e.vars[0]] != Shown {
+				continue // not a column with a shown total
 			}
 			n, best := 0, -1
-			for _, c := range e.cells {
+			for _, c := range e.vars[1:] {
 				if m.mark[c] != Shown {
 					n++
 				} else if !m.frozen[c] && (best < 0 || m.val[c] < m.val[best]) {
@@ -441,10 +490,29 @@ func TestProtectCases(t *testing.T) {
 			hidden:     1,
 		},
 		{
-			name:       "two small cells, sum 5: not pinned",
-			pub:        func() *Publication { return single(5, nil, 1, 4, 9) },
-			naiveLeaks: false,
-			hidden:     0,
+			name: "two small cells, sum 5: each between 1 and 4",
+			pub:  func() *Publication { return single(5, nil, 1, 4, 9) },
+			// Neither can be worked out exactly, but each is at least 1
+			// (the other is at most 4): each holds a report, which "<5"
+			// alone does not say. The ±1 check of old let this through.
+			naiveLeaks: true,
+			hidden:     1,
+		},
+		{
+			name: "three small months that must sum to 9",
+			// The case: 9 = 3+3+3, each at most 4, so each at
+			// least 1.
+			pub:        func() *Publication { return single(5, nil, 3, 3, 3, 12, 20) },
+			naiveLeaks: true,
+			hidden:     1,
+		},
+		{
+			name: "three small cells summing to 3: none can be 4",
+			// 2+1+0 = 3 is known; any cell can be 0 (another takes its
+			// share), but none can be 4: each is in [0, 3].
+			pub:        func() *Publication { return single(5, nil, 2, 1, 0, 12) },
+			naiveLeaks: true,
+			hidden:     1,
 		},
 		{
 			name: "frozen months: only the total can go",
@@ -467,7 +535,7 @@ func TestProtectCases(t *testing.T) {
 				// enough: it cannot exceed Nairobi's 9 reports, so
 				// Lamu's is 13-9 = 4.
 				tb := &Table{Name: "county", Rows: []string{"nairobi", "lamu"}, Cols: []string{"reports", "trafficking"},
-					Within: []int{-1, 0}, Frozen: []bool{false, false},
+					Relations: []Relation{AtMost(1, 0)}, Frozen: []bool{false, false},
 					Cells: [][]int{{9, 9}, {6, 4}}}
 				return &Publication{K: 5, Tables: []*Table{tb}, ShowTotals: true}
 			},
@@ -477,13 +545,43 @@ func TestProtectCases(t *testing.T) {
 		{
 			name: "two tables share the totals",
 			pub: func() *Publication {
-				a := &Table{Name: "month", Rows: []string{"jan", "feb", "mar"}, Cols: []string{"a"}, Within: []int{-1},
+				a := &Table{Name: "month", Rows: []string{"jan", "feb", "mar"}, Cols: []string{"a"},
 					Frozen: []bool{true, true, false}, Cells: [][]int{{3}, {8}, {9}}}
-				b := &Table{Name: "county", Rows: []string{"x", "y", "z"}, Cols: []string{"a"}, Within: []int{-1},
+				b := &Table{Name: "county", Rows: []string{"x", "y", "z"}, Cols: []string{"a"},
 					Frozen: []bool{false, false, false}, Cells: [][]int{{2}, {7}, {11}}}
 				return &Publication{K: 5, Tables: []*Table{a, b}, ShowTotals: true}
 			},
 			hidden: 2, // mar and y: jan+mar = 12 and x+y = 9 leave both small cells open
+		},
+		{
+			name: "the launch month holds a report",
+			pub: func() *Publication {
+				// June is the first month shown, so it holds a report or a
+				// tip. Its tips are pinned at 0 by the others and the
+				// total; its reports and July's sum to 1. Without the fact
+				// June could be 0 (July 1); with it, June is exactly 1.
+				tb := &Table{Name: "month", Rows: []string{"jun", "jul", "aug"}, Cols: []string{"reports", "tips"},
+					Frozen: []bool{true, true, false}, Cells: [][]int{{1, 0}, {0, 6}, {9, 7}}}
+				return &Publication{K: 5, Tables: []*Table{tb}, ShowTotals: true,
+					Facts: []Fact{{Cells: []CellRef{{0, 0, 0}, {0, 0, 1}}, Min: 1}}}
+			},
+			naiveLeaks: true,
+			hidden:     -1,
+		},
+		{
+			name: "referrals: accepted and declined within made",
+			pub: func() *Publication {
+				// Counselling: 6 made, 3 accepted, 2 declined. Shelter: 7
+				// made, 7 accepted. Totals 13, 10, 2: shelter's accepted
+				// is at most its made, so counselling's accepted is at
+				// least 3: hidden totals or cells must open it.
+				tb := &Table{Name: "referrals", Rows: []string{"counselling", "shelter"}, Cols: []string{"made", "accepted", "declined"},
+					Relations: []Relation{{Cols: []int{1, 2, 0}, Coef: []int{1, 1, -1}}}, Frozen: []bool{false, false},
+					Cells: [][]int{{6, 3, 2}, {7, 7, 0}}}
+				return &Publication{K: 5, Tables: []*Table{tb}, ShowTotals: true}
+			},
+			naiveLeaks: true,
+			hidden:     -1,
 		},
 		{
 			name: "small frozen months pin the total however it is shown",
@@ -493,9 +591,9 @@ func TestProtectCases(t *testing.T) {
 				// at 1; hidden, "x" says it is at least 2, which pins
 				// them just the same. Nothing Protect may hide helps;
 				// Build then publishes without totals.
-				a := &Table{Name: "month", Rows: []string{"jan", "feb"}, Cols: []string{"a"}, Within: []int{-1},
+				a := &Table{Name: "month", Rows: []string{"jan", "feb"}, Cols: []string{"a"},
 					Frozen: []bool{true, true}, Cells: [][]int{{1}, {1}}}
-				b := &Table{Name: "county", Rows: []string{"x", "y"}, Cols: []string{"a"}, Within: []int{-1},
+				b := &Table{Name: "county", Rows: []string{"x", "y"}, Cols: []string{"a"},
 					Frozen: []bool{false, false}, Cells: [][]int{{2}, {0}}}
 				return &Publication{K: 2, Tables: []*Table{a, b}, ShowTotals: true}
 			},
@@ -557,9 +655,10 @@ func randomPublication(rng *rand.Rand) *Publication {
 		for r := range rows {
 			t.Rows[r] = fmt.Sprint(name, r)
 		}
+		t.Relations = nil
 		for c, key := range cols {
 			if key == "c1" || key == "c2" {
-				t.Within[c] = 0
+				t.Relations = append(t.Relations, AtMost(c, 0))
 			}
 		}
 		return t
@@ -679,8 +778,34 @@ func TestProtectRejectsBadInput(t *testing.T) {
 	if err := Protect(a); err == nil {
 		t.Error("tables whose shared column sums differ accepted")
 	}
-	tb := &Table{Name: "x", Rows: []string{"r"}, Cols: []string{"reports", "c"}, Within: []int{-1, 0}, Frozen: []bool{false}, Cells: [][]int{{2, 3}}}
+	tb := &Table{Name: "x", Rows: []string{"r"}, Cols: []string{"reports", "c"}, Relations: []Relation{AtMost(1, 0)}, Frozen: []bool{false}, Cells: [][]int{{2, 3}}}
 	if err := Protect(&Publication{K: 5, Tables: []*Table{tb}}); err == nil {
 		t.Error("a kind of harm above its row's reports accepted")
+	}
+}
+
+// A reader who knows the rule (every "<k" holding a report can be 0 and
+// k−1) can tell that a "<k" which cannot be k−1 is 0, and use it. Here
+// (k=3) March's reports are "x", so at least 3, and the month column
+// leaves 4 for February and March: February's reports cannot be 2, so
+// they are 0, so are February's c1, and then January's and March's c1 sum
+// to 3 with each at most 2: January's 1 is at least 1. The audit finds
+// the zero and hides more; without that step the exhaustive reader wins.
+func TestProtectZeroDeduction(t *testing.T) {
+	const seed = 13589374107854640534
+	defer func() { deduceZeros = true }()
+	for _, deduce := range []bool{false, true} {
+		deduceZeros = deduce
+		p := randomPublication(rand.New(rand.NewPCG(seed, 1)))
+		if err := Protect(p); err != nil {
+			t.Fatal(err)
+		}
+		exp := newExhaustive(p).exposed(t)
+		if deduce && len(exp) > 0 {
+			t.Errorf("with zeros deduced, a reader still works out %v\n%s", exp, dump(p))
+		}
+		if !deduce && len(exp) == 0 {
+			t.Errorf("without deducing zeros nothing is exposed: the case does not bite\n%s", dump(p))
+		}
 	}
 }

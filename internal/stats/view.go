@@ -3,7 +3,9 @@ package stats
 import (
 	"encoding/csv"
 	"io"
+	"slices"
 	"strconv"
+	"time"
 
 	"github.com/salama-ke/salama/internal/directory"
 )
@@ -15,7 +17,7 @@ type T func(key string, args ...any) string
 // Grid is a table as a page or a CSV file shows it: every figure already
 // as text, suppressed ones as "<k" or "x".
 type Grid struct {
-	Name    string // TableMonth, TableCounty, TableAge
+	Name    string // TableMonth, TableCounty, TableAge, TableReferrals
 	Corner  string // the heading of the row labels
 	ColKeys []string
 	Head    []string
@@ -46,15 +48,20 @@ func Text(n int, m Mark, k int) string {
 // not a count.
 const ColWait = "wait"
 
-// Grids are the published tables as text, labelled in t's language.
+// Grids are the published tables as text, labelled in t's language: the
+// month table, the county and age tables, the referrals table.
 func (f *Figures) Grids(t T) []Grid {
 	if f.Pub == nil {
 		return nil
 	}
 	var out []Grid
-	for _, tb := range []*Table{f.Month, f.County, f.Age} {
+	for _, tb := range []*Table{f.Month, f.County, f.Age, f.RefTable} {
 		if tb == nil {
 			continue
+		}
+		pub := f.Pub
+		if tb == f.RefTable {
+			pub = f.Refs
 		}
 		g := Grid{Name: tb.Name, Corner: t("stats.col." + tb.Name), ColKeys: tb.Cols}
 		for _, c := range tb.Cols {
@@ -67,22 +74,22 @@ func (f *Figures) Grids(t T) []Grid {
 		for r, key := range tb.Rows {
 			row := GridRow{Key: key}
 			if tb.Name == TableMonth {
-				row.Label = t("stats.month."+strconv.Itoa(int(f.Months[r].Month())), f.Months[r].Year())
+				row.Label = MonthLabel(t, f.Months[r])
 			} else {
 				row.Label = t(RowKey(tb.Name, key))
 			}
 			for c := range tb.Cols {
-				row.Cells = append(row.Cells, Text(tb.Cells[r][c], tb.Marks[r][c], f.K))
+				row.Cells = append(row.Cells, Text(tb.Cells[r][c], tb.Marks[r][c], tb.kOf(r, f.K)))
 			}
 			if tb.Name == TableMonth {
 				row.Cells = append(row.Cells, f.Waits[r].Text(t))
 			}
 			g.Rows = append(g.Rows, row)
 		}
-		if f.Pub.ShowTotals {
+		if pub.ShowTotals {
 			row := GridRow{Key: "total", Label: t("stats.total")}
 			for _, c := range tb.Cols {
-				row.Cells = append(row.Cells, Text(f.Pub.Totals[c], f.Pub.TotalMarks[c], f.K))
+				row.Cells = append(row.Cells, Text(pub.Totals[c], pub.TotalMarks[c], f.K))
 			}
 			if tb.Name == TableMonth {
 				row.Cells = append(row.Cells, f.YearWait.Text(t))
@@ -92,6 +99,41 @@ func (f *Figures) Grids(t T) []Grid {
 		out = append(out, g)
 	}
 	return out
+}
+
+// kOf is the k row r was published with.
+func (t *Table) kOf(r, def int) int {
+	if t.RowK != nil && t.RowK[r] > 0 {
+		return t.RowK[r]
+	}
+	return def
+}
+
+// Thresholds are the values of k the year's figures were published with,
+// smallest first: one, unless the operator changed k during the year.
+func (f *Figures) Thresholds() []int {
+	var out []int
+	add := func(k int) {
+		if k > 0 && !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	if f.Month != nil {
+		for r := range f.Month.Rows {
+			add(f.Month.kOf(r, f.K))
+		}
+	}
+	if f.County != nil || f.RefTable != nil || (f.Pub != nil && f.Pub.ShowTotals) {
+		add(f.K)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// MonthLabel is a month's name and year in t's language: "March 2026".
+func MonthLabel(t T, m time.Time) string {
+	m = m.In(EAT)
+	return t("stats.month."+strconv.Itoa(int(m.Month())), m.Year())
 }
 
 // ColKey is the catalog key of a column's heading.
@@ -106,6 +148,10 @@ func RowKey(table, row string) string {
 		return directory.CountyKey(row)
 	case table == TableAge && row == NotSaid:
 		return "stats.notsay"
+	case table == TableReferrals && row == RefUnlisted:
+		return "stats.ref_unlisted"
+	case table == TableReferrals:
+		return "servicetype." + row
 	}
 	return "stats.age." + row
 }

@@ -3,8 +3,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
+	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/stats"
 )
 
@@ -90,6 +95,140 @@ func (s *Store) StatsFirst(ctx context.Context) (time.Time, error) {
 		return time.Time{}, err
 	}
 	return time.Unix(at.Int64, 0).UTC(), nil
+}
+
+// StatsReferrals returns the referrals of counted reports and tips made in
+// [from, to), grouped by day, service type and state. The service type is
+// the directory's as it is now (a service edited or deleted since counts
+// under its new type, or as no longer listed).
+func (s *Store) StatsReferrals(ctx context.Context, from, to time.Time) ([]stats.Referral, error) {
+	day := strings.ReplaceAll(eatDay, "created_at", "f.created_at")
+	rows, err := s.r.QueryContext(ctx, `SELECT `+day+`, f.service_id, f.state, f.consent <> '', count(*)
+		FROM referrals f JOIN reports r ON r.id = f.report_id
+		WHERE r.consent_stats = true AND r.kind IN ('report', 'tip') AND f.created_at >= $1 AND f.created_at < $2
+		GROUP BY 1, 2, 3, 4`, from.Unix(), to.Unix())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	type group struct {
+		day       int64
+		service   string
+		state     string
+		consented bool
+		n         int
+	}
+	var groups []group
+	for rows.Next() {
+		var g group
+		if err := rows.Scan(&g.day, &g.service, &g.state, &g.consented, &g.n); err != nil {
+			return nil, err
+		}
+		groups = append(groups, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(groups) == 0 {
+		return nil, nil
+	}
+	svcs, err := s.Services(ctx)
+	if err != nil {
+		return nil, err
+	}
+	types := map[string]string{}
+	for _, list := range [][]directory.Service{svcs, directory.NationalLines(), directory.ImageRemovalTools()} {
+		for _, svc := range list {
+			types[svc.ID] = string(svc.Type)
+		}
+	}
+	out := make([]stats.Referral, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, stats.Referral{Day: dayStart(g.day), Type: types[g.service], State: g.state, Consented: g.consented, N: g.n})
+	}
+	return out, nil
+}
+
+// StatsPublished returns the statistics records of year (stats.Ledger).
+func (s *Store) StatsPublished(ctx context.Context, year int) ([]stats.Record, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT period, year, k, data, published_at FROM stats_published WHERE year = $1 ORDER BY period`, year)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []stats.Record
+	for rows.Next() {
+		var r stats.Record
+		var data string
+		var at int64
+		if err := rows.Scan(&r.Period, &r.Year, &r.K, &data, &at); err != nil {
+			return nil, err
+		}
+		r.Data, r.At = []byte(data), time.Unix(at, 0).UTC()
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// StatsPublish stores statistics records, all or none; stats.ErrPublished
+// when one is stored already (another instance published it first).
+func (s *Store) StatsPublish(ctx context.Context, recs []stats.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	err := s.Tx(ctx, func(tx *sql.Tx) error {
+		for _, r := range recs {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO stats_published (period, year, k, data, published_at) VALUES ($1, $2, $3, $4, $5)`,
+				r.Period, r.Year, r.K, string(r.Data), r.At.Unix()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if IsUniqueViolation(err) {
+		return stats.ErrPublished
+	}
+	return err
+}
+
+// StatsLastK is the threshold of the newest statistics record, 0 when
+// nothing has been published.
+func (s *Store) StatsLastK(ctx context.Context) (int, error) {
+	var k int
+	err := s.r.QueryRowContext(ctx, `SELECT k FROM stats_published ORDER BY published_at DESC, period DESC LIMIT 1`).Scan(&k)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return k, err
+}
+
+// statsKChange is the settings key of the confirmed change of threshold,
+// "5>3".
+const statsKChange = "stats_k_change"
+
+// StatsKChange is the change of threshold the operator confirmed last;
+// zeros when none.
+func (s *Store) StatsKChange(ctx context.Context) (from, to int, err error) {
+	v, ok, err := s.Setting(ctx, statsKChange)
+	if err != nil || !ok {
+		return 0, 0, err
+	}
+	a, b, found := strings.Cut(string(v), ">")
+	if from, err = strconv.Atoi(a); err == nil && found {
+		to, err = strconv.Atoi(b)
+	}
+	if err != nil || !found {
+		return 0, 0, fmt.Errorf("store: setting %s is %q", statsKChange, v)
+	}
+	return from, to, nil
+}
+
+// SetStatsKChange records the operator's confirmation that the threshold
+// changes from one value to another.
+func (s *Store) SetStatsKChange(ctx context.Context, from, to int) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+		statsKChange, []byte(fmt.Sprintf("%d>%d", from, to)))
+	return err
 }
 
 var _ stats.Source = (*Store)(nil)

@@ -1,12 +1,14 @@
 package store_test
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/stats"
 	"github.com/salama-ke/salama/internal/store"
@@ -125,6 +127,109 @@ func TestStatsWaits(t *testing.T) {
 		want := []string{"2025-05-06T00:00 0 false 1", "2025-05-06T00:00 1560 true 1", "2025-05-06T00:00 90 true 2"}
 		if !slices.Equal(g, want) {
 			t.Errorf("StatsWaits = %v, want %v", g, want)
+		}
+	})
+}
+
+// Referrals are counted for counted reports only, by the service's type
+// (a built-in national line too, and a service deleted since as ""), by
+// day in Nairobi and by state, with whether consent was given.
+func TestStatsReferrals(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		insertOrg(t, s, "org1")
+		now := time.Date(2025, 6, 1, 12, 0, 0, 0, stats.EAT)
+		svc := directory.Service{ID: "org1.shelter", OrgID: "org1", Name: "Shelter", Type: directory.TypeShelter,
+			Counties: []string{"nairobi"}, Ages: directory.AgesAll, Channels: directory.Channels{Phone: "0700 000 001"}}
+		if err := s.CreateService(ctx, svc, now); err != nil {
+			t.Fatal(err)
+		}
+		statsReport(t, s, "yes", store.KindReport, now, true, "nairobi", "18-24", "sextortion")
+		statsReport(t, s, "no", store.KindReport, now, false, "nairobi", "18-24", "sextortion")
+		n := 0
+		refer := func(report, service, state, consent string, at time.Time) {
+			n++
+			r := &store.Referral{ID: fmt.Sprint("ref", n), ReportID: report, FromOrg: "org1", ServiceID: service, State: state,
+				Consent: consent, CreatedBy: "u", CreatedAt: at, UpdatedAt: at}
+			if err := s.CreateReferral(ctx, r, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		refer("yes", "org1.shelter", store.ReferralAccepted, "survivor", now)
+		refer("yes", "org1.shelter", store.ReferralAccepted, "survivor", now.Add(time.Hour))
+		refer("yes", "org1.shelter", store.ReferralAwaitingConsent, "", now)
+		refer("yes", directory.LineGBV1195, store.ReferralDeclined, "phone", now)
+		refer("yes", "gone.service", store.ReferralCompleted, "override", now)
+		refer("no", "org1.shelter", store.ReferralAccepted, "survivor", now) // not counted: no consent to count
+		refer("yes", "org1.shelter", store.ReferralSent, "survivor", now.AddDate(0, 1, 0))
+
+		got, err := s.StatsReferrals(ctx, now.AddDate(0, 0, -1), now.AddDate(0, 0, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var g []string
+		for _, r := range got {
+			g = append(g, fmt.Sprintf("%s %q %s %v %d", r.Day.Format("2006-01-02"), r.Type, r.State, r.Consented, r.N))
+		}
+		slices.Sort(g)
+		want := []string{
+			`2025-06-01 "" completed true 1`,
+			`2025-06-01 "helpline" declined true 1`,
+			`2025-06-01 "shelter" accepted true 2`,
+			`2025-06-01 "shelter" awaiting_consent false 1`,
+		}
+		if !slices.Equal(g, want) {
+			t.Errorf("StatsReferrals =\n%s\nwant\n%s", strings.Join(g, "\n"), strings.Join(want, "\n"))
+		}
+	})
+}
+
+// The ledger of published statistics: records are stored all or none,
+// never twice, and the threshold in use is the newest record's.
+func TestStatsLedger(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, s *store.Store) {
+		ctx := t.Context()
+		if k, err := s.StatsLastK(ctx); k != 0 || err != nil {
+			t.Errorf("StatsLastK on nothing = %d, %v", k, err)
+		}
+		at := time.Date(2025, 3, 1, 0, 0, 0, 0, stats.EAT)
+		feb := stats.Record{Period: "2025-02", Year: 2025, K: 5, Data: []byte(`{"month":"2025-02"}`), At: at}
+		if err := s.StatsPublish(ctx, []stats.Record{feb}); err != nil {
+			t.Fatal(err)
+		}
+		mar := stats.Record{Period: "2025-03", Year: 2025, K: 3, Data: []byte(`{"month":"2025-03"}`), At: at.AddDate(0, 1, 0)}
+		// A batch with a period already published stores nothing.
+		feb2 := feb
+		feb2.Data = []byte(`{"changed":true}`)
+		if err := s.StatsPublish(ctx, []stats.Record{mar, feb2}); !errors.Is(err, stats.ErrPublished) {
+			t.Fatalf("publishing February again: %v", err)
+		}
+		recs, err := s.StatsPublished(ctx, 2025)
+		if err != nil || len(recs) != 1 || string(recs[0].Data) != `{"month":"2025-02"}` || recs[0].K != 5 || !recs[0].At.Equal(at) {
+			t.Fatalf("after a refused batch: %+v, %v", recs, err)
+		}
+		if err := s.StatsPublish(ctx, []stats.Record{mar}); err != nil {
+			t.Fatal(err)
+		}
+		if k, err := s.StatsLastK(ctx); k != 3 || err != nil {
+			t.Errorf("StatsLastK = %d, %v; want 3, the newest", k, err)
+		}
+		if recs, _ := s.StatsPublished(ctx, 2024); len(recs) != 0 {
+			t.Errorf("2024 has %d records", len(recs))
+		}
+
+		if from, to, err := s.StatsKChange(ctx); from != 0 || to != 0 || err != nil {
+			t.Errorf("StatsKChange before any = %d, %d, %v", from, to, err)
+		}
+		for _, c := range [][2]int{{5, 3}, {3, 10}} {
+			if err := s.SetStatsKChange(ctx, c[0], c[1]); err != nil {
+				t.Fatal(err)
+			}
+			if from, to, err := s.StatsKChange(ctx); from != c[0] || to != c[1] || err != nil {
+				t.Errorf("StatsKChange = %d, %d, %v; want %v", from, to, err, c)
+			}
 		}
 	})
 }
