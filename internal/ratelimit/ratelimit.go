@@ -89,14 +89,18 @@ func (l *Limiter) sweep(now time.Time) {
 	}
 }
 
-func (l *Limiter) hash(addr netip.Addr) [32]byte {
+func (l *Limiter) hash(addr netip.Addr) [32]byte { return keyedHash(&l.key, addr) }
+
+// keyedHash is the one way an address becomes a key, for Limiter and Slots
+// alike: HMAC-SHA-256 under the day's key, IPv6 masked to its /64.
+func keyedHash(key *[32]byte, addr netip.Addr) [32]byte {
 	addr = addr.Unmap()
 	if addr.Is6() {
 		p, _ := addr.Prefix(64)
 		addr = p.Addr()
 	}
 	b, _ := addr.MarshalBinary()
-	m := hmac.New(sha256.New, l.key[:])
+	m := hmac.New(sha256.New, key[:])
 	m.Write(b)
 	var out [32]byte
 	m.Sum(out[:0])
