@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/salama-ke/salama/internal/directory"
@@ -104,14 +105,29 @@ func (s *Server) help(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		n = ""
 	}
-	q := directory.Query{County: county}
-	if n != "" {
-		q.Needs = []directory.Need{n}
-	}
 	svcs, _, err := s.rep.Directory(r.Context())
 	if err != nil {
 		s.log.Error("directory unavailable", "err", err)
 		svcs = nil // the national lines are built in and still shown
+		s.render(w, http.StatusOK, "help", s.newView(r, l, "help.page_title", s.helpPage(p, svcs, county, n)))
+		return
+	}
+	// The page is the same for everyone who asks for this county and
+	// need, until the directory is reloaded (a new slice).
+	var from *directory.Service
+	if len(svcs) > 0 {
+		from = &svcs[0]
+	}
+	s.renderShared(w, r, sharedKey("help", string(l), county, string(n), strconv.Itoa(len(svcs))), from, nil,
+		func([]string) (int, string, *view) {
+			return http.StatusOK, "help", s.newView(r, l, "help.page_title", s.helpPage(p, svcs, county, n))
+		})
+}
+
+func (s *Server) helpPage(p *locale.Printer, svcs []directory.Service, county string, n directory.Need) *helpPage {
+	q := directory.Query{County: county}
+	if n != "" {
+		q.Needs = []directory.Need{n}
 	}
 	page := &helpPage{
 		County: selectList{Name: "county", Items: []opt{{Value: "", Label: p.T("help.any_county")}}},
@@ -135,5 +151,5 @@ func (s *Server) help(w http.ResponseWriter, r *http.Request) {
 	for _, svc := range directory.NationalLines() {
 		page.Lines = append(page.Lines, card(p, svc))
 	}
-	s.render(w, http.StatusOK, "help", s.newView(r, l, "help.page_title", page))
+	return page
 }

@@ -1,15 +1,12 @@
 package web
 
 import (
-	"compress/gzip"
 	"crypto/sha256"
 	"encoding/base64"
-	"io"
 	"net"
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -96,51 +93,6 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		next.ServeHTTP(sw, r)
 		s.log.Info("request", "method", r.Method, "route", r.Pattern, "status", sw.status, "ms", time.Since(start).Milliseconds())
 	})
-}
-
-var gzipPool = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(io.Discard, gzip.BestCompression); return w }}
-
-type gzipWriter struct {
-	http.ResponseWriter
-	gz *gzip.Writer
-}
-
-func (w *gzipWriter) WriteHeader(code int) {
-	w.Header().Del("Content-Length")
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *gzipWriter) Write(b []byte) (int, error) { return w.gz.Write(b) }
-
-// gzipped compresses responses for clients that accept gzip: on 2G every
-// kilobyte is seconds.
-func gzipped(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Add("Vary", "Accept-Encoding")
-		if !acceptsGzip(r.Header.Get("Accept-Encoding")) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		gz := gzipPool.Get().(*gzip.Writer)
-		gz.Reset(w)
-		w.Header().Set("Content-Encoding", "gzip")
-		gw := &gzipWriter{ResponseWriter: w, gz: gz}
-		defer func() {
-			gz.Close()
-			gzipPool.Put(gz)
-		}()
-		next.ServeHTTP(gw, r)
-	})
-}
-
-func acceptsGzip(h string) bool {
-	for _, part := range strings.Split(h, ",") {
-		enc, params, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if strings.EqualFold(strings.TrimSpace(enc), "gzip") {
-			return strings.ReplaceAll(strings.TrimSpace(params), " ", "") != "q=0"
-		}
-	}
-	return false
 }
 
 // clientAddr is the one place that reads the client's address, and it is

@@ -151,5 +151,7 @@ func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
 	if r.PathValue("lang") == "" {
 		w.Header().Add("Vary", "Accept-Language")
 	}
-	s.render(w, http.StatusOK, "landing", s.newView(r, l, "landing.page_title", nil))
+	s.renderShared(w, r, sharedKey("landing", string(l), r.URL.Path), nil, nil, func([]string) (int, string, *view) {
+		return http.StatusOK, "landing", s.newView(r, l, "landing.page_title", nil)
+	})
 }

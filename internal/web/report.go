@@ -111,8 +111,12 @@ func (s *Server) showForm(w http.ResponseWriter, r *http.Request, kind string) {
 		s.notFound(w, r)
 		return
 	}
-	f := s.buildForm(s.cat.Printer(l), reporting.NewInput(kind), nil)
-	s.render(w, http.StatusOK, kind, s.newView(r, l, kind+".page_title", f))
+	// Every fresh form is the same but for its token.
+	s.renderShared(w, r, sharedKey("form", kind, string(l)), nil, []string{s.rep.NewToken()}, func(marks []string) (int, string, *view) {
+		f := s.buildForm(s.cat.Printer(l), reporting.NewInput(kind), nil)
+		f.Token = marks[0]
+		return http.StatusOK, kind, s.newView(r, l, kind+".page_title", f)
+	})
 }
 
 func (s *Server) reportSubmit(w http.ResponseWriter, r *http.Request) {

@@ -62,12 +62,13 @@ type Server struct {
 	csp      string
 	mounts   []func(*http.ServeMux)
 	styles   []string // inline stylesheets of mounted parts, allowed by hash
+	cache    *pageCache
 }
 
 // New builds the server and parses every template; a template that does not
 // parse is an error here, at start, not on a survivor's request.
 func New(cfg Config, cat *locale.Catalog, rep *reporting.Service, log *slog.Logger) (*Server, error) {
-	s := &Server{cfg: cfg, cat: cat, rep: rep, log: log,
+	s := &Server{cfg: cfg, cat: cat, rep: rep, log: log, cache: newPageCache(),
 		receipts: ratelimit.New(cfg.ReceiptRule), reports: ratelimit.New(cfg.ReportRule)}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
@@ -114,7 +115,7 @@ func (s *Server) Handler() http.Handler {
 	for _, m := range s.mounts {
 		m(mux)
 	}
-	return s.recoverer(s.securityHeaders(gzipped(s.logRequests(mux))))
+	return s.recoverer(s.securityHeaders(compressed(s.logRequests(mux))))
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,41 @@
+package web
+
+import (
+	"hash/crc32"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// The CRC of a cached page is combined from its parts' CRCs; it must equal
+// the CRC of the whole, for any cut.
+func TestCRC32Combine(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for range 500 {
+		whole := make([]byte, r.IntN(70_000))
+		for i := range whole {
+			whole[i] = byte(r.Uint32())
+		}
+		cut := 0
+		if len(whole) > 0 {
+			cut = r.IntN(len(whole) + 1)
+		}
+		a, b := whole[:cut], whole[cut:]
+		got := crc32Combine(crc32.ChecksumIEEE(a), crc32.ChecksumIEEE(b), crc32Shift(len(b)))
+		if want := crc32.ChecksumIEEE(whole); got != want {
+			t.Fatalf("len %d cut %d: %08x, want %08x", len(whole), cut, got, want)
+		}
+	}
+	if got := crc32Combine(0, crc32.ChecksumIEEE([]byte("x")), crc32Shift(1)); got != crc32.ChecksumIEEE([]byte("x")) {
+		t.Fatal("combining with the empty prefix")
+	}
+}
+
+func TestHoleSafe(t *testing.T) {
+	for s, want := range map[string]bool{"AbZ09-_": true, "": true, "a b": false, `a"b`: false, "a<b": false, "a&b": false,
+		strings.Repeat("a", 0x10000): false} {
+		if holeSafe(s) != want {
+			t.Errorf("holeSafe(%.20q) = %v", s, !want)
+		}
+	}
+}
