@@ -10,7 +10,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -57,7 +56,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch args[1] {
 	case "serve":
-		err = serve(args[2:], stdout, stderr)
+		// SIGTERM (systemd, docker stop) and Ctrl-C start a graceful
+		// shutdown.
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		err = serve(ctx, args[2:], stdout, stderr)
+		stop()
 	case "audit":
 		err = auditCmd(args[2:], stdout, stderr)
 	case "verify-bundle":
@@ -135,6 +138,15 @@ func (f flags) integer(name string, def int, help string) *int {
 	return f.Int(name, def, help+" ("+envName(name)+")")
 }
 
+func (f flags) duration(name string, def time.Duration, help string) *time.Duration {
+	if v, ok := os.LookupEnv(envName(name)); ok {
+		if d, err := time.ParseDuration(v); err == nil {
+			def = d
+		}
+	}
+	return f.Duration(name, def, help+" ("+envName(name)+")")
+}
+
 // common are the flags every command that opens the database takes.
 type common struct {
 	data, database *string
@@ -147,7 +159,8 @@ func (f flags) common() common {
 	}
 }
 
-func serve(args []string, stdout, stderr io.Writer) error {
+// serve runs the server until ctx ends, then shuts it down gracefully.
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newFlags("serve", stderr)
 	c := f.common()
 	addr := f.str("addr", "127.0.0.1:8080", "address to listen on")
@@ -159,7 +172,9 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	tlsKey := f.str("tls-key", "", "TLS key file")
 	behindTLS := f.boolean("behind-tls", false, "a proxy in front terminates TLS: mark cookies Secure and send HSTS")
 	kdfN := f.integer("argon2-concurrency", 0, "argon2id evaluations at once, 64 MiB each; 0 means one per CPU")
-	logLevel := f.str("log-level", "info", "debug, info, warn or error")
+	logLevel := f.str("log-level", "info", "debug, info, warn or error; debug logs every request (route, status, time; never an address)")
+	grace := f.duration("shutdown-grace", web.DefaultLimits().ShutdownGrace, "at SIGTERM, how long requests in flight may take to finish; keep systemd's TimeoutStopSec longer")
+	connCap := f.integer("max-conns-per-client", web.DefaultLimits().ConnsPerClient, "connections one address (an IPv6 /64) may hold at once, 0 for no cap; trusted proxies are not capped")
 	publicStats := f.boolean("public-stats", false, "publish the statistics page, /en/stats and /sw/stats (counts with small ones suppressed); off, it is a 404")
 	statsK := f.integer("stats-k", web.DefaultStatsK, "statistics: suppress every count under this, at least 2; choose once, as pages with different values together reveal more")
 	statsKReplaces := f.integer("stats-k-replaces", 0, "statistics: confirm a change of --stats-k by naming the value figures were published with before; without it, nothing new is published after a change")
@@ -189,6 +204,13 @@ func serve(args []string, stdout, stderr io.Writer) error {
 	if wc.PublicStats, wc.StatsK = *publicStats, *statsK; *statsK < 2 {
 		return errors.New("--stats-k must be at least 2")
 	}
+	if *grace <= 0 {
+		return errors.New("--shutdown-grace must be positive")
+	}
+	if *connCap < 0 {
+		return errors.New("--max-conns-per-client must be 0 (no cap) or more")
+	}
+	wc.Limits.ShutdownGrace, wc.Limits.ConnsPerClient = *grace, *connCap
 	for _, p := range strings.Split(*proxies, ",") {
 		if p = strings.TrimSpace(p); p == "" {
 			continue
@@ -200,7 +222,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		wc.TrustedProxies = append(wc.TrustedProxies, prefix)
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	a, err := app.New(ctx, app.Options{DataDir: *c.data, Database: *c.database, KDFConcurrency: *kdfN, Web: wc, Demo: *demoNet, Logger: log,
 		Retention: &policy, Gateway: gw, StatsKReplaces: *statsKReplaces})
@@ -226,9 +248,6 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		scheme = "https"
 	}
 	fmt.Fprintf(stdout, "Salama is serving on %s://%s/\n", scheme, ln.Addr())
-	srv := &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 5 * time.Minute,
-		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 16 << 10,
-		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	// Background jobs (retention, session expiry, notifications) run
 	// beside the server and stop with it.
 	jobsDone := make(chan struct{})
@@ -240,20 +259,7 @@ func serve(args []string, stdout, stderr io.Writer) error {
 		stop() // whatever ended serve, the jobs end too, before the database closes
 		<-jobsDone
 	}()
-	errc := make(chan error, 1)
-	go func() {
-		if *tlsCert != "" {
-			errc <- srv.ServeTLS(ln, *tlsCert, *tlsKey)
-		} else {
-			errc <- srv.Serve(ln)
-		}
-	}()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	return srv.Shutdown(shutdown)
+	// Serve returns once every request has been answered (or the grace
+	// period is over); only then does the database close.
+	return a.Web.Serve(ctx, ln, *tlsCert, *tlsKey)
 }

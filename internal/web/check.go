@@ -236,6 +236,12 @@ func (s *Server) checkReply(w http.ResponseWriter, r *http.Request) {
 		s.renderThread(w, r, l, sess, http.StatusUnprocessableEntity, text, "problem.too_long")
 		return
 	}
+	if refused(r) {
+		// Shutting down: the message stays in the box.
+		w.Header().Set("Retry-After", "60")
+		s.renderThread(w, r, l, sess, http.StatusServiceUnavailable, text, "problem.not_saved_reply")
+		return
+	}
 	switch err := s.rep.Reply(r.Context(), sess, text); {
 	case errors.Is(err, reporting.ErrEmpty):
 		s.renderThread(w, r, l, sess, http.StatusUnprocessableEntity, text, "check.problem_empty")

@@ -39,3 +39,30 @@ func TestHoleSafe(t *testing.T) {
 		}
 	}
 }
+
+// net/http's error log names clients; every form of an address is taken
+// out.
+func TestRedactAddrs(t *testing.T) {
+	for _, line := range []string{
+		"http: TLS handshake error from 197.248.33.71:54321: EOF",
+		"http: TLS handshake error from [2c0f:fe38:2000:1::9]:443: remote error: tls: bad certificate",
+		"http: panic serving 197.248.33.71:1234: boom",
+		"http: Accept error: accept tcp [::]:8080: too many open files; retrying in 5ms",
+		"read tcp 10.0.0.5:8080->197.248.33.71:54321: i/o timeout",
+		"http2: server: error reading preface from client 2c0f:fe38:2000:1::9: EOF",
+		"from (197.248.33.71) and fe80::1%eth0 and ::ffff:197.248.33.71",
+	} {
+		got := redactAddrs(line)
+		for _, addr := range []string{"197.248", "2c0f", "fe80", "::ffff", "10.0.0.5"} {
+			if strings.Contains(got, addr) {
+				t.Errorf("%q\n  → %q keeps %s", line, got, addr)
+			}
+		}
+		if !strings.Contains(got, "[client]") {
+			t.Errorf("%q → %q", line, got)
+		}
+	}
+	if got := redactAddrs("http: superfluous response.WriteHeader call"); got != "http: superfluous response.WriteHeader call" {
+		t.Errorf("a line without an address changed: %q", got)
+	}
+}

@@ -1,8 +1,11 @@
 package web
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -85,14 +88,175 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // logRequests logs the route pattern (never the path, the query, the
-// address or the User-Agent), the status and the duration.
+// address or the User-Agent), the status and the duration: at debug level
+// (--log-level debug), since at thousands of requests a second they would
+// fill the disk, and at warn when the server failed (5xx).
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
-		s.log.Info("request", "method", r.Method, "route", r.Pattern, "status", sw.status, "ms", time.Since(start).Milliseconds())
+		level := slog.LevelDebug
+		if sw.status >= 500 {
+			level = slog.LevelWarn
+		}
+		if s.log.Enabled(r.Context(), level) {
+			s.log.Log(r.Context(), level, "request", "method", r.Method, "route", r.Pattern, "status", sw.status,
+				"ms", time.Since(start).Milliseconds())
+		}
 	})
+}
+
+// lifecycle is the outermost middleware: it counts the request in and out
+// for a graceful shutdown (serve.go), marks one that arrives while shutting
+// down, and gives the connection the deadlines of the request's phase:
+// while the body arrives, a read deadline that moves on as long as the
+// body makes progress; once the response starts, a write deadline per part
+// written. A slow upload therefore never eats the time its answer needs.
+func (s *Server) lifecycle(next http.Handler) http.Handler {
+	lim := s.cfg.Limits
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		refused := s.life.enter()
+		defer s.life.leave(refused)
+		if refused {
+			r = r.WithContext(context.WithValue(r.Context(), refusedKey{}, true))
+		}
+		s.warnForwarded(r)
+		rc := http.NewResponseController(w)
+		// A deadline left by the previous response on this connection
+		// must not cut this one's.
+		rc.SetWriteDeadline(time.Time{})
+		pw := &phaseWriter{ResponseWriter: w, rc: rc, idle: lim.WriteIdle, life: &s.life}
+		if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
+			now := time.Now()
+			b := &phaseBody{ReadCloser: r.Body, rc: rc, idle: lim.BodyIdle, min: lim.MinBodyProgress,
+				max: now.Add(lim.BodyMax), deadline: now.Add(lim.BodyIdle)}
+			rc.SetReadDeadline(b.deadline)
+			r.Body = b
+		}
+		next.ServeHTTP(pw, r)
+	})
+}
+
+// phaseBody moves the read deadline on while the body makes progress: at
+// least min bytes since the last move push it to idle from now, never past
+// max. At the end of the body the deadline goes: the handler may then take
+// its time (a submission waits for its argon2id turn) without the
+// server's background read cancelling the request.
+type phaseBody struct {
+	io.ReadCloser
+	rc            *http.ResponseController
+	idle          time.Duration
+	min           int64
+	max, deadline time.Time
+	got           int64
+	done          bool
+}
+
+func (b *phaseBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if b.done {
+		return n, err
+	}
+	b.got += int64(n)
+	if err == io.EOF {
+		b.done = true
+		b.rc.SetReadDeadline(time.Time{})
+		return n, err
+	}
+	if err == nil && b.got >= b.min && b.deadline.Before(b.max) {
+		d := time.Now().Add(b.idle)
+		if d.After(b.max) {
+			d = b.max
+		}
+		// Moving a deadline costs a timer update: not for every read of a
+		// fast upload, only once it would move by a second or more.
+		if d.Sub(b.deadline) >= time.Second || d.Equal(b.max) {
+			b.rc.SetReadDeadline(d)
+			b.deadline, b.got = d, 0
+		}
+	}
+	return n, err
+}
+
+// writeChunk is how much of a response one write deadline covers.
+const writeChunk = 16 << 10
+
+// phaseWriter gives every part of the response its own write deadline, so
+// a response is cut only when the client stops taking it, and closes the
+// connection after the response while the server shuts down.
+type phaseWriter struct {
+	http.ResponseWriter
+	rc      *http.ResponseController
+	idle    time.Duration
+	life    *lifecycle
+	started bool
+}
+
+func (w *phaseWriter) start() {
+	if !w.started {
+		w.started = true
+		if w.life.isDraining() {
+			w.Header().Set("Connection", "close")
+		}
+	}
+}
+
+func (w *phaseWriter) WriteHeader(code int) {
+	w.start()
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *phaseWriter) Write(b []byte) (int, error) {
+	w.start()
+	n := 0
+	for len(b) > 0 {
+		part := b[:min(len(b), writeChunk)]
+		w.rc.SetWriteDeadline(time.Now().Add(w.idle))
+		m, err := w.ResponseWriter.Write(part)
+		n += m
+		if err != nil {
+			return n, err
+		}
+		b = b[m:]
+	}
+	return n, nil
+}
+
+func (w *phaseWriter) Flush() {
+	w.start()
+	w.rc.SetWriteDeadline(time.Now().Add(w.idle))
+	w.rc.Flush()
+}
+
+func (w *phaseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// refuseNew answers a request that arrived while the server shuts down.
+// Pages are still shown (they are cheap, and a survivor may need the help
+// numbers); a report, a tip or a reply goes to its handler, which gives
+// the words back with "try again in a minute"; any other post gets a 503
+// page.
+func (s *Server) refuseNew(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !refused(r) || r.Method == http.MethodGet || r.Method == http.MethodHead {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		if _, pattern := mux.Handler(r); keepsWords[pattern] {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		w.Header().Set("Retry-After", "60")
+		s.fail(w, r, http.StatusServiceUnavailable, "error.restarting")
+	})
+}
+
+// keepsWords are the routes whose handlers answer a refused request with
+// what was typed (refused, restarting).
+var keepsWords = map[string]bool{
+	"POST /{lang}/report":      true,
+	"POST /{lang}/tip":         true,
+	"POST /{lang}/check/reply": true,
 }
 
 // clientAddr is the one place that reads the client's address, and it is

@@ -167,6 +167,13 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, kind string) {
 		again(http.StatusOK, "")
 		return
 	}
+	if refused(r) {
+		// Sent after the shutdown began: nothing new is stored, and
+		// nothing typed is lost.
+		w.Header().Set("Retry-After", "60")
+		again(http.StatusServiceUnavailable, "problem.restarting")
+		return
+	}
 	if r.MultipartForm != nil {
 		files, problem := reporting.ReadUploads(r.MultipartForm.File["files"], s.cfg.MaxUpload)
 		if problem != "" {
@@ -189,6 +196,11 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, kind string) {
 		return
 	case errors.Is(err, reporting.ErrRetry):
 		again(http.StatusServiceUnavailable, "problem.send_again")
+		return
+	case err != nil && s.restarting(r):
+		// The shutdown grace period ended before this report's turn.
+		w.Header().Set("Retry-After", "60")
+		again(http.StatusServiceUnavailable, "problem.restarting")
 		return
 	case err != nil:
 		s.log.Error("report not stored", "kind", kind, "err", err)

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/salama-ke/salama/internal/locale"
@@ -38,6 +39,9 @@ type Config struct {
 	// StatsK is its suppression threshold (0 means DefaultStatsK).
 	PublicStats bool
 	StatsK      int
+	// Limits bound each phase of a request and each client's connections
+	// (serve.go); zero fields take DefaultLimits.
+	Limits Limits
 }
 
 // DefaultConfig returns the production defaults.
@@ -47,6 +51,7 @@ func DefaultConfig() Config {
 		MaxUpload:   5 << 20,
 		ReceiptRule: ratelimit.Rule{Burst: 5, Every: 2 * time.Minute},
 		ReportRule:  ratelimit.Rule{Burst: 30, Every: 20 * time.Second},
+		Limits:      DefaultLimits(),
 	}
 }
 
@@ -63,11 +68,15 @@ type Server struct {
 	mounts   []func(*http.ServeMux)
 	styles   []string // inline stylesheets of mounted parts, allowed by hash
 	cache    *pageCache
+	life     lifecycle
+	// xffWarned: the X-Forwarded-For warning was given (once a process).
+	xffWarned atomic.Bool
 }
 
 // New builds the server and parses every template; a template that does not
 // parse is an error here, at start, not on a survivor's request.
 func New(cfg Config, cat *locale.Catalog, rep *reporting.Service, log *slog.Logger) (*Server, error) {
+	cfg.Limits = cfg.Limits.withDefaults()
 	s := &Server{cfg: cfg, cat: cat, rep: rep, log: log, cache: newPageCache(),
 		receipts: ratelimit.New(cfg.ReceiptRule), reports: ratelimit.New(cfg.ReportRule)}
 	if err := s.parseTemplates(); err != nil {
@@ -78,7 +87,8 @@ func New(cfg Config, cat *locale.Catalog, rep *reporting.Service, log *slog.Logg
 }
 
 // Mount adds another part of the site (the console) behind the same
-// middleware: security headers, gzip, logging without addresses. Its inline
+// middleware: deadlines by phase, graceful shutdown, security headers,
+// gzip, logging without addresses. Its inline
 // stylesheets are allowed by hash in the Content-Security-Policy.
 func (s *Server) Mount(register func(*http.ServeMux), styles ...string) {
 	s.mounts = append(s.mounts, register)
@@ -115,10 +125,15 @@ func (s *Server) Handler() http.Handler {
 	for _, m := range s.mounts {
 		m(mux)
 	}
-	return s.recoverer(s.securityHeaders(compressed(s.logRequests(mux))))
+	return s.lifecycle(s.recoverer(s.securityHeaders(compressed(s.logRequests(s.refuseNew(mux))))))
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if s.life.isDraining() {
+		// A load balancer sends no one new here while it shuts down.
+		http.Error(w, "shutting down", http.StatusServiceUnavailable)
+		return
+	}
 	if err := s.rep.Store.Ping(r.Context()); err != nil {
 		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
 		return
