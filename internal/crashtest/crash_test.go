@@ -286,10 +286,11 @@ var servingRE = regexp.MustCompile(`Salama is serving on (http://\S+?)/?$`)
 // database dsn, if any) on a free loopback port. Loopback is its trusted
 // proxy, so each reporter's X-Forwarded-For address is its own for the rate
 // limiter, as behind a real reverse proxy.
-func startServer(t *testing.T, ctx context.Context, bin, dataDir, dsn string) *server {
+func startServer(t *testing.T, ctx context.Context, bin, dataDir, dsn string, extra ...string) *server {
 	t.Helper()
 	args := []string{"serve", "--demo", "--data", dataDir, "--addr", "127.0.0.1:0",
 		"--trusted-proxies", "127.0.0.0/8", "--log-level", "warn", "--exit-url", "http://127.0.0.1:9/"}
+	args = append(args, extra...)
 	if dsn != "" {
 		args = append(args, "--database", dsn)
 	}
