@@ -19,6 +19,9 @@ func TestMain(m *testing.M) {
 	if spec := os.Getenv(loadEnv); spec != "" {
 		os.Exit(loadChild(spec, os.Stdout, os.Stderr))
 	}
+	if spec := os.Getenv(hammerEnv); spec != "" {
+		os.Exit(hammerChild(spec, os.Stdout, os.Stderr))
+	}
 	os.Exit(m.Run())
 }
 
@@ -69,16 +72,18 @@ func TestLoadSections(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
 	defer cancel()
 	tiny := Sizes{Name: "tiny", Levels: []Level{{1, 2}, {4, 4}}, FloorRepeats: 2, MemoryReporters: 4, MemoryRounds: 1,
-		Inbox: []int{300, 3000}, InboxSamples: 3}
+		Inbox: []int{300, 3000}, InboxSamples: 3, Conns: 20, ConnSeconds: 0.5, RateConns: []int{4}, RateSeconds: 0.5, RateRounds: 2,
+		SlowBytes: 6 * KB, SlowRate: 4 * KB}
 	rep, err := measure(ctx, Config{KDFParams: seal.TestKDFParams, Sizes: tiny,
-		Only: []string{"crypto floor", "throughput", "memory", "inbox"}})
+		Only: []string{"crypto floor", "throughput", "memory", "connection memory", "page rate", "inbox", "slow uploads"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	var table bytes.Buffer
 	printTable(&table, rep)
 	t.Log("\n" + table.String())
-	want := map[string]int{"crypto floor": 2, "throughput": 4, "memory": 1, "inbox": 8}
+	want := map[string]int{"crypto floor": 2, "throughput": 4, "memory": 1, "connection memory": 1, "page rate": 3,
+		"inbox": 8, "slow uploads": 1}
 	got := map[string]int{}
 	for _, r := range rep.Results {
 		got[r.Section]++

@@ -64,7 +64,10 @@ var sections = []section{
 	{"crypto floor", cryptoFloor},
 	{"throughput", throughput},
 	{"memory", memory},
+	{"connection memory", connMemory},
+	{"page rate", pageRate},
 	{"inbox", inbox},
+	{"slow uploads", slowUploads},
 }
 
 // Result is one row of the table. A row without a budget is a figure to
@@ -124,6 +127,9 @@ type Report struct {
 func main() {
 	if spec := os.Getenv(loadEnv); spec != "" {
 		os.Exit(loadChild(spec, os.Stdout, os.Stderr))
+	}
+	if spec := os.Getenv(hammerEnv); spec != "" {
+		os.Exit(hammerChild(spec, os.Stdout, os.Stderr))
 	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -203,6 +209,10 @@ func measure(ctx context.Context, c Config) (*Report, error) {
 	}
 	defer e.Close()
 	rep := &Report{Started: time.Now().UTC(), Env: e.Env, Pass: true}
+	if len(c.Only) == 0 || slices.Contains(c.Only, "slow uploads") {
+		// Minutes at 2 KB/s: it runs beside the other sections.
+		e.slow = startSlowUpload(ctx, e)
+	}
 	for _, s := range sections {
 		if len(c.Only) > 0 && !slices.Contains(c.Only, s.Name) {
 			continue
@@ -280,7 +290,8 @@ func detail(r Result) string {
 var detailOrder = []string{"raw", "gzip_body", "headers", "sent", "received", "pages", "largest_page",
 	"reports", "failed", "p50_ms", "p99_ms", "max_ms", "cpu_ms_per_report", "floor_ms", "wall_ms", "argon2id_cpu_ms", "repeats",
 	"baseline_MB", "peak_heap_MB", "argon2id_slots", "argon2id_in_flight_max",
-	"median_ms", "p90_ms", "samples", "offset", "rows_per_s"}
+	"median_ms", "p90_ms", "samples", "offset", "rows_per_s",
+	"connections", "requests", "rps", "salama_rps", "trivial_rps", "trivial_p99_ms", "after_5s_MB"}
 
 // num formats 14000 as "14,000" and keeps up to one decimal for fractions.
 func num(v float64) string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"mime/multipart"
 	"net/http"
+	"net/textproto"
 	"net/url"
 	"regexp"
 	"strings"
@@ -256,6 +257,28 @@ func heaviestReport(lang string) report {
 // submit sends the report form as a browser does: multipart, every field in
 // the form's order, empty text fields and the empty file input included.
 func (v *visitor) submit(ctx context.Context, lang string, form *exchange, r report) (*exchange, string, error) {
+	body, contentType, err := reportBody(form, r, nil)
+	if err != nil {
+		return nil, "", err
+	}
+	path := "/" + lang + "/report"
+	x, err := v.post(ctx, path, contentType, body)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := x.expect(http.StatusOK, "POST "+path); err != nil {
+		return nil, "", err
+	}
+	receipt, err := find(receiptRE, x.HTML)
+	if err != nil {
+		return nil, "", fmt.Errorf("POST %s: receipt: %w", path, err)
+	}
+	return x, receipt, nil
+}
+
+// reportBody is the multipart body a browser sends for the form, with a
+// screenshot (PNG) when shot is not nil.
+func reportBody(form *exchange, r report, shot []byte) ([]byte, string, error) {
 	token, err := find(tokenRE, form.HTML)
 	if err != nil {
 		return nil, "", fmt.Errorf("report form token: %w", err)
@@ -286,9 +309,22 @@ func (v *visitor) submit(ctx context.Context, lang string, form *exchange, r rep
 		field("id_platform", row[1])
 		field("id_value", row[2])
 	}
-	if _, err := mw.CreateFormFile("files", ""); err != nil { // no screenshot chosen
+	name := "" // no screenshot chosen: an empty file part
+	if shot != nil {
+		name = "Screenshot_20261130-2114.png"
+	}
+	h := make(textproto.MIMEHeader)
+	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="files"; filename="%s"`, name))
+	ct := "application/octet-stream"
+	if shot != nil {
+		ct = "image/png"
+	}
+	h.Set("Content-Type", ct)
+	fw, err := mw.CreatePart(h)
+	if err != nil {
 		return nil, "", err
 	}
+	fw.Write(shot)
 	field("contact", "code")
 	field("phone", "")
 	field("safe_times", "")
@@ -298,19 +334,7 @@ func (v *visitor) submit(ctx context.Context, lang string, form *exchange, r rep
 	if err := mw.Close(); err != nil {
 		return nil, "", err
 	}
-	path := "/" + lang + "/report"
-	x, err := v.post(ctx, path, mw.FormDataContentType(), body.Bytes())
-	if err != nil {
-		return nil, "", err
-	}
-	if err := x.expect(http.StatusOK, "POST "+path); err != nil {
-		return nil, "", err
-	}
-	receipt, err := find(receiptRE, x.HTML)
-	if err != nil {
-		return nil, "", fmt.Errorf("POST %s: receipt: %w", path, err)
-	}
-	return x, receipt, nil
+	return body.Bytes(), mw.FormDataContentType(), nil
 }
 
 // logIn types the receipt on /check and returns the thread page the

@@ -57,6 +57,17 @@ type Sizes struct {
 	Inbox []int
 	// InboxSamples is how many times each inbox page is fetched.
 	InboxSamples int
+	// Conns connections at once ask for the report form for ConnSeconds
+	// while the connection-memory section watches the peak.
+	Conns       int
+	ConnSeconds float64
+	// RateConns are the connections at once the page-rate section runs
+	// Salama and the trivial server at, RateRounds times RateSeconds each.
+	RateConns   []int
+	RateSeconds float64
+	RateRounds  int
+	// SlowBytes of report are sent at SlowRate bytes per second.
+	SlowBytes, SlowRate int
 }
 
 // Level is one load level: Reporters at once sending Reports in all.
@@ -65,9 +76,17 @@ type Level struct{ Reporters, Reports int }
 // FullSizes are the documented run's; QuickSizes (-quick) a CI smoke run's.
 var (
 	FullSizes = Sizes{Name: "full", Levels: []Level{{1, 12}, {8, 48}, {32, 128}}, FloorRepeats: 12,
-		MemoryReporters: 50, MemoryRounds: 2, Inbox: []int{10_000, 100_000, 1_000_000}, InboxSamples: 51}
+		MemoryReporters: 50, MemoryRounds: 2, Inbox: []int{10_000, 100_000, 1_000_000}, InboxSamples: 51,
+		Conns: 1000, ConnSeconds: 20, RateConns: []int{100, 1000}, RateSeconds: 5, RateRounds: 4,
+		SlowBytes: 300 * KB, SlowRate: 2 * KB}
+	// The quick slow upload is 100 KB (50 s at 2 KB/s), within even the old
+	// 2-minute write timeout: a smoke run. The full run's 300 KB takes
+	// 150 s, and internal/web's TestSlowUploadGetsReceipt proves the phase
+	// logic with shortened limits.
 	QuickSizes = Sizes{Name: "quick", Levels: []Level{{1, 3}, {8, 8}, {32, 32}}, FloorRepeats: 4,
-		MemoryReporters: 50, MemoryRounds: 1, Inbox: []int{1_000, 10_000, 100_000}, InboxSamples: 21}
+		MemoryReporters: 50, MemoryRounds: 1, Inbox: []int{1_000, 10_000, 100_000}, InboxSamples: 21,
+		Conns: 1000, ConnSeconds: 5, RateConns: []int{100}, RateSeconds: 2, RateRounds: 2,
+		SlowBytes: 100 * KB, SlowRate: 2 * KB}
 )
 
 // Env describes the run, for the table's heading and the JSON.
@@ -87,14 +106,17 @@ type env struct {
 	App  *app.App
 	Base string // http://127.0.0.1:port
 
-	cfg     Config
-	kdfN    int    // argon2id evaluations the server runs at once
-	dsn     string // the bench's own PostgreSQL database; "" on SQLite
-	dir     string
-	srv     *http.Server
-	dropDB  func() // removes the bench's PostgreSQL database
-	floor   *floorOp
-	floorMS float64 // the latest one-goroutine floor, ms CPU per report
+	cfg  Config
+	kdfN int    // argon2id evaluations the server runs at once
+	dsn  string // the bench's own PostgreSQL database; "" on SQLite
+	dir  string
+	// stopServe shuts the server down and waits until it has.
+	stopServe func()
+	served    chan struct{}
+	slow      *slowUpload // started at the beginning, reported by its section
+	dropDB    func()      // removes the bench's PostgreSQL database
+	floor     *floorOp
+	floorMS   float64 // the latest one-goroutine floor, ms CPU per report
 }
 
 func (e *env) note(format string, args ...any) {
@@ -153,8 +175,20 @@ func start(ctx context.Context, c Config) (*env, error) {
 		return nil, err
 	}
 	e.App, e.Base = a, "http://"+ln.Addr().String()
-	e.srv = &http.Server{Handler: a.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	go e.srv.Serve(ln)
+	// The server as `salama serve` runs it: the same limits, deadlines and
+	// shutdown.
+	serveCtx, stop := context.WithCancel(context.Background())
+	e.stopServe = func() {
+		stop()
+		<-e.served
+	}
+	e.served = make(chan struct{})
+	go func() {
+		defer close(e.served)
+		if err := a.Web.Serve(serveCtx, ln, "", ""); err != nil {
+			c.Logger.Error("bench: serve", "err", err)
+		}
+	}()
 
 	e.Database = "SQLite (temporary directory)"
 	if c.Database != "" {
@@ -173,9 +207,7 @@ func start(ctx context.Context, c Config) (*env, error) {
 
 // Close stops the server and removes the temporary data.
 func (e *env) Close() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	e.srv.Shutdown(ctx)
+	e.stopServe()
 	e.App.Close()
 	e.dropDB()
 	os.RemoveAll(e.dir)
