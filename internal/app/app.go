@@ -21,6 +21,7 @@ import (
 	"github.com/salama-ke/salama/internal/demo"
 	"github.com/salama-ke/salama/internal/jobs"
 	"github.com/salama-ke/salama/internal/locale"
+	"github.com/salama-ke/salama/internal/notify"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/retention"
 	"github.com/salama-ke/salama/internal/seal"
@@ -57,8 +58,10 @@ type Options struct {
 	Jobs jobs.Config
 	// Gateway configures USSD and SMS (gateway.go).
 	Gateway GatewayOptions
-	Logger  *slog.Logger
-	Now     func() time.Time
+	// Alerts configures staff alerts (alerts.go).
+	Alerts AlertOptions
+	Logger *slog.Logger
+	Now    func() time.Time
 }
 
 // Core is what every command that touches data needs.
@@ -135,6 +138,9 @@ type App struct {
 	// StatsK says whether the statistics threshold is the one figures
 	// were published with; its Message is for the operator, at start.
 	StatsK stats.KStatus
+	// Alerts keeps the organisations' alert contacts and sends staff
+	// alerts (alerts.go).
+	Alerts *notify.Service
 	log    *slog.Logger
 }
 
@@ -191,10 +197,22 @@ func New(ctx context.Context, o Options) (*App, error) {
 	// An edit of the directory or the routing rules in the console shows on
 	// the help pages and routes the next report at once.
 	core.Casework.OnDirectoryChange = a.Reporting.InvalidateDirectory
+	// Alerts before the demo, which gives its organisations example alert
+	// addresses.
+	if err := a.setUpAlerts(o); err != nil {
+		return fail(err)
+	}
 	if o.Demo {
-		if a.Demo, err = demo.Seed(ctx, demo.Deps{Store: st, KDF: core.KDF, Params: o.KDFParams, Casework: core.Casework, Reporting: a.Reporting}, o.Now()); err != nil {
+		if a.Demo, err = demo.Seed(ctx, demo.Deps{Store: st, KDF: core.KDF, Params: o.KDFParams, Casework: core.Casework, Reporting: a.Reporting,
+			AddAlertContact: func(ctx context.Context, orgID, channel, address string) error {
+				_, err := a.Alerts.AddContact(ctx, audit.ActorSystem, orgID, channel, address)
+				return err
+			}}, o.Now()); err != nil {
 			return fail(err)
 		}
+	}
+	if err := a.Alerts.WarnUncovered(ctx); err != nil {
+		return fail(err)
 	}
 	if orgs, err := st.Organisations(ctx); err != nil {
 		return fail(err)
@@ -219,7 +237,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if a.Web, err = web.New(o.Web, cat, a.Reporting, o.Logger); err != nil {
 		return fail(err)
 	}
-	if a.Console, err = console.New(console.Config{ExitURL: o.Web.ExitURL, TLS: o.Web.TLS, ClientAddr: a.Web.ClientAddr, StatsK: o.Web.StatsK}, core.Casework, o.Logger); err != nil {
+	if a.Console, err = console.New(console.Config{ExitURL: o.Web.ExitURL, TLS: o.Web.TLS, ClientAddr: a.Web.ClientAddr, StatsK: o.Web.StatsK,
+		Alerts: a.Alerts}, core.Casework, o.Logger); err != nil {
 		return fail(err)
 	}
 	a.Web.Mount(a.Console.Register, console.CSS)

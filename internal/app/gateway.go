@@ -40,11 +40,7 @@ const (
 // and SMS callbacks when a token is set. Nudges and help replies are
 // durable jobs (internal/sms): their kinds are registered here.
 func (a *App) setUpGateway(o Options) error {
-	g := o.Gateway
-	a.SMS = g.SMS
-	if a.SMS == nil {
-		a.SMS = sms.LogSender{Log: o.Logger}
-	}
+	g := o.Gateway // a.SMS is set already (setUpAlerts)
 	code := strings.TrimSpace(g.USSDCode)
 	wording := g.Nudge
 	if wording == "" {

@@ -43,6 +43,10 @@ const (
 	// RoutingChanged: a routing rule added, edited, removed or moved
 	// (detail: rule=<id> org=<target org id> change=added|edited|removed|moved_up|moved_down).
 	RoutingChanged Action = "routing.changed"
+	// AlertContactChanged: an organisation's staff alert contact added or
+	// removed (detail: contact=<id> channel=email|sms change=added|removed).
+	// The address itself is never in the log.
+	AlertContactChanged Action = "alert_contact.changed"
 )
 
 // Casework on one report; these need a ReportID.
@@ -76,7 +80,7 @@ const (
 var actions = map[Action]bool{
 	LoginOK: false, LoginFailed: false, Logout: false, TOTPEnrolled: false,
 	PasswordChanged: false, MemberAdded: false, MemberDisabled: false, MemberEnabled: false, MemberUnlocked: false, OrgKeyRecovered: false, OrgKeyRotated: false, OrgKeyRewrapped: false,
-	DirectoryChanged: false, RoutingChanged: false,
+	DirectoryChanged: false, RoutingChanged: false, AlertContactChanged: false,
 
 	ReportRead: true, AttachmentRevealed: true, ReportExported: true, StatusChanged: true,
 	Assigned: true, NoteAdded: true, MessageSent: true, ClassificationChanged: true,
@@ -103,7 +107,9 @@ var detailKeys = []string{
 	"category",       // classification code
 	"change",         // what happened to a directory service or routing rule: added / edited / removed / moved_up / moved_down / imported
 	"classification", // from→to, codes
+	"channel",        // an alert contact's channel: email / sms
 	"consent",        // yes / no / override
+	"contact",        // alert contact id
 	"count",          // a number
 	"fields",         // names of the sealed fields opened, comma-separated
 	"files",          // number of files in an export

@@ -180,6 +180,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	statsKReplaces := f.integer("stats-k-replaces", 0, "statistics: confirm a change of --stats-k by naming the value figures were published with before; without it, nothing new is published after a change")
 	keep := f.retention()
 	gateway := f.gateway()
+	alerts := f.alerts()
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -222,10 +223,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		wc.TrustedProxies = append(wc.TrustedProxies, prefix)
 	}
 
+	ao := alerts(log, *addr, *tlsCert != "", *behindTLS)
+
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	a, err := app.New(ctx, app.Options{DataDir: *c.data, Database: *c.database, KDFConcurrency: *kdfN, Web: wc, Demo: *demoNet, Logger: log,
-		Retention: &policy, Gateway: gw, StatsKReplaces: *statsKReplaces})
+		Retention: &policy, Gateway: gw, StatsKReplaces: *statsKReplaces, Alerts: ao})
 	if err != nil {
 		return err
 	}
@@ -239,6 +242,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	} else if a.StatsK.Message != "" {
 		fmt.Fprintln(stdout, a.StatsK.Message)
 	}
+	printAlerts(stdout, a, ao)
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err

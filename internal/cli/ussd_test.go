@@ -114,3 +114,40 @@ func TestGatewayFlags(t *testing.T) {
 		t.Errorf("token from the environment: %q %v", o.Token, err)
 	}
 }
+
+func TestAlertFlags(t *testing.T) {
+	t.Setenv("SALAMA_SMTP_URL", "smtps://u:secret@mail.example.org")
+	f := newFlags("serve", io.Discard)
+	build := f.alerts()
+	if err := f.Parse([]string{"--smtp-from", "Salama <a@example.org>"}); err != nil {
+		t.Fatal(err)
+	}
+	var logs bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
+	o := build(log, "127.0.0.1:8080", false, false)
+	if o.SMTPURL != "smtps://u:secret@mail.example.org" || o.SMTPFrom != "Salama <a@example.org>" || o.PublicURL != "http://127.0.0.1:8080" {
+		t.Errorf("options %+v", o)
+	}
+	for _, tc := range []struct {
+		addr        string
+		tls, behind bool
+		want        string
+	}{
+		{"127.0.0.1:8443", true, false, "https://127.0.0.1:8443"},
+		{"localhost:8080", false, false, "http://localhost:8080"},
+		{"0.0.0.0:8080", false, false, ""},
+		{":8080", false, false, ""},
+		{"127.0.0.1:0", false, false, ""},
+		{"127.0.0.1:8080", false, true, ""}, // behind a proxy: its public name is not ours to guess
+	} {
+		logs.Reset()
+		if o := build(log, tc.addr, tc.tls, tc.behind); o.PublicURL != tc.want {
+			t.Errorf("%s: public URL %q, want %q", tc.addr, o.PublicURL, tc.want)
+		} else if tc.want == "" && !strings.Contains(logs.String(), "no --public-url") {
+			t.Errorf("%s: no warning that alerts carry no link", tc.addr)
+		}
+		if strings.Contains(logs.String(), "secret") {
+			t.Error("the log shows the SMTP password")
+		}
+	}
+}

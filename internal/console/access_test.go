@@ -22,7 +22,7 @@ import (
 
 // target is what a walk points the routes' parameters at.
 type target struct {
-	report, attachment, member string
+	report, attachment, member, contact string
 }
 
 // path fills a route pattern's parameters: {id} is the report (or, under
@@ -36,6 +36,8 @@ func (tg target) path(pattern string) string {
 			return ""
 		case p == "{att}":
 			return tg.attachment
+		case p == "{contact}":
+			return tg.contact
 		case p == "{id}" && strings.HasPrefix(pattern, "/console/members/"):
 			return tg.member
 		}
@@ -140,6 +142,13 @@ func TestAccessWalk(t *testing.T) {
 			tg, words := secretReport(t, s, o.tag, o.child, o.worker)
 			tg.member = s.User(o.worker).ID
 			words = append(words, o.worker)
+			// An alert contact, which no other organisation may see or remove.
+			ct, err := s.App.Alerts.AddContact(s.Ctx(), audit.ActorSystem, o.org.Org.ID, "email", "alerts-"+o.tag+"@secret.example.org")
+			if err != nil {
+				t.Fatal(err)
+			}
+			tg.contact = ct.ID
+			words = append(words, ct.Address)
 			secrets[o.org.Org.ID] = struct {
 				tg     target
 				words  []string
@@ -216,6 +225,9 @@ func TestAccessWalk(t *testing.T) {
 			if u := s.User(sec.worker); u.Disabled {
 				t.Errorf("the walk disabled %s", sec.worker)
 			}
+			if c, err := s.App.Store.AlertContact(s.Ctx(), sec.tg.contact); err != nil || c.OrgID != org {
+				t.Errorf("the walk removed or moved %s's alert contact: %v", org, err)
+			}
 		}
 		if requests < len(walkers)*12 {
 			t.Errorf("only %d requests walked", requests)
@@ -260,7 +272,11 @@ func TestAccessWalk(t *testing.T) {
 			}))
 			atts, _ := s.App.Store.Attachments(s.Ctx(), sub.Report.ID)
 			mate := s.AddEnrolledUser(w.org, fmt.Sprintf("mate-%d", i), casework.RoleCaseworker)
-			own := target{report: sub.Report.ID, attachment: atts[0].ID, member: s.User(mate.Username).ID}
+			ct, err := s.App.Alerts.AddContact(s.Ctx(), audit.ActorSystem, w.org.Org.ID, "sms", fmt.Sprintf("0711 000 %03d", i))
+			if err != nil {
+				t.Fatal(err)
+			}
+			own := target{report: sub.Report.ID, attachment: atts[0].ID, member: s.User(mate.Username).ID, contact: ct.ID}
 			for _, rt := range routes {
 				if rt.Role == "" || rt.Pattern == "/console/logout" {
 					continue
@@ -316,13 +332,22 @@ var ownStatus = map[string]int{
 	"POST /console/members":                       http.StatusOK,
 	"POST /console/members/{id}/disable":          http.StatusSeeOther,
 	"POST /console/members/{id}/enable":           http.StatusSeeOther,
+	"GET /console/alerts":                         http.StatusOK,
+	"POST /console/alerts":                        http.StatusSeeOther,
+	"POST /console/alerts/{contact}/delete":       http.StatusSeeOther,
 }
 
 // walkForm has a plausible value for every field any console form posts.
 func walkForm(csrf, username, self string) url.Values {
 	f := url.Values{"status": {"in_review"}, "user": {self}, "gbv_type": {"rape"}, "flag": {"online"},
 		"text": {"walk text"}, "username": {username}, "name": {"Walker"}, "role": {"caseworker"},
-		"old": {"x"}, "new": {"first new password"}, "new2": {"second new password"}}
+		"old": {"x"}, "new": {"first new password"}, "new2": {"second new password"},
+		"channel": {"email"}, "address": {strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, username) + "@walk.example.org"}}
 	if csrf != "" {
 		f.Set("csrf", csrf)
 	}

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/salama-ke/salama/internal/casework"
+	"github.com/salama-ke/salama/internal/notify"
 	"github.com/salama-ke/salama/internal/ratelimit"
 )
 
@@ -52,6 +53,8 @@ type Config struct {
 	// StatsK is the statistics' suppression threshold (0 means 5), the
 	// public page's: see stats.go.
 	StatsK int
+	// Alerts keeps the organisations' staff alert contacts (alerts.go).
+	Alerts *notify.Service
 }
 
 // Console is the caseworkers' site.
@@ -76,7 +79,10 @@ func New(cfg Config, cw *casework.Service, log *slog.Logger) (*Console, error) {
 		}
 	}
 	c := &Console{cfg: cfg, cw: cw, log: log, pages: map[string]*template.Template{}, logins: ratelimit.New(cfg.LoginRule)}
-	for _, name := range append([]string{"login", "enrol", "enrol_totp", "inbox", "case", "members", "password", "message", "clusters"}, directoryPages...) {
+	if cfg.Alerts == nil {
+		return nil, errors.New("console: no alert service")
+	}
+	for _, name := range append([]string{"login", "enrol", "enrol_totp", "inbox", "case", "members", "password", "message", "clusters", "alerts"}, directoryPages...) {
 		files := []string{"templates/layout.html", "templates/" + name + ".html"}
 		if name == "case" {
 			files = append(files, "templates/referrals.html", "templates/evidence.html")
@@ -128,6 +134,9 @@ func (c *Console) routes() []Route {
 		{"POST", "/console/members/{id}/disable", admin, c.disableMember},
 		{"POST", "/console/members/{id}/enable", admin, c.enableMember},
 		{"POST", "/console/members/{id}/unlock", admin, c.unlockMember},
+		{"GET", "/console/alerts", admin, c.alerts},
+		{"POST", "/console/alerts", admin, c.addAlertContact},
+		{"POST", "/console/alerts/{contact}/delete", admin, c.removeAlertContact},
 		{"GET", "/console/directory", admin, c.directoryList},
 		{"GET", "/console/directory/new", admin, c.directoryNew},
 		{"POST", "/console/directory", admin, c.directoryCreate},

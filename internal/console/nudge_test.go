@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/salama-ke/salama/internal/app"
+	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/sms"
@@ -30,6 +31,20 @@ func smsSite(t *testing.T, db storetest.DB) (*site, *smstest.AT) {
 		at.Client = &http.Client{Timeout: 300 * time.Millisecond}
 		o.Gateway = app.GatewayOptions{SMS: at, USSDCode: "*384*123#"}
 	})
+	// The demo's example SMS alert contact would share the provider with
+	// the nudges; these tests count nudges alone.
+	intake := s.IntakeOrg().Org.ID
+	cs, err := s.App.Alerts.Contacts(s.Ctx(), intake)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cs {
+		if c.Channel == store.AlertSMS {
+			if err := s.App.Alerts.RemoveContact(s.Ctx(), audit.ActorSystem, intake, c.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	return s, prov
 }
 

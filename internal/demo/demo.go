@@ -31,6 +31,9 @@ type Deps struct {
 	Params    seal.KDFParams
 	Casework  *casework.Service
 	Reporting *reporting.Service
+	// AddAlertContact gives an organisation a staff alert contact
+	// (notify.Service.AddContact); nil adds none.
+	AddAlertContact func(ctx context.Context, orgID, channel, address string) error
 }
 
 // Account is a demo console login.
@@ -45,6 +48,8 @@ type Seeded struct {
 	Orgs     []orgs.Created
 	Accounts []Account
 	Receipts []string // of the example reports, to try /check with
+	// AlertContacts lists the example alert addresses ("org: address").
+	AlertContacts []string
 }
 
 // Seed creates the example network if the database has no organisation yet.
@@ -89,6 +94,17 @@ func Seed(ctx context.Context, d Deps, now time.Time) (*Seeded, error) {
 			}
 		}
 		out.Orgs = append(out.Orgs, *c)
+		// Example alert addresses, so that alerts work out of the box:
+		// logged by the log providers until --smtp-url and an SMS
+		// provider are set. example.org and 0700 000 xxx reach nobody.
+		if d.AddAlertContact != nil {
+			for _, ct := range alertContactsFor(dorg) {
+				if err := d.AddAlertContact(ctx, c.Org.ID, ct[0], ct[1]); err != nil {
+					return nil, fmt.Errorf("demo alert contact: %w", err)
+				}
+				out.AlertContacts = append(out.AlertContacts, c.Org.Name+": "+ct[1])
+			}
+		}
 		key, err := orgs.Recover(ctx, d.Store, d.KDF, c.Org.ID, c.RecoveryCode)
 		if err != nil {
 			return nil, err
@@ -118,6 +134,16 @@ func Seed(ctx context.Context, d Deps, now time.Time) (*Seeded, error) {
 		out.Receipts = append(out.Receipts, sub.Receipt.String())
 	}
 	return out, nil
+}
+
+// alertContactsFor gives a demo organisation example alert addresses: an
+// email address for each, and an SMS number for the intake organisation.
+func alertContactsFor(o directory.DemoOrg) [][2]string {
+	out := [][2]string{{store.AlertEmail, "alerts@" + o.Slug + ".example.org"}}
+	if o.Intake {
+		out = append(out, [2]string{store.AlertSMS, "+254700000100"})
+	}
+	return out
 }
 
 type account struct {

@@ -98,6 +98,11 @@ func destroyTx(ctx context.Context, tx *sql.Tx, reportID string, now time.Time, 
 		(SELECT $4 || id FROM nudges WHERE report_id = $1)`, reportID, JobPending, JobRunning, nudgeJobPrefix); err != nil {
 		return err
 	}
+	// Its staff alerts that have not gone yet would be about nothing.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE state = $2 AND unique_key IN ($3 || $1, $4 || $1)`,
+		reportID, JobPending, JobReportNew+":", JobReportEscalated+":"); err != nil {
+		return err
+	}
 	for _, table := range contentTables {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE report_id = $1`, reportID); err != nil {
 			return err
@@ -308,6 +313,11 @@ func (s *Store) EscalateReport(ctx context.Context, reportID string, r Retention
 			return err
 		}
 		if n, err := res.RowsAffected(); err != nil || n == 0 {
+			return err
+		}
+		// The organisation's staff are alerted again (internal/notify).
+		if _, err := enqueueJob(ctx, tx, NewJob{Kind: JobReportEscalated, Payload: reportEventPayload(reportID), RunAt: now,
+			UniqueKey: JobReportEscalated + ":" + reportID}, now); err != nil {
 			return err
 		}
 		if err := s.appendAuditTx(ctx, tx, rec.Entry, rec.Sign); err != nil {

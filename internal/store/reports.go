@@ -133,7 +133,7 @@ func (s *Store) CreateReport(ctx context.Context, nr *NewReport) error {
 }
 
 // insertReport writes a new report and everything that belongs to it inside
-// tx. A report without a receipt (a referral's copy for the receiving
+// tx, and queues its staff alert (JobReportNew). A report without a receipt (a referral's copy for the receiving
 // organisation) has nil ReceiptLookup.
 func (s *Store) insertReport(ctx context.Context, tx *sql.Tx, nr *NewReport) error {
 	r := &nr.Report
@@ -188,7 +188,11 @@ func (s *Store) insertReport(ctx context.Context, tx *sql.Tx, nr *NewReport) err
 			return err
 		}
 	}
-	return nil
+	// The organisation's staff are alerted (internal/notify): a report is
+	// never stored without its alert queued.
+	_, err = enqueueJob(ctx, tx, NewJob{Kind: JobReportNew, Payload: reportEventPayload(r.ID), RunAt: r.CreatedAt,
+		UniqueKey: JobReportNew + ":" + r.ID}, r.CreatedAt)
+	return err
 }
 
 // ReportIDByToken finds the report a form token created, if it was created

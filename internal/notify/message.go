@@ -1,0 +1,31 @@
+package notify
+
+// alert is what one alert says, by email and by SMS.
+type alert struct {
+	Subject, Body, SMS string
+}
+
+// alertFor builds an alert. It takes the reason and the console's address
+// and nothing else: no report, no organisation, nothing that could put a
+// word about anyone into a mailbox or an SMS inbox.
+func alertFor(why, publicURL string) alert {
+	var head, sms string
+	switch why {
+	case whyDigest:
+		head, sms = "New reports are waiting in Salama", "Salama: new reports are waiting."
+	case whyEscalated:
+		head, sms = "A report is still waiting in Salama", "Salama: a report is still waiting."
+	default:
+		head, sms = "A new report is waiting in Salama", "Salama: a new report is waiting."
+	}
+	body := head + ".\n\n"
+	if publicURL != "" {
+		console := publicURL + "/console/"
+		body += "Open the console to read it:\n" + console + "\n\n"
+		sms += " " + console
+	} else {
+		body += "Open the Salama console to read it.\n\n"
+	}
+	body += "This message says nothing about the report, on purpose. Please do not reply to it.\n"
+	return alert{Subject: head, Body: body, SMS: sms}
+}
