@@ -124,6 +124,17 @@ func TestAccessibility(t *testing.T) {
 		checkA11y(t, b, src, "/console/reports/… (a report)")
 		quiet(t, b)
 	})
+	t.Run("console admin", func(t *testing.T) {
+		b := newBrowser(t, s, true)
+		consoleLogin(t, b, s, "demo-admin")
+		b.open("/console/alerts")
+		if got := b.text("main h1"); !strings.HasPrefix(got, "Alerts for") {
+			b.fatalf("the Alerts page is %q", got)
+		}
+		checkA11y(t, b, src, "/console/alerts")
+		b.shot("console-alerts")
+		quiet(t, b)
+	})
 }
 
 // TestConsoleLoginWithTOTP logs a caseworker in as they would: username,

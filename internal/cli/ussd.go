@@ -36,6 +36,7 @@ func (f flags) gateway() func(log *slog.Logger) (app.GatewayOptions, error) {
 	atUser := f.str("at-username", "", "Africa's Talking username (the API key is read from "+atAPIKeyEnv+" only)")
 	atFrom := f.str("at-sender", "", "Africa's Talking sender id or short code; empty: the account's default")
 	atSandbox := f.boolean("at-sandbox", false, "use Africa's Talking's sandbox")
+	atEndpoint := f.str("at-endpoint", "", "Africa's Talking messaging endpoint, for an outbound proxy or a test provider; empty: the live one (or the sandbox with --at-sandbox)")
 	return func(log *slog.Logger) (app.GatewayOptions, error) {
 		o := app.GatewayOptions{Token: strings.TrimSpace(*token), USSDCode: strings.TrimSpace(*code), Nudge: *nudge}
 		l, ok := locale.ParseLang(*lang)
@@ -55,6 +56,9 @@ func (f flags) gateway() func(log *slog.Logger) (app.GatewayOptions, error) {
 			endpoint := sms.ATEndpoint
 			if *atSandbox {
 				endpoint = sms.ATSandboxEndpoint
+			}
+			if e := strings.TrimSpace(*atEndpoint); e != "" {
+				endpoint = e
 			}
 			at, err := sms.NewAfricasTalking(*atUser, os.Getenv(atAPIKeyEnv), *atFrom, endpoint)
 			if err != nil {

@@ -147,22 +147,40 @@ func TestNudgeThroughProviderOutage(t *testing.T) {
 		if got := b.nudgeStates(t, id); len(got) != 1 || !strings.HasPrefix(got[0], "queued") {
 			t.Fatalf("thread while the provider stalls: %q", got)
 		}
+		// A reply on another report while the provider stalls: the request
+		// does not reach the provider at all, so it cannot wait on it.
+		other := s.Submit(caseworktest.Report(func(in *reporting.Input) {
+			in.ContactPref, in.Phone = "phone", "0711 999 000"
+		}))
+		stalled := prov.Requests()
+		b.reply(t, csrf, other.Report.ID, "Tuko hapa.")
+		if prov.Requests() != stalled {
+			t.Fatal("a reply called the stalled SMS provider inside the request")
+		}
+		if got := b.nudgeStates(t, other.Report.ID); len(got) != 1 || !strings.HasPrefix(got[0], "queued") {
+			t.Fatalf("thread of a reply while the provider stalls: %q", got)
+		}
 
 		// Back: sent once, to the number, in the network's wording.
 		prov.Work()
 		s.Clock.Add(5 * time.Minute)
 		s.runJobs(t)
-		sent := prov.Sent()
-		if len(sent) != 1 || sent[0].To != e164 || sent[0].Text != s.App.Nudger.Text() {
-			t.Fatalf("sent %q", sent)
+		var sent []smstest.Message
+		for _, m := range prov.Sent() {
+			if m.To == e164 {
+				sent = append(sent, m)
+			}
+		}
+		if len(sent) != 1 || sent[0].Text != s.App.Nudger.Text() || len(prov.Sent()) != 2 {
+			t.Fatalf("sent %q", prov.Sent())
 		}
 		if got := b.nudgeStates(t, id); len(got) != 1 || !strings.HasPrefix(got[0], "sent") {
 			t.Fatalf("thread after the provider came back: %q, want sent", got)
 		}
 		s.Clock.Add(time.Hour)
 		s.runJobs(t)
-		if len(prov.Sent()) != 1 {
-			t.Errorf("the nudge went %d times", len(prov.Sent()))
+		if len(prov.Sent()) != 2 {
+			t.Errorf("%d nudges went, want 2 (one per report)", len(prov.Sent()))
 		}
 		b = s.login(t, "demo-caseworker") // the hour ended the console session
 		csrf = b.csrf()
@@ -173,12 +191,12 @@ func TestNudgeThroughProviderOutage(t *testing.T) {
 			t.Fatalf("thread within the quiet period: %q", got)
 		}
 		s.runJobs(t)
-		if len(prov.Sent()) != 1 {
+		if len(prov.Sent()) != 2 {
 			t.Fatal("a nudge went out within the quiet period")
 		}
 		s.Clock.Add(sms.DefaultNudgeQuiet)
 		s.runJobs(t)
-		if len(prov.Sent()) != 2 {
+		if len(prov.Sent()) != 3 {
 			t.Fatalf("the waiting nudge did not go after the quiet period: %d sent", len(prov.Sent()))
 		}
 
@@ -207,7 +225,7 @@ func TestNudgeThroughProviderOutage(t *testing.T) {
 		prov.Work()
 		b.reply(t, csrf, sub2.Report.ID, "Habari tena.")
 		s.runJobs(t)
-		if sent := prov.Sent(); len(sent) != 3 || sent[2].To != "+254733222888" {
+		if sent := prov.Sent(); len(sent) != 4 || sent[3].To != "+254733222888" {
 			t.Fatalf("after a failed nudge, the next one: %q", sent)
 		}
 

@@ -182,18 +182,7 @@ func checkReceipt(t *testing.T, ctx context.Context, base, xff string, a ack) {
 // not exist.
 func checkNoHalfReports(t *testing.T, ctx context.Context, engine, dataDir, dsn string) {
 	t.Helper()
-	var (
-		db  *sql.DB
-		err error
-	)
-	if engine == store.SQLite {
-		db, err = sql.Open("sqlite", filepath.Join(dataDir, store.FileName)+"?_pragma=busy_timeout(5000)")
-	} else {
-		db, err = sql.Open("pgx", dsn)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	db := openDatabase(t, engine, dataDir, dsn)
 	defer db.Close()
 	var reports int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM reports`).Scan(&reports); err != nil {
@@ -228,6 +217,24 @@ func checkNoHalfReports(t *testing.T, ctx context.Context, engine, dataDir, dsn 
 			t.Errorf("SQLite integrity check: %q, %v", ok, err)
 		}
 	}
+}
+
+// openDatabase opens the server's database directly, beside it.
+func openDatabase(t *testing.T, engine, dataDir, dsn string) *sql.DB {
+	t.Helper()
+	var (
+		db  *sql.DB
+		err error
+	)
+	if engine == store.SQLite {
+		db, err = sql.Open("sqlite", filepath.Join(dataDir, store.FileName)+"?_pragma=busy_timeout(5000)")
+	} else {
+		db, err = sql.Open("pgx", dsn)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
 }
 
 // --- the server ----------------------------------------------------------
@@ -277,7 +284,8 @@ type server struct {
 	cmd    *exec.Cmd
 	base   string
 	done   chan struct{}
-	output *lockedBuffer
+	output *lockedBuffer // standard error: the log
+	stdout *lockedBuffer // what it printed for the operator
 }
 
 var servingRE = regexp.MustCompile(`Salama is serving on (http://\S+?)/?$`)
@@ -288,19 +296,26 @@ var servingRE = regexp.MustCompile(`Salama is serving on (http://\S+?)/?$`)
 // limiter, as behind a real reverse proxy.
 func startServer(t *testing.T, ctx context.Context, bin, dataDir, dsn string, extra ...string) *server {
 	t.Helper()
+	return startServerWith(t, ctx, bin, dataDir, dsn, nil, nil)
+}
+
+// startServerWith is startServer with more flags and environment variables.
+func startServerWith(t *testing.T, ctx context.Context, bin, dataDir, dsn string, extra, env []string) *server {
+	t.Helper()
 	args := []string{"serve", "--demo", "--data", dataDir, "--addr", "127.0.0.1:0",
 		"--trusted-proxies", "127.0.0.0/8", "--log-level", "warn", "--exit-url", "http://127.0.0.1:9/"}
 	args = append(args, extra...)
 	if dsn != "" {
 		args = append(args, "--database", dsn)
 	}
-	cmd := exec.Command(bin, args...)
+	cmd := exec.Command(bin, append(args, extra...)...)
 	// Nothing from the environment may choose another database.
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "SALAMA_") {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
+	cmd.Env = append(cmd.Env, env...)
 	out := &lockedBuffer{}
 	cmd.Stderr = out
 	stdout, err := cmd.StdoutPipe()
@@ -310,11 +325,12 @@ func startServer(t *testing.T, ctx context.Context, bin, dataDir, dsn string, ex
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, done: make(chan struct{}), output: out}
+	s := &server{cmd: cmd, done: make(chan struct{}), output: out, stdout: &lockedBuffer{}}
 	baseC := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			s.stdout.Write([]byte(sc.Text() + "\n"))
 			if m := servingRE.FindStringSubmatch(sc.Text()); m != nil {
 				baseC <- m[1]
 			}

@@ -45,11 +45,12 @@ type Server struct {
 	Roots    *x509.CertPool
 	CertFile string
 
-	srv  *smtp.Server
-	ln   net.Listener
-	mu   sync.Mutex
-	msgs []Message
-	fail *smtp.SMTPError
+	srv   *smtp.Server
+	ln    net.Listener
+	mu    sync.Mutex
+	msgs  []Message
+	fail  *smtp.SMTPError
+	tries int
 }
 
 // Options choose how the server behaves.
@@ -114,6 +115,13 @@ func (s *Server) Messages() []Message {
 	return append([]Message(nil), s.msgs...)
 }
 
+// Attempts is how many recipients clients asked for, accepted or refused.
+func (s *Server) Attempts() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tries
+}
+
 // Refuse makes the server answer every RCPT TO with code (4xx: try later;
 // 5xx: never); 0 accepts again.
 func (s *Server) Refuse(code int) {
@@ -157,6 +165,7 @@ func (ss *session) Mail(from string, _ *smtp.MailOptions) error {
 func (ss *session) Rcpt(to string, _ *smtp.RcptOptions) error {
 	ss.s.mu.Lock()
 	fail := ss.s.fail
+	ss.s.tries++
 	ss.s.mu.Unlock()
 	if fail != nil {
 		return fail
