@@ -140,7 +140,11 @@ func (s *Service) InvalidateDirectory() {
 
 // A form token is version(1) ‖ issued unix seconds(8) ‖ random(16) ‖
 // MAC(32), base64url. It proves the form came from us recently and lets a
-// double submit be recognised: the same token always yields the same receipt.
+// double submit be recognised: a token that made a report is spent, and
+// sending it again stores nothing and shows no receipt (SPEC §6 "Shown
+// once"). Nothing about the receipt is derived from it: the token sits in
+// the page, and the browser keeps the form it was posted with in its
+// history, where anyone holding the phone can send it again.
 const tokenVersion = 1
 
 // NewToken returns a fresh form token.
@@ -176,27 +180,33 @@ func (s *Service) checkToken(tok string) ([]byte, error) {
 
 // Submission is the result of a successful submit.
 type Submission struct {
+	// Receipt is the report's receipt, to show once. It is the zero
+	// Receipt when Again is set on the web: a spent form token never
+	// shows the code again.
 	Receipt seal.Receipt
 	Report  *store.Report
-	Again   bool // the same form was sent twice; nothing new was stored
+	// Again says the same submission arrived before (a form sent twice, a
+	// gateway repeating a request): nothing new was stored.
+	Again bool
 }
 
-// Submit seals, routes and stores a report or tip from the web form. The
-// input must have been decoded without problems. The form token makes a
-// double submit store one report and show the same receipt.
+// Submit seals, routes and stores a report or tip from the web form, with a
+// fresh random receipt. The input must have been decoded without problems.
+// A form token that already made a report is spent: sending it again
+// stores nothing and returns that report with Again set and no receipt.
 func (s *Service) Submit(ctx context.Context, in Input) (*Submission, error) {
 	random, err := s.checkToken(in.Token)
 	if err != nil {
 		return nil, err
 	}
-	receipt, err := seal.ReceiptFromSeed(s.Secret.MAC("receipt-seed", random))
-	if err != nil {
-		return nil, err
-	}
 	tokenHash := s.Secret.MAC("submit-token", random)
 	if id, err := s.Store.ReportIDByToken(ctx, tokenHash, s.Now().Add(-s.TokenLifetime)); err == nil {
-		return s.again(ctx, receipt, id)
+		return s.again(ctx, seal.Receipt{}, id)
 	} else if !errors.Is(err, store.ErrNotFound) {
+		return nil, err
+	}
+	receipt, err := seal.NewReceipt()
+	if err != nil {
 		return nil, err
 	}
 	return s.create(ctx, in, store.ChannelWeb, receipt, tokenHash)
@@ -269,6 +279,11 @@ func (s *Service) create(ctx context.Context, in Input, channel string, receipt 
 			if lerr != nil {
 				return nil, lerr
 			}
+			// Another request with the same token won the race and
+			// showed its receipt; this one's was never stored.
+			if channel == store.ChannelWeb {
+				receipt = seal.Receipt{}
+			}
 			return s.again(ctx, receipt, id)
 		case errors.Is(err, store.ErrDuplicateKey) && attempt < 2:
 			continue // a case reference collided: draw new ids
@@ -293,12 +308,14 @@ func (s *Service) create(ctx context.Context, in Input, channel string, receipt 
 	}
 }
 
+// again is a submission seen before: the report it made, and the receipt
+// only when the channel may show it again (USSD; never the web).
 func (s *Service) again(ctx context.Context, receipt seal.Receipt, id string) (*Submission, error) {
 	r, err := s.Store.Report(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if r.Destroyed() {
+	if r.Destroyed() && receipt.Digits() != "" {
 		return nil, ErrTokenExpired
 	}
 	return &Submission{Receipt: receipt, Report: r, Again: true}, nil

@@ -271,7 +271,7 @@ func TestRetention(t *testing.T) {
 			t.Fatalf("run on day 400: purged %v, %v; want %v", ids(res.Purged), err, wantPurge)
 		}
 		for _, id := range wantPurge {
-			for _, table := range []string{"report_fields", "attachments", "messages", "notes", "identifiers", "report_wraps", "receipts", "survivor_sessions", "submit_tokens"} {
+			for _, table := range []string{"report_fields", "attachments", "messages", "notes", "identifiers", "report_wraps", "receipts", "survivor_sessions"} {
 				if n := count(t, a, `SELECT count(*) FROM `+table+` WHERE report_id = $1`, id); n != 0 {
 					t.Errorf("%s: %d rows left in %s", id, n, table)
 				}
@@ -444,7 +444,7 @@ func TestWithdrawalLikePurge(t *testing.T) {
 					t.Errorf("withdrawing twice: %v", err)
 				}
 			}
-			for _, table := range []string{"report_fields", "attachments", "messages", "notes", "identifiers", "report_wraps", "receipts", "survivor_sessions", "submit_tokens"} {
+			for _, table := range []string{"report_fields", "attachments", "messages", "notes", "identifiers", "report_wraps", "receipts", "survivor_sessions"} {
 				if n := count(t, a, `SELECT count(*) FROM `+table+` WHERE report_id = $1`, sub.Report.ID); n != 0 {
 					t.Errorf("%d rows left in %s after withdrawal", n, table)
 				}

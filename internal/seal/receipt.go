@@ -50,8 +50,10 @@ func NewReceipt() (Receipt, error) {
 }
 
 // ReceiptFromSeed derives a receipt deterministically from a secret seed of
-// at least 32 bytes (an HMAC output, say), so that a form submitted twice can
-// show the same receipt again. The first 32 bytes, read as a big-endian
+// at least 32 bytes (an HMAC output, say), so that a USSD gateway that
+// repeats the request whose answer it lost gets the same receipt screen.
+// Never seed it from anything a browser holds (a form token): whoever has
+// the browser's history could then see the receipt again. The first 32 bytes, read as a big-endian
 // 256-bit integer, are reduced mod 10^16; the bias is below 2^-200.
 func ReceiptFromSeed(seed []byte) (Receipt, error) {
 	if len(seed) < ReceiptSeedSize {

@@ -12,8 +12,8 @@ import (
 // The end of a report's life (SPEC §3 rule 6, §5.5). Withdrawal by the
 // survivor and purge by retention destroy a report's content by the same
 // path, destroyTx: every sealed field, message, note, attachment, identifier
-// row, every wrap of its data key (organisation and receipt), its sessions
-// and form token, in one transaction. Without a wrap the data key is gone, so
+// row, every wrap of its data key (organisation and receipt) and its
+// sessions, in one transaction. Without a wrap the data key is gone, so
 // a copy of the ciphertext left in an old backup is unreadable
 // (crypto-shredding). The report row stays, for anonymous counts, with only
 // the coarse clear fields the survivor agreed could be counted.
@@ -29,13 +29,16 @@ func (r *Report) Destroyed() bool { return r.Withdrawn || !r.PurgedAt.IsZero() }
 // any of them is deleted when the report is withdrawn or purged. A new
 // table holding either names itself here (TestContentTablesComplete checks
 // that every table with a report_id column is here or in keptTables).
-var contentTables = []string{"report_fields", "attachments", "messages", "notes", "identifiers", "report_wraps", "receipts", "survivor_sessions", "submit_tokens", "nudges"}
+var contentTables = []string{"report_fields", "attachments", "messages", "notes", "identifiers", "report_wraps", "receipts", "survivor_sessions", "nudges"}
 
 // keptTables refer to reports but hold no content of theirs, or handle it
 // themselves in destroyTx: referrals keep their state for the statistics of
 // referral outcomes, with their sealed justification cleared; the audit log
-// is append-only and never holds content.
-var keptTables = []string{"referrals", "audit_log"}
+// is append-only and never holds content. submit_tokens holds a keyed hash
+// of a spent form token for its three hours: a form sent again after the
+// report was withdrawn must still be recognised as spent, or it would store
+// the withdrawn report anew and show its sender a receipt.
+var keptTables = []string{"referrals", "audit_log", "submit_tokens"}
 
 // ending says how a report's content came to be destroyed.
 type ending struct {

@@ -383,8 +383,9 @@ func (s *Store) UpgradeReceipt(ctx context.Context, reportID string, oldLookup, 
 }
 
 // Withdraw destroys a report's content at once: every sealed field, message,
-// attachment, every wrap of its data key (organisation and receipt), its
-// sessions and form token. Without a wrap the data key is gone, so a copy of
+// attachment, every wrap of its data key (organisation and receipt) and its
+// sessions (the spent form token's hash stays its three hours, see
+// keptTables). Without a wrap the data key is gone, so a copy of
 // the ciphertext left in an old backup is unreadable (crypto-shredding). The
 // row stays, for anonymous counts, with only the coarse clear fields the
 // survivor agreed could be counted.

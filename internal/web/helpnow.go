@@ -153,3 +153,16 @@ func (s *Server) helpPage(p *locale.Printer, svcs []directory.Service, county st
 	}
 	return page
 }
+
+// nationalHelp is help now without anything about a report: the national
+// lines alone.
+func (s *Server) nationalHelp(p *locale.Printer) *helpView {
+	all := s.helpNow(p, directory.Situation{}, nil)
+	v := &helpView{}
+	for _, sec := range all.Sections {
+		if sec.ID == string(directory.SectionNational) {
+			v.Sections = append(v.Sections, sec)
+		}
+	}
+	return v
+}

@@ -207,21 +207,32 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, kind string) {
 		again(http.StatusServiceUnavailable, "problem.not_saved")
 		return
 	}
-	if !sub.Again {
-		s.log.Info("report received", "kind", kind, "channel", sub.Report.Channel)
+	if sub.Again {
+		// A spent form token (Send pressed twice, Back and Reload on the
+		// confirmation, a form sent again from the browser's history):
+		// nothing new was stored, and the code is never shown again
+		// (SPEC §6 "Shown once"). Nor is help matched to the report,
+		// which would tell whoever holds the phone what it said.
+		s.render(w, http.StatusOK, "received", s.newView(r, l, "received.again_page_title",
+			&receivedView{CaseKind: kind, Again: true, Deleted: sub.Report.Destroyed(), Help: s.nationalHelp(p)}))
+		return
 	}
+	s.log.Info("report received", "kind", kind, "channel", sub.Report.Channel)
 	svcs, _, err := s.rep.Directory(r.Context())
 	if err != nil {
 		svcs = nil // help-now still shows the national lines
 	}
-	data := &receivedView{Receipt: sub.Receipt.String(), CaseKind: kind, Again: sub.Again,
+	data := &receivedView{Receipt: sub.Receipt.String(), CaseKind: kind,
 		Help: s.helpNow(p, reporting.Situation(sub.Report), svcs)}
 	s.render(w, http.StatusOK, "received", s.newView(r, l, "received.page_title", data))
 }
 
+// receivedView is the page that answers a report or tip: the receipt and
+// help now the first time, "already sent" and the national lines after.
 type receivedView struct {
-	Receipt  string
+	Receipt  string // "" when Again
 	CaseKind string
 	Again    bool
+	Deleted  bool // Again, and the report was withdrawn or purged since
 	Help     *helpView
 }
