@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+
+	"github.com/salama-ke/salama/internal/web"
 )
 
 // The two languages every survivor-facing page exists in, with the
@@ -341,7 +343,18 @@ func reportBody(form *exchange, r report, shot []byte) ([]byte, string, error) {
 // redirect leads to.
 func (v *visitor) logIn(ctx context.Context, lang, receipt string) (*exchange, error) {
 	path := "/" + lang + "/check"
-	x, err := v.post(ctx, path, "application/x-www-form-urlencoded", []byte(url.Values{"receipt": {receipt}}.Encode()))
+	form, err := v.get(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := form.expect(http.StatusOK, "GET "+path); err != nil {
+		return nil, err
+	}
+	token, err := find(tokenRE, form.HTML)
+	if err != nil {
+		return nil, fmt.Errorf("GET %s: login token: %w", path, err)
+	}
+	x, err := v.post(ctx, path, "application/x-www-form-urlencoded", []byte(url.Values{"receipt": {receipt}, "token": {token}}.Encode()))
 	if err != nil {
 		return nil, err
 	}
@@ -356,7 +369,7 @@ func (v *visitor) logIn(ctx context.Context, lang, receipt string) (*exchange, e
 	if err != nil {
 		return nil, err
 	}
-	return thread, thread.expect(http.StatusOK, "GET "+loc)
+	return thread, thread.expect(web.StatusReport, "GET "+loc)
 }
 
 var (

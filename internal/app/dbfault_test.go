@@ -15,6 +15,7 @@ import (
 	"github.com/salama-ke/salama/internal/locale"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
+	"github.com/salama-ke/salama/internal/web"
 )
 
 // A database fault while a survivor sends a report (SPEC §3.9): they get the
@@ -115,8 +116,8 @@ func TestDatabaseFaultsDuringSubmission(t *testing.T) {
 						t.Fatalf("sending again after the repair (attempt %d): status %d:\n%s", attempt, status, page)
 					}
 				}
-				u.post(in, "/"+l+"/check", url.Values{"receipt": {receipt}}, http.StatusSeeOther)
-				if thread := u.get(in, "/"+l+"/check/report", http.StatusOK); !strings.Contains(thread, html.EscapeString(narrative)) {
+				u.logIn(in, l, receipt)
+				if thread := u.get(in, "/"+l+"/check/report", web.StatusReport); !strings.Contains(thread, html.EscapeString(narrative)) {
 					t.Error("after recovering, the report sent again does not open with its narrative")
 				}
 				if n := f.reports(t); n != before+1 {

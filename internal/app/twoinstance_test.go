@@ -68,14 +68,14 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 		"what": {"sextortion"}, "county": {"kisumu"}, "danger": {"yes"}, "narrative": {narrative}, "contact": {"code"},
 		"share": {"ask"}, "send": {"1"}}, http.StatusOK)
 	receipt := match(t, receiptRE, received)
-	survivor.post(a, "/en/check", url.Values{"receipt": {receipt}}, http.StatusSeeOther)
-	thread := survivor.get(b, "/en/check/report", http.StatusOK)
+	survivor.logIn(a, "en", receipt)
+	thread := survivor.get(b, "/en/check/report", web.StatusReport)
 	if !strings.Contains(thread, html.EscapeString(narrative)) {
 		t.Error("instance B's thread page does not show the narrative sent to B after the login on A")
 	}
 	answer := "Yes, at my aunt's. Please message me here. (from A)"
 	survivor.post(a, "/en/check/reply", url.Values{"csrf": {match(t, csrfRE, thread)}, "text": {answer}}, http.StatusSeeOther)
-	if thread := survivor.get(b, "/en/check/report", http.StatusOK); !strings.Contains(thread, html.EscapeString(answer)) {
+	if thread := survivor.get(b, "/en/check/report", web.StatusReport); !strings.Contains(thread, html.EscapeString(answer)) {
 		t.Error("instance B's thread does not show the reply sent on A")
 	}
 
@@ -101,7 +101,7 @@ func TestTwoInstancesOnePostgres(t *testing.T) {
 	cw.post(b, "/console/logout", url.Values{"csrf": {match(t, csrfRE, page)}}, http.StatusOK)
 	cw.get(a, "/console/", http.StatusSeeOther)
 	// And the survivor's logout on A ends it on B.
-	thread = survivor.get(a, "/en/check/report", http.StatusOK)
+	thread = survivor.get(a, "/en/check/report", web.StatusReport)
 	survivor.post(a, "/en/check/logout", url.Values{"csrf": {match(t, csrfRE, thread)}}, http.StatusOK)
 	survivor.get(b, "/en/check/report", http.StatusSeeOther)
 }
@@ -157,6 +157,14 @@ func newUser(t *testing.T) *user {
 func (u *user) get(in *instance, path string, want int) string {
 	u.t.Helper()
 	return u.do(in, http.MethodGet, path, nil, want)
+}
+
+// logIn types a receipt into in's check form and sends it there, expecting
+// the redirect to the report.
+func (u *user) logIn(in *instance, lang, receipt string) {
+	u.t.Helper()
+	form := u.get(in, "/"+lang+"/check", http.StatusOK)
+	u.post(in, "/"+lang+"/check", url.Values{"receipt": {receipt}, "token": {match(u.t, tokenRE, form)}}, http.StatusSeeOther)
 }
 
 func (u *user) post(in *instance, path string, form url.Values, want int) string {

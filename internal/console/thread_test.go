@@ -12,6 +12,7 @@ import (
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/reporting"
+	"github.com/salama-ke/salama/internal/web"
 )
 
 // The "done when": the demo caseworker reads a demo report and
@@ -69,12 +70,12 @@ func TestReplyRoundTrip(t *testing.T) {
 
 		// The survivor checks with the receipt.
 		sv := s.browser(t)
-		r = sv.post("/en/check", url.Values{"receipt": {receipt}})
+		r = sv.post("/en/check", url.Values{"receipt": {receipt}, "token": {s.App.Reporting.NewLoginToken()}})
 		if r.StatusCode != http.StatusSeeOther || sv.check == "" {
 			t.Fatalf("receipt login: %d\n%s", r.StatusCode, r.body)
 		}
 		r = sv.get("/en/check/report")
-		expect(t, "survivor's thread", r, 200, reply)
+		expect(t, "survivor's thread", r, web.StatusReport, reply)
 		if r.has(note) || strings.Contains(r.body, "Note-8852") || strings.Contains(r.body, "demo-caseworker") {
 			t.Error("the survivor sees the private note or the caseworker's username")
 		}

@@ -27,6 +27,7 @@ import (
 
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
+	"github.com/salama-ke/salama/internal/web"
 )
 
 // How hard the test pushes: reporters at once, and how many receipts must
@@ -151,8 +152,14 @@ func loadAndKill(t *testing.T, ctx context.Context, srv *server) ([]ack, int64) 
 func checkReceipt(t *testing.T, ctx context.Context, base, xff string, a ack) {
 	t.Helper()
 	c := newClient()
-	resp, body, err := do(ctx, c, "POST", base+"/en/check", xff, "application/x-www-form-urlencoded",
-		strings.NewReader(url.Values{"receipt": {a.receipt}}.Encode()))
+	resp, body, err := do(ctx, c, "GET", base+"/en/check", xff, "", nil)
+	m := tokenRE.FindStringSubmatch(body)
+	if err != nil || resp.StatusCode != http.StatusOK || m == nil {
+		t.Errorf("receipt %s: the check page: status %v, %v", a.receipt, statusOf(resp), err)
+		return
+	}
+	resp, body, err = do(ctx, c, "POST", base+"/en/check", xff, "application/x-www-form-urlencoded",
+		strings.NewReader(url.Values{"receipt": {a.receipt}, "token": {html.UnescapeString(m[1])}}.Encode()))
 	if err != nil {
 		t.Errorf("receipt %s: %v", a.receipt, err)
 		return
@@ -167,7 +174,7 @@ func checkReceipt(t *testing.T, ctx context.Context, base, xff string, a ack) {
 		return
 	}
 	resp, body, err = do(ctx, c, "GET", loc.String(), xff, "", nil)
-	if err != nil || resp.StatusCode != http.StatusOK {
+	if err != nil || resp.StatusCode != web.StatusReport {
 		t.Errorf("receipt %s: the report page: status %v, %v", a.receipt, statusOf(resp), err)
 		return
 	}

@@ -155,6 +155,18 @@ func (s *Service) LogOut(ctx context.Context, c *CheckSession) error {
 	return s.Store.DeleteSurvivorSession(ctx, sha(c.id))
 }
 
+// EndSession deletes the receipt login a cookie names, as Quick exit does.
+// Only the session id in the cookie is needed, so even a cookie whose key
+// part was damaged ends its session. A cookie that names no session is not
+// an error.
+func (s *Service) EndSession(ctx context.Context, cookie string) error {
+	b, err := base64.RawURLEncoding.DecodeString(cookie)
+	if err != nil || len(b) != 16+32 {
+		return nil
+	}
+	return s.Store.DeleteSurvivorSession(ctx, sha(b[:16]))
+}
+
 // Message is one entry of the thread, opened.
 type Message struct {
 	FromSurvivor bool

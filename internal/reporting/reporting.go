@@ -147,25 +147,47 @@ func (s *Service) InvalidateDirectory() {
 // history, where anyone holding the phone can send it again.
 const tokenVersion = 1
 
-// NewToken returns a fresh form token.
-func (s *Service) NewToken() string {
+// Form tokens are MACed per purpose, so a token of one form is never
+// accepted by another.
+const (
+	tokenReport = "form-token"        // the report and tip forms
+	tokenLogIn  = "check-login-token" // the receipt login form
+)
+
+// NewToken returns a fresh token for the report and tip forms.
+func (s *Service) NewToken() string { return s.newToken(tokenReport) }
+
+// NewLoginToken returns a fresh token for the receipt login form. There is
+// no cookie before the login, so the token cannot be tied to the browser:
+// it proves that the form was one of ours, recently; a request from another
+// site is refused by the web layer from the browser's own headers.
+func (s *Service) NewLoginToken() string { return s.newToken(tokenLogIn) }
+
+// CheckLoginToken returns ErrTokenExpired unless tok is a fresh login token.
+func (s *Service) CheckLoginToken(tok string) error {
+	_, err := s.checkToken(tokenLogIn, tok)
+	return err
+}
+
+func (s *Service) newToken(purpose string) string {
 	b := make([]byte, 1+8+16, 1+8+16+32)
 	b[0] = tokenVersion
 	binary.BigEndian.PutUint64(b[1:9], uint64(s.Now().Unix()))
 	if _, err := rand.Read(b[9:25]); err != nil {
 		panic(err) // crypto/rand never fails on supported platforms
 	}
-	b = append(b, s.Secret.MAC("form-token", b)...)
+	b = append(b, s.Secret.MAC(purpose, b)...)
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// checkToken returns the token's random part if it is ours and fresh.
-func (s *Service) checkToken(tok string) ([]byte, error) {
+// checkToken returns the token's random part if it is ours, for purpose,
+// and fresh.
+func (s *Service) checkToken(purpose, tok string) ([]byte, error) {
 	b, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil || len(b) != 1+8+16+32 || b[0] != tokenVersion {
 		return nil, ErrTokenExpired
 	}
-	if !s.Secret.VerifyMAC("form-token", b[:25], b[25:]) {
+	if !s.Secret.VerifyMAC(purpose, b[:25], b[25:]) {
 		return nil, ErrTokenExpired
 	}
 	issued := time.Unix(int64(binary.BigEndian.Uint64(b[1:9])), 0)
@@ -195,7 +217,7 @@ type Submission struct {
 // A form token that already made a report is spent: sending it again
 // stores nothing and returns that report with Again set and no receipt.
 func (s *Service) Submit(ctx context.Context, in Input) (*Submission, error) {
-	random, err := s.checkToken(in.Token)
+	random, err := s.checkToken(tokenReport, in.Token)
 	if err != nil {
 		return nil, err
 	}

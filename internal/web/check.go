@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -17,10 +18,23 @@ import (
 // public page ever sets, and only after the survivor typed their receipt.
 const checkCookie = "salama_check"
 
+// StatusReport is the status of the page that shows a survivor's report
+// (GET /{lang}/check/report): 203, a success every browser renders like
+// 200, and not 200 on purpose. Chrome keeps pages in its back/forward cache
+// despite Cache-Control: no-store, and restores them on Back without asking
+// the server, so after Quick exit Back would show the report although its
+// session is gone (Quick exit clears the cookie before Chrome stores the
+// page, so its cookie-change rule does not fire either). Chrome caches only
+// documents whose status is exactly 200; Firefox and Safari keep no
+// no-store page. internal/browsertest TestQuickExitEndsReceiptLogin checks
+// it with scripts off.
+const StatusReport = http.StatusNonAuthoritativeInfo
+
 // eastAfrica is the time zone survivors read times in (UTC+3, no DST).
 var eastAfrica = time.FixedZone("EAT", 3*60*60)
 
 type checkView struct {
+	Token   string // the login form's token (reporting.NewLoginToken)
 	Receipt string // as typed, shown again on an error
 	Problem string
 	Ended   bool
@@ -39,7 +53,7 @@ func (s *Server) checkForm(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	v := &checkView{Ended: r.URL.Query().Get("ended") == "1"}
+	v := &checkView{Token: s.rep.NewLoginToken(), Ended: r.URL.Query().Get("ended") == "1"}
 	s.render(w, http.StatusOK, "check", s.newView(r, l, "check.page_title", v))
 }
 
@@ -56,8 +70,19 @@ func (s *Server) checkLogin(w http.ResponseWriter, r *http.Request) {
 		typed = typed[:64]
 	}
 	again := func(status int, key string, args ...any) {
-		v := &checkView{Receipt: strings.ToValidUTF8(typed, ""), Problem: p.T(key, args...)}
+		v := &checkView{Token: s.rep.NewLoginToken(), Receipt: strings.ToValidUTF8(typed, ""), Problem: p.T(key, args...)}
 		s.render(w, status, "check", s.newView(r, l, "check.page_title", v))
+	}
+	// Login CSRF: another site must not log this browser into a report of
+	// its choosing (whose thread the survivor would then write into). The
+	// form's token proves the form was ours, recently; the browser's own
+	// headers say whether another site sent it. What was typed in a form
+	// that fails either check is not shown again: the survivor types their
+	// code again, rather than be asked to press Open on someone else's.
+	if crossSite(r) || s.rep.CheckLoginToken(r.PostFormValue("token")) != nil {
+		typed = ""
+		again(http.StatusForbidden, "check.problem_retype")
+		return
 	}
 	receipt, err := seal.ParseReceipt(typed)
 	if err != nil {
@@ -81,6 +106,25 @@ func (s *Server) checkLogin(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: checkCookie, Value: cookie, Path: "/", HttpOnly: true,
 		Secure: s.cfg.TLS, SameSite: http.SameSiteStrictMode})
 	http.Redirect(w, r, "/"+string(l)+"/check/report", http.StatusSeeOther)
+}
+
+// crossSite reports whether the browser says another site sent this
+// request. Sec-Fetch-Site is sent by every current browser; the Origin
+// header is only a fallback: our own pages post with Referrer-Policy
+// no-referrer, which makes their Origin "null", so only a named origin
+// other than this host is refused. A browser that sends neither (an old
+// one, a proxy browser) is left to the form token.
+func crossSite(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "cross-site", "same-site":
+		return true
+	}
+	o := r.Header.Get("Origin")
+	if o == "" || o == "null" {
+		return false
+	}
+	u, err := url.Parse(o)
+	return err != nil || u.Host != r.Host
 }
 
 // session resumes the receipt login or sends the survivor back to /check.
@@ -197,7 +241,7 @@ func (s *Server) checkReport(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer sess.Close()
-	s.renderThread(w, r, l, sess, http.StatusOK, "", "")
+	s.renderThread(w, r, l, sess, StatusReport, "", "")
 }
 
 // postSession parses a small form posted from the thread page and checks its

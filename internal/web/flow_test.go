@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/salama-ke/salama/internal/web"
 )
 
 const (
@@ -79,7 +81,7 @@ func TestReportCheckReplyWithdraw(t *testing.T) {
 		// Check back with the receipt.
 		cookie := s.login("en", receipt)
 		r := s.get("/en/check/report", cookie)
-		if r.StatusCode != 200 {
+		if r.StatusCode != web.StatusReport {
 			t.Fatalf("thread: %d", r.StatusCode)
 		}
 		for _, want := range []string{html.EscapeString(narrative), idPhone, html.EscapeString(idHandle), contactTel, "Received", "Screenshots sent: 1"} {
@@ -144,10 +146,10 @@ func TestReportCheckReplyWithdraw(t *testing.T) {
 		if r := s.get("/en/check/report", cookie); r.StatusCode != http.StatusSeeOther {
 			t.Errorf("session survived withdrawal: %d", r.StatusCode)
 		}
-		gone := s.postForm("/en/check", url.Values{"receipt": {receipt}}, "")
-		unknown := s.postForm("/en/check", url.Values{"receipt": {"1111 2222 3333 4444"}}, "")
-		typed := strings.ReplaceAll(gone.body, receipt, "")
-		if gone.StatusCode != unknown.StatusCode || typed != strings.ReplaceAll(unknown.body, "1111 2222 3333 4444", "") {
+		gone := s.postForm("/en/check", s.loginForm("en", receipt), "")
+		unknown := s.postForm("/en/check", s.loginForm("en", "1111 2222 3333 4444"), "")
+		typed := tokenRE.ReplaceAllString(strings.ReplaceAll(gone.body, receipt, ""), "")
+		if gone.StatusCode != unknown.StatusCode || typed != tokenRE.ReplaceAllString(strings.ReplaceAll(unknown.body, "1111 2222 3333 4444", ""), "") {
 			t.Errorf("withdrawn and unknown receipts answer differently: %d vs %d", gone.StatusCode, unknown.StatusCode)
 		}
 		if !strings.Contains(gone.body, "No report matches this code") {
@@ -366,7 +368,7 @@ func TestReceiptGuessingLimited(t *testing.T) {
 	s := newSite(t, newSQLite(t))
 	var last int
 	for i := range 8 {
-		r := s.postForm("/en/check", url.Values{"receipt": {fmt.Sprintf("1234 5678 9012 %04d", i)}}, "")
+		r := s.postForm("/en/check", s.loginForm("en", fmt.Sprintf("1234 5678 9012 %04d", i)), "")
 		last = r.StatusCode
 	}
 	if last != http.StatusTooManyRequests {
@@ -377,7 +379,7 @@ func TestReceiptGuessingLimited(t *testing.T) {
 // A malformed receipt keeps what was typed and says what a receipt is.
 func TestMalformedReceipt(t *testing.T) {
 	s := newSite(t, newSQLite(t))
-	r := s.postForm("/sw/check", url.Values{"receipt": {"1234 5678 90"}}, "")
+	r := s.postForm("/sw/check", s.loginForm("sw", "1234 5678 90"), "")
 	if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, `value="1234 5678 90"`) || !strings.Contains(r.body, "tarakimu 16") {
 		t.Errorf("malformed receipt: %d", r.StatusCode)
 	}
@@ -390,12 +392,12 @@ func TestSessionLifetime(t *testing.T) {
 		_, receipt := s.report("en", fullReport())
 		cookie := s.login("en", receipt)
 		s.clock.Add(14 * time.Minute)
-		if r := s.get("/en/check/report", cookie); r.StatusCode != 200 {
+		if r := s.get("/en/check/report", cookie); r.StatusCode != web.StatusReport {
 			t.Fatalf("session ended before 15 idle minutes: %d", r.StatusCode)
 		}
 		s.clock.Add(14 * time.Minute) // active 14 minutes ago: still alive
 		r := s.get("/en/check/report", cookie)
-		if r.StatusCode != 200 {
+		if r.StatusCode != web.StatusReport {
 			t.Fatalf("session ended while in use: %d", r.StatusCode)
 		}
 		csrf := match(t, csrfRE, r.body, "csrf")

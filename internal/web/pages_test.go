@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/salama-ke/salama/internal/web"
 )
 
 // rawKey matches a catalog key rendered verbatim, which is what a missing
@@ -38,7 +40,7 @@ func TestPublicPages(t *testing.T) {
 			{"/" + lang + "/help?county=mombasa&need=shelter", "", 200},
 			{"/" + lang + "/help?county=nowhere&need=nothing", "", 200},
 			{"/" + lang + "/check", "", 200},
-			{"/" + lang + "/check/report", cookie, 200},
+			{"/" + lang + "/check/report", cookie, web.StatusReport},
 			{"/" + lang + "/no-such-page", "", 404},
 		} {
 			r := s.get(tc.path, tc.cookie)
@@ -55,7 +57,11 @@ func TestPublicPages(t *testing.T) {
 			if !strings.Contains(r.body, `<html lang="`+lang+`">`) {
 				t.Errorf("GET %s is not in %s", tc.path, lang)
 			}
-			for _, want := range []string{`class="exit" href="https://neutral.example/"`, "999", "112", "1195", "116"} {
+			exit := `class="exit" href="https://neutral.example/"`
+			if tc.cookie != "" {
+				exit = `class="exit" href="/exit"` // ends the receipt login first
+			}
+			for _, want := range []string{exit, "999", "112", "1195", "116"} {
 				if !strings.Contains(r.body, want) {
 					t.Errorf("GET %s lacks %q (quick exit and footer helplines)", tc.path, want)
 				}
@@ -97,7 +103,7 @@ func checkHeaders(t *testing.T, what string, r *http.Response) {
 func TestHeadersEverywhere(t *testing.T) {
 	s := newSite(t, newSQLite(t))
 	for _, r := range []response{
-		s.postForm("/en/check", url.Values{"receipt": {"12"}}, ""),
+		s.postForm("/en/check", s.loginForm("en", "12"), ""),
 		s.postForm("/en/check/reply", url.Values{"text": {"x"}}, ""),
 		s.get("/xx/report", ""),
 		s.get("/healthz", ""),

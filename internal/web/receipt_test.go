@@ -10,6 +10,7 @@ import (
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
+	"github.com/salama-ke/salama/internal/web"
 )
 
 // receiptRow is what a dump shows of one receipt: its lookup key, its wrap
@@ -148,7 +149,7 @@ func TestOldReceiptUpgradedAtWebLogin(t *testing.T) {
 		}
 
 		cookie := s.login("en", typed)
-		if r := s.get("/en/check/report", cookie); r.StatusCode != 200 || !strings.Contains(r.body, html.EscapeString(narrative)) {
+		if r := s.get("/en/check/report", cookie); r.StatusCode != web.StatusReport || !strings.Contains(r.body, html.EscapeString(narrative)) {
 			t.Fatalf("an old receipt does not open its report: %d", r.StatusCode)
 		}
 		rows := s.receiptRows(id)

@@ -61,7 +61,7 @@ func TestSurvivorAnswersReferral(t *testing.T) {
 		}
 		return resp, b.String()
 	}
-	resp, _ := do("POST", "/sw/check", url.Values{"receipt": {receipt}}, "")
+	resp, _ := do("POST", "/sw/check", url.Values{"receipt": {receipt}, "token": {e.App.Reporting.NewLoginToken()}}, "")
 	var cookie string
 	for _, c := range resp.Cookies() {
 		if c.Name == "salama_check" {

@@ -117,6 +117,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /{lang}/check/withdraw", s.checkWithdraw)
 	mux.HandleFunc("POST /{lang}/check/referral", s.checkReferral)
 	mux.HandleFunc("POST /{lang}/check/logout", s.checkLogout)
+	mux.HandleFunc("GET "+exitPath, s.quickExit)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	// Pages declare an empty icon; old browsers ask anyway. Answer with
 	// nothing rather than a redirect and a 404 page.

@@ -261,10 +261,21 @@ func (s *site) report(lang string, form url.Values, files ...file) (response, st
 	return r, match(s.t, receiptRE, r.body, "receipt")
 }
 
+// loginForm is the receipt login form as the check page sends it: the
+// receipt typed, and the form's token.
+func (s *site) loginForm(lang, receipt string) url.Values {
+	s.t.Helper()
+	r := s.get("/"+lang+"/check", "")
+	if r.StatusCode != 200 {
+		s.t.Fatalf("GET /%s/check: %d", lang, r.StatusCode)
+	}
+	return url.Values{"receipt": {receipt}, "token": {match(s.t, tokenRE, r.body, "login token")}}
+}
+
 // login opens the report with its receipt and returns the session cookie.
 func (s *site) login(lang, receipt string) string {
 	s.t.Helper()
-	r := s.postForm("/"+lang+"/check", url.Values{"receipt": {receipt}}, "")
+	r := s.postForm("/"+lang+"/check", s.loginForm(lang, receipt), "")
 	if r.StatusCode != http.StatusSeeOther {
 		s.t.Fatalf("receipt login: status %d:\n%s", r.StatusCode, r.body)
 	}
