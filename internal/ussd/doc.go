@@ -5,8 +5,8 @@
 //
 // The gateway posts every input of the session so far in one field, joined
 // by '*', with each request. The session's state in the database (under a
-// keyed hash of the gateway's session id, for at most three minutes of
-// inactivity) holds only the menu position and the structured answers: a
+// keyed hash of the gateway's session id and the caller's number, for at
+// most three minutes of inactivity) holds only the menu position and the structured answers: a
 // receipt typed to check a report, or a reply typed to a caseworker, is read
 // again from the gateway's request each time it is needed and never stored.
 // Nor is the caller's phone number, unless the survivor chose to be contacted

@@ -175,6 +175,9 @@ func (o *fakeOpened) Reply(_ context.Context, text string) error {
 
 func (o *fakeOpened) Close() {}
 
+// ReportID names the fake report by its address: unique while it lives.
+func (o *fakeOpened) ReportID() string { return fmt.Sprintf("fake-%p", o.r) }
+
 // rig is a handler over fakes, with a settable clock.
 type rig struct {
 	t        testing.TB
@@ -279,8 +282,10 @@ func (p *phone) fork(num string) *phone {
 	m := p.g.sessions
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if row, ok := m.rows[string(p.g.h.Secret.MAC("ussd-session", []byte(p.id)))]; ok {
-		m.rows[string(p.g.h.Secret.MAC("ussd-session", []byte(id)))] = row
+	if row, ok := m.rows[string(p.g.h.sessionKey(p.id, p.num))]; ok {
+		// The state is copied as it is: a receipt already checked in it
+		// is bound to this session's key, so the fork must type it again.
+		m.rows[string(p.g.h.sessionKey(id, num))] = row
 	}
 	return q
 }

@@ -2,6 +2,7 @@ package ussd
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"errors"
 	"slices"
@@ -24,6 +25,8 @@ type turn struct {
 	// opened is the report opened with the receipt during this request,
 	// so the step and the screen after it cost one argon2id evaluation.
 	opened Opened
+	// idHash is the session's key (Handler.sessionKey).
+	idHash []byte
 }
 
 func (t *turn) close() {
@@ -251,8 +254,7 @@ func (t *turn) code(st *state, in string, at int) {
 		st.Problem = "ussd.problem.code_format"
 		return
 	}
-	key := sms.KeyAddr(t.h.Secret, "ussd-receipt", t.req.Phone)
-	if ok, _ := t.h.guesses.Allow(key); !ok {
+	if ok, _ := t.h.guesses.Allow(t.h.guessKey(t.req.Phone)); !ok {
 		st.Screen = sBlocked
 		return
 	}
@@ -268,22 +270,38 @@ func (t *turn) code(st *state, in string, at int) {
 	}
 	t.opened = op
 	st.CodeAt, st.Screen, st.Page = at+1, sStatus, 0
+	st.Bound = t.h.bind(t.idHash, op.ReportID())
 }
 
 // open opens the report whose receipt is at st.CodeAt in the gateway's
-// inputs, once per request.
+// inputs, once per request. The receipt is read from the request again
+// (it is never stored), so what is there now may not be what was checked:
+// a gateway request can carry any text at that position, and repeating a
+// request costs the caller nothing. Only the report the session was bound
+// to when the receipt was typed opens; anything else counts as a guess
+// against the phone's limit and ends the session with the same screen a
+// wrong receipt gives, so this path tells a guesser nothing and is no
+// faster than the code screen.
 func (t *turn) open(st *state) (Opened, error) {
 	if t.opened != nil {
 		return t.opened, nil
 	}
-	if st.CodeAt < 1 || st.CodeAt > len(t.inputs) {
+	if st.CodeAt < 1 || st.CodeAt > len(t.inputs) || len(st.Bound) == 0 {
 		return nil, reporting.ErrNoReport
 	}
 	r, err := seal.ParseReceipt(t.inputs[st.CodeAt-1])
 	if err != nil {
+		t.h.guesses.Allow(t.h.guessKey(t.req.Phone))
 		return nil, reporting.ErrNoReport
 	}
 	op, err := t.h.Reports.Open(t.ctx, r)
+	if errors.Is(err, reporting.ErrNoReport) || err == nil && !hmac.Equal(t.h.bind(t.idHash, op.ReportID()), st.Bound) {
+		if op != nil {
+			op.Close()
+		}
+		t.h.guesses.Allow(t.h.guessKey(t.req.Phone))
+		return nil, reporting.ErrNoReport
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -79,3 +79,4 @@ type opened struct {
 func (o opened) Latest(ctx context.Context) (*reporting.Latest, error) { return o.s.Latest(ctx, o.c) }
 func (o opened) Reply(ctx context.Context, text string) error          { return o.s.Reply(ctx, o.c, text) }
 func (o opened) Close()                                                { o.c.Close() }
+func (o opened) ReportID() string                                      { return o.c.ReportID }

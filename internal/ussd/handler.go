@@ -2,10 +2,12 @@ package ussd
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -15,6 +17,7 @@ import (
 	"github.com/salama-ke/salama/internal/ratelimit"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/seal"
+	"github.com/salama-ke/salama/internal/sms"
 	"github.com/salama-ke/salama/internal/store"
 )
 
@@ -32,6 +35,8 @@ type Reports interface {
 
 // Opened is a report opened with its receipt, for one request.
 type Opened interface {
+	// ReportID names the report, to bind the session to it.
+	ReportID() string
 	Latest(ctx context.Context) (*reporting.Latest, error)
 	Reply(ctx context.Context, text string) error
 	Close()
@@ -143,9 +148,9 @@ func (h *Handler) Answer(ctx context.Context, req Request) Response {
 		return h.failEnd(h.Lang, "ussd.error")
 	}
 	now := h.Now()
-	idHash := h.Secret.MAC("ussd-session", []byte(req.SessionID))
+	idHash := h.sessionKey(req.SessionID, req.Phone)
 	inputs := req.Inputs()
-	t := &turn{h: h, ctx: ctx, req: req, inputs: inputs}
+	t := &turn{h: h, ctx: ctx, req: req, inputs: inputs, idHash: idHash}
 	defer t.close()
 
 	raw, err := h.Sessions.USSDSession(ctx, idHash, now)
@@ -203,6 +208,44 @@ func (h *Handler) Answer(ctx context.Context, req Request) Response {
 		}
 	}
 	return resp
+}
+
+// sessionKey is where a session's state is kept: an HMAC of the gateway's
+// session id and the caller's number, so that a session id the gateway
+// gives again (to another caller, or reused after a restart) never finds
+// another caller's screen, receipt or report. The id is length-prefixed so
+// that no (id, number) pair collides with another.
+func (h *Handler) sessionKey(sessionID, phone string) []byte {
+	msg := make([]byte, 0, 4+len(sessionID)+len(phone))
+	msg = binary.BigEndian.AppendUint32(msg, uint32(len(sessionID)))
+	msg = append(msg, sessionID...)
+	msg = append(msg, phoneKey(phone)...)
+	return h.Secret.MAC("ussd-session/v2", msg)
+}
+
+// phoneKey is the caller's number as the keys of this package use it: in
+// E.164 when it reads as a phone number, so that one handset is one caller
+// however the gateway writes its number.
+func phoneKey(phone string) string {
+	if p, ok := sms.NormalisePhone(phone); ok {
+		return p
+	}
+	return strings.TrimSpace(phone)
+}
+
+// guessKey is the in-memory rate limiter's key for receipts typed on one
+// phone: an HMAC of the number under a key derived from the network secret
+// (the limiter hashes it again under its daily key). It never leaves memory.
+func (h *Handler) guessKey(phone string) netip.Addr {
+	return sms.KeyAddr(h.Secret, "ussd-receipt", phoneKey(phone))
+}
+
+// bind is what a session keeps of the report its receipt opened: a keyed
+// hash of the report's id under the session's own key, so the state names
+// no report to whoever reads the table, and a later request of the session
+// can only open that one report.
+func (h *Handler) bind(idHash []byte, reportID string) []byte {
+	return h.Secret.MAC("ussd-opened", append(append([]byte{}, idHash...), reportID...))
 }
 
 // afterSaveError answers when the state could not be written: if another

@@ -100,6 +100,9 @@ type state struct {
 	Nonce []byte `json:"nonce,omitempty"`
 	// CodeAt is the position (from 1) of the input holding the receipt.
 	CodeAt int `json:"code_at,omitempty"`
+	// Bound is a keyed hash of the report the receipt at CodeAt opened
+	// (Handler.bind): later requests open that report or none.
+	Bound []byte `json:"bound,omitempty"`
 	// ReplyFrom and ReplyTo are the positions (from 1, inclusive) of the
 	// inputs holding a reply that could not be stored, to try again.
 	ReplyFrom int    `json:"reply_from,omitempty"`
@@ -140,7 +143,7 @@ func decodeState(s string) (*state, error) {
 		return nil, errBadState
 	}
 	ok := st.V == stateVersion && slices.Contains(screens, st.Screen) && st.Seen >= 0 && st.Page >= 0 &&
-		st.CodeAt >= 0 && st.CodeAt <= st.Seen && st.ReplyFrom >= 0 && st.ReplyTo <= st.Seen && st.ReplyFrom <= st.ReplyTo &&
+		st.CodeAt >= 0 && st.CodeAt <= st.Seen && (len(st.Bound) == 0 || len(st.Bound) == 32) && st.ReplyFrom >= 0 && st.ReplyTo <= st.Seen && st.ReplyFrom <= st.ReplyTo &&
 		len(st.Matches) <= 47 && (st.Flow == "" || st.Flow == flowReport || st.Flow == flowHelp)
 	if _, known := locale.ParseLang(string(st.Lang)); !known {
 		ok = false
@@ -195,7 +198,7 @@ func (st *state) back() {
 	case sSendFailed:
 		st.Screen = sContact
 	case sStatus:
-		st.CodeAt = 0
+		st.CodeAt, st.Bound = 0, nil
 		st.Screen = sCode
 	case sMessage:
 		if st.Page > 0 {
