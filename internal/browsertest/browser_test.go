@@ -213,7 +213,7 @@ func TestReportWithoutJavaScript(t *testing.T) {
 
 	reply := "Thank you. I can talk on weekdays after 4pm."
 	b.do(chromedp.SendKeys(chromedp.CSS("#text"), reply))
-	if status, u := b.navigate(chromedp.Click(chromedp.CSS(`form[action="/en/check/reply"] button`))); status != http.StatusOK {
+	if status, u := b.navigate(chromedp.Click(chromedp.CSS(`form[action="/en/check/reply"] button`))); status != web.StatusReport {
 		b.fatalf("sending a reply: status %d at %s", status, u)
 	}
 	if !strings.Contains(b.text("main"), reply) {

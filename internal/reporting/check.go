@@ -24,22 +24,32 @@ const MaxReply = 4000
 // held only for the length of one request.
 type CheckSession struct {
 	ReportID string
-	id       []byte
-	dk       *seal.DataKey
+	// Unsaved says why this request's session could not be written (a
+	// read-only database, a full disk): the report can be read now, but
+	// replying, answering or deleting cannot be done, and a login without
+	// a stored session has no cookie to come back with. Nil when all is
+	// well.
+	Unsaved error
+	id      []byte
+	dk      *seal.DataKey
 }
 
 // Close forgets the data key.
 func (c *CheckSession) Close() { c.dk.Destroy() }
 
-// CSRF is the token the session's forms carry.
+// CSRF is the token the session's forms carry; "" for a session that was
+// never stored (it has no forms).
 func (s *Service) CSRF(c *CheckSession) string {
+	if c.id == nil {
+		return ""
+	}
 	return base64.RawURLEncoding.EncodeToString(s.Secret.MAC("check-csrf", c.id))
 }
 
 // VerifyCSRF checks a form's token against the session.
 func (s *Service) VerifyCSRF(c *CheckSession, tok string) bool {
 	b, err := base64.RawURLEncoding.DecodeString(tok)
-	return err == nil && s.Secret.VerifyMAC("check-csrf", c.id, b)
+	return err == nil && c.id != nil && s.Secret.VerifyMAC("check-csrf", c.id, b)
 }
 
 // LogIn opens the report a receipt belongs to and starts a session. It
@@ -48,29 +58,51 @@ func (s *Service) VerifyCSRF(c *CheckSession, tok string) bool {
 // withdrawn reports cost the same argon2id evaluation and give the same
 // ErrNoReport.
 func (s *Service) LogIn(ctx context.Context, r seal.Receipt) (cookie string, err error) {
-	reportID, dk, err := s.openReceipt(ctx, r)
+	cookie, c, err := s.Enter(ctx, r)
 	if err != nil {
 		return "", err
 	}
-	defer dk.Destroy()
+	defer c.Close()
+	if c.Unsaved != nil {
+		return "", c.Unsaved
+	}
+	return cookie, nil
+}
+
+// Enter is LogIn for the check page: it also returns the report opened for
+// this request. If the session cannot be stored while the report can be
+// read (a read-only database, a full disk), the survivor still reads their
+// report now: the cookie is "" and the CheckSession's Unsaved says why.
+// The caller must Close the CheckSession.
+func (s *Service) Enter(ctx context.Context, r seal.Receipt) (cookie string, c *CheckSession, err error) {
+	reportID, dk, err := s.openReceipt(ctx, r)
+	if err != nil {
+		return "", nil, err
+	}
+	c = &CheckSession{ReportID: reportID, dk: dk}
 	sk, err := seal.NewKey()
 	if err != nil {
-		return "", err
+		c.Close()
+		return "", nil, err
 	}
 	defer sk.Destroy()
 	sealed, err := sk.WrapDataKey(reportID, "survivor-session", dk)
 	if err != nil {
-		return "", err
+		c.Close()
+		return "", nil, err
 	}
 	id := make([]byte, 16)
 	if _, err := rand.Read(id); err != nil {
-		return "", err
+		c.Close()
+		return "", nil, err
 	}
 	now := s.Now().UTC()
 	if err := s.Store.CreateSurvivorSession(ctx, &store.SurvivorSession{IDHash: sha(id), ReportID: reportID, SealedKey: sealed, CreatedAt: now, LastSeen: now}); err != nil {
-		return "", err
+		c.Unsaved = err
+		return "", c, nil
 	}
-	return base64.RawURLEncoding.EncodeToString(append(id, sk.Bytes()...)), nil
+	c.id = id
+	return base64.RawURLEncoding.EncodeToString(append(id, sk.Bytes()...)), c, nil
 }
 
 // openReceipt finds the report a receipt belongs to and unwraps its data
@@ -131,13 +163,21 @@ func (s *Service) Session(ctx context.Context, cookie string) (*CheckSession, er
 	}
 	id, key := b[:16], b[16:]
 	now := s.Now().UTC()
-	ss, err := s.Store.SurvivorSessionSeenAfter(ctx, sha(id), now.Add(-s.SessionIdle), now)
+	ss, err := s.Store.SurvivorSession(ctx, sha(id))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrNoSession
 	}
 	if err != nil {
 		return nil, err
 	}
+	if ss.LastSeen.Before(now.Add(-s.SessionIdle)) {
+		_ = s.Store.DeleteSurvivorSession(ctx, ss.IDHash) // or the expiry job will
+		return nil, ErrNoSession
+	}
+	// Marking the session used is the request's only write: if it fails,
+	// the report is still read, and the session ends as idle unless a
+	// later request can mark it.
+	unsaved := s.Store.TouchSurvivorSession(ctx, ss.IDHash, now)
 	sk, err := seal.KeyFromBytes(key)
 	if err != nil {
 		return nil, ErrNoSession
@@ -147,7 +187,7 @@ func (s *Service) Session(ctx context.Context, cookie string) (*CheckSession, er
 	if err != nil {
 		return nil, ErrNoSession // a tampered cookie
 	}
-	return &CheckSession{ReportID: ss.ReportID, id: id, dk: dk}, nil
+	return &CheckSession{ReportID: ss.ReportID, Unsaved: unsaved, id: id, dk: dk}, nil
 }
 
 // LogOut ends the session; the sealed data key goes with it.

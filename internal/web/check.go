@@ -93,7 +93,7 @@ func (s *Server) checkLogin(w http.ResponseWriter, r *http.Request) {
 		again(http.StatusTooManyRequests, "check.problem_slow", int(wait.Minutes())+1)
 		return
 	}
-	cookie, err := s.rep.LogIn(r.Context(), receipt)
+	cookie, sess, err := s.rep.Enter(r.Context(), receipt)
 	switch {
 	case errors.Is(err, reporting.ErrNoReport):
 		again(http.StatusNotFound, "check.problem_unknown")
@@ -101,6 +101,14 @@ func (s *Server) checkLogin(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		s.log.Error("receipt login failed", "err", err)
 		again(http.StatusServiceUnavailable, "problem.try_later")
+		return
+	}
+	defer sess.Close()
+	if cookie == "" {
+		// The database reads but takes no writes: show the report in
+		// answer to this request, without a session (SPEC §3.9's spirit:
+		// a fault never costs the survivor what can still be given).
+		s.renderThread(w, r, l, sess, http.StatusOK, "", "")
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: checkCookie, Value: cookie, Path: "/", HttpOnly: true,
@@ -157,6 +165,10 @@ type threadMsg struct {
 }
 
 type threadView struct {
+	// ReadOnly: the session could not be written this time, so the page
+	// shows the report and says that replying is not possible now; it
+	// offers no form.
+	ReadOnly                    bool
 	CaseRef, Status, StatusHelp string
 	Messages                    []threadMsg
 	Narrative                   string
@@ -183,7 +195,10 @@ func (s *Server) renderThread(w http.ResponseWriter, r *http.Request, l locale.L
 		s.fail(w, r, http.StatusServiceUnavailable, "problem.try_later")
 		return
 	}
-	tv := &threadView{CaseRef: v.Report.CaseRef, Status: p.T("status." + v.Report.Status),
+	if sess.Unsaved != nil {
+		s.log.Warn("report shown without a stored session: the database takes no writes", "err", sess.Unsaved)
+	}
+	tv := &threadView{ReadOnly: sess.Unsaved != nil, CaseRef: v.Report.CaseRef, Status: p.T("status." + v.Report.Status),
 		StatusHelp: p.T("status." + v.Report.Status + ".help"), Narrative: v.Narrative, Phone: v.Phone,
 		Attachments: v.Attachments, CSRF: s.rep.CSRF(sess), Reply: reply}
 	if problemKey != "" {
