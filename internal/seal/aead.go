@@ -14,10 +14,15 @@ const (
 	// KeySize is the size in bytes of every symmetric key in this package.
 	KeySize = chacha20poly1305.KeySize
 
+	// formatVersion is every wrap's format, and the format of fields
+	// sealed before padding existed (they still open).
 	formatVersion byte = 0x01
-	nonceSize          = chacha20poly1305.NonceSizeX
-	headerSize         = 1 + nonceSize
-	sealOverhead       = headerSize + chacha20poly1305.Overhead
+	// formatPadded is a field sealed after padding its plaintext to a
+	// size bucket (see padField).
+	formatPadded byte = 0x02
+	nonceSize         = chacha20poly1305.NonceSizeX
+	headerSize        = 1 + nonceSize
+	sealOverhead      = headerSize + chacha20poly1305.Overhead
 
 	domainField       = "salama/field"
 	domainDataKey     = "salama/data-key"
@@ -50,19 +55,27 @@ func NewDataKey() (*DataKey, error) {
 // Seal seals plaintext as the field named field of report reportID. Both
 // must be non-empty: they are the associated data that stops a ciphertext
 // being swapped between reports or fields.
+//
+// The plaintext is padded to a size bucket first (format 0x02, see
+// [PaddedSize]), so that the length of a sealed field says little about the
+// length of what a survivor wrote.
 func (dk *DataKey) Seal(reportID, field string, plaintext []byte) (Sealed, error) {
 	if dk == nil || !dk.live {
 		return nil, ErrDestroyed
 	}
-	return sealAEAD(&dk.b, domainField, reportID, field, plaintext)
+	return sealPadded(&dk.b, domainField, reportID, field, plaintext)
 }
 
 // Open opens a field sealed by [DataKey.Seal] with the same reportID and
-// field. Any failure, including a wrong report id or field name, returns
+// field, in either format: padded (0x02) or sealed before padding existed
+// (0x01). Any failure, including a wrong report id or field name, returns
 // [ErrOpen].
 func (dk *DataKey) Open(reportID, field string, s Sealed) ([]byte, error) {
 	if dk == nil || !dk.live {
 		return nil, ErrDestroyed
+	}
+	if len(s) > 0 && s[0] == formatPadded {
+		return openPadded(&dk.b, domainField, reportID, field, s)
 	}
 	return openAEAD(&dk.b, domainField, reportID, field, s)
 }
@@ -196,11 +209,18 @@ func (k *Key) UnwrapOrgIdentity(orgID, purpose string, w []byte) (*OrgIdentity, 
 // additionalData encodes (version, domain, a, b) unambiguously: every string
 // is length-prefixed, so ("ab", "c") and ("a", "bc") differ.
 func additionalData(domain, a, b string) ([]byte, error) {
+	return versionedAD(formatVersion, domain, a, b)
+}
+
+// versionedAD is additionalData for a given format version, which the
+// associated data binds, so that a blob cannot be relabelled as another
+// version.
+func versionedAD(version byte, domain, a, b string) ([]byte, error) {
 	if a == "" || b == "" {
 		return nil, fmt.Errorf("%w: empty id or name in associated data", ErrInvalidInput)
 	}
 	ad := make([]byte, 0, 1+12+len(domain)+len(a)+len(b))
-	ad = append(ad, formatVersion)
+	ad = append(ad, version)
 	for _, s := range [...]string{domain, a, b} {
 		if uint64(len(s)) > math.MaxUint32 {
 			return nil, fmt.Errorf("%w: associated data too long", ErrInvalidInput)

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+
+	"golang.org/x/crypto/chacha20poly1305"
 )
 
 func mustDataKey(t testing.TB) *DataKey {
@@ -48,7 +50,7 @@ func TestSealOpenRoundTrip(t *testing.T) {
 			if len(tt.plaintext) > 8 && bytes.Contains(s, tt.plaintext) {
 				t.Fatal("plaintext visible in sealed output")
 			}
-			if got, want := len(s), len(tt.plaintext)+sealOverhead; got != want {
+			if got, want := len(s), SealedSize(len(tt.plaintext)); got != want {
 				t.Errorf("sealed length = %d, want %d", got, want)
 			}
 			pt, err := dk.Open("report-A", "narrative", s)
@@ -321,5 +323,89 @@ func TestKeysRedactWhenPrinted(t *testing.T) {
 	}
 	if strings.Count(buf.String(), "redacted") != 5 {
 		t.Errorf("log line not redacted: %s", buf.String())
+	}
+}
+
+// Issue 12: exact ciphertext lengths revealed the length of a narrative.
+func TestPaddingHidesLength(t *testing.T) {
+	dk := mustDataKey(t)
+	short, err := dk.Seal("r", "narrative", bytes.Repeat([]byte("a"), 10))
+	if err != nil {
+		t.Fatal(err)
+	}
+	long, err := dk.Seal("r", "narrative", bytes.Repeat([]byte("b"), 200))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(short) != len(long) {
+		t.Fatalf("narratives of 10 and 200 bytes seal to %d and %d bytes", len(short), len(long))
+	}
+	for _, tt := range []struct{ n, want int }{
+		{0, 256}, {10, 256}, {255, 256}, {256, 512}, {511, 512}, {512, 1024}, {10_000, 16384},
+		{64<<10 - 1, 64 << 10}, {64 << 10, 67584}, {300_000, 303104}, {5<<20 - 1, 5 << 20}, {5 << 20, 5<<20 + 131072},
+	} {
+		got := PaddedSize(tt.n)
+		if got != tt.want {
+			t.Errorf("PaddedSize(%d) = %d, want %d", tt.n, got, tt.want)
+		}
+		if got < tt.n+1 || (tt.n > padPowersUpTo && float64(got) > 1.12*float64(tt.n+1)) {
+			t.Errorf("PaddedSize(%d) = %d: too small or more than 12%% over", tt.n, got)
+		}
+	}
+	// Every size in a range round-trips and lands in its bucket.
+	for _, n := range []int{0, 1, 254, 255, 256, 257, 1023, 1024, 70_000, 200_001} {
+		pt := bytes.Repeat([]byte{0}, n) // zeros: the padding must not eat them
+		if n > 0 {
+			pt[0] = 0x80
+		}
+		s, err := dk.Seal("r", "f", pt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s) != SealedSize(n) || s[0] != formatPadded {
+			t.Fatalf("%d bytes sealed to %d (version %#x), want %d", n, len(s), s[0], SealedSize(n))
+		}
+		got, err := dk.Open("r", "f", s)
+		if err != nil || !bytes.Equal(got, pt) {
+			t.Fatalf("%d bytes: round trip failed: %v", n, err)
+		}
+	}
+}
+
+// A field sealed before padding existed (format 0x01) still opens.
+func TestUnpaddedFieldStillOpens(t *testing.T) {
+	dk := mustDataKey(t)
+	old, err := sealAEAD(&dk.b, domainField, "r", "narrative", []byte("written before padding"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if old[0] != formatVersion {
+		t.Fatal("not a format 0x01 blob")
+	}
+	got, err := dk.Open("r", "narrative", old)
+	if err != nil || string(got) != "written before padding" {
+		t.Fatalf("old format: %q, %v", got, err)
+	}
+}
+
+// A padded blob whose padding is malformed does not open, even though it
+// authenticates: the sealer is the only one who could make one, but a
+// wrong marker must never return padding as plaintext.
+func TestMalformedPaddingRefused(t *testing.T) {
+	dk := mustDataKey(t)
+	ad, _ := versionedAD(formatPadded, domainField, "r", "f")
+	aead, _ := chacha20poly1305.NewX(dk.b[:])
+	for name, body := range map[string][]byte{
+		"all zeros":  make([]byte, 256),
+		"no marker":  append([]byte("text"), make([]byte, 252)...),
+		"empty":      {},
+		"wrong byte": append([]byte("text\x81"), make([]byte, 251)...),
+	} {
+		nonce := make([]byte, nonceSize)
+		blob := append([]byte{formatPadded}, nonce...)
+		blob = aead.Seal(blob, nonce, body, ad)
+		if _, err := dk.Open("r", "f", blob); !errors.Is(err, ErrOpen) {
+			t.Errorf("%s: %v, want ErrOpen", name, err)
+		}
 	}
 }

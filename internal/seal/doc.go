@@ -62,5 +62,12 @@
 // where lp(s) is the 4-byte big-endian length of s followed by s, and domain
 // is one of "salama/field", "salama/data-key", "salama/org-identity", so that
 // a blob sealed for one purpose never opens as another, even under the same
-// key. The formats are pinned by fixed vectors in the tests.
+// key.
+//
+// A field ([DataKey.Seal]) is sealed in format 0x02 instead: the same
+// layout and associated data with 0x02 for the version, over the plaintext
+// padded to a size bucket (pad.go), so that a ciphertext's length says
+// little about how much a survivor wrote. Fields sealed in format 0x01,
+// before padding existed, still open. The formats are pinned by fixed
+// vectors in the tests.
 package seal

@@ -1,9 +1,11 @@
 package seal
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -185,6 +187,47 @@ const (
 	vectorWrap  = "01a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b76bdb13fb79e7d14c22139d6f600faefc1da7c7f94d5e2dcc0c16939b1014e5979456de42e2318fc8bf753289e05c64eb"
 	vectorOrg   = "01a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b72a9d54d52ea794196f4eba2f295b8da35c9be4a0170f7888533dd1b34f42a1c448f518e45c8851e3a5949776f8c46cb7bb493752a406bbac8b0bc8d4d748cc53b0a8301e3851b8e3800a14204188f31b109f8bff67ea0207b9889f94ec"
 )
+
+// TestVectorPaddedFields pins format 0x02: the plaintext padded with 0x80
+// and zeros to its bucket, sealed with associated data starting 0x02.
+// Computed by testdata/field_vectors.py, independently of this package
+// (it reproduces vectorField too).
+func TestVectorPaddedFields(t *testing.T) {
+	dk := &DataKey{live: true}
+	copy(dk.b[:], seq(0, 32))
+	for _, tt := range []struct {
+		file, want string
+		size       int
+	}{
+		{"field-v2-short.hex", "Nilitumiwa ujumbe wa vitisho.", 256},
+		{"field-v2-empty.hex", "", 256},
+		{"field-v2-300.hex", strings.Repeat("Alinitumia picha na kutishia kuzisambaza. ", 8)[:300], 512},
+	} {
+		t.Run(tt.file, func(t *testing.T) {
+			raw, err := os.ReadFile("testdata/" + tt.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			blob := unhex(t, strings.TrimSpace(string(raw)))
+			if blob[0] != formatPadded || len(blob) != tt.size+sealOverhead || SealedSize(len(tt.want)) != len(blob) {
+				t.Fatalf("vector is %d bytes, version %#x; SealedSize says %d", len(blob), blob[0], SealedSize(len(tt.want)))
+			}
+			pt, err := dk.Open("r-0001", "narrative", blob)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(pt) != tt.want {
+				t.Fatalf("opened %q", pt)
+			}
+			// The version is bound: relabelled as 0x01 it does not open.
+			old := bytes.Clone(blob)
+			old[0] = formatVersion
+			if _, err := dk.Open("r-0001", "narrative", old); !errors.Is(err, ErrOpen) {
+				t.Fatalf("relabelled as format 0x01: %v", err)
+			}
+		})
+	}
+}
 
 func TestVectorSealedFormats(t *testing.T) {
 	dk := &DataKey{live: true}
