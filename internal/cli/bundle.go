@@ -11,21 +11,26 @@ import (
 	"github.com/salama-ke/salama/internal/seal"
 )
 
-const verifyBundleUsage = `Usage: salama verify-bundle [--key salama-ed25519:…] FILE
+const verifyBundleUsage = `Usage: salama verify-bundle --key salama-ed25519:… FILE
 
 Checks an evidence bundle offline: the signature of its manifest, the size
 and SHA-256 of every file in it, and that no file is missing or added.
 Prints "bundle OK" and what the bundle holds, or names the first file that
 does not match. Nothing is sent anywhere; no database is needed.
 
---key is the public key of the deployment that made the bundle, as its
-console shows it or "salama signing-key" prints it on its server; get it
-from the organisation, not from the bundle. Without --key the bundle is
-checked against the key it names itself, which proves it is intact but not
-who made it.
+--key is the public key of the organisation's deployment, as it publishes
+it: its console's Evidence page shows it, "salama signing-key" prints it on
+its server, and the organisation gives it to you separately from any bundle
+(on paper, on its website, by a call you placed yourself). Never take it
+from the bundle: anyone can make a bundle that names their own key.
 
-Exit status: 0 the bundle verifies; 1 it does not; 2 the command was used
-wrongly or FILE cannot be read.
+Without --key nothing is confirmed: the command says whether the files
+match and which key signed them, tells you to compare that key with the
+organisation's published one, and exits 3.
+
+Exit status: 0 the bundle verifies with the key given; 1 it does not;
+2 the command was used wrongly or FILE cannot be read; 3 no --key was given,
+so who signed the bundle is not confirmed (even if the files are intact).
 `
 
 // verifyBundleCmd runs "salama verify-bundle" and returns the exit status.
@@ -82,16 +87,25 @@ func verifyBundleCmd(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	m := v.Manifest
+	if v.KeyFromBundle {
+		// Intact, and signed by the key the bundle names: anyone can
+		// make that. No success verdict until the reader has given the
+		// organisation's key.
+		fmt.Fprintf(stdout, "bundle NOT verified: no --key was given, so who made it is not confirmed.\n")
+		fmt.Fprintf(stdout, "  Its %d files match its manifest, and the manifest is signed by\n\n    %s\n\n", len(m.Files), v.Key)
+		fmt.Fprintf(stdout, "  which is the key the bundle names itself. It says it is case %s, exported %s by %s,\n", m.CaseRef, m.ExportedAt, m.ExportedBy)
+		fmt.Fprintf(stdout, "  but a forger can write that too. Get the organisation's published signing key\n"+
+			"  from the organisation itself, not from the bundle (its console's Evidence page shows it,\n"+
+			"  \"salama signing-key\" prints it on its server), compare it, and run:\n\n"+
+			"    salama verify-bundle --key salama-ed25519:… %s\n", files[0])
+		return 3
+	}
 	fmt.Fprintf(stdout, "bundle OK: case %s, %d files, exported %s by %s\n", m.CaseRef, len(m.Files), m.ExportedAt, m.ExportedBy)
 	for _, mf := range m.Files {
 		fmt.Fprintf(stdout, "  %-40s %10d bytes  sha256 %s\n", mf.Path, mf.Size, mf.SHA256)
 	}
 	fmt.Fprintf(stdout, "manifest sha256 %s (the organisation's audit log records the export under it)\n", v.ManifestSHA256)
-	if v.KeyFromBundle {
-		fmt.Fprintf(stdout, "signed by %s, the key the bundle names: check it against the organisation's key, or run again with --key\n", v.Key)
-	} else {
-		fmt.Fprintf(stdout, "signed by %s, the key given\n", v.Key)
-	}
+	fmt.Fprintf(stdout, "signed by %s, the key given\n", v.Key)
 	return 0
 }
 

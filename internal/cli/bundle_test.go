@@ -95,10 +95,11 @@ func TestVerifyBundleAndSigningKey(t *testing.T) {
 	}{
 		{"verifies with the key", []string{good, "--key", pub}, 0, "bundle OK: case K7Q4-92XM, 3 files", ""},
 		{"key first", []string{"--key", pub, good}, 0, "the key given", ""},
-		{"without a key", []string{good}, 0, "the key the bundle names", ""},
+		{"without a key", []string{good}, 3, "bundle NOT verified", ""},
 		{"a file changed", []string{changed, "--key", pub}, 1, "", "account.txt: changed"},
 		{"another deployment's key", []string{other, "--key", pub}, 1, "", "manifest.json: the signature"},
 		{"not a zip", []string{notZip}, 1, "", "not a zip"},
+		{"a file changed, no key", []string{changed}, 1, "", "account.txt: changed"},
 		{"no file", nil, 2, "", "give one bundle file"},
 		{"two files", []string{good, other}, 2, "", "give one bundle file"},
 		{"missing file", []string{filepath.Join(dir, "nope.zip")}, 2, "", "no such file"},
@@ -109,8 +110,47 @@ func TestVerifyBundleAndSigningKey(t *testing.T) {
 		if code != tc.code || !strings.Contains(stdout, tc.out) || !strings.Contains(stderr, tc.err) {
 			t.Errorf("%s: exit %d (want %d)\nstdout %q\nstderr %q", tc.name, code, tc.code, stdout, stderr)
 		}
-		if code != 0 && strings.Contains(stdout, "OK") {
+		if code != 0 && strings.Contains(stdout, " OK") {
 			t.Errorf("%s: says OK on failure", tc.name)
 		}
+	}
+}
+
+// Issue 12 (5): without --key, verify-bundle said "bundle OK" for a bundle
+// a forger signed with their own key. Now it gives no success verdict,
+// names the key that signed it, says how to get the organisation's
+// published key, and exits 3; with the organisation's key the forgery fails.
+func TestVerifyBundleWithoutKeyIsNotASuccess(t *testing.T) {
+	for _, v := range []string{"SALAMA_SIGNING_KEY", "SALAMA_DATA"} {
+		t.Setenv(v, "")
+	}
+	dir := t.TempDir()
+	org, err := seal.LoadOrCreateSigningKey(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	forger := seal.NewSigningKeyForTest()
+	forged := writeBundle(t, t.TempDir(), "forged.zip", forger, []evidence.File{
+		{Path: "README.txt", Data: []byte("An evidence bundle.\n")},
+		{Path: "account.txt", Data: []byte("Words the survivor never wrote.\n")},
+	})
+
+	code, stdout, stderr := run("verify-bundle", forged)
+	if code != 3 {
+		t.Errorf("forged bundle without --key: exit %d, want 3", code)
+	}
+	for _, want := range []string{"NOT verified", forger.Public().String(), "salama signing-key", "--key"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	if strings.Contains(stdout, "bundle OK") || strings.Contains(stderr, "bundle OK") {
+		t.Errorf("a success verdict without a key:\n%s", stdout)
+	}
+
+	_, pub, _ := run("signing-key", "--data", dir)
+	code, stdout, stderr = run("verify-bundle", "--key", strings.TrimSpace(pub), forged)
+	if code != 1 || strings.Contains(stdout, "OK") || !strings.Contains(stderr, "does NOT verify") {
+		t.Errorf("forged bundle with the organisation's key %s: exit %d\n%s%s", org.Public(), code, stdout, stderr)
 	}
 }

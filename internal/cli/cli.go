@@ -33,7 +33,7 @@ Usage:
   salama directory export  write the directory (organisations, services) as YAML
   salama directory import  check a directory YAML file and apply it (--dry-run: only check)
   salama audit verify      check the audit log's hash chain and signatures
-  salama verify-bundle FILE [--key KEY]  check an evidence bundle offline (exit 0 OK, 1 not)
+  salama verify-bundle --key KEY FILE  check an evidence bundle offline (exit 0 OK, 1 not, 3 no key given)
   salama signing-key       print the public key bundles and the audit log are signed with
   salama ussd --url URL    try the USSD menus of a running server in a terminal, as a phone
   salama purge [--dry-run] apply the retention policy now (or list what it would do)
