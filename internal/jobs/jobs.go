@@ -109,6 +109,11 @@ type Config struct {
 	// Backoff after the nth failed attempt: BaseBackoff·2ⁿ⁻¹ with ±20%
 	// jitter, at most MaxBackoff (defaults 30 s and 1 h).
 	BaseBackoff, MaxBackoff time.Duration
+	// MaxClaimBackoff caps how long the worker waits between attempts to
+	// claim a job while claiming fails (a read-only or unreachable
+	// database): Poll·2ⁿ⁻¹ after the nth failure in a row, with ±20%
+	// jitter, at most this (default 1 minute).
+	MaxClaimBackoff time.Duration
 }
 
 // Queue is the registry of handlers and the worker that runs them.
@@ -122,6 +127,10 @@ type Queue struct {
 	periodic map[string]time.Duration
 	running  bool
 	kick     chan struct{}
+	// claimFailures counts claims that failed in a row, across the
+	// worker's goroutines; failingSince is when the first of them failed.
+	claimFailures int
+	failingSince  time.Time
 }
 
 // New returns a queue over cfg.Store. Register handlers with Handle and
@@ -159,6 +168,9 @@ func New(cfg Config) *Queue {
 	}
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = time.Hour
+	}
+	if cfg.MaxClaimBackoff <= 0 {
+		cfg.MaxClaimBackoff = time.Minute
 	}
 	return &Queue{cfg: cfg, st: cfg.Store, log: cfg.Logger, handlers: map[string]Handler{}, policies: map[string]Policy{},
 		periodic: map[string]time.Duration{}, kick: make(chan struct{}, 1)}
@@ -304,17 +316,23 @@ func (q *Queue) start(ctx context.Context) error {
 	return nil
 }
 
-// loop claims and runs jobs until ctx ends, sleeping while none is due.
+// loop claims and runs jobs until ctx ends, sleeping while none is due,
+// and backing off while claiming fails.
 func (q *Queue) loop(ctx context.Context) {
 	for ctx.Err() == nil {
 		ran, err := q.runOne(ctx)
-		if err != nil && ctx.Err() == nil {
-			q.log.Error("jobs: claim", "err", err)
+		wait := q.cfg.Poll
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil:
+			wait = q.claimFailed(err)
+		default:
+			q.claimSucceeded()
 		}
 		if ran {
 			continue
 		}
-		wait := q.cfg.Poll
 		if err == nil {
 			if at, ok, err := q.st.NextJobAt(ctx, q.Kinds()); err == nil && ok {
 				wait = min(wait, max(at.Sub(q.cfg.Now()), 0)+10*time.Millisecond)
@@ -327,6 +345,41 @@ func (q *Queue) loop(ctx context.Context) {
 		case <-t.C:
 		}
 		t.Stop()
+	}
+}
+
+// claimFailed records a failed claim and returns how long to wait before
+// the next. A database that turned read-only (a failover, a full disk) or
+// went away fails every claim: the worker then tries again less and less
+// often, up to MaxClaimBackoff, and says so once, not at every attempt.
+func (q *Queue) claimFailed(err error) time.Duration {
+	q.mu.Lock()
+	q.claimFailures++
+	n := q.claimFailures
+	if n == 1 {
+		q.failingSince = q.cfg.Now()
+	}
+	q.mu.Unlock()
+	d := float64(q.cfg.Poll) * math.Pow(2, float64(min(n-1, 30)))
+	d = min(d, float64(q.cfg.MaxClaimBackoff))
+	d *= 0.8 + 0.4*mrand.Float64()
+	wait := max(time.Duration(d), time.Millisecond)
+	if n == 1 {
+		q.log.Error("jobs: cannot claim jobs; backing off until the database takes writes again", "err", err, "max_wait", q.cfg.MaxClaimBackoff)
+	} else {
+		q.log.Debug("jobs: claim failed again", "err", err, "failures", n, "retry_in", wait.Round(time.Millisecond))
+	}
+	return wait
+}
+
+// claimSucceeded ends a run of failed claims, saying so once.
+func (q *Queue) claimSucceeded() {
+	q.mu.Lock()
+	n, since := q.claimFailures, q.failingSince
+	q.claimFailures = 0
+	q.mu.Unlock()
+	if n > 0 {
+		q.log.Info("jobs: claiming jobs again", "failed_claims", n, "down_for", q.cfg.Now().Sub(since).Round(time.Second))
 	}
 }
 
