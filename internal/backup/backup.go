@@ -23,10 +23,12 @@
 //     authenticates every 64 KiB chunk and the end of the file, so an
 //     altered or truncated backup fails to restore rather than restoring
 //     wrong; the format's trailer (row counts per table) checks it once more.
-//   - Restore refuses a database that is not empty, loads everything in one
-//     transaction (all or nothing), and can restore a backup of an older
-//     schema: it migrates the empty database up to the backup's version,
-//     loads, then migrates the rest.
+//   - Restore refuses a database that is not empty, and can restore a
+//     backup of an older schema: it migrates the empty database up to the
+//     backup's version, loads, then migrates the rest, all in one
+//     transaction. A restore that fails leaves the target as it was: no
+//     half-loaded rows, no empty schema, and on SQLite no database file if
+//     there was none.
 //
 // Not in a backup: logins (survivor, console and USSD sessions: a restored
 // deployment starts with everyone logged out) and the schema's own
@@ -36,7 +38,7 @@
 //
 // Inside the age file, after gunzip, the format is (one JSON value a line):
 //
-//	{"format":"salama-backup","version":1,"schema":7,"engine":"sqlite","created":"…","secrets":false}
+//	{"format":"salama-backup","version":1,"schema":7,"engine":"sqlite","created":"…","secrets":false,"expires":"…"}
 //	{"secrets":"network=… signing=…"}                      (only with IncludeSecrets)
 //	{"table":"organisations","columns":[{"name":"id","type":"text"},…]}
 //	["org_…","Example",true,…]                               (one array per row)
@@ -87,6 +89,11 @@ type header struct {
 	Engine  string    `json:"engine"`
 	Created time.Time `json:"created"`
 	Secrets bool      `json:"secrets"`
+	// Expires (optional; absent in backups made before it existed) is
+	// when the operator wanted this backup gone. Restore refuses an
+	// expired backup unless told otherwise: it would bring back reports
+	// survivors withdrew since.
+	Expires *time.Time `json:"expires,omitempty"`
 }
 
 // record is every other line that is not a row.
@@ -106,8 +113,14 @@ type Summary struct {
 	Engine  string // the engine it was taken from
 	Schema  int64
 	Secrets bool // it carries the network secret and signing key
+	// Expires is when the operator wanted the backup gone (salama backup
+	// --keep-days); zero if they set no period.
+	Expires time.Time
 	Tables  []TableCount
 	Rows    int64
+	// RemovedLeftovers names the temporary files of interrupted backups
+	// that WriteFile removed from the target directory.
+	RemovedLeftovers []string
 }
 
 // TableCount is how many rows of a table a backup holds.
@@ -123,6 +136,8 @@ type Options struct {
 	// --include-secrets).
 	Secrets *seal.DeploymentSecrets
 	Now     time.Time
+	// Keep, if positive, records Now + Keep as the backup's expiry.
+	Keep time.Duration
 }
 
 // Write writes a backup of st to dst: a consistent snapshot, gzipped and
@@ -145,9 +160,14 @@ func Write(ctx context.Context, st *store.Store, dst io.Writer, o Options) (*Sum
 	enc.SetEscapeHTML(false)
 
 	sum := &Summary{Created: o.Now.UTC().Truncate(time.Second), Engine: st.Engine(), Secrets: o.Secrets != nil}
+	var expires *time.Time
+	if o.Keep > 0 {
+		sum.Expires = sum.Created.Add(o.Keep)
+		expires = &sum.Expires
+	}
 	err = st.Snapshot(ctx, func(sn *store.Snapshot) error {
 		sum.Schema = sn.Schema
-		if err := enc.Encode(header{Format: Format, Version: Version, Schema: sn.Schema, Engine: sum.Engine, Created: sum.Created, Secrets: sum.Secrets}); err != nil {
+		if err := enc.Encode(header{Format: Format, Version: Version, Schema: sn.Schema, Engine: sum.Engine, Created: sum.Created, Secrets: sum.Secrets, Expires: expires}); err != nil {
 			return err
 		}
 		if o.Secrets != nil {
@@ -203,17 +223,25 @@ func Write(ctx context.Context, st *store.Store, dst io.Writer, o Options) (*Sum
 }
 
 // WriteFile writes a backup to path, which must not exist. It writes to a
-// temporary file beside it (mode 0600), syncs it, and renames it into place
-// only when the backup is complete, so a crash or an error never leaves a
-// file at path that looks like a backup.
+// temporary file beside it (mode 0600, locked while it is written), syncs
+// it, and links it into place only when the backup is complete, so a crash
+// or an error never leaves a file at path that looks like a backup. It
+// first removes what interrupted backups left in the directory (see
+// files.go) and lists them in the summary.
 func WriteFile(ctx context.Context, st *store.Store, path string, o Options) (*Summary, error) {
 	if _, err := os.Lstat(path); err == nil {
 		return nil, fmt.Errorf("backup: %s exists; choose a new name (backups are never overwritten)", path)
 	}
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".partial-*")
+	leftovers := removeLeftovers(dir)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+partialInfix+"*")
 	if err != nil {
 		return nil, fmt.Errorf("backup: %w", err)
+	}
+	if err := lockPartial(tmp); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return nil, fmt.Errorf("backup: lock %s: %w", tmp.Name(), err)
 	}
 	done := false
 	defer func() {
@@ -238,10 +266,8 @@ func WriteFile(ctx context.Context, st *store.Store, path string, o Options) (*S
 	}
 	os.Remove(tmp.Name())
 	done = true
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
+	syncDir(dir)
+	sum.RemovedLeftovers = leftovers
 	return sum, nil
 }
 
@@ -250,7 +276,15 @@ type RestoreOptions struct {
 	Identities *seal.BackupIdentities
 	// Database is "" for SQLite in DataDir, or a postgres:// URL.
 	Database, DataDir string
+	// AllowExpired restores a backup past its expiry (see ErrExpired).
+	AllowExpired bool
+	Now          time.Time
 }
+
+// ErrExpired means the backup is past the expiry its maker set (salama
+// backup --keep-days). It may hold reports survivors withdrew since, which
+// a restore would bring back; restore it only if nothing newer exists.
+var ErrExpired = errors.New("backup: the backup has expired")
 
 // Restored says what Restore did.
 type Restored struct {
@@ -271,6 +305,13 @@ func Restore(ctx context.Context, src io.Reader, o RestoreOptions) (*Restored, e
 	if err != nil {
 		return nil, err
 	}
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	if r.h.Expires != nil && o.Now.After(*r.h.Expires) && !o.AllowExpired {
+		return nil, fmt.Errorf("%w: it was taken %s and was to be deleted %s", ErrExpired,
+			r.h.Created.Format("2006-01-02 15:04 MST"), r.h.Expires.Format("2006-01-02 15:04 MST"))
+	}
 	if r.secrets != nil {
 		if err := r.secrets.CheckInstall(o.DataDir); err != nil {
 			return nil, err
@@ -280,7 +321,16 @@ func Restore(ctx context.Context, src io.Reader, o RestoreOptions) (*Restored, e
 	if err != nil {
 		return nil, err
 	}
-	defer st.Close()
+	restored := false
+	defer func() {
+		if restored {
+			st.Close()
+		} else {
+			// Leave the target as it was: no database file (SQLite) or
+			// schema (PostgreSQL: the transaction rolled back) left over.
+			st.Discard()
+		}
+	}()
 	var sum *Summary
 	err = st.Load(ctx, func(l *store.Loader) error {
 		var err error
@@ -296,9 +346,7 @@ func Restore(ctx context.Context, src io.Reader, o RestoreOptions) (*Restored, e
 	if err != nil {
 		return nil, err
 	}
-	if err := st.Migrate(ctx); err != nil {
-		return nil, fmt.Errorf("backup: restored, but migrating to this program's schema failed: %w", err)
-	}
+	restored = true
 	out := &Restored{Summary: *sum}
 	if r.secrets != nil {
 		if out.SecretsInstalled, err = r.secrets.Install(o.DataDir); err != nil {
@@ -371,6 +419,9 @@ type tableSink func(name string, cols []store.Column) (insert func([]any) error,
 // body reads the tables and the trailer, giving every row to the sink.
 func (r *reader) body(sink tableSink) (*Summary, error) {
 	sum := &Summary{Created: r.h.Created, Engine: r.h.Engine, Schema: r.h.Schema, Secrets: r.h.Secrets}
+	if r.h.Expires != nil {
+		sum.Expires = *r.h.Expires
+	}
 	for {
 		var raw json.RawMessage
 		if err := r.dec.Decode(&raw); err != nil {

@@ -20,6 +20,7 @@ import (
 )
 
 const backupUsage = `Usage: salama backup --to FILE --recipient age1… [flags]
+       salama backup --to-dir DIR --keep-days N --recipient age1… [flags]
        salama backup keygen --out FILE [--classic]
 
 Writes one age-encrypted file holding a consistent snapshot of the whole
@@ -47,6 +48,18 @@ everything, and makes whoever can open it able to test phone numbers
 against the blind index and to sign audit entries.
 
 FILE "-" writes to standard output (to pipe to ssh, rclone, …).
+
+Backups outlive withdrawals: a report a survivor deletes stays, encrypted,
+in every backup taken before, until that backup is deleted. --keep-days N
+sets how long: the backup records that it expires N days after it was
+taken (salama restore refuses it after that unless --allow-expired), and
+with --to-dir, which names each file salama-YYYYMMDDTHHMMSSZ.age, every
+backup of that name in DIR older than N days is deleted. Files of other
+names are never touched. Copies elsewhere need their own expiry (see
+docs/operating.md).
+
+A backup that was interrupted (killed, disk full) leaves a hidden
+.NAME.partial-… file; the next backup into the same directory removes it.
 `
 
 // recipientList collects --recipient values, each possibly a comma- or
@@ -112,6 +125,8 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 	f := newFlags("backup", stderr)
 	c := f.common()
 	to := f.String("to", "", "file to write (it must not exist); - for standard output")
+	toDir := f.str("to-dir", "", "directory to write salama-YYYYMMDDTHHMMSSZ.age in (instead of --to)")
+	keepDays := f.integer("keep-days", 0, "the backup expires this many days after it is taken; with --to-dir, older backups there are deleted (0: no expiry)")
 	var recipients recipientList
 	if v := os.Getenv("SALAMA_BACKUP_RECIPIENT"); v != "" {
 		recipients.Set(v)
@@ -129,9 +144,28 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 	if f.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", f.Arg(0))
 	}
-	if *to == "" {
-		return errors.New("--to FILE is required (see salama backup --help)")
+	switch {
+	case *to == "" && *toDir == "":
+		return errors.New("--to FILE or --to-dir DIR is required (see salama backup --help)")
+	case *to != "" && *toDir != "":
+		return errors.New("give --to FILE or --to-dir DIR, not both")
+	case *keepDays < 0:
+		return errors.New("--keep-days must be 0 (no expiry) or more")
+	case *toDir != "" && *keepDays == 0:
+		return errors.New("--to-dir needs --keep-days N: without it backups pile up there for ever, withdrawn reports in them")
 	}
+	now := time.Now()
+	if *toDir != "" {
+		fi, err := os.Stat(*toDir)
+		if err != nil {
+			return err
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("--to-dir: %s is not a directory", *toDir)
+		}
+		*to = filepath.Join(*toDir, backup.FileName(now))
+	}
+	keep := time.Duration(*keepDays) * 24 * time.Hour
 	if *recipientsFile != "" {
 		b, err := os.ReadFile(*recipientsFile)
 		if err != nil {
@@ -170,7 +204,7 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 
-	o := backup.Options{Recipients: rcpt, Secrets: ds}
+	o := backup.Options{Recipients: rcpt, Secrets: ds, Now: now, Keep: keep}
 	var sum *backup.Summary
 	out := stdout
 	if *to == "-" {
@@ -210,7 +244,22 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 			"  somewhere safe, apart from the backup, or use --include-secrets.\n",
 			filepath.Join(*c.data, seal.NetworkSecretFile), filepath.Join(*c.data, seal.SigningKeyFile))
 	}
+	if !sum.Expires.IsZero() {
+		fmt.Fprintf(out, "  Expires %s (after that salama restore refuses it without --allow-expired).\n", sum.Expires.Format("2006-01-02 15:04 MST"))
+	}
+	for _, name := range sum.RemovedLeftovers {
+		fmt.Fprintf(out, "  Removed %s, left by an interrupted backup.\n", name)
+	}
 	fmt.Fprintln(out, "  Check it now and then: salama restore --check --from FILE --identity KEYFILE")
+	if *toDir != "" {
+		pruned, err := backup.Prune(*toDir, keep, now)
+		for _, name := range pruned {
+			fmt.Fprintf(out, "  Deleted %s: older than %d days.\n", name, *keepDays)
+		}
+		if err != nil {
+			return fmt.Errorf("the backup was written, but deleting old backups failed: %w", err)
+		}
+	}
 	return nil
 }
 
@@ -227,6 +276,12 @@ KEYFILE is the age identity file (AGE-SECRET-KEY-…) matching a recipient
 the backup was made for. With --check the backup is only read through and
 checked (it decrypts, is complete and well formed); nothing is written.
 
+A backup made with --keep-days records when it expires; after that restore
+refuses it unless --allow-expired is given, because it may hold reports
+survivors withdrew since, which a restore brings back. A restore that fails
+leaves the target as it was: no half-loaded data, no empty schema, and no
+database file in the data directory if there was none.
+
 If the backup holds the network secret and the signing key
 (--include-secrets), they are written into the data directory; otherwise
 put the deployment's network.secret and signing.key there (mode 0600), or
@@ -240,6 +295,7 @@ func restoreCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	from := f.String("from", "", "the backup file; - for standard input")
 	identity := f.String("identity", "", "age identity file that opens the backup")
 	check := f.Bool("check", false, "only read the backup through and check it; restore nothing")
+	allowExpired := f.Bool("allow-expired", false, "restore a backup past its expiry (it may hold reports withdrawn since; see above)")
 	f.Usage = func() {
 		fmt.Fprint(stderr, restoreUsage+"\nFlags:\n")
 		f.PrintDefaults()
@@ -280,6 +336,13 @@ func restoreCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		}
 		fmt.Fprintf(stdout, "Backup OK: taken %s on %s at schema version %d; %d rows in %d tables; secrets: %s.\n",
 			sum.Created.Format("2006-01-02 15:04 MST"), sum.Engine, sum.Schema, sum.Rows, len(sum.Tables), yesNo(sum.Secrets))
+		if !sum.Expires.IsZero() {
+			state := "expires"
+			if time.Now().After(sum.Expires) {
+				state = "EXPIRED"
+			}
+			fmt.Fprintf(stdout, "%s %s: delete it then, and every copy of it.\n", state, sum.Expires.Format("2006-01-02 15:04 MST"))
+		}
 		for _, t := range sum.Tables {
 			fmt.Fprintf(stdout, "  %-22s %d\n", t.Name, t.Rows)
 		}
@@ -288,9 +351,13 @@ func restoreCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := backup.Restore(ctx, src, backup.RestoreOptions{Identities: ids, Database: *c.database, DataDir: *c.data})
+	res, err := backup.Restore(ctx, src, backup.RestoreOptions{Identities: ids, Database: *c.database, DataDir: *c.data, AllowExpired: *allowExpired})
 	if errors.Is(err, store.ErrNotEmpty) {
 		return fmt.Errorf("%w; restore only into a new, empty database or data directory", err)
+	}
+	if errors.Is(err, backup.ErrExpired) {
+		return fmt.Errorf("%w. It may hold reports that survivors withdrew after it was taken, and restoring it would bring them back. "+
+			"Restore a newer backup; if this is the newest you have, run again with --allow-expired and then delete this file", err)
 	}
 	if err != nil {
 		return err
@@ -303,6 +370,8 @@ func restoreCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	}
 	fmt.Fprintf(stdout, "Restored into %s: %d rows in %d tables, from a %s backup taken %s (schema version %d).\n",
 		where, res.Rows, len(res.Tables), res.Engine, res.Created.Format("2006-01-02 15:04 MST"), res.Schema)
+	fmt.Fprintf(stdout, "Reports that survivors withdrew after %s are back in it: if you still have the\n"+
+		"database the backup was taken from, or a newer backup, use that instead.\n", res.Created.Format("2006-01-02 15:04 MST"))
 	for _, p := range res.SecretsInstalled {
 		fmt.Fprintf(stdout, "Wrote %s from the backup.\n", p)
 	}

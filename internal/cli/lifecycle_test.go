@@ -184,3 +184,85 @@ func TestBackupRestoreCommands(t *testing.T) {
 		t.Errorf("bad recipient: exit %d, %q", code, stderr)
 	}
 }
+
+// Issue 17 (9) and 12 (9) through the command line: a restore that fails
+// leaves the target as it was (no database file, no empty schema), and
+// backups made with --to-dir --keep-days expire and are deleted.
+func TestRestoreFailureAndBackupExpiry(t *testing.T) {
+	clearEnv(t)
+	src := t.TempDir()
+	demoNetwork(t, src, "", time.Now)
+	keys := t.TempDir()
+	keyFile := filepath.Join(keys, "backup-key.txt")
+	_, stdout, _ := run("backup", "keygen", "--out", keyFile, "--classic")
+	pub := regexp.MustCompile(`age1[0-9a-z]+`).FindString(stdout)
+
+	backups := t.TempDir()
+	// An old backup of the same naming, and someone else's file.
+	old := filepath.Join(backups, "salama-20200101T000000Z.age")
+	os.WriteFile(old, []byte("age-encryption.org/v1\n"), 0o600)
+	os.WriteFile(filepath.Join(backups, "notes.txt"), []byte("keep me"), 0o600)
+	if code, _, stderr := run("backup", "--data", src, "--to-dir", backups, "--recipient", pub); code != 1 || !strings.Contains(stderr, "--keep-days") {
+		t.Errorf("--to-dir without --keep-days: exit %d, %s", code, stderr)
+	}
+	code, stdout, stderr := run("backup", "--data", src, "--to-dir", backups, "--keep-days", "30", "--recipient", pub)
+	if code != 0 || !strings.Contains(stdout, "Expires ") || !strings.Contains(stdout, "Deleted salama-20200101T000000Z.age: older than 30 days") {
+		t.Fatalf("backup --to-dir --keep-days: exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	made, _ := filepath.Glob(filepath.Join(backups, "salama-2*.age"))
+	if len(made) != 1 {
+		t.Fatalf("backups in the directory: %v", made)
+	}
+	if _, err := os.Stat(filepath.Join(backups, "notes.txt")); err != nil {
+		t.Error("pruning removed a file it did not make")
+	}
+	good := made[0]
+	if code, stdout, _ := run("restore", "--check", "--from", good, "--identity", keyFile); code != 0 || !strings.Contains(stdout, "expires ") {
+		t.Errorf("check shows no expiry: exit %d\n%s", code, stdout)
+	}
+
+	// A damaged copy: cut short, as a transfer that broke off.
+	b, _ := os.ReadFile(good)
+	damaged := filepath.Join(keys, "damaged.age")
+	os.WriteFile(damaged, b[:len(b)*2/3], 0o600)
+
+	targets := []struct{ name, data, database string }{{"sqlite", filepath.Join(t.TempDir(), "new-data"), ""}}
+	if os.Getenv(storetest.PostgresEnv) != "" {
+		targets = append(targets, struct{ name, data, database string }{"postgres", t.TempDir(), storetest.NewDB(t, store.Postgres).DSN})
+	}
+	for _, tg := range targets {
+		t.Run(tg.name, func(t *testing.T) {
+			args := []string{"restore", "--data", tg.data, "--from", damaged, "--identity", keyFile}
+			if tg.database != "" {
+				args = append(args, "--database", tg.database)
+			}
+			if code, stdout, stderr := run(args...); code != 1 || strings.Contains(stdout, "Restored") {
+				t.Fatalf("damaged backup: exit %d\n%s\n%s", code, stdout, stderr)
+			}
+			if tg.database == "" {
+				if _, err := os.Stat(tg.data); err == nil {
+					entries, _ := os.ReadDir(tg.data)
+					t.Errorf("the failed restore left the data directory with %d files", len(entries))
+				}
+			} else {
+				db, err := sql.Open("pgx", tg.database)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer db.Close()
+				var tables int
+				if err := db.QueryRow(`SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()`).Scan(&tables); err != nil {
+					t.Fatal(err)
+				}
+				if tables != 0 {
+					t.Errorf("the failed restore left %d tables in the PostgreSQL database", tables)
+				}
+			}
+			// The same target then takes the good backup.
+			args[4] = good
+			if code, stdout, stderr := run(args...); code != 0 || !strings.Contains(stdout, "Restored into") || !strings.Contains(stdout, "withdrew after") {
+				t.Fatalf("good backup after the failure: exit %d\n%s\n%s", code, stdout, stderr)
+			}
+		})
+	}
+}

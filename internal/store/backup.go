@@ -191,29 +191,51 @@ type Loader struct {
 // that every table it could fill is empty (ErrNotEmpty otherwise). If fn
 // returns an error nothing is kept. The transaction is not retried: fn
 // reads a stream.
+//
+// On a store opened with OpenForRestore the same transaction first
+// migrates the schema up to the backup's version and, after fn, the rest
+// of the way: a failure at any point leaves the database as it was, not
+// with an empty schema.
 func (s *Store) Load(ctx context.Context, fn func(*Loader) error) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
-		all, err := describe(ctx, tx, s.d.engine)
-		if err != nil {
+		if s.restore != nil {
+			if err := s.migrateInTx(ctx, tx, s.restore.version); err != nil {
+				return err
+			}
+		}
+		if err := s.load(ctx, tx, fn); err != nil {
+			return err
+		}
+		if s.restore != nil {
+			if err := s.migrateInTx(ctx, tx, 0); err != nil {
+				return fmt.Errorf("store: restored, but migrating to this program's schema failed: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) load(ctx context.Context, tx *sql.Tx, fn func(*Loader) error) error {
+	all, err := describe(ctx, tx, s.d.engine)
+	if err != nil {
+		return fmt.Errorf("store: load: %w", err)
+	}
+	l := &Loader{tx: tx, tables: map[string]Table{}, loaded: map[string]bool{}}
+	for _, t := range all {
+		if skippedTables[t.Name] {
+			continue
+		}
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM `+quote(t.Name)+` LIMIT 1`).Scan(&one)
+		if err == nil {
+			return fmt.Errorf("%w: table %s has rows", ErrNotEmpty, t.Name)
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("store: load: %w", err)
 		}
-		l := &Loader{tx: tx, tables: map[string]Table{}, loaded: map[string]bool{}}
-		for _, t := range all {
-			if skippedTables[t.Name] {
-				continue
-			}
-			var one int
-			err := tx.QueryRowContext(ctx, `SELECT 1 FROM `+quote(t.Name)+` LIMIT 1`).Scan(&one)
-			if err == nil {
-				return fmt.Errorf("%w: table %s has rows", ErrNotEmpty, t.Name)
-			}
-			if !errors.Is(err, sql.ErrNoRows) {
-				return fmt.Errorf("store: load: %w", err)
-			}
-			l.tables[t.Name] = t
-		}
-		return fn(l)
-	})
+		l.tables[t.Name] = t
+	}
+	return fn(l)
 }
 
 // TableLoader inserts the rows of one table.

@@ -49,6 +49,10 @@ type Store struct {
 	d dialect
 
 	path string // SQLite database file; "" on PostgreSQL
+
+	// restore is set by OpenForRestore: Load then migrates inside its
+	// transaction, and Discard cleans up after a failure.
+	restore *restoreTarget
 }
 
 // The SQLite pragmas, applied by the driver to every new connection in this

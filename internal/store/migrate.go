@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -121,17 +123,59 @@ func (s *Store) migrateOne(ctx context.Context, ms []migration) (done bool, err 
 			done = true
 			return nil
 		}
-		m := ms[current] // version current+1
-		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-			return fmt.Errorf("store: migration %s/%s: %w", s.d.engine, m.name, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
-			m.version, time.Now().Unix()); err != nil {
-			return fmt.Errorf("store: record migration %d: %w", m.version, err)
-		}
-		return nil
+		return s.applyMigration(ctx, tx, ms[current]) // version current+1
 	})
 	return done, err
+}
+
+// applyMigration runs one migration and records it, inside tx.
+func (s *Store) applyMigration(ctx context.Context, tx *sql.Tx, m migration) error {
+	if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+		return fmt.Errorf("store: migration %s/%s: %w", s.d.engine, m.name, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)`,
+		m.version, time.Now().Unix()); err != nil {
+		return fmt.Errorf("store: record migration %d: %w", m.version, err)
+	}
+	return nil
+}
+
+// migrateInTx brings the schema inside tx from its current version up to
+// version upTo (every migration if upTo is 0), for a restore that must
+// leave nothing behind if it fails: the caller's transaction holds the
+// migrations and the rows together.
+func (s *Store) migrateInTx(ctx context.Context, tx *sql.Tx, upTo int64) error {
+	ms, err := migrations(s.d.engine)
+	if err != nil {
+		return err
+	}
+	if upTo == 0 {
+		upTo = int64(len(ms))
+	}
+	if s.d.engine == Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
+			return fmt.Errorf("store: migration lock: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    BIGINT NOT NULL PRIMARY KEY,
+		applied_at BIGINT NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("store: create schema_migrations: %w", err)
+	}
+	var current int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return fmt.Errorf("store: read schema version: %w", err)
+	}
+	if current > upTo {
+		return fmt.Errorf("store: the target database is at schema version %d, newer than the backup's %d: restore into a new, empty database", current, upTo)
+	}
+	for _, m := range ms[current:upTo] {
+		if err := s.applyMigration(ctx, tx, m); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // SchemaVersion returns the highest migration applied to the database.
@@ -150,21 +194,33 @@ func Latest(engine string) (int64, error) {
 }
 
 // OpenForRestore opens a database to restore a backup made at schema
-// version into it: the schema is migrated only up to that version, so the
-// backup's rows fit it; Migrate afterwards brings it (and them) up to date.
-// A database already past that version is refused: restore into a new one.
+// version into it. Nothing is changed yet: Load then migrates the schema up
+// to that version, loads the backup's rows, and migrates the rest of the
+// way, all in one transaction, so that a restore that fails half-way
+// leaves the target as it was. A database already past that version is
+// refused: restore into a new one. If the restore fails, Discard (instead
+// of Close) also removes the SQLite file and data directory this call
+// created.
 func OpenForRestore(ctx context.Context, dsn, dataDir string, version int64) (*Store, error) {
+	var createdDir, createdFile bool
+	if dsn == "" && dataDir != "" {
+		_, err := os.Stat(dataDir)
+		createdDir = errors.Is(err, fs.ErrNotExist)
+		_, err = os.Stat(filepath.Join(dataDir, FileName))
+		createdFile = errors.Is(err, fs.ErrNotExist)
+	}
 	s, err := open(ctx, dsn, dataDir)
 	if err != nil {
 		return nil, err
 	}
+	s.restore = &restoreTarget{version: version, createdDir: createdDir, createdFile: createdFile, dataDir: dataDir}
 	ms, err := migrations(s.d.engine)
 	if err != nil {
-		s.Close()
+		s.Discard()
 		return nil, err
 	}
 	if version < 1 || version > int64(len(ms)) {
-		s.Close()
+		s.Discard()
 		return nil, fmt.Errorf("%w (the backup is at schema version %d, this program knows up to %d)", ErrSchemaTooNew, version, len(ms))
 	}
 	var current int64
@@ -174,22 +230,47 @@ func OpenForRestore(ctx context.Context, dsn, dataDir string, version int64) (*S
 		q = `SELECT to_regclass('schema_migrations') IS NOT NULL`
 	}
 	if err := s.r.QueryRowContext(ctx, q).Scan(&exists); err != nil {
-		s.Close()
+		s.Discard()
 		return nil, fmt.Errorf("store: read schema version: %w", err)
 	}
 	if exists {
 		if current, err = s.SchemaVersion(ctx); err != nil {
-			s.Close()
+			s.Discard()
 			return nil, err
 		}
 	}
 	if current > version {
-		s.Close()
+		s.Discard()
 		return nil, fmt.Errorf("store: the target database is at schema version %d, newer than the backup's %d: restore into a new, empty database", current, version)
 	}
-	if err := s.migrateThrough(ctx, ms[:version]); err != nil {
-		s.Close()
-		return nil, err
-	}
 	return s, nil
+}
+
+// restoreTarget is what OpenForRestore noted about its target.
+type restoreTarget struct {
+	version                 int64
+	createdDir, createdFile bool
+	dataDir                 string
+}
+
+// Discard closes a store opened by OpenForRestore whose restore failed,
+// and removes the SQLite database file (with its journal files) and the
+// data directory if OpenForRestore created them, so that the target is as
+// it was before. On a store opened otherwise it is Close.
+func (s *Store) Discard() error {
+	err := s.Close()
+	if s.restore == nil || s.path == "" {
+		return err
+	}
+	if s.restore.createdFile {
+		for _, f := range []string{s.path, s.path + "-wal", s.path + "-shm", s.path + "-journal"} {
+			if rerr := os.Remove(f); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+				err = errors.Join(err, rerr)
+			}
+		}
+	}
+	if s.restore.createdDir {
+		_ = os.Remove(s.restore.dataDir) // only if empty: never remove what others put there
+	}
+	return err
 }
