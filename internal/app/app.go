@@ -19,7 +19,9 @@ import (
 	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/console"
 	"github.com/salama-ke/salama/internal/demo"
+	"github.com/salama-ke/salama/internal/diskspace"
 	"github.com/salama-ke/salama/internal/jobs"
+	"github.com/salama-ke/salama/internal/keys"
 	"github.com/salama-ke/salama/internal/locale"
 	"github.com/salama-ke/salama/internal/notify"
 	"github.com/salama-ke/salama/internal/reporting"
@@ -56,6 +58,10 @@ type Options struct {
 	// Jobs tunes the background worker; Store, Logger and Now are set by
 	// New.
 	Jobs jobs.Config
+	// MinFreeDisk: below this many free bytes under DataDir, new reports
+	// are refused and /healthz says so (internal/diskspace); 0 switches
+	// the check off. salama serve defaults to diskspace.DefaultMin.
+	MinFreeDisk uint64
 	// Gateway configures USSD and SMS (gateway.go).
 	Gateway GatewayOptions
 	// Alerts configures staff alerts (alerts.go).
@@ -76,8 +82,9 @@ type Core struct {
 	Now       func() time.Time
 }
 
-// OpenCore opens the database (applying migrations) and loads or creates the
-// network secret and the signing key.
+// OpenCore opens the database (applying migrations) and loads the network
+// secret and the signing key, checked against the database (created only
+// for a database that does not depend on them yet).
 func OpenCore(ctx context.Context, o *Options) (*Core, error) {
 	if o.Now == nil {
 		o.Now = time.Now
@@ -99,14 +106,14 @@ func OpenCore(ctx context.Context, o *Options) (*Core, error) {
 		return nil, err
 	}
 	c := &Core{Store: st, KDF: seal.NewKDF(o.KDFConcurrency), KDFParams: o.KDFParams, Now: o.Now}
-	if c.Secret, err = seal.LoadOrCreateNetworkSecret(o.DataDir, o.NetworkSecret); err != nil {
+	// The keys must be the ones the database was built with: a missing
+	// or different one refuses the start (internal/keys).
+	k, err := keys.Open(ctx, st, keys.Options{DataDir: o.DataDir, NetworkEnv: o.NetworkSecret, SigningEnv: o.SigningKey, Logger: o.Logger})
+	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	if c.Signing, err = seal.LoadOrCreateSigningKey(o.DataDir, o.SigningKey); err != nil {
-		st.Close()
-		return nil, err
-	}
+	c.Secret, c.Signing = k.Network, k.Signing
 	c.Audit = audit.New(st, c.Signing, o.Now)
 	c.Casework = casework.New(casework.Config{Store: st, KDF: c.KDF, KDFParams: o.KDFParams, Secret: c.Secret, Audit: c.Audit, Signing: c.Signing, Now: o.Now})
 	return c, nil
@@ -141,7 +148,11 @@ type App struct {
 	// Alerts keeps the organisations' alert contacts and sends staff
 	// alerts (alerts.go).
 	Alerts *notify.Service
-	log    *slog.Logger
+	// Disk watches the free space under the data directory (nil when
+	// the check is off).
+	Disk    *diskspace.Monitor
+	dataDir string
+	log     *slog.Logger
 }
 
 // New opens the core, creates the receipt salt on first start, seeds the
@@ -158,7 +169,12 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Core: core, Catalog: cat, log: o.Logger}
+	a := &App{Core: core, Catalog: cat, log: o.Logger, dataDir: o.DataDir}
+	if o.MinFreeDisk > 0 && o.DataDir != "" {
+		a.Disk = diskspace.New(o.DataDir, o.MinFreeDisk, o.Logger)
+		a.Disk.Check() // warns now if the disk is already low
+		o.Web.DiskLow = a.Disk.Low
+	}
 	fail := func(err error) (*App, error) {
 		core.Close()
 		return nil, err
@@ -190,7 +206,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return fail(err)
 	}
 	a.Reporting = reporting.New(reporting.Config{Store: st, KDF: core.KDF, KDFParams: receiptParams,
-		ReceiptSalt: salt, Secret: core.Secret, Audit: core.Audit, Now: o.Now,
+		ReceiptSalt: salt, Secret: core.Secret, Audit: core.Audit, Now: o.Now, DiskLow: o.Web.DiskLow,
 		OnUpgradeError: func(err error) {
 			o.Logger.Warn("an old receipt opened its report but could not be upgraded; the next login tries again", "err", err)
 		}})

@@ -33,6 +33,21 @@ const (
 	OrgKeyRewrapped Action = "org_key.rewrapped"
 )
 
+// The deployment's keys (internal/keys, `salama keys rotate`).
+const (
+	// SigningKeyRotated: from this entry on, entries are signed by a new
+	// key (detail: previous=<old public key, hex> key=<new public key,
+	// hex>, and reason=lost when the old key was lost). The entry itself
+	// is signed by the new key; its hash covers everything before it, so
+	// the new key vouches for the history [Log.Verify] checks with the old.
+	SigningKeyRotated Action = "keys.signing_key_rotated"
+	// NetworkSecretRotated: the network secret was replaced and every
+	// stored blind index re-keyed (detail: previous=<old fingerprint>
+	// key=<new fingerprint> count=<rows re-keyed>, and reason=lost when
+	// the old secret was lost and nothing could be re-keyed).
+	NetworkSecretRotated Action = "keys.network_secret_rotated"
+)
+
 // The network's directory and routing (SPEC §5.1); not about one report.
 const (
 	// DirectoryChanged: a service added, edited or removed in the console
@@ -80,7 +95,7 @@ const (
 var actions = map[Action]bool{
 	LoginOK: false, LoginFailed: false, Logout: false, TOTPEnrolled: false,
 	PasswordChanged: false, MemberAdded: false, MemberDisabled: false, MemberEnabled: false, MemberUnlocked: false, OrgKeyRecovered: false, OrgKeyRotated: false, OrgKeyRewrapped: false,
-	DirectoryChanged: false, RoutingChanged: false, AlertContactChanged: false,
+	DirectoryChanged: false, RoutingChanged: false, AlertContactChanged: false, SigningKeyRotated: false, NetworkSecretRotated: false,
 
 	ReportRead: true, AttachmentRevealed: true, ReportExported: true, StatusChanged: true,
 	Assigned: true, NoteAdded: true, MessageSent: true, ClassificationChanged: true,
@@ -113,10 +128,12 @@ var detailKeys = []string{
 	"count",          // a number
 	"fields",         // names of the sealed fields opened, comma-separated
 	"files",          // number of files in an export
+	"key",            // a new key: a signing public key or a network secret fingerprint, hex
 	"message",        // message id
 	"method",         // password / totp / recovery
 	"note",           // note id
 	"org",            // organisation id (the other party of a referral)
+	"previous",       // the key a rotation replaced, as "key"
 	"reason",         // a reason code, never free text
 	"referral",       // referral id
 	"role",           // caseworker / supervisor / admin

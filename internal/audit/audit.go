@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/salama-ke/salama/internal/seal"
@@ -30,6 +31,9 @@ type Log struct {
 	st  *store.Store
 	key *seal.SigningKey
 	now func() time.Time
+
+	mu    sync.Mutex
+	chain *keyChain // the rotations, once ForReport needed them
 }
 
 // New returns the log kept in st and signed with key. now is the clock
@@ -42,6 +46,16 @@ func New(st *store.Store, key *seal.SigningKey, now func() time.Time) *Log {
 		now = time.Now
 	}
 	return &Log{st: st, key: key, now: now}
+}
+
+// NewVerifier returns a log that can only be verified (Verify,
+// CheckCheckpoint with a key given), for a command that does not hold the
+// signing key: one that replaces a lost key. Record and Prepare refuse.
+func NewVerifier(st *store.Store) *Log {
+	if st == nil {
+		panic("audit: NewVerifier needs a store")
+	}
+	return &Log{st: st, now: time.Now}
 }
 
 // Record appends ev to the log, timestamped, chained and signed. It returns
@@ -65,6 +79,9 @@ func (l *Log) Record(ctx context.Context, ev Event) error {
 // all, which is stronger than recording first. It returns ErrInvalidEvent
 // (wrapped) for an event that breaks the rules.
 func (l *Log) Prepare(ev Event) (*store.PendingAudit, error) {
+	if l.key == nil {
+		return nil, errors.New("audit: this log has no signing key (NewVerifier)")
+	}
 	if err := ev.validate(); err != nil {
 		return nil, err
 	}
@@ -86,11 +103,38 @@ func (l *Log) ForReport(ctx context.Context, reportID string) ([]store.AuditEntr
 	if err != nil {
 		return nil, fmt.Errorf("audit: %w", err)
 	}
+	kc, err := l.keys(ctx)
+	if err != nil {
+		return nil, err
+	}
 	pub := l.key.Public()
 	for _, e := range es {
-		if err := CheckEntry(e, pub); err != nil {
+		if err := CheckEntry(e, kc.keyAt(e.Seq, pub)); err != nil {
 			return nil, err
 		}
 	}
 	return es, nil
+}
+
+// keys returns the log's rotations, checked against the log's key, loading
+// them once: a rotation happens with every server stopped (internal/keys),
+// so a running server's chain does not change under it.
+func (l *Log) keys(ctx context.Context) (*keyChain, error) {
+	if l.key == nil {
+		return nil, errors.New("audit: this log has no signing key (NewVerifier)")
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.chain != nil {
+		return l.chain, nil
+	}
+	kc, err := l.loadKeyChain(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := kc.check(l.key.Public()); err != nil {
+		return nil, err
+	}
+	l.chain = kc
+	return kc, nil
 }

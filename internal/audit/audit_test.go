@@ -313,6 +313,43 @@ func TestVerifyTruncatedTail(t *testing.T) {
 	})
 }
 
+// A checkpoint written before the cut catches it, and is never moved back.
+func TestCheckpointCatchesTruncation(t *testing.T) {
+	t.Parallel()
+	storetest.EachDB(t, func(t *testing.T, db storetest.DB) {
+		f := newFixture(t, db)
+		f.recordAll(t)
+		dir := t.TempDir()
+		cp, err := f.log.WriteCheckpoint(t.Context(), dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := f.log.Verify(t.Context(), f.key.Public())
+		if err != nil || cp.String() != res.Head() {
+			t.Fatalf("checkpoint %s, head %s, %v", cp, res.Head(), err)
+		}
+		exec(t, f.raw, `DELETE FROM audit_log WHERE seq >= 5`)
+		res, _ = f.log.Verify(t.Context(), f.key.Public())
+		if err := f.log.CheckCheckpoint(t.Context(), cp, res.Keys); !errors.Is(err, audit.ErrTampered) {
+			t.Fatalf("truncated below the checkpoint: %v", err)
+		}
+		if _, err := f.log.WriteCheckpoint(t.Context(), dir); err == nil {
+			t.Fatal("WriteCheckpoint moved the checkpoint back")
+		}
+		again, err := audit.ReadCheckpoint(filepath.Join(dir, audit.CheckpointFile))
+		if err != nil || again.Seq != cp.Seq {
+			t.Fatalf("the checkpoint changed: %v %v", again, err)
+		}
+		// A checkpoint file edited by hand does not parse as signed.
+		text, _ := cp.MarshalText()
+		edited := strings.Replace(string(text), fmt.Sprintf("seq %d", cp.Seq), "seq 3", 1)
+		var c audit.Checkpoint
+		if err := c.UnmarshalText([]byte(edited)); !errors.Is(err, audit.ErrCheckpointFormat) {
+			t.Fatalf("an edited checkpoint: %v", err)
+		}
+	})
+}
+
 // TestRecordConcurrent records from ten goroutines; the chain must verify
 // and time must follow seq.
 func TestRecordConcurrent(t *testing.T) {

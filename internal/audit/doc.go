@@ -23,12 +23,17 @@
 //     signature).
 //
 // What the chain cannot show: removing the newest entries (truncating the
-// tail) leaves a shorter chain that is still valid. [Log.Verify] therefore
-// returns the head (last seq and its hash); operators record it elsewhere
-// (a ticket, a notebook, another organisation) and compare it with the head
-// a later verification prints: a head with a lower seq, or a different hash
-// for the same seq, means entries were removed or rewritten. Someone who
-// holds the signing key as well as the database can rewrite everything.
+// tail) leaves a shorter chain that is still valid. So each server keeps a
+// signed checkpoint of the head in its data directory (checkpoint.go), which
+// `salama audit verify` checks and moves forward, and prints for operators
+// to record elsewhere (a ticket, a notebook, another organisation): a log
+// that no longer holds the checkpoint's entry, with its hash, was cut back.
+// Someone who holds the signing key as well as the database and the data
+// directory can rewrite everything but the copies kept elsewhere.
+//
+// The signing key can be rotated (keys.go): a rotation entry, signed by the
+// new key, names the old and the new one, and Verify accepts the change
+// there.
 //
 // # What an entry may say
 //

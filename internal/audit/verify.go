@@ -30,6 +30,17 @@ const (
 	// BadSignature: the hash matches the content but is not signed by the
 	// key: recomputed by someone without the key, or signed by another.
 	BadSignature
+	// BadRotation: a key rotation entry that does not start from the key
+	// in use before it.
+	BadRotation
+	// WrongKey: the log verifies, but its last key is not the one given
+	// (another deployment's log, or a rotation the operator's key does not
+	// know of).
+	WrongKey
+	// Truncated: the log is shorter than a signed checkpoint says it was,
+	// or no longer has the entry the checkpoint names: its newest entries
+	// were removed or rewritten.
+	Truncated
 )
 
 func (k Kind) String() string {
@@ -42,6 +53,12 @@ func (k Kind) String() string {
 		return "reordered"
 	case BadSignature:
 		return "bad signature"
+	case BadRotation:
+		return "bad rotation"
+	case WrongKey:
+		return "wrong key"
+	case Truncated:
+		return "truncated"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
@@ -50,7 +67,8 @@ func (k Kind) String() string {
 type Error struct {
 	Seq  int64 // the first bad entry; for Deleted the first missing one
 	Kind Kind
-	Next int64 // for Deleted: the entry found after the gap
+	Next int64          // for Deleted: the entry found after the gap; for Truncated: the head found
+	Key  seal.PublicKey // for WrongKey: the key the log ends with
 }
 
 func (e *Error) Error() string {
@@ -66,6 +84,18 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("audit log: entry #%d reordered: a signed entry that does not follow #%d (entries moved, or removed and renumbered)", e.Seq, e.Seq-1)
 	case BadSignature:
 		return fmt.Sprintf("audit log: entry #%d has a bad signature: rewritten without the signing key, or signed by another key", e.Seq)
+	case BadRotation:
+		return fmt.Sprintf("audit log: entry #%d is a key rotation that does not follow from the key in use before it", e.Seq)
+	case WrongKey:
+		if e.Seq == 0 {
+			return fmt.Sprintf("audit log: it is signed by %s, not by the key given", e.Key)
+		}
+		return fmt.Sprintf("audit log: since the key rotation at #%d it is signed by %s, not by the key given", e.Seq, e.Key)
+	case Truncated:
+		if e.Next < e.Seq {
+			return fmt.Sprintf("audit log: truncated: a signed checkpoint says it had entry #%d, but it ends at #%d (its newest entries were removed)", e.Seq, e.Next)
+		}
+		return fmt.Sprintf("audit log: entry #%d is not the one a signed checkpoint recorded (the log was cut back and written again)", e.Seq)
 	}
 	return fmt.Sprintf("audit log: entry #%d: %v", e.Seq, e.Kind)
 }
@@ -78,6 +108,20 @@ type Result struct {
 	Entries  int    // how many entries verified
 	HeadSeq  int64  // the last entry's seq; 0 for an empty log
 	HeadHash string // the last entry's hash in hex; 64 zeros for an empty log
+	// Keys are the signing keys, oldest first, with the entries each
+	// signed: one unless the key was rotated.
+	Keys []KeyUse
+}
+
+// Signed reports whether k signed any entry of the log (or is its key
+// while the log is empty).
+func (r Result) Signed(k seal.PublicKey) bool {
+	for _, u := range r.Keys {
+		if u.Key.Equal(k) {
+			return true
+		}
+	}
+	return false
 }
 
 // Head returns "#SEQ HASH", the text an operator records to detect, at the
@@ -96,12 +140,23 @@ var verifyPage = 1000
 //
 // It cannot see that the newest entries were removed: compare the head with
 // one recorded earlier (see the package documentation).
+//
+// Entries are checked with the key in use when they were written: pub, or,
+// if the key was rotated (SigningKeyRotated), the key the first rotation
+// names as previous, then each rotation's new key. The last key must be
+// pub (WrongKey otherwise).
 func (l *Log) Verify(ctx context.Context, pub seal.PublicKey) (Result, error) {
 	if pub.IsZero() {
 		return Result{}, errors.New("audit: verify: no public key")
 	}
+	kc, err := l.loadKeyChain(ctx)
+	if err != nil {
+		return Result{}, err
+	}
 	prev := make([]byte, HashSize)
 	res := Result{HeadHash: hex.EncodeToString(prev)}
+	key := kc.first(pub)
+	res.Keys = []KeyUse{{Key: key, From: 1}}
 	// Start below zero: a row an attacker numbered 0 or less is not part of
 	// the chain, but must not be invisible to it either.
 	for after := int64(math.MinInt64); ; {
@@ -110,18 +165,38 @@ func (l *Log) Verify(ctx context.Context, pub seal.PublicKey) (Result, error) {
 			return res, fmt.Errorf("audit: verify: %w", err)
 		}
 		for _, e := range page {
-			if err := checkLink(e, res.HeadSeq+1, prev, pub); err != nil {
+			signer := key
+			var rot rotation
+			if e.Action == string(SigningKeyRotated) && e.ReportID == "" {
+				if rot, err = parseRotation(e); err != nil {
+					return res, &Error{Seq: e.Seq, Kind: Edited}
+				}
+				signer = rot.next
+			}
+			if err := checkLink(e, res.HeadSeq+1, prev, signer); err != nil {
 				return res, err
+			}
+			if !rot.next.IsZero() {
+				if !rot.previous.Equal(key) {
+					return res, &Error{Seq: e.Seq, Kind: BadRotation}
+				}
+				res.Keys[len(res.Keys)-1].To = e.Seq - 1
+				res.Keys = append(res.Keys, KeyUse{Key: rot.next, From: e.Seq})
+				key = rot.next
 			}
 			prev = e.Hash
 			res.Entries++
 			res.HeadSeq, res.HeadHash = e.Seq, hex.EncodeToString(e.Hash)
 		}
 		if len(page) < verifyPage {
-			return res, nil
+			break
 		}
 		after = page[len(page)-1].Seq
 	}
+	if !key.Equal(pub) {
+		return res, &Error{Seq: lastSeq(kc.rotations), Kind: WrongKey, Key: key}
+	}
+	return res, nil
 }
 
 // checkLink checks entry e, expected to be number seq and to follow an entry

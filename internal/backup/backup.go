@@ -356,6 +356,35 @@ func Restore(ctx context.Context, src io.Reader, o RestoreOptions) (*Restored, e
 	return out, nil
 }
 
+// ErrNoSecrets means a backup holds no deployment secrets (it was made
+// without --include-secrets).
+var ErrNoSecrets = errors.New("backup: the backup holds no network secret or signing key (it was made without --include-secrets)")
+
+// RestoreSecrets writes only the network secret and the signing key a
+// backup holds into dataDir, for a deployment whose database is fine but
+// whose key files were lost. A key file already there must hold the same
+// key (seal.ErrSecretsConflict otherwise); nothing is overwritten. It
+// returns the files written. The rest of the backup is read through, so a
+// damaged file is refused before anything is written.
+func RestoreSecrets(src io.Reader, ids *seal.BackupIdentities, dataDir string) ([]string, error) {
+	r, err := open(src, ids)
+	if err != nil {
+		return nil, err
+	}
+	if r.secrets == nil {
+		return nil, ErrNoSecrets
+	}
+	if err := r.secrets.CheckInstall(dataDir); err != nil {
+		return nil, err
+	}
+	if _, err := r.body(func(string, []store.Column) (func([]any) error, func() error, error) {
+		return func([]any) error { return nil }, func() error { return nil }, nil
+	}); err != nil {
+		return nil, err
+	}
+	return r.secrets.Install(dataDir)
+}
+
 // Check reads a whole backup without restoring it: that it decrypts with
 // identities, is complete and well formed. It returns its summary.
 func Check(src io.Reader, identities *seal.BackupIdentities) (*Summary, error) {

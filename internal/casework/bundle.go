@@ -415,7 +415,9 @@ and manifest.sig is the Ed25519 signature (standard base64) of the text
 manifest.json.
 
 Each entry of audit.json carries the SHA-256 of the entry before it and its
-own Ed25519 signature by the same key, as the server's audit log does.
+own Ed25519 signature by the deployment's key at the time it was written, as
+the server's audit log does (the same key, unless the key was rotated since:
+"salama audit verify" on the server checks the log across rotations).
 `, r.CaseRef, when(now), org, ground, screenshots, key)
 }
 

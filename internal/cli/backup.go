@@ -282,6 +282,11 @@ survivors withdrew since, which a restore brings back. A restore that fails
 leaves the target as it was: no half-loaded data, no empty schema, and no
 database file in the data directory if there was none.
 
+With --secrets-only, only the network secret and the signing key the
+backup holds (--include-secrets) are written into the data directory, for a
+server whose database is fine but that refuses to start because a key file
+is lost; nothing is overwritten, the database is not touched.
+
 If the backup holds the network secret and the signing key
 (--include-secrets), they are written into the data directory; otherwise
 put the deployment's network.secret and signing.key there (mode 0600), or
@@ -296,6 +301,7 @@ func restoreCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	identity := f.String("identity", "", "age identity file that opens the backup")
 	check := f.Bool("check", false, "only read the backup through and check it; restore nothing")
 	allowExpired := f.Bool("allow-expired", false, "restore a backup past its expiry (it may hold reports withdrawn since; see above)")
+	secretsOnly := f.Bool("secrets-only", false, "write only the network secret and signing key the backup holds into --data (the database is left alone)")
 	f.Usage = func() {
 		fmt.Fprint(stderr, restoreUsage+"\nFlags:\n")
 		f.PrintDefaults()
@@ -349,6 +355,20 @@ func restoreCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		return nil
 	}
 
+	if *secretsOnly {
+		wrote, err := backup.RestoreSecrets(src, ids, *c.data)
+		if err != nil {
+			return err
+		}
+		if len(wrote) == 0 {
+			fmt.Fprintf(stdout, "%s already holds the network secret and signing key this backup has; nothing written.\n", *c.data)
+		}
+		for _, p := range wrote {
+			fmt.Fprintf(stdout, "Wrote %s from the backup.\n", p)
+		}
+		return nil
+	}
+
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := backup.Restore(ctx, src, backup.RestoreOptions{Identities: ids, Database: *c.database, DataDir: *c.data, AllowExpired: *allowExpired})
@@ -378,9 +398,8 @@ func restoreCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 
 	if missing := missingSecrets(*c.data); len(missing) > 0 {
 		fmt.Fprintf(stdout, "\nBefore `salama serve`: put the deployment's %s into %s (mode 0600),\n"+
-			"or set %s. Without them the server makes new ones: console logins still work,\n"+
-			"but no survivor's receipt opens their report any more, identifier matching no\n"+
-			"longer finds the old reports and `salama audit verify` rejects every old entry.\n",
+			"or set %s. The database names their fingerprints: without them, or with\n"+
+			"others, the server refuses to start (identifier matching and the audit log depend on them).\n",
 			strings.Join(missing, " and "), *c.data, strings.Join(missingEnv(missing), " and "))
 	}
 	// With the signing key at hand, prove the audit log came back whole.

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/salama-ke/salama/internal/app"
+	"github.com/salama-ke/salama/internal/diskspace"
 	"github.com/salama-ke/salama/internal/web"
 )
 
@@ -35,6 +36,7 @@ Usage:
   salama audit verify      check the audit log's hash chain and signatures
   salama verify-bundle --key KEY FILE  check an evidence bundle offline (exit 0 OK, 1 not, 3 no key given)
   salama signing-key       print the public key bundles and the audit log are signed with
+  salama keys rotate       replace the network secret or the signing key on purpose (servers stopped)
   salama ussd --url URL    try the USSD menus of a running server in a terminal, as a phone
   salama purge [--dry-run] apply the retention policy now (or list what it would do)
   salama backup            write an age-encrypted backup of the database
@@ -67,6 +69,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return verifyBundleCmd(args[2:], stdout, stderr)
 	case "signing-key":
 		err = signingKeyCmd(args[2:], stdout, stderr)
+	case "keys":
+		err = keysCmd(args[2:], stdout, stderr)
 	case "ussd":
 		err = ussdCmd(args[2:], os.Stdin, stdout, stderr)
 	case "purge":
@@ -178,6 +182,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	publicStats := f.boolean("public-stats", false, "publish the statistics page, /en/stats and /sw/stats (counts with small ones suppressed); off, it is a 404")
 	statsK := f.integer("stats-k", web.DefaultStatsK, "statistics: suppress every count under this, at least 2; choose once, as pages with different values together reveal more")
 	statsKReplaces := f.integer("stats-k-replaces", 0, "statistics: confirm a change of --stats-k by naming the value figures were published with before; without it, nothing new is published after a change")
+	minFree := f.str("min-free-disk", "1GB", "refuse new reports (words kept, /healthz says so) when less than this is free under --data; 0 switches the check off")
 	keep := f.retention()
 	gateway := f.gateway()
 	alerts := f.alerts()
@@ -187,6 +192,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	policy, err := keep()
 	if err != nil {
 		return err
+	}
+	minFreeBytes, err := diskspace.ParseBytes(*minFree)
+	if err != nil {
+		return fmt.Errorf("--min-free-disk: %w", err)
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
@@ -228,7 +237,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
 	a, err := app.New(ctx, app.Options{DataDir: *c.data, Database: *c.database, KDFConcurrency: *kdfN, Web: wc, Demo: *demoNet, Logger: log,
-		Retention: &policy, Gateway: gw, StatsKReplaces: *statsKReplaces, Alerts: ao})
+		Retention: &policy, Gateway: gw, StatsKReplaces: *statsKReplaces, Alerts: ao, MinFreeDisk: minFreeBytes})
 	if err != nil {
 		return err
 	}

@@ -48,6 +48,14 @@ func (f flags) retention() func() (retention.Policy, error) {
 // start (the database is unreachable), it tries again: retention must not
 // stop quietly while the site keeps serving.
 func runJobs(ctx context.Context, a *app.App, log *slog.Logger) {
+	// This instance's own work (audit checkpoint, disk space) runs beside
+	// the jobs and ends with them.
+	instanceDone := make(chan struct{})
+	go func() {
+		defer close(instanceDone)
+		a.RunInstance(ctx)
+	}()
+	defer func() { <-instanceDone }()
 	for {
 		err := a.Jobs.Run(ctx)
 		if ctx.Err() != nil {

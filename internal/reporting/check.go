@@ -110,7 +110,8 @@ func (s *Service) Enter(ctx context.Context, r seal.Receipt) (cookie string, c *
 // derivation version (seal.Receipts), and one query looks for all of them,
 // so that unknown receipts, current ones and old ones cost the same.
 //
-// A receipt row of an older version is upgraded on the spot: the data key is
+// A receipt row of an older version, or written under an earlier generation
+// of the network secret (before a rotation), is upgraded on the spot: the data key is
 // wrapped under the current keys and the row rewritten with the new lookup
 // key, so the old lookup key and wrap are gone. If that write fails (a
 // read-only database, a full disk) the report opens all the same and the
@@ -135,15 +136,17 @@ func (s *Service) openReceipt(ctx context.Context, r seal.Receipt) (reportID str
 	if err != nil {
 		return "", nil, err
 	}
-	keys, ok := ring.Version(seal.ReceiptVersion(row.Version))
-	if !ok || !bytes.Equal(keys.Lookup, row.Lookup) {
+	// The keys whose lookup found the row: of its version and, for v2, of
+	// the network secret generation it was written under.
+	keys, ok := ring.Matching(row.Lookup)
+	if !ok || keys.Version != seal.ReceiptVersion(row.Version) {
 		return "", nil, ErrNoReport
 	}
 	dk, err = keys.UnwrapDataKey(row.ReportID, row.Wrap)
 	if err != nil {
 		return "", nil, ErrNoReport
 	}
-	if cur := ring.Current(); keys.Version != cur.Version {
+	if cur := ring.Current(); !bytes.Equal(keys.Lookup, cur.Lookup) {
 		w, err := cur.WrapDataKey(row.ReportID, dk)
 		if err == nil {
 			err = s.Store.UpgradeReceipt(ctx, row.ReportID, row.Lookup, cur.Lookup, w, int(cur.Version))

@@ -43,6 +43,10 @@ var (
 	ErrNoSession    = errors.New("reporting: no session")
 	ErrRetry        = errors.New("reporting: submission collided; ask the survivor to send again")
 	ErrEmpty        = errors.New("reporting: empty message")
+	// ErrDiskLow means new reports are refused because the disk under the
+	// data directory is nearly full (salama serve --min-free-disk): the
+	// survivor is asked to try later, with everything typed kept.
+	ErrDiskLow = errors.New("reporting: too little free disk space to take a new report")
 )
 
 // Config holds what the service needs from outside.
@@ -63,6 +67,10 @@ type Config struct {
 	// current derivation could not be written (the report opened anyway;
 	// the next login tries again). The error names no receipt.
 	OnUpgradeError func(error)
+	// DiskLow, if set, says the disk is nearly full: new reports are then
+	// refused with ErrDiskLow on every channel, before anything is sealed,
+	// while logins, reading and replies go on.
+	DiskLow func() bool
 }
 
 // Service is the survivor-facing reporting service.
@@ -246,6 +254,13 @@ func (s *Service) SubmitFrom(ctx context.Context, in Input, channel string) (*Su
 
 // create seals, routes and stores a report in one transaction.
 func (s *Service) create(ctx context.Context, in Input, channel string, receipt seal.Receipt, tokenHash []byte) (*Submission, error) {
+	// Refuse before the argon2id and the sealing, not half-way through a
+	// write that would fail on a full disk. (A form sent twice while the
+	// disk is low is refused too, though its first copy may be stored:
+	// sent again later it shows as already sent.)
+	if s.DiskLow != nil && s.DiskLow() {
+		return nil, ErrDiskLow
+	}
 	if s.receiptsErr != nil {
 		return nil, s.receiptsErr
 	}

@@ -327,6 +327,31 @@ func (d *DeploymentSecrets) existing(dataDir, name string, want []byte) (bool, e
 	return true, nil
 }
 
+// replaceSecretFile writes b as hex to path through a synced temporary
+// file renamed over path (a rotation replaces the old key file).
+func replaceSecretFile(path string, b []byte) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("seal: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	_, werr := tmp.WriteString(hex.EncodeToString(b) + "\n")
+	serr := tmp.Sync()
+	cerr := tmp.Close()
+	if err := errors.Join(werr, serr, cerr); err != nil {
+		return fmt.Errorf("seal: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("seal: %w", err)
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return nil
+}
+
 // writeSecretFile writes b as hex to path through a synced temporary file
 // and a hard link, which fails if path appeared meanwhile.
 func writeSecretFile(dataDir, path string, b []byte) error {

@@ -227,6 +227,18 @@ func (r ReceiptKeyring) Current() ReceiptKeys { return r.keys[0] }
 // first.
 func (r ReceiptKeyring) Versions() []ReceiptKeys { return r.keys }
 
+// Matching returns the keys whose lookup key is lookup (a stored row's),
+// of whichever version and network secret generation, and whether the ring
+// has them.
+func (r ReceiptKeyring) Matching(lookup []byte) (ReceiptKeys, bool) {
+	for _, k := range r.keys {
+		if hmac.Equal(k.Lookup, lookup) {
+			return k, true
+		}
+	}
+	return ReceiptKeys{}, false
+}
+
 // Version returns the keys of version v, and whether the ring has them.
 func (r ReceiptKeyring) Version(v ReceiptVersion) (ReceiptKeys, bool) {
 	for _, k := range r.keys {
@@ -252,8 +264,20 @@ type Receipts struct {
 	kdf    *KDF
 	salt   []byte
 	params KDFParams
+	// gens are the v2 subkeys under the current network secret, then
+	// under each earlier generation of it (a rotation, internal/keys),
+	// newest first: a receipt issued before a rotation keeps opening and
+	// is upgraded to the current generation at its next login.
+	gens []receiptSubkeys
+}
+
+type receiptSubkeys struct {
 	lookup []byte // HKDF-Expand(secret, "salama/receipt/v2/lookup")
 	wrap   []byte // HKDF-Expand(secret, "salama/receipt/v2/wrap")
+}
+
+func receiptSubkeysOf(s *NetworkSecret) receiptSubkeys {
+	return receiptSubkeys{lookup: s.subkey("salama/receipt/v2/lookup"), wrap: s.subkey("salama/receipt/v2/wrap")}
 }
 
 // NewReceipts checks the salt (at least SaltSize bytes), the parameters (as
@@ -272,8 +296,12 @@ func NewReceipts(kdf *KDF, secret *NetworkSecret, networkSalt []byte, p KDFParam
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
-	return &Receipts{kdf: kdf, salt: append([]byte(nil), networkSalt...), params: p,
-		lookup: secret.subkey("salama/receipt/v2/lookup"), wrap: secret.subkey("salama/receipt/v2/wrap")}, nil
+	rs := &Receipts{kdf: kdf, salt: append([]byte(nil), networkSalt...), params: p,
+		gens: []receiptSubkeys{receiptSubkeysOf(secret)}}
+	for _, prev := range secret.Previous() {
+		rs.gens = append(rs.gens, receiptSubkeysOf(prev))
+	}
+	return rs, nil
 }
 
 // Keys runs argon2id(16 digits, network salt) once and returns the keys of
@@ -284,7 +312,9 @@ func NewReceipts(kdf *KDF, secret *NetworkSecret, networkSalt []byte, p KDFParam
 //	v2 wrap    = HMAC-SHA-256(HKDF-Expand(secret, "salama/receipt/v2/wrap", 32), b)
 //	v1 lookup  = a, v1 wrap = b (read only)
 //
-// The caller must Destroy the ring.
+// and, after a rotation of the network secret, the v2 keys under each
+// earlier generation (read only, between the current ones and v1). The
+// caller must Destroy the ring.
 func (rs *Receipts) Keys(ctx context.Context, r Receipt) (ReceiptKeyring, error) {
 	if !r.valid() {
 		return ReceiptKeyring{}, ErrReceiptFormat
@@ -294,18 +324,24 @@ func (rs *Receipts) Keys(ctx context.Context, r Receipt) (ReceiptKeyring, error)
 		return ReceiptKeyring{}, err
 	}
 	defer clear(b)
-	v2wrap := hmacSHA256(rs.wrap, b)
-	defer clear(v2wrap)
-	current, err := receiptKeys(ReceiptV2, hmacSHA256(rs.lookup, a), v2wrap)
-	if err != nil {
-		return ReceiptKeyring{}, err
+	var ring ReceiptKeyring
+	for _, g := range rs.gens {
+		v2wrap := hmacSHA256(g.wrap, b)
+		k, err := receiptKeys(ReceiptV2, hmacSHA256(g.lookup, a), v2wrap)
+		clear(v2wrap)
+		if err != nil {
+			ring.Destroy()
+			return ReceiptKeyring{}, err
+		}
+		ring.keys = append(ring.keys, k)
 	}
 	legacy, err := receiptKeys(ReceiptV1, a, b)
 	if err != nil {
-		current.wrap.Destroy()
+		ring.Destroy()
 		return ReceiptKeyring{}, err
 	}
-	return ReceiptKeyring{keys: []ReceiptKeys{current, legacy}}, nil
+	ring.keys = append(ring.keys, legacy)
+	return ring, nil
 }
 
 func receiptKeys(v ReceiptVersion, lookup, wrap []byte) (ReceiptKeys, error) {

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -111,6 +112,41 @@ func signingKeyFileError(err error) error {
 	return fmt.Errorf("seal: signing key: %w", err)
 }
 
+// GenerateSigningKey returns a new random signing key, for a rotation.
+func GenerateSigningKey() (*SigningKey, error) {
+	seed := make([]byte, ed25519.SeedSize)
+	defer clear(seed)
+	if _, err := rand.Read(seed); err != nil {
+		return nil, fmt.Errorf("seal: reading randomness: %w", err)
+	}
+	return newSigningKey(seed), nil
+}
+
+// ReadSigningKeyFile reads a key from any file of the signing.key format
+// (a rotation's signing.key.next).
+func ReadSigningKeyFile(path string) (*SigningKey, error) {
+	seed, err := readNetworkSecretFile(path)
+	if err != nil {
+		return nil, signingKeyFileError(err)
+	}
+	defer clear(seed)
+	return newSigningKey(seed), nil
+}
+
+// WriteFile writes the key to path in the signing.key format, mode 0600,
+// replacing it atomically (see NetworkSecret.WriteFile).
+func (k *SigningKey) WriteFile(path string) error {
+	k.mustLive()
+	return replaceSecretFile(path, k.priv.Seed())
+}
+
+// Hex returns the seed as SALAMA_SIGNING_KEY takes it, for an operator
+// who must copy a new key into a deployment's environment.
+func (k *SigningKey) Hex() string {
+	k.mustLive()
+	return hex.EncodeToString(k.priv.Seed())
+}
+
 // NewSigningKeyForTest returns a random in-memory key, for tests.
 func NewSigningKeyForTest() *SigningKey {
 	seed := make([]byte, ed25519.SeedSize)
@@ -185,6 +221,24 @@ func (p PublicKey) Verify(msg, sig []byte) bool {
 		return false
 	}
 	return ed25519.Verify(p.k, msg, sig)
+}
+
+// Hex returns the key's 32 bytes in hex: the form audit entries name keys
+// in (their values may not hold base64's '=').
+func (p PublicKey) Hex() string { return hex.EncodeToString(p.k) }
+
+// ParsePublicKeyHex parses the Hex form.
+func ParsePublicKeyHex(s string) (PublicKey, error) {
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != ed25519.PublicKeySize {
+		return PublicKey{}, ErrPublicKeyFormat
+	}
+	return PublicKey{k: ed25519.PublicKey(b)}, nil
+}
+
+// Equal reports whether p and q are the same key.
+func (p PublicKey) Equal(q PublicKey) bool {
+	return len(p.k) == ed25519.PublicKeySize && p.k.Equal(q.k)
 }
 
 // IsZero reports whether p is the zero value (no key).

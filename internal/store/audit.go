@@ -136,3 +136,26 @@ func bytesOrEmpty(b []byte) []byte {
 	}
 	return b
 }
+
+// AuditByAction returns every entry of an action that is about no report
+// (a key rotation, say), in seq order.
+func (s *Store) AuditByAction(ctx context.Context, action string) ([]AuditEntry, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE report_id = '' AND action = $1 ORDER BY seq`, action)
+	if err != nil {
+		return nil, fmt.Errorf("store: read audit log: %w", err)
+	}
+	return scanAudit(rows)
+}
+
+// AuditHead returns the newest entry, or nil for an empty log.
+func (s *Store) AuditHead(ctx context.Context) (*AuditEntry, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_log ORDER BY seq DESC LIMIT 1`)
+	if err != nil {
+		return nil, fmt.Errorf("store: read audit log: %w", err)
+	}
+	es, err := scanAudit(rows)
+	if err != nil || len(es) == 0 {
+		return nil, err
+	}
+	return &es[0], nil
+}

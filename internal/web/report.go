@@ -202,6 +202,10 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, kind string) {
 		w.Header().Set("Retry-After", "60")
 		again(http.StatusServiceUnavailable, "problem.restarting")
 		return
+	case errors.Is(err, reporting.ErrDiskLow):
+		w.Header().Set("Retry-After", "3600")
+		again(http.StatusServiceUnavailable, "problem.disk_low")
+		return
 	case err != nil:
 		s.log.Error("report not stored", "kind", kind, "err", err)
 		again(http.StatusServiceUnavailable, "problem.not_saved")

@@ -42,6 +42,9 @@ type Config struct {
 	// Limits bound each phase of a request and each client's connections
 	// (serve.go); zero fields take DefaultLimits.
 	Limits Limits
+	// DiskLow, if set, says the disk under the data directory is nearly
+	// full; /healthz then says so (reports are being refused).
+	DiskLow func() bool
 }
 
 // DefaultConfig returns the production defaults.
@@ -137,6 +140,13 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.rep.Store.Ping(r.Context()); err != nil {
 		http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	if s.cfg.DiskLow != nil && s.cfg.DiskLow() {
+		// Still 200: logins, reading and replies work, and a load
+		// balancer must not take the only instance out. Monitors look
+		// for the word; the log says where and how much.
+		w.Write([]byte("degraded: low disk space, new reports are refused\n"))
 		return
 	}
 	w.Write([]byte("ok\n"))
