@@ -252,6 +252,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, a.StatsK.Message)
 	}
 	printAlerts(stdout, a, ao)
+
+	if st := a.Disk.Status(); st.Low {
+		fmt.Fprintf(stderr, "Warning: only %s: new reports are refused until space is freed (--min-free-disk).\n", st)
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
