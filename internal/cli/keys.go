@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/keys"
 	"github.com/salama-ke/salama/internal/store"
 )
@@ -88,7 +89,8 @@ func keysCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	defer st.Close()
 	o := keys.RotateOptions{Options: keys.Options{DataDir: *c.data, NetworkEnv: os.Getenv("SALAMA_NETWORK_SECRET"),
-		SigningEnv: os.Getenv("SALAMA_SIGNING_KEY")}, Out: *out, Lost: *lost, PreviousKey: *previous}
+		SigningEnv: os.Getenv("SALAMA_SIGNING_KEY")}, Out: *out, Lost: *lost, PreviousKey: *previous,
+		PendingJobs: []string{casework.JobOrgRekey}}
 	if *network {
 		res, err := keys.RotateNetworkSecret(ctx, st, o)
 		if err != nil {

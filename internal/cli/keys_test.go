@@ -15,6 +15,7 @@ import (
 
 	"github.com/salama-ke/salama/internal/app"
 	"github.com/salama-ke/salama/internal/audit"
+	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
@@ -488,4 +489,24 @@ func countAudit(t *testing.T, dir, database, action string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// An organisation key rotation still re-wrapping reports holds the retired
+// key sealed under the current network secret: the secret is not rotated
+// until that job is done.
+func TestRotateWaitsForTheOrgRekeyJob(t *testing.T) {
+	clearEnv(t)
+	dir := t.TempDir()
+	demoNetwork(t, dir, "", time.Now)
+	st, err := store.Open(t.Context(), "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.EnqueueJob(t.Context(), store.NewJob{Kind: casework.JobOrgRekey, Payload: []byte(`{"org":"x"}`), RunAt: time.Now()}, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if code, _, stderr := run(keysArgs(dir, "", "--network-secret")...); code != 1 || !strings.Contains(stderr, "let them finish") {
+		t.Fatalf("rotation with a re-wrap job pending: exit %d, %s", code, stderr)
+	}
 }

@@ -49,6 +49,11 @@ type RotateOptions struct {
 	// operator published ("salama-ed25519:…"); the audit log must verify
 	// with it, and it must be the one the database names.
 	PreviousKey string
+	// PendingJobs are kinds of job that hold something only the current
+	// network secret opens (a retired organisation key sealed for the
+	// re-wrap job): the network secret is not rotated while one of them
+	// has not finished.
+	PendingJobs []string
 	Now         func() time.Time
 }
 
@@ -91,6 +96,12 @@ func RotateNetworkSecret(ctx context.Context, st *store.Store, o RotateOptions) 
 		if cur, err = openNetworkSecret(ctx, st, o.Options); err != nil {
 			return nil, err
 		}
+	}
+	if n, err := st.JobsNotDone(ctx, o.PendingJobs); err != nil {
+		return nil, err
+	} else if n > 0 {
+		return nil, fmt.Errorf("keys: %d background job(s) hold values sealed under the current network secret and have not finished "+
+			"(salama jobs lists them: an organisation key rotation re-wrapping reports): start the server, let them finish, stop it, then rotate", n)
 	}
 	var next *seal.NetworkSecret
 	if o.Lost {

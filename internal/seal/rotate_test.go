@@ -132,3 +132,27 @@ func TestSigningKeyFilesAndHex(t *testing.T) {
 		t.Fatalf("short key: %v", err)
 	}
 }
+
+// A value the server sealed for itself before a rotation (a queued SMS's
+// phone number, a staff alert address) still opens after it.
+func TestServerSealedValuesSurviveRotation(t *testing.T) {
+	s := NewNetworkSecretForTest()
+	sealed, err := s.Seal("sms-nudge", "job-1", []byte("+254712345678"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, err := s.Rotate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pt, err := next.Open("sms-nudge", "job-1", sealed); err != nil || string(pt) != "+254712345678" {
+		t.Fatalf("after the rotation: %q, %v", pt, err)
+	}
+	if _, err := next.Open("sms-nudge", "job-2", sealed); !errors.Is(err, ErrOpen) {
+		t.Fatalf("another row: %v", err)
+	}
+	fresh, _ := next.Seal("sms-nudge", "job-3", []byte("x"))
+	if _, err := s.Open("sms-nudge", "job-3", fresh); !errors.Is(err, ErrOpen) {
+		t.Fatal("the old generation opens what the new one sealed")
+	}
+}

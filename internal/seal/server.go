@@ -25,12 +25,26 @@ func (s *NetworkSecret) Seal(purpose, id string, plaintext []byte) ([]byte, erro
 	return sealAEAD(&key, domainServerSealed, purpose, id, plaintext)
 }
 
-// Open reverses Seal with the same purpose and id. Any failure returns
-// ErrOpen.
+// Open reverses Seal with the same purpose and id. A value sealed before a
+// rotation of the network secret opens under the generation it was sealed
+// with (see Previous). Any failure returns ErrOpen.
 func (s *NetworkSecret) Open(purpose, id string, sealed []byte) ([]byte, error) {
 	if s == nil || !s.live {
 		return nil, ErrDestroyed
 	}
+	pt, err := s.open1(purpose, id, sealed)
+	if err == nil || len(s.previous) == 0 {
+		return pt, err
+	}
+	for _, g := range s.Previous() {
+		if pt, err := g.open1(purpose, id, sealed); err == nil {
+			return pt, nil
+		}
+	}
+	return nil, ErrOpen
+}
+
+func (s *NetworkSecret) open1(purpose, id string, sealed []byte) ([]byte, error) {
 	var key [KeySize]byte
 	copy(key[:], s.subkey("salama/server-seal/"+purpose))
 	defer clear(key[:])

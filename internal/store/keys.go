@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // What the database keeps about the deployment's keys (internal/keys owns
@@ -121,4 +122,24 @@ func (s *Store) HasReports(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("store: %w", err)
 	}
 	return true, nil
+}
+
+// JobsNotDone counts the jobs of the given kinds that have not finished
+// successfully: pending, running, or failed for good.
+func (s *Store) JobsNotDone(ctx context.Context, kinds []string) (int, error) {
+	if len(kinds) == 0 {
+		return 0, nil
+	}
+	args := []any{JobDone}
+	marks := make([]string, len(kinds))
+	for i, k := range kinds {
+		args = append(args, k)
+		marks[i] = fmt.Sprintf("$%d", i+2)
+	}
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM jobs WHERE state <> $1 AND kind IN (`+strings.Join(marks, ", ")+`)`, args...).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("store: count jobs: %w", err)
+	}
+	return n, nil
 }
