@@ -20,6 +20,7 @@ import (
 	"github.com/salama-ke/salama/internal/console"
 	"github.com/salama-ke/salama/internal/demo"
 	"github.com/salama-ke/salama/internal/diskspace"
+	"github.com/salama-ke/salama/internal/evidence"
 	"github.com/salama-ke/salama/internal/jobs"
 	"github.com/salama-ke/salama/internal/keys"
 	"github.com/salama-ke/salama/internal/locale"
@@ -45,8 +46,11 @@ type Options struct {
 	// value means seal.DefaultKDFParams; tests pass seal.TestKDFParams.
 	KDFParams seal.KDFParams
 	// KDFConcurrency bounds argon2id evaluations in flight (each holds its
-	// memory); 0 means one per CPU.
+	// memory); 0 means one per CPU. Screenshots are decoded in the same
+	// slots, waiting at most ImageWait for one (0 means
+	// evidence.DefaultWait).
 	KDFConcurrency int
+	ImageWait      time.Duration
 	Web            web.Config
 	// StatsKReplaces confirms a change of Web.StatsK: the threshold
 	// figures were published with before (stats.SettleK).
@@ -77,9 +81,12 @@ type Core struct {
 	Signing   *seal.SigningKey
 	KDF       *seal.KDF
 	KDFParams seal.KDFParams
-	Audit     *audit.Log
-	Casework  *casework.Service
-	Now       func() time.Time
+	// Images makes the display copies of screenshots in the KDF's slots:
+	// argon2id and decoding share one memory bound (SPEC §8).
+	Images   *evidence.Decoder
+	Audit    *audit.Log
+	Casework *casework.Service
+	Now      func() time.Time
 }
 
 // OpenCore opens the database (applying migrations) and loads the network
@@ -106,6 +113,10 @@ func OpenCore(ctx context.Context, o *Options) (*Core, error) {
 		return nil, err
 	}
 	c := &Core{Store: st, KDF: seal.NewKDF(o.KDFConcurrency), KDFParams: o.KDFParams, Now: o.Now}
+	if o.ImageWait <= 0 {
+		o.ImageWait = evidence.DefaultWait
+	}
+	c.Images = evidence.NewDecoder(c.KDF, evidence.DefaultQueue, o.ImageWait)
 	// The keys must be the ones the database was built with: a missing
 	// or different one refuses the start (internal/keys).
 	k, err := keys.Open(ctx, st, keys.Options{DataDir: o.DataDir, NetworkEnv: o.NetworkSecret, SigningEnv: o.SigningKey, Logger: o.Logger})
@@ -115,7 +126,7 @@ func OpenCore(ctx context.Context, o *Options) (*Core, error) {
 	}
 	c.Secret, c.Signing = k.Network, k.Signing
 	c.Audit = audit.New(st, c.Signing, o.Now)
-	c.Casework = casework.New(casework.Config{Store: st, KDF: c.KDF, KDFParams: o.KDFParams, Secret: c.Secret, Audit: c.Audit, Signing: c.Signing, Now: o.Now})
+	c.Casework = casework.New(casework.Config{Store: st, KDF: c.KDF, KDFParams: o.KDFParams, Secret: c.Secret, Audit: c.Audit, Signing: c.Signing, Now: o.Now, Images: c.Images})
 	return c, nil
 }
 
@@ -206,7 +217,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return fail(err)
 	}
 	a.Reporting = reporting.New(reporting.Config{Store: st, KDF: core.KDF, KDFParams: receiptParams,
-		ReceiptSalt: salt, Secret: core.Secret, Audit: core.Audit, Now: o.Now, DiskLow: o.Web.DiskLow,
+		ReceiptSalt: salt, Secret: core.Secret, Audit: core.Audit, Now: o.Now, DiskLow: o.Web.DiskLow, Images: core.Images,
 		OnUpgradeError: func(err error) {
 			o.Logger.Warn("an old receipt opened its report but could not be upgraded; the next login tries again", "err", err)
 		}})

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/salama-ke/salama/internal/audit"
+	"github.com/salama-ke/salama/internal/evidence"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
 )
@@ -94,6 +95,9 @@ type Config struct {
 	// RekeyBatch is how many report keys one transaction of that job
 	// re-wraps (0: 200).
 	RekeyBatch int
+	// Images makes display copies and previews of screenshots; nil means
+	// one that takes its slots from KDF.
+	Images *evidence.Decoder
 }
 
 // Service is the casework service.
@@ -119,6 +123,9 @@ func New(c Config) *Service {
 	}
 	if c.EnrolmentLifetime == 0 {
 		c.EnrolmentLifetime = 7 * 24 * time.Hour
+	}
+	if c.Images == nil {
+		c.Images = newDecoder(c.KDF)
 	}
 	return &Service{Config: c}
 }

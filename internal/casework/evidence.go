@@ -157,7 +157,7 @@ func (s *Service) displayCopy(ctx context.Context, dk *seal.DataKey, reportID st
 		return "", nil, err
 	}
 	_, original, _ := bytes.Cut(b, []byte("\n"))
-	ct, data, err := evidence.Display(ctx, original)
+	ct, data, err := s.Images.Display(ctx, original)
 	if errors.Is(err, evidence.ErrNotImage) || errors.Is(err, evidence.ErrTooLarge) || errors.Is(err, evidence.ErrDamaged) {
 		return "", nil, ErrNoPreview
 	}
@@ -191,7 +191,7 @@ func (s *Service) AttachmentPreview(ctx context.Context, p *Principal, reportID,
 	if err != nil {
 		return nil, err
 	}
-	pv, err := evidence.Preview(ctx, display)
+	pv, err := s.Images.Preview(ctx, display)
 	if err != nil {
 		return nil, ErrNoPreview
 	}
@@ -206,4 +206,14 @@ func (s *Service) SigningKey() string {
 		return ""
 	}
 	return s.Signing.Public().String()
+}
+
+// newDecoder is the default screenshot decoder: it shares the KDF's slots,
+// so that argon2id and decoding together stay within their memory bound.
+func newDecoder(k *seal.KDF) *evidence.Decoder {
+	slots := evidence.Slots(nil)
+	if k != nil {
+		slots = k
+	}
+	return evidence.NewDecoder(slots, evidence.DefaultQueue, evidence.DefaultWait)
 }

@@ -33,7 +33,7 @@ func BenchmarkDisplay(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			b.SetBytes(int64(len(tc.data)))
 			for b.Loop() {
-				if _, _, err := Display(b.Context(), tc.data); err != nil {
+				if _, _, err := testDecoder.Display(b.Context(), tc.data); err != nil {
 					b.Fatal(err)
 				}
 			}

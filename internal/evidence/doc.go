@@ -9,11 +9,16 @@
 // orientation, scaled down to a screen's size and re-encoded, which leaves
 // behind every EXIF, GPS and XMP record (a phone photo can say where it was
 // taken, and so where the survivor lives). A file is refused from its header
-// alone, before any decoding, when its dimensions would take too much
-// memory to decode (a "decompression bomb" is a few kilobytes that claim a
-// billion pixels); decoding runs under a memory budget shared by all
-// requests, so that many uploads at once queue instead of exhausting the
-// server.
+// alone, before any decoding, when making its display copy would take more
+// than MaxDecodeBytes: the cost is computed the way image/png and
+// image/jpeg really allocate (an interlaced PNG twice its pixels, a
+// progressive JPEG its coefficients too, RGB and CMYK JPEGs their
+// conversion), so a "decompression bomb" of a few kilobytes that claims a
+// billion pixels, or a layout that costs more than it looks, never reaches
+// a decoder. Each decode runs in one of the server's slots for
+// memory-heavy work, the ones argon2id evaluations take (Slots, seal.KDF):
+// at most one per CPU, the rest waiting in a bounded queue for a bounded
+// time, then refused as busy (ErrBusy) so that the survivor can send again.
 //
 // Bundles. An evidence bundle is a zip with the account, identifiers,
 // original screenshots, the thread and the report's audit trail, and a

@@ -13,9 +13,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"testing"
+	"time"
 
 	et "github.com/salama-ke/salama/internal/evidence/evidencetest"
 )
+
+// testDecoder has slots of its own, one per CPU.
+var testDecoder = NewDecoder(nil, 64, time.Minute)
 
 // Issue 6: a JPEG (or PNG) with GPS EXIF comes out of the display pipeline
 // without it, and turned upright.
@@ -35,7 +39,7 @@ func TestDisplayDropsMetadataAndTurnsUpright(t *testing.T) {
 			if o := orientation(tc.ct, tc.data); o != 6 {
 				t.Fatalf("orientation read as %d, want 6", o)
 			}
-			ct, out, err := Display(t.Context(), tc.data)
+			ct, out, err := testDecoder.Display(t.Context(), tc.data)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -83,7 +87,7 @@ func TestOrient(t *testing.T) {
 		8: {"cf", "be", "ad"},
 		9: {"abc", "def"}, // not an orientation: left alone
 	} {
-		got := orient(src, o)
+		got := downscale(src, 3, 2, o)
 		var rows []string
 		for y := range got.Rect.Dy() {
 			var row []byte
@@ -108,7 +112,7 @@ func TestOrient(t *testing.T) {
 // A big image is scaled down to DisplaySide, keeping its shape and colours.
 func TestDisplayScalesDown(t *testing.T) {
 	t.Parallel()
-	_, out, err := Display(t.Context(), et.PNG(t, et.TwoColours(4100, 300)))
+	_, out, err := testDecoder.Display(t.Context(), et.PNG(t, et.TwoColours(4100, 300)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +197,7 @@ func TestBombsRefusedBeforeDecoding(t *testing.T) {
 			}
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			_, _, err := Display(context.Background(), tc.data)
+			_, _, err := testDecoder.Display(context.Background(), tc.data)
 			runtime.ReadMemStats(&after)
 			if !errors.Is(err, ErrTooLarge) {
 				t.Fatalf("Display = %v, want ErrTooLarge", err)
@@ -224,21 +228,21 @@ func TestInspectAndDamage(t *testing.T) {
 	if _, err := Inspect(jpg[:len(jpg)*3/4]); err != nil {
 		t.Fatalf("the cut JPEG's header: %v", err)
 	}
-	if _, _, err := Display(t.Context(), jpg[:len(jpg)*3/4]); !errors.Is(err, ErrDamaged) {
+	if _, _, err := testDecoder.Display(t.Context(), jpg[:len(jpg)*3/4]); !errors.Is(err, ErrDamaged) {
 		t.Errorf("truncated JPEG: %v, want ErrDamaged", err)
 	}
 	p := et.PNG(t, et.TwoColours(64, 64))
-	if _, _, err := Display(t.Context(), p[:len(p)-30]); !errors.Is(err, ErrDamaged) {
+	if _, _, err := testDecoder.Display(t.Context(), p[:len(p)-30]); !errors.Is(err, ErrDamaged) {
 		t.Errorf("truncated PNG: %v, want ErrDamaged", err)
 	}
 }
 
 func TestPreviewShowsNothing(t *testing.T) {
-	_, display, err := Display(t.Context(), et.PNG(t, et.TwoColours(540, 1200)))
+	_, display, err := testDecoder.Display(t.Context(), et.PNG(t, et.TwoColours(540, 1200)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	pv, err := Preview(t.Context(), display)
+	pv, err := testDecoder.Preview(t.Context(), display)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,7 +282,7 @@ func FuzzDisplay(f *testing.F) {
 		if info.Width*info.Height > 1<<20 {
 			return // accepted, but too slow to decode in a fuzz loop
 		}
-		ct, out, err := Display(t.Context(), data)
+		ct, out, err := testDecoder.Display(t.Context(), data)
 		if err != nil {
 			return
 		}

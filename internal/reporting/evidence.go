@@ -2,6 +2,7 @@ package reporting
 
 import (
 	"context"
+	"errors"
 	"slices"
 
 	"github.com/salama-ke/salama/internal/evidence"
@@ -25,6 +26,8 @@ type prepared struct {
 // A screenshot that cannot be decoded (damaged data behind a good header)
 // is kept as received without a display copy, rather than failing the whole
 // report: the console says it cannot show it, the evidence bundle has it.
+// When no decoding slot comes in time, the submission fails with ErrBusy
+// and nothing is stored: the survivor is asked to send again.
 func (s *Service) prepare(ctx context.Context, in Input) (prepared, error) {
 	var p prepared
 	matching := in.Kind == KindTip || in.AllowMatch
@@ -46,10 +49,13 @@ func (s *Service) prepare(ctx context.Context, in Input) (prepared, error) {
 		}
 	}
 	for _, u := range in.Files {
-		ct, display, err := evidence.Display(ctx, u.Data)
+		ct, display, err := s.Images.Display(ctx, u.Data)
 		if err != nil {
 			if ctx.Err() != nil {
 				return p, ctx.Err()
+			}
+			if errors.Is(err, evidence.ErrBusy) {
+				return p, ErrBusy
 			}
 			display = nil
 		}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/directory"
+	"github.com/salama-ke/salama/internal/evidence"
 	"github.com/salama-ke/salama/internal/ids"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
@@ -47,6 +48,9 @@ var (
 	// data directory is nearly full (salama serve --min-free-disk): the
 	// survivor is asked to try later, with everything typed kept.
 	ErrDiskLow = errors.New("reporting: too little free disk space to take a new report")
+	// ErrBusy: too many screenshots are being opened at once; nothing was
+	// stored, the survivor may send again in a minute.
+	ErrBusy = evidence.ErrBusy
 )
 
 // Config holds what the service needs from outside.
@@ -71,6 +75,9 @@ type Config struct {
 	// refused with ErrDiskLow on every channel, before anything is sealed,
 	// while logins, reading and replies go on.
 	DiskLow func() bool
+	// Images makes the display copies of screenshots; nil means one that
+	// takes its slots from KDF (see evidence.Slots).
+	Images *evidence.Decoder
 }
 
 // Service is the survivor-facing reporting service.
@@ -98,6 +105,13 @@ func New(c Config) *Service {
 	}
 	if c.SessionIdle == 0 {
 		c.SessionIdle = 15 * time.Minute
+	}
+	if c.Images == nil {
+		slots := evidence.Slots(nil)
+		if c.KDF != nil {
+			slots = c.KDF
+		}
+		c.Images = evidence.NewDecoder(slots, evidence.DefaultQueue, evidence.DefaultWait)
 	}
 	s := &Service{Config: c}
 	s.receipts, s.receiptsErr = seal.NewReceipts(c.KDF, c.Secret, c.ReceiptSalt, c.KDFParams)
@@ -264,6 +278,12 @@ func (s *Service) create(ctx context.Context, in Input, channel string, receipt 
 	if s.receiptsErr != nil {
 		return nil, s.receiptsErr
 	}
+	// Screenshots first: when no decoding slot comes in time the survivor
+	// is asked to send again, and no argon2id evaluation was spent.
+	prep, err := s.prepare(ctx, in)
+	if err != nil {
+		return nil, err
+	}
 	ring, err := s.receipts.Keys(ctx, receipt)
 	if err != nil {
 		return nil, err
@@ -283,10 +303,6 @@ func (s *Service) create(ctx context.Context, in Input, channel string, receipt 
 		return nil, fmt.Errorf("organisation %s public key: %w", org.ID, err)
 	}
 
-	prep, err := s.prepare(ctx, in)
-	if err != nil {
-		return nil, err
-	}
 	nr := &store.NewReport{Report: reportFromInput(in, org.ID, s.Now().UTC()), Fields: map[string]seal.Sealed{}, TokenHash: tokenHash, Blind: prep.blind}
 	nr.Channel = channel
 	dk, err := seal.NewDataKey()

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -150,6 +151,29 @@ func (k *KDF) Queued() int { return int(k.queued.Load()) }
 // one does) without measuring time.
 func (k *KDF) Evaluations() int64 { return k.done.Load() }
 
+// Slot waits for one of the KDF's slots, as an evaluation does (in the same
+// queue, until ctx ends), and returns the function that gives it back.
+// Other work that needs, like argon2id, a CPU and up to an evaluation's
+// memory (making the display copy of a screenshot) takes its slots from
+// here, so that the two together never hold more memory than the bound on
+// concurrent evaluations promises.
+func (k *KDF) Slot(ctx context.Context) (release func(), err error) {
+	k.init()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	k.queued.Add(1)
+	select {
+	case k.sem <- struct{}{}:
+		k.queued.Add(-1)
+	case <-ctx.Done():
+		k.queued.Add(-1)
+		return nil, ctx.Err()
+	}
+	var once sync.Once
+	return func() { once.Do(func() { <-k.sem }) }, nil
+}
+
 // derive64 returns argon2id(secret, salt, p) as two 32-byte halves. It waits
 // for a slot, returning ctx.Err() if ctx ends first; once running, an
 // evaluation cannot be interrupted.
@@ -160,33 +184,25 @@ func (k *KDF) derive64(ctx context.Context, secret, salt []byte, p KDFParams) (f
 	if len(salt) < SaltSize {
 		return nil, nil, fmt.Errorf("%w: salt shorter than %d bytes", ErrInvalidInput, SaltSize)
 	}
-	k.init()
-	if err := ctx.Err(); err != nil {
+	release, err := k.Slot(ctx)
+	if err != nil {
 		return nil, nil, err
 	}
-	k.queued.Add(1)
-	select {
-	case k.sem <- struct{}{}:
-		k.queued.Add(-1)
-	case <-ctx.Done():
-		k.queued.Add(-1)
-		return nil, nil, ctx.Err()
-	}
+	defer release()
 	k.inFlight.Add(1)
-	defer func() {
-		k.inFlight.Add(-1)
-		<-k.sem
-	}()
+	defer k.inFlight.Add(-1)
 	if k.testHook != nil {
 		k.testHook()
 	}
 	out := argon2.IDKey(secret, salt, p.Time, p.Memory, p.Threads, kdfOutput)
 	k.done.Add(1)
 	// The evaluation's memory block (Memory KiB) is garbage now. Collect it
-	// while this slot is still held, so the heap stays near what the bound on
-	// concurrent evaluations promises instead of doubling before the
-	// collector runs (SPEC §8's memory budget).
-	runtime.GC()
+	// and give it back to the system while this slot is still held, so that
+	// resident memory stays near what the bound on concurrent evaluations
+	// promises (SPEC §8's memory budget): a block only collected stays
+	// resident, free, until the scavenger's slow turn, and the decodes that
+	// share these slots (Slot) allocate blocks of other sizes beside it.
+	debug.FreeOSMemory()
 	return out[: kdfOutput/2 : kdfOutput/2], out[kdfOutput/2:], nil
 }
 

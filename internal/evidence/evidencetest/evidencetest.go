@@ -4,8 +4,9 @@
 // image file carries, so that a test can show that metadata went in and
 // none came out.
 //
-// It is imported only by tests, and does not use package evidence: a test
-// of the display pipeline must not check it with its own code.
+// It is imported only by tests and the benchmark (for worst-case uploads),
+// and does not use package evidence: a test of the display pipeline must
+// not check it with its own code.
 package evidencetest
 
 import (
