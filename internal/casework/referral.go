@@ -28,6 +28,9 @@ const (
 // child-protection override accepts.
 const MinJustification = 40
 
+// MaxJustification is the longest one: a few paragraphs.
+const MaxJustification = 2000
+
 // ReferralOption is a service a report can be referred to, best first.
 type ReferralOption struct {
 	Service  directory.Service
@@ -203,6 +206,9 @@ func (s *Service) CreateReferral(ctx context.Context, p *Principal, reportID str
 		just := strings.TrimSpace(n.Justification)
 		if utf8.RuneCountInString(just) < MinJustification {
 			return fmt.Errorf("%w: write why the child is at risk", ErrInvalid)
+		}
+		if utf8.RuneCountInString(just) > MaxJustification {
+			return fmt.Errorf("%w: the reason is too long (at most 2,000 characters)", ErrInvalid)
 		}
 		ref.Consent = referral.ConsentOverride
 		dk, err := s.dataKey(ctx, p, r)

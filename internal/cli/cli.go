@@ -171,11 +171,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	demoNet := f.boolean("demo", false, "create the example network (organisations and services) on first start")
 	exitURL := f.str("exit-url", web.DefaultConfig().ExitURL, "where Quick exit goes: a neutral site")
 	maxUpload := f.integer("max-upload-mb", 5, "largest screenshot accepted, in MB")
+	uploadMemory := f.integer("upload-memory-mb", int(web.DefaultConfig().UploadMemory>>20), "screenshots held in memory by all submissions at once, in MB; a submission that finds no room within 30 seconds comes back with its words and \"try again in a minute\"")
 	proxies := f.str("trusted-proxies", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed (for rate limiting only)")
 	tlsCert := f.str("tls-cert", "", "TLS certificate file; with --tls-key serves HTTPS")
 	tlsKey := f.str("tls-key", "", "TLS key file")
 	behindTLS := f.boolean("behind-tls", false, "a proxy in front terminates TLS: mark cookies Secure and send HSTS")
-	kdfN := f.integer("argon2-concurrency", 0, "argon2id evaluations at once, 64 MiB each; 0 means one per CPU")
+	kdfN := f.integer("argon2-concurrency", 0, "argon2id evaluations and screenshot decodes at once, 64 MiB each; 0 means one per CPU")
 	logLevel := f.str("log-level", "info", "debug, info, warn or error; debug logs every request (route, status, time; never an address)")
 	grace := f.duration("shutdown-grace", web.DefaultLimits().ShutdownGrace, "at SIGTERM, how long requests in flight may take to finish; keep systemd's TimeoutStopSec longer")
 	connCap := f.integer("max-conns-per-client", web.DefaultLimits().ConnsPerClient, "connections one address (an IPv6 /64) may hold at once, 0 for no cap; trusted proxies are not capped")
@@ -210,6 +211,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	wc := web.DefaultConfig()
 	wc.ExitURL = *exitURL
 	wc.MaxUpload = int64(*maxUpload) << 20
+	if wc.UploadMemory = int64(*uploadMemory) << 20; *uploadMemory < 1 {
+		return errors.New("--upload-memory-mb must be at least 1")
+	}
 	wc.TLS = *behindTLS || *tlsCert != ""
 	if wc.PublicStats, wc.StatsK = *publicStats, *statsK; *statsK < 2 {
 		return errors.New("--stats-k must be at least 2")

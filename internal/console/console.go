@@ -170,10 +170,10 @@ func (c *Console) Register(mux *http.ServeMux) {
 func (c *Console) wrap(rt Route) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "no-store")
+		cut := false
 		if rt.Method == "POST" {
-			r.Body = http.MaxBytesReader(w, r.Body, 256<<10)
-			if err := r.ParseForm(); err != nil {
-				c.fail(w, r, nil, http.StatusBadRequest, "The form could not be read.")
+			var ok bool
+			if cut, ok = c.readForm(w, r, rt); !ok {
 				return
 			}
 		}
@@ -185,6 +185,10 @@ func (c *Console) wrap(rt Route) http.HandlerFunc {
 					c.cw.Refused(r.Context(), nil, "form_token")
 				}
 				c.fail(w, r, nil, http.StatusForbidden, "This form expired. Please open the page again.")
+				return
+			}
+			if cut {
+				c.tooLong(w, r, nil)
 				return
 			}
 			rt.h(w, r, nil)
@@ -202,6 +206,10 @@ func (c *Console) wrap(rt Route) http.HandlerFunc {
 		if rt.Method == "POST" && !c.cw.VerifyCSRF(p, r.PostForm.Get("csrf")) {
 			c.cw.Refused(r.Context(), p, "csrf")
 			c.fail(w, r, p, http.StatusForbidden, "This form could not be checked. Please open the page again.")
+			return
+		}
+		if cut {
+			c.tooLong(w, r, p)
 			return
 		}
 		rt.h(w, r, p)

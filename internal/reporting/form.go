@@ -3,14 +3,13 @@ package reporting
 import (
 	"bytes"
 	"errors"
-	"io"
-	"mime/multipart"
 	"net/url"
 	"slices"
 	"strings"
 	"unicode/utf8"
 
 	"github.com/salama-ke/salama/internal/evidence"
+	"github.com/salama-ke/salama/internal/formbody"
 	"github.com/salama-ke/salama/internal/identifiers"
 )
 
@@ -30,7 +29,8 @@ var (
 	ShareChoices    = []string{"ask", "refer"}
 )
 
-// Limits on what one form may carry.
+// Limits on what one form may carry. Over a limit, the form comes back with
+// a message beside the field and every word kept; nothing is stored.
 const (
 	MaxNarrative   = 10000 // characters, SPEC §4.1
 	MaxNote        = 2000  // a tip's note
@@ -38,9 +38,86 @@ const (
 	MaxIdentifier  = 500   // one phone number, handle or link
 	MaxIdentifiers = 20
 	MaxPhone       = 30
+	MaxCounty      = 40
 	MaxFiles       = 5
 	DefaultIDRows  = 2
 )
+
+// MaxLength is the most characters a text field of the form may hold, 0 for
+// a field that is not free text.
+func MaxLength(kind, field string) int {
+	switch field {
+	case "narrative":
+		return MaxNarrative
+	case "note":
+		return MaxNote
+	case "country", "safe_times":
+		return MaxShortText
+	case "phone":
+		return MaxPhone
+	case "identifiers":
+		return MaxIdentifier
+	}
+	return 0
+}
+
+// FormLimits are the caps on what one report or tip form may send (see
+// formbody), derived from the longest honest answer as a browser sends
+// these forms (multipart: enctype="multipart/form-data"): every text field
+// at its maximum in 4-byte characters, every choice ticked, every
+// identifier row filled, each field with its part's boundary and headers;
+// then a quarter more. Anything beyond cannot be an honest answer, and is
+// not read: the form comes back with what arrived. The same cap applies to
+// a URL-encoded body, which no browser sends for these forms: it holds the
+// longest answer in plain letters, percent-encoding and all.
+func FormLimits(kind string, maxUpload int64) formbody.Limits {
+	var text int64
+	add := func(name string, chars, times int) {
+		text += int64(times) * (int64(len(name)) + partOverhead + 4*int64(chars))
+	}
+	longest := func(choices []string) int {
+		return len(slices.MaxFunc(choices, func(a, b string) int { return len(a) - len(b) }))
+	}
+	add("token", 100, 1)
+	add("county", MaxCounty, 1)
+	add("id_type", longest(IDTypeChoices), MaxIdentifiers)
+	add("id_platform", longest(PlatformChoices), MaxIdentifiers)
+	add("id_value", MaxIdentifier, MaxIdentifiers)
+	add("add_row", 1, 1)
+	add("send", 1, 1)
+	add("files", 0, MaxFiles) // the parts' headers; their content is counted as files
+	if kind == KindTip {
+		add("child", longest(TipChildChoices), 1)
+		add("note", MaxNote, 1)
+	} else {
+		add("about", longest(AboutChoices), 1)
+		add("what", longest(WhatChoices), len(WhatChoices))
+		add("age", longest(AgeChoices), 1)
+		add("country", MaxShortText, 1)
+		add("when", longest(WhenChoices), 1)
+		add("danger", 3, 1)
+		add("help", longest(HelpChoices), len(HelpChoices))
+		add("narrative", MaxNarrative, 1)
+		add("contact", longest(ContactChoices), 1)
+		add("phone", MaxPhone, 1)
+		add("safe_times", MaxShortText, 1)
+		add("say_who", 3, 1)
+		add("share", longest(ShareChoices), 1)
+		add("match", 3, 1)
+		add("stats", 3, 1)
+	}
+	// Fields: an honest form sends about a hundred; thousands are allowed
+	// (words arrive in odd shapes from odd clients), few enough that their
+	// bookkeeping stays well under the text cap.
+	return formbody.Limits{Text: text * 5 / 4, Fields: maxFields, FileField: "files", File: maxUpload, Files: MaxFiles}
+}
+
+// maxFields bounds how many fields one form may send.
+const maxFields = 4096
+
+// partOverhead is what a multipart part adds to a field: its boundary line,
+// its Content-Disposition header and line ends, as browsers write them.
+const partOverhead = 160
 
 // Input is what a person gave on the report or tip form, as typed (only
 // surrounding space trimmed), so a failed submission shows all of it again.
@@ -149,7 +226,7 @@ func Decode(form url.Values, kind string) (Input, Problems) {
 		return v
 	}
 
-	in.County = text("county", 40)
+	in.County = text("county", MaxCounty)
 	if in.County != "" && in.County != "outside" && in.County != "notsay" && !knownCounty(in.County) {
 		p["county"] = "problem.choice"
 	}
@@ -182,9 +259,14 @@ func Decode(form url.Values, kind string) (Input, Problems) {
 		}
 	}
 
+	// Identifier rows, then the lines of "more" (where rows beyond
+	// MaxIdentifiers are shown, see MoreIdentifiers). A row with nothing
+	// in it is dropped: the form draws empty rows again, and thousands of
+	// posted empty rows must not become thousands of drawn ones.
 	types, platforms, values := form["id_type"], form["id_platform"], form["id_value"]
 	rows := max(len(types), len(platforms), len(values))
-	for i := 0; i < rows; i++ {
+	more := strings.Split(strings.ReplaceAll(form.Get("id_more"), "\r\n", "\n"), "\n")
+	for i := 0; i < rows+len(more); i++ {
 		at := func(l []string) string {
 			if i < len(l) {
 				return strings.TrimSpace(l[i])
@@ -192,6 +274,12 @@ func Decode(form url.Values, kind string) (Input, Problems) {
 			return ""
 		}
 		id := Identifier{Type: at(types), Platform: at(platforms), Value: at(values)}
+		if i >= rows {
+			id = Identifier{Value: strings.TrimSpace(more[i-rows])}
+		}
+		if id.Type == "" && id.Platform == "" && id.Value == "" {
+			continue
+		}
 		if !utf8.ValidString(id.Value) {
 			id.Value = strings.ToValidUTF8(id.Value, "\uFFFD")
 		}
@@ -200,12 +288,12 @@ func Decode(form url.Values, kind string) (Input, Problems) {
 			p["identifiers"] = "problem.choice"
 		}
 		if utf8.RuneCountInString(id.Value) > MaxIdentifier {
-			p["identifiers"] = "problem.too_long"
+			p["identifiers"] = "problem.id_too_long"
 		}
 		in.Identifiers = append(in.Identifiers, id)
 	}
 	if len(in.FilledIdentifiers()) > MaxIdentifiers {
-		p["identifiers"] = "problem.too_many"
+		p["identifiers"] = "problem.too_many_ids"
 	}
 	if form.Get("add_row") != "" && len(in.Identifiers) < MaxIdentifiers {
 		in.Identifiers = append(in.Identifiers, Identifier{})
@@ -214,6 +302,28 @@ func Decode(form url.Values, kind string) (Input, Problems) {
 		in.Identifiers = append(in.Identifiers, Identifier{})
 	}
 	return in, p
+}
+
+// IdentifierRows are the identifiers the form draws as rows: at most
+// MaxIdentifiers. MoreIdentifiers are the values of the rest, one a line,
+// for the box the form shows under the rows when there are more: every
+// word is shown again, without drawing a row for each.
+func (in *Input) IdentifierRows() []Identifier {
+	return in.Identifiers[:min(len(in.Identifiers), MaxIdentifiers)]
+}
+
+// MoreIdentifiers: see IdentifierRows.
+func (in *Input) MoreIdentifiers() string {
+	if len(in.Identifiers) <= MaxIdentifiers {
+		return ""
+	}
+	var lines []string
+	for _, id := range in.Identifiers[MaxIdentifiers:] {
+		if id.Value != "" {
+			lines = append(lines, id.Value)
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // FilledIdentifiers are the rows with a value.
@@ -249,36 +359,14 @@ func plausiblePhone(s string) bool {
 	return digits >= 7 && digits <= 15
 }
 
-// ReadUploads reads the screenshots of a multipart form, checking count,
-// size, kind and pixel dimensions (from the header, before anything is
-// decoded) before keeping anything. The display copy is made when the report
-// is stored; the original bytes are what is sealed for the evidence bundle.
-func ReadUploads(files []*multipart.FileHeader, maxSize int64) ([]Upload, string) {
+// Uploads checks the screenshots of a form as formbody read them: kind
+// and pixel dimensions, from the header, before anything is decoded (the
+// display copy is made when the report is stored; the original bytes are
+// what is sealed for the evidence bundle). Its problem is the form's
+// "files" problem; count and size were checked as the body was read.
+func Uploads(files [][]byte) ([]Upload, string) {
 	var out []Upload
-	for _, fh := range files {
-		if fh.Size == 0 && fh.Filename == "" {
-			continue // the empty file input a browser sends
-		}
-		if len(out) == MaxFiles {
-			return nil, "problem.too_many_files"
-		}
-		if fh.Size > maxSize {
-			return nil, "problem.file_too_big"
-		}
-		f, err := fh.Open()
-		if err != nil {
-			return nil, "problem.file_unreadable"
-		}
-		data, err := io.ReadAll(io.LimitReader(f, maxSize+1))
-		f.Close()
-		if err != nil || int64(len(data)) > maxSize {
-			return nil, "problem.file_too_big"
-		}
-		if len(data) == 0 {
-			continue
-		}
-		// The header alone says whether it is an image and whether it is
-		// safe to decode; decoding waits until the report is stored.
+	for _, data := range files {
 		info, err := evidence.Inspect(data)
 		switch {
 		case errors.Is(err, evidence.ErrTooLarge):

@@ -1,11 +1,17 @@
 package reporting
 
 import (
+	"bytes"
+	"context"
+	"mime/multipart"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/salama-ke/salama/internal/formbody"
 )
 
 func TestDecode(t *testing.T) {
@@ -45,6 +51,28 @@ func TestDecode(t *testing.T) {
 				}
 			}},
 		{name: "bad platform", kind: KindReport, form: url.Values{"id_platform": {"myspace"}, "id_value": {"x"}}, problems: []string{"identifiers"}},
+		{name: "identifier too long", kind: KindTip, form: url.Values{"id_value": {strings.Repeat("ü", MaxIdentifier+1)}}, problems: []string{"identifiers"}},
+		{name: "thousands of empty rows", kind: KindReport,
+			form: url.Values{"id_type": make([]string, 5000), "id_value": append(make([]string, 4999), "0712 345 678")},
+			check: func(t *testing.T, in Input) {
+				if len(in.Identifiers) != DefaultIDRows || in.Identifiers[0].Value != "0712 345 678" {
+					t.Errorf("%d rows: %+v", len(in.Identifiers), in.Identifiers[:min(3, len(in.Identifiers))])
+				}
+			}},
+		{name: "more identifiers than rows", kind: KindReport, form: url.Values{"id_value": numbered(30)}, problems: []string{"identifiers"},
+			check: func(t *testing.T, in Input) {
+				rows, more := in.IdentifierRows(), in.MoreIdentifiers()
+				if len(rows) != MaxIdentifiers || rows[19].Value != "n19" || more != strings.Join(numbered(30)[20:], "\n") {
+					t.Errorf("%d rows, more %q", len(rows), more)
+				}
+			}},
+		{name: "the box of more becomes rows", kind: KindReport, form: url.Values{"id_value": numbered(15), "id_more": {"n15\r\n\r\n  n16 \nn17"}},
+			check: func(t *testing.T, in Input) {
+				got := in.FilledIdentifiers()
+				if len(got) != 18 || got[16].Value != "n16" || in.MoreIdentifiers() != "" {
+					t.Errorf("%d identifiers: %+v", len(got), got)
+				}
+			}},
 		{name: "add row", kind: KindReport, form: url.Values{"add_row": {"1"}, "id_value": {"a", "b"}}, check: func(t *testing.T, in Input) {
 			if len(in.Identifiers) != 3 {
 				t.Errorf("%d rows after add", len(in.Identifiers))
@@ -77,6 +105,77 @@ func TestDecode(t *testing.T) {
 				tc.check(t, in)
 			}
 		})
+	}
+}
+
+func numbered(n int) []string {
+	var out []string
+	for i := range n {
+		out = append(out, "n"+strconv.Itoa(i))
+	}
+	return out
+}
+
+// The caps fit the longest honest answer as a browser sends it (multipart,
+// every field at its limit in 4-byte characters), and the longest answer
+// in plain letters URL-encoded; and they stay far below what was held
+// before (26 MB).
+func TestFormLimitsFitTheLongestAnswer(t *testing.T) {
+	for _, kind := range []string{KindReport, KindTip} {
+		lim := FormLimits(kind, 5<<20)
+		longest := func(char string) url.Values {
+			long := func(n int) string { return strings.Repeat(char, n) }
+			form := url.Values{"token": {strings.Repeat("t", 100)}, "county": {"elgeyo-marakwet"}, "send": {"1"}}
+			for range MaxIdentifiers {
+				form.Add("id_type", "handle")
+				form.Add("id_platform", "instagram")
+				form.Add("id_value", long(MaxIdentifier))
+			}
+			if kind == KindTip {
+				form.Set("child", "unsure")
+				form.Set("note", long(MaxNote))
+				return form
+			}
+			form["what"], form["help"] = WhatChoices, HelpChoices
+			for k, v := range map[string]string{"about": "adult", "age": "notsay", "country": long(MaxShortText), "when": "longer",
+				"danger": "yes", "narrative": long(MaxNarrative), "contact": "phone", "phone": long(MaxPhone),
+				"safe_times": long(MaxShortText), "say_who": "yes", "share": "refer", "match": "yes", "stats": "yes"} {
+				form.Set(k, v)
+			}
+			return form
+		}
+		read := func(ct string, body []byte) *formbody.Form {
+			f, err := formbody.Parse(context.Background(), ct, bytes.NewReader(body), int64(len(body)), formbody.Options{Limits: lim})
+			if err != nil || f.Cut {
+				t.Fatalf("%s: the longest honest answer (%d bytes, %s) does not fit the cap (%d): %v", kind, len(body), ct, lim.Text, err)
+			}
+			return f
+		}
+		form := longest("😀")
+		var mb bytes.Buffer
+		mw := multipart.NewWriter(&mb)
+		for k, vs := range form {
+			for _, v := range vs {
+				mw.WriteField(k, v)
+			}
+		}
+		for range MaxFiles {
+			fw, _ := mw.CreateFormFile("files", "Screenshot_20250101-120000_WhatsApp.jpg")
+			fw.Write([]byte("\xff\xd8\xff"))
+		}
+		mw.Close()
+		multi := mb.Len()
+		f := read(mw.FormDataContentType(), mb.Bytes())
+		in, _ := Decode(f.Values, kind)
+		if len(f.Files) != MaxFiles || len(in.FilledIdentifiers()) != MaxIdentifiers || kind == KindReport && in.Narrative != form.Get("narrative") {
+			t.Errorf("%s: read back changed", kind)
+		}
+		body := []byte(longest("a").Encode())
+		read("application/x-www-form-urlencoded", body)
+		if lim.Text > 256<<10 {
+			t.Errorf("%s: text cap %d bytes", kind, lim.Text)
+		}
+		t.Logf("%s: text cap %d bytes; longest honest answer %d bytes as multipart, %d URL-encoded in plain letters", kind, lim.Text, multi, len(body))
 	}
 }
 
@@ -118,4 +217,57 @@ func identValues(in Input) []string {
 		out = append(out, id.Value)
 	}
 	return out
+}
+
+// FuzzForm: any body, URL-encoded or multipart, read within the report
+// form's caps and decoded, keeps every word that arrived (SPEC §3.9): each
+// text field and identifier comes back in the input, as typed; and the form
+// never draws more than MaxIdentifiers rows.
+func FuzzForm(f *testing.F) {
+	f.Add([]byte("narrative=Alinitumia+picha&id_value=0712345678&id_value=%40kibanda&id_more=a%0Ab&country=Uganda"), false, true)
+	f.Add([]byte("note=%FF%FE&id_type=phone&id_type=link&id_value=x"), false, false)
+	f.Add([]byte("--b\r\nContent-Disposition: form-data; name=\"narrative\"\r\n\r\nmaneno\r\n--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.png\"\r\n\r\n\x89PNG\r\n--b--\r\n"), true, true)
+	f.Fuzz(func(t *testing.T, body []byte, multi, report bool) {
+		kind, ct := KindTip, "application/x-www-form-urlencoded"
+		if report {
+			kind = KindReport
+		}
+		if multi {
+			ct = "multipart/form-data; boundary=b"
+		}
+		form, err := formbody.Parse(context.Background(), ct, bytes.NewReader(body), int64(len(body)), formbody.Options{Limits: FormLimits(kind, 1<<10)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, problems := Decode(form.Values, kind)
+		for field, key := range problems {
+			if field == "" || !strings.HasPrefix(key, "problem.") {
+				t.Fatalf("problem %q → %q", field, key)
+			}
+		}
+		clean := func(s string) string {
+			return strings.ToValidUTF8(strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n")), "\uFFFD")
+		}
+		fields := map[string]string{"narrative": in.Narrative, "country": in.Country, "phone": in.Phone, "safe_times": in.SafeTimes}
+		if kind == KindTip {
+			fields = map[string]string{"note": in.Narrative}
+		}
+		for name, got := range fields {
+			if want := clean(form.Values.Get(name)); got != want {
+				t.Fatalf("%s: kept %q of %q", name, got, want)
+			}
+		}
+		kept := map[string]int{}
+		for _, id := range in.Identifiers {
+			kept[id.Value]++
+		}
+		for _, v := range append(form.Values["id_value"], strings.Split(strings.ReplaceAll(form.Values.Get("id_more"), "\r\n", "\n"), "\n")...) {
+			if v := strings.ToValidUTF8(strings.TrimSpace(v), "\uFFFD"); v != "" && kept[v] == 0 {
+				t.Fatalf("identifier %q lost", v)
+			}
+		}
+		if len(in.IdentifierRows()) > MaxIdentifiers {
+			t.Fatalf("%d rows drawn", len(in.IdentifierRows()))
+		}
+	})
 }

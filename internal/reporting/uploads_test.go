@@ -3,32 +3,10 @@ package reporting
 import (
 	"bytes"
 	"encoding/binary"
-	"mime/multipart"
 	"testing"
 
 	et "github.com/salama-ke/salama/internal/evidence/evidencetest"
 )
-
-// fileHeaders builds the multipart file headers a browser's upload gives.
-func fileHeaders(t *testing.T, files ...[]byte) []*multipart.FileHeader {
-	t.Helper()
-	var body bytes.Buffer
-	w := multipart.NewWriter(&body)
-	for i, f := range files {
-		fw, err := w.CreateFormFile("files", string(rune('a'+i))+".png")
-		if err != nil {
-			t.Fatal(err)
-		}
-		fw.Write(f)
-	}
-	w.Close()
-	form, err := multipart.NewReader(&body, w.Boundary()).ReadForm(1 << 20)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { form.RemoveAll() })
-	return form.File["files"]
-}
 
 // hugePNG is a PNG header claiming w × h pixels, and nothing else.
 func hugePNG(w, h uint32) []byte {
@@ -38,7 +16,7 @@ func hugePNG(w, h uint32) []byte {
 	return append([]byte("\x89PNG\r\n\x1a\n"), et.PNGChunk("IHDR", ihdr)...)
 }
 
-func TestReadUploadsChecksPixels(t *testing.T) {
+func TestUploadsChecksPixels(t *testing.T) {
 	screenshot := et.PNG(t, et.TwoColours(108, 240))
 	for _, tc := range []struct {
 		name    string
@@ -51,7 +29,7 @@ func TestReadUploadsChecksPixels(t *testing.T) {
 		{"a decompression bomb", [][]byte{screenshot, hugePNG(50000, 50000)}, "problem.image_too_large"},
 		{"too wide", [][]byte{hugePNG(20000, 10)}, "problem.image_too_large"},
 	} {
-		got, problem := ReadUploads(fileHeaders(t, tc.files...), 5<<20)
+		got, problem := Uploads(tc.files)
 		if problem != tc.problem {
 			t.Errorf("%s: problem %q, want %q", tc.name, problem, tc.problem)
 		}

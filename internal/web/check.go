@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/salama-ke/salama/internal/formbody"
 	"github.com/salama-ke/salama/internal/locale"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/seal"
@@ -201,7 +202,11 @@ func (s *Server) renderThread(w http.ResponseWriter, r *http.Request, l locale.L
 	tv := &threadView{ReadOnly: sess.Unsaved != nil, CaseRef: v.Report.CaseRef, Status: p.T("status." + v.Report.Status),
 		StatusHelp: p.T("status." + v.Report.Status + ".help"), Narrative: v.Narrative, Phone: v.Phone,
 		Attachments: v.Attachments, CSRF: s.rep.CSRF(sess), Reply: reply}
-	if problemKey != "" {
+	switch problemKey {
+	case "":
+	case "problem.too_long":
+		tv.Problem = p.T("problem.too_long_n", number(reporting.MaxReply), number(utf8.RuneCountInString(strings.TrimSpace(reply))))
+	default:
 		tv.Problem = p.T(problemKey)
 	}
 	for _, m := range v.Thread {
@@ -259,38 +264,64 @@ func (s *Server) checkReport(w http.ResponseWriter, r *http.Request) {
 	s.renderThread(w, r, l, sess, StatusReport, "", "")
 }
 
-// postSession parses a small form posted from the thread page and checks its
-// CSRF token.
-func (s *Server) postSession(w http.ResponseWriter, r *http.Request) (locale.Lang, *reporting.CheckSession) {
+// Body caps of the forms of the thread page (see formbody): the reply box
+// holds at most MaxReply characters, 12 bytes each at worst as sent, with
+// the CSRF token, and a quarter more; the buttons' forms hold a token and
+// an id or two.
+var (
+	replyLimits  = formbody.Limits{Text: (12*reporting.MaxReply + 1<<10) * 5 / 4, Fields: 8}
+	buttonLimits = formbody.Limits{Text: 4 << 10, Fields: 8}
+)
+
+// postSession reads a form posted from the thread page within lim and
+// checks its CSRF token; its values are in r.PostForm. cut says the body
+// went past lim: r.PostForm holds what arrived, to show, never to act on.
+func (s *Server) postSession(w http.ResponseWriter, r *http.Request, lim formbody.Limits) (l locale.Lang, sess *reporting.CheckSession, cut bool) {
 	l, ok := s.lang(r)
 	if !ok {
 		s.notFound(w, r)
-		return "", nil
+		return "", nil, false
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
+	f, err := formbody.Read(r, formbody.Options{Limits: lim})
+	if err != nil {
 		s.fail(w, r, http.StatusBadRequest, "problem.unreadable_form")
-		return "", nil
+		return "", nil, false
 	}
-	sess := s.session(w, r, l)
+	r.PostForm = f.Values
+	sess = s.session(w, r, l)
 	if sess == nil {
-		return "", nil
+		return "", nil, false
 	}
 	if !s.rep.VerifyCSRF(sess, r.PostForm.Get("csrf")) {
 		sess.Close()
 		s.fail(w, r, http.StatusForbidden, "problem.forged")
+		return "", nil, false
+	}
+	return l, sess, f.Cut
+}
+
+// postButton is postSession for the forms that are only a button.
+func (s *Server) postButton(w http.ResponseWriter, r *http.Request) (locale.Lang, *reporting.CheckSession) {
+	l, sess, cut := s.postSession(w, r, buttonLimits)
+	if sess != nil && cut {
+		sess.Close()
+		s.fail(w, r, http.StatusRequestEntityTooLarge, "problem.unreadable_form")
 		return "", nil
 	}
 	return l, sess
 }
 
 func (s *Server) checkReply(w http.ResponseWriter, r *http.Request) {
-	l, sess := s.postSession(w, r)
+	l, sess, cut := s.postSession(w, r, replyLimits)
 	if sess == nil {
 		return
 	}
 	defer sess.Close()
 	text := r.PostForm.Get("text")
+	if cut {
+		s.renderThread(w, r, l, sess, http.StatusRequestEntityTooLarge, strings.ToValidUTF8(text, "\uFFFD"), "problem.cut_reply")
+		return
+	}
 	if utf8.RuneCountInString(strings.TrimSpace(text)) > reporting.MaxReply {
 		s.renderThread(w, r, l, sess, http.StatusUnprocessableEntity, text, "problem.too_long")
 		return
@@ -314,7 +345,7 @@ func (s *Server) checkReply(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) checkWithdraw(w http.ResponseWriter, r *http.Request) {
-	l, sess := s.postSession(w, r)
+	l, sess := s.postButton(w, r)
 	if sess == nil {
 		return
 	}
@@ -334,7 +365,7 @@ func (s *Server) checkWithdraw(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) checkLogout(w http.ResponseWriter, r *http.Request) {
-	l, sess := s.postSession(w, r)
+	l, sess := s.postButton(w, r)
 	if sess == nil {
 		return
 	}
@@ -349,7 +380,7 @@ func (s *Server) checkLogout(w http.ResponseWriter, r *http.Request) {
 // checkReferral records the survivor's answer to a referral request, or
 // stops a referral.
 func (s *Server) checkReferral(w http.ResponseWriter, r *http.Request) {
-	l, sess := s.postSession(w, r)
+	l, sess := s.postButton(w, r)
 	if sess == nil {
 		return
 	}

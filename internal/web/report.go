@@ -4,6 +4,8 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
+	"unicode/utf8"
 
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/locale"
@@ -42,6 +44,9 @@ type formView struct {
 	Notice    string
 	FilesLost string
 	MaxMB     int64
+	// MoreIDs are the identifiers beyond the rows the form draws, one a
+	// line, shown in a box of their own (reporting.Input.IdentifierRows).
+	MoreIDs string
 
 	About, What, Age, When, Danger, Help, Contact, SayWho, Share, TipChild choices
 	County                                                                 selectList
@@ -49,9 +54,10 @@ type formView struct {
 }
 
 func (s *Server) buildForm(p *locale.Printer, in reporting.Input, problems reporting.Problems) *formView {
-	f := &formView{P: p, Lang: p.Lang, In: in, Token: s.rep.NewToken(), Problems: map[string]string{}, MaxMB: s.cfg.MaxUpload >> 20}
+	f := &formView{P: p, Lang: p.Lang, In: in, Token: s.rep.NewToken(), Problems: map[string]string{}, MaxMB: s.cfg.MaxUpload >> 20,
+		MoreIDs: in.MoreIdentifiers()}
 	for field, key := range problems {
-		f.Problems[field] = p.T(key)
+		f.Problems[field] = problemText(p, in, field, key)
 	}
 	group := func(name, typ, legendKey, hintKey string, values []string, labelPrefix string, selected ...string) choices {
 		c := choices{Name: name, Type: typ, Legend: p.T(legendKey), Problem: f.Problems[name]}
@@ -82,7 +88,7 @@ func (s *Server) buildForm(p *locale.Printer, in reporting.Input, problems repor
 		opt{Value: "outside", Label: p.T("report.county_outside"), Checked: in.County == "outside"},
 		opt{Value: "notsay", Label: p.T("report.notsay"), Checked: in.County == "notsay"})
 
-	for _, id := range in.Identifiers {
+	for _, id := range in.IdentifierRows() {
 		row := idRow{Value: id.Value,
 			Type:     selectList{Name: "id_type", Items: []opt{{Value: "", Label: p.T("form.id_type")}}},
 			Platform: selectList{Name: "id_platform", Items: []opt{{Value: "", Label: p.T("form.id_platform")}}}}
@@ -95,6 +101,33 @@ func (s *Server) buildForm(p *locale.Printer, in reporting.Input, problems repor
 		f.IDRows = append(f.IDRows, row)
 	}
 	return f
+}
+
+// problemText is the message shown beside a field: for text over its
+// limit, how long it is and how long it may be.
+func problemText(p *locale.Printer, in reporting.Input, field, key string) string {
+	max := reporting.MaxLength(in.Kind, field)
+	switch key {
+	case "problem.too_long":
+		value := map[string]string{"narrative": in.Narrative, "note": in.Narrative, "country": in.Country,
+			"phone": in.Phone, "safe_times": in.SafeTimes}[field]
+		return p.T("problem.too_long_n", number(max), number(utf8.RuneCountInString(value)))
+	case "problem.id_too_long":
+		return p.T(key, number(max))
+	case "problem.too_many_ids":
+		return p.T(key, number(reporting.MaxIdentifiers), number(len(in.FilledIdentifiers())))
+	}
+	return p.T(key)
+}
+
+// number writes n with a comma between thousands, as Kenyans write it in
+// English and in Kiswahili.
+func number(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 func (s *Server) reportForm(w http.ResponseWriter, r *http.Request) {
@@ -136,35 +169,24 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, kind string) {
 		return
 	}
 	p := s.cat.Printer(l)
-	// Screenshots plus up to 10,000 characters of text and the identifiers.
-	r.Body = http.MaxBytesReader(w, r.Body, reporting.MaxFiles*s.cfg.MaxUpload+1<<20)
-	if err := r.ParseMultipartForm(1 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			// The body was cut off, so what was typed cannot be shown again;
-			// say so plainly rather than pretend.
-			s.fail(w, r, http.StatusRequestEntityTooLarge, "problem.upload_too_big")
-			return
-		}
-		s.fail(w, r, http.StatusBadRequest, "problem.unreadable_form")
+	form, ok := s.readForm(w, r, kind)
+	if !ok {
 		return
 	}
-	if r.MultipartForm != nil {
-		defer r.MultipartForm.RemoveAll()
-	}
-	in, problems := reporting.Decode(r.Form, kind)
+	defer form.release()
+	in, problems := form.in, form.problems
 	again := func(status int, notice string) {
 		f := s.buildForm(p, in, problems)
 		if notice != "" {
 			f.Notice = p.T(notice)
 		}
-		if len(in.Files) > 0 || r.MultipartForm != nil && len(r.MultipartForm.File["files"]) > 0 {
+		if form.filesSent {
 			f.FilesLost = p.T("form.files_again")
 		}
 		s.render(w, status, kind, s.newView(r, l, kind+".page_title", f))
 	}
-	if r.Form.Get("add_row") != "" && r.Form.Get("send") == "" {
-		again(http.StatusOK, "")
+	if form.status != 0 {
+		again(form.status, form.notice)
 		return
 	}
 	if refused(r) {
@@ -172,17 +194,6 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, kind string) {
 		// nothing typed is lost.
 		w.Header().Set("Retry-After", "60")
 		again(http.StatusServiceUnavailable, "problem.restarting")
-		return
-	}
-	if r.MultipartForm != nil {
-		files, problem := reporting.ReadUploads(r.MultipartForm.File["files"], s.cfg.MaxUpload)
-		if problem != "" {
-			problems["files"] = problem
-		}
-		in.Files = files
-	}
-	if len(problems) > 0 {
-		again(http.StatusUnprocessableEntity, "problem.check_marked")
 		return
 	}
 	if ok, _ := s.reports.Allow(s.clientAddr(r)); !ok {
@@ -205,6 +216,9 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, kind string) {
 	case errors.Is(err, reporting.ErrDiskLow):
 		w.Header().Set("Retry-After", "3600")
 		again(http.StatusServiceUnavailable, "problem.disk_low")
+		return
+	case errors.Is(err, reporting.ErrBusy):
+		again(http.StatusServiceUnavailable, "problem.busy")
 		return
 	case err != nil:
 		s.log.Error("report not stored", "kind", kind, "err", err)

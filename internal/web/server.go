@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/salama-ke/salama/internal/formbody"
 	"github.com/salama-ke/salama/internal/locale"
 	"github.com/salama-ke/salama/internal/ratelimit"
 	"github.com/salama-ke/salama/internal/reporting"
@@ -33,8 +34,17 @@ type Config struct {
 	TLS bool
 	// ReceiptRule and ReportRule limit receipt guesses (hard) and report
 	// submissions (gently: many survivors share one carrier-NAT address).
+	// PostRule limits every post of the report and tip forms (sent, or
+	// redrawn to add a row) before its body is read: a flood from one
+	// address is refused before anything of it is held.
 	ReceiptRule ratelimit.Rule
 	ReportRule  ratelimit.Rule
+	PostRule    ratelimit.Rule
+	// UploadMemory bounds the screenshot bytes held by all submissions at
+	// once; a submission whose screenshots find no room within UploadWait
+	// comes back with its words and a "try again in a minute".
+	UploadMemory int64
+	UploadWait   time.Duration
 	// PublicStats switches on the public statistics page, /{lang}/stats;
 	// StatsK is its suppression threshold (0 means DefaultStatsK).
 	PublicStats bool
@@ -55,6 +65,11 @@ func DefaultConfig() Config {
 		ReceiptRule: ratelimit.Rule{Burst: 5, Every: 2 * time.Minute},
 		ReportRule:  ratelimit.Rule{Burst: 30, Every: 20 * time.Second},
 		Limits:      DefaultLimits(),
+		PostRule:    ratelimit.Rule{Burst: 60, Every: 5 * time.Second},
+		// Measured by the bench's upload memory section: with this much,
+		// ten worst-case uploads at once stay within SPEC §8's budget.
+		UploadMemory: 12 << 20,
+		UploadWait:   30 * time.Second,
 	}
 }
 
@@ -67,6 +82,8 @@ type Server struct {
 	pages    map[string]*page
 	receipts *ratelimit.Limiter
 	reports  *ratelimit.Limiter
+	posts    *ratelimit.Limiter
+	uploads  *formbody.Budget
 	csp      string
 	mounts   []func(*http.ServeMux)
 	styles   []string // inline stylesheets of mounted parts, allowed by hash
@@ -80,8 +97,18 @@ type Server struct {
 // parse is an error here, at start, not on a survivor's request.
 func New(cfg Config, cat *locale.Catalog, rep *reporting.Service, log *slog.Logger) (*Server, error) {
 	cfg.Limits = cfg.Limits.withDefaults()
+	if cfg.PostRule.Burst == 0 {
+		cfg.PostRule = DefaultConfig().PostRule
+	}
+	if cfg.UploadMemory <= 0 {
+		cfg.UploadMemory = DefaultConfig().UploadMemory
+	}
+	if cfg.UploadWait <= 0 {
+		cfg.UploadWait = DefaultConfig().UploadWait
+	}
 	s := &Server{cfg: cfg, cat: cat, rep: rep, log: log, cache: newPageCache(),
-		receipts: ratelimit.New(cfg.ReceiptRule), reports: ratelimit.New(cfg.ReportRule)}
+		receipts: ratelimit.New(cfg.ReceiptRule), reports: ratelimit.New(cfg.ReportRule),
+		posts: ratelimit.New(cfg.PostRule), uploads: formbody.NewBudget(cfg.UploadMemory, cfg.UploadWait)}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}
@@ -98,6 +125,10 @@ func (s *Server) Mount(register func(*http.ServeMux), styles ...string) {
 	s.styles = append(s.styles, styles...)
 	s.csp = contentSecurityPolicy(s.styles...)
 }
+
+// Uploads is the budget screenshots are held in while submissions are read,
+// for the benchmark to watch.
+func (s *Server) Uploads() *formbody.Budget { return s.uploads }
 
 // ClientAddr is the address rate limiters key on (see clientAddr).
 func (s *Server) ClientAddr(r *http.Request) netip.Addr { return s.clientAddr(r) }

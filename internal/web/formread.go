@@ -1,0 +1,98 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"runtime/debug"
+
+	"github.com/salama-ke/salama/internal/formbody"
+	"github.com/salama-ke/salama/internal/reporting"
+)
+
+// sent is a report or tip form as it arrived, decoded, with what stands in
+// the way of storing it.
+type sent struct {
+	in       reporting.Input
+	problems reporting.Problems
+	// notice is the catalog key of the message above the form and status
+	// its HTTP status, when the form must come back instead of being
+	// stored ("" and 0 when it may be stored).
+	notice string
+	status int
+	// redraw: "Add another" was pressed; the form comes back as it is.
+	redraw bool
+	// filesSent: screenshots arrived, kept or not; if the form comes back
+	// the survivor is asked to choose them again (a page cannot keep them).
+	filesSent bool
+	release   func()
+}
+
+// readForm reads a report or tip form. The order protects the server
+// without losing a survivor's words:
+//
+//  1. The per-address limit on posts is applied before the body is read:
+//     a refused request still has its text read (within the form's text
+//     cap, to show it again) but its screenshots are dropped unread into
+//     memory.
+//  2. The body is read as a stream within caps derived from the longest
+//     honest answer (reporting.FormLimits): text and fields, and each
+//     screenshot up to the upload limit, held in memory only after its
+//     bytes are reserved from the upload budget shared by every request.
+//     Nothing is written to disk.
+//  3. Only then is it decoded and checked, field by field.
+//
+// What arrived is always in in, for the form to show again.
+func (s *Server) readForm(w http.ResponseWriter, r *http.Request, kind string) (*sent, bool) {
+	allowed, _ := s.posts.Allow(s.clientAddr(r))
+	f, err := formbody.Read(r, formbody.Options{
+		Limits: reporting.FormLimits(kind, s.cfg.MaxUpload),
+		Memory: s.uploads,
+		// Screenshots are held only for a form that may be sent: not for
+		// "Add another" (its button comes before the screenshots), not
+		// for a refused request.
+		KeepFiles: func(v url.Values) bool { return allowed && v.Get("add_row") == "" },
+	})
+	if err != nil {
+		s.fail(w, r, http.StatusBadRequest, "problem.unreadable_form")
+		return nil, false
+	}
+	in, problems := reporting.Decode(f.Values, kind)
+	out := &sent{in: in, problems: problems, filesSent: f.FilesSent > 0,
+		redraw: f.Values.Get("add_row") != "" && f.Values.Get("send") == ""}
+	out.release = func() {
+		f.Release()
+		if len(f.Files) > 0 {
+			// The screenshots, and the copies sealing them made, are
+			// garbage now: megabytes each. Give them back to the system
+			// at once rather than at the collector's and the scavenger's
+			// pace, so that memory follows the upload budget.
+			debug.FreeOSMemory()
+		}
+	}
+	switch {
+	case f.TooMany:
+		problems["files"] = "problem.too_many_files"
+	case f.TooBig:
+		problems["files"] = "problem.file_too_big"
+	case len(f.Files) > 0:
+		files, problem := reporting.Uploads(f.Files)
+		if problem != "" {
+			problems["files"] = problem
+		}
+		out.in.Files = files
+	}
+	switch {
+	case f.Cut:
+		// Past the caps: what arrived is shown, nothing is acted on.
+		out.notice, out.status = "problem.cut", http.StatusRequestEntityTooLarge
+	case !allowed:
+		out.notice, out.status = "problem.slow_down", http.StatusTooManyRequests
+	case f.Busy:
+		out.notice, out.status = "problem.busy", http.StatusServiceUnavailable
+	case out.redraw:
+		out.status = http.StatusOK
+	case len(problems) > 0:
+		out.notice, out.status = "problem.check_marked", http.StatusUnprocessableEntity
+	}
+	return out, true
+}
