@@ -200,3 +200,34 @@ func TestPageParsing(t *testing.T) {
 		t.Errorf("scripts = %d inline bytes, %d files; want %d and 1", inline, files, len("var a=1")+len("b()"))
 	}
 }
+
+// TestUploadSection runs the upload memory section at tiny sizes with test
+// argon2id parameters: its worst-case screenshots must be accepted and
+// stored, and the floods answered 413. No budget is checked here.
+func TestUploadSection(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts load generator processes")
+	}
+	saved := uploadLoad
+	t.Cleanup(func() { uploadLoad = saved })
+	uploadLoad.Uploads, uploadLoad.Rounds, uploadLoad.Floods, uploadLoad.FloodBytes = 2, 1, 3, 4<<20
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute)
+	defer cancel()
+	rep, err := measure(ctx, Config{KDFParams: seal.TestKDFParams, Only: []string{"upload memory"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var table bytes.Buffer
+	printTable(&table, rep)
+	t.Log("\n" + table.String())
+	if len(rep.Results) != 2 {
+		t.Fatalf("%d rows", len(rep.Results))
+	}
+	up, flood := rep.Results[0], rep.Results[1]
+	if up.Detail["reports"] != 2 || up.Detail["failed"] > 0 || up.Detail["decodes_max"] < 1 {
+		t.Errorf("uploads: %v %s", up.Detail, up.Note)
+	}
+	if flood.Detail["answered_413"] != 3 {
+		t.Errorf("floods: %v %s", flood.Detail, flood.Note)
+	}
+}

@@ -7,9 +7,11 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/http"
 	"os"
 	"os/exec"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -32,14 +34,21 @@ type loadSpec struct {
 	// Net numbers this load, so that its reporters' addresses differ from
 	// every other load's.
 	Net int `json:"net"`
+	// Files, when set, are screenshots (paths) attached to the reports, one
+	// each, in turn.
+	Files []string `json:"files,omitempty"`
+	// Flood, when set, makes each report a URL-encoded body of this many
+	// bytes, far past the form's cap, instead of a real report.
+	Flood int64 `json:"flood,omitempty"`
 }
 
 // loadResult is what the child measured.
 type loadResult struct {
 	OK        int       `json:"ok"`
 	Failed    int       `json:"failed"`
-	Latencies []float64 `json:"latencies"` // seconds, of each accepted POST
-	Elapsed   float64   `json:"elapsed"`   // seconds, first request to last answer
+	Refused   int       `json:"refused,omitempty"` // floods answered 413
+	Latencies []float64 `json:"latencies"`         // seconds, of each accepted POST
+	Elapsed   float64   `json:"elapsed"`           // seconds, first request to last answer
 	Errors    []string  `json:"errors,omitempty"`
 }
 
@@ -92,6 +101,15 @@ func loadChild(raw string, stdout, stderr io.Writer) int {
 		res loadResult
 		wg  sync.WaitGroup
 	)
+	var files [][]byte
+	for _, path := range spec.Files {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			fmt.Fprintln(stderr, "bench load generator:", err)
+			return 2
+		}
+		files = append(files, b)
+	}
 	start := make(chan struct{})
 	for i := range spec.Reporters {
 		n := spec.Reports / spec.Reporters
@@ -110,8 +128,25 @@ func loadChild(raw string, stdout, stderr io.Writer) int {
 			// address is only a header, nothing is ever sent to it.
 			v.xff = fmt.Sprintf("2001:db8:%x:%x::1", spec.Net, i)
 			<-start
-			for range n {
-				lat, err := reportOnce(ctx, v, spec.Lang)
+			for k := range n {
+				var (
+					lat time.Duration
+					err error
+				)
+				switch {
+				case spec.Flood > 0:
+					var refused bool
+					refused, err = floodOnce(ctx, v, spec.Lang, spec.Flood)
+					if refused {
+						mu.Lock()
+						res.Refused++
+						mu.Unlock()
+					}
+				case len(files) > 0:
+					lat, err = reportOnce(ctx, v, spec.Lang, files[(i+k)%len(files)])
+				default:
+					lat, err = reportOnce(ctx, v, spec.Lang)
+				}
 				mu.Lock()
 				if err != nil {
 					res.Failed++
@@ -137,9 +172,10 @@ func loadChild(raw string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// reportOnce opens the form and sends a typical report; the latency is the
-// submission's, from the POST to the receipt page.
-func reportOnce(ctx context.Context, v *visitor, lang string) (time.Duration, error) {
+// reportOnce opens the form and sends a typical report, with the
+// screenshots given; the latency is the submission's, from the POST to the
+// receipt page.
+func reportOnce(ctx context.Context, v *visitor, lang string, files ...[]byte) (time.Duration, error) {
 	form, err := v.get(ctx, "/"+lang+"/report")
 	if err != nil {
 		return 0, err
@@ -148,10 +184,49 @@ func reportOnce(ctx context.Context, v *visitor, lang string) (time.Duration, er
 		return 0, err
 	}
 	t := time.Now()
-	if _, _, err := v.submit(ctx, lang, form, typicalReport(lang)); err != nil {
+	r := typicalReport(lang)
+	r.Files = files
+	if _, _, err := v.submit(ctx, lang, form, r); err != nil {
 		return 0, err
 	}
 	return time.Since(t), nil
+}
+
+// floodOnce sends a URL-encoded report body of size bytes, as issue 17's
+// load test did: a narrative far past any honest length. refused says the
+// server answered 413 having read only its cap; a server that closes the
+// connection on the rest of the body without an answer the client could
+// read is an error.
+func floodOnce(ctx context.Context, v *visitor, lang string, size int64) (refused bool, err error) {
+	head := "token=x&send=1&narrative="
+	body := io.MultiReader(strings.NewReader(head), io.LimitReader(repeatReader('a'), size-int64(len(head))))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.base+"/"+lang+"/report", body)
+	if err != nil {
+		return false, err
+	}
+	req.ContentLength = size
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	v.browserHeaders(req.Header)
+	resp, err := v.client.Do(req)
+	if err != nil {
+		return false, err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		return false, fmt.Errorf("flood: status %d, want 413", resp.StatusCode)
+	}
+	return true, nil
+}
+
+// repeatReader reads the same byte for ever.
+type repeatReader byte
+
+func (r repeatReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(r)
+	}
+	return len(p), nil
 }
 
 // cpuTime is the user and system CPU time this process has used.

@@ -54,19 +54,30 @@ func memory(ctx context.Context, e *env) ([]Result, error) {
 
 // peakRSS runs the memory load once and returns the peak as a row.
 func peakRSS(ctx context.Context, e *env, net int) (Result, error) {
+	s := e.cfg.Sizes
+	r, _, err := peakDuring(ctx, e, loadSpec{Base: e.Base, Lang: "sw", Reporters: s.MemoryReporters,
+		Reports: s.MemoryReporters * s.MemoryRounds, Net: net})
+	return r, err
+}
+
+// peakDuring runs a load and returns the server's peak resident memory
+// meanwhile as a row, with what was in flight at most: argon2id
+// evaluations, and the screenshots decoded in the same slots.
+func peakDuring(ctx context.Context, e *env, spec loadSpec) (Result, *loadResult, error) {
 	runtime.GC()
 	debug.FreeOSMemory()
 	reset := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) == nil
 	baseline, err := procStatus("VmRSS")
 	if err != nil {
-		return Result{}, err
+		return Result{}, nil, err
 	}
 
-	// Watch how many argon2id evaluations run at once, and the Go heap.
-	var inFlight, heap atomic.Int64
+	// Watch how many argon2id evaluations and decodes run at once, and the
+	// Go heap.
+	var inFlight, slots, heap, goRes atomic.Int64
 	done := make(chan struct{})
 	go func() {
-		sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}, {Name: "/memory/classes/total:bytes"}, {Name: "/memory/classes/heap/released:bytes"}}
 		t := time.NewTicker(5 * time.Millisecond)
 		defer t.Stop()
 		for {
@@ -74,38 +85,46 @@ func peakRSS(ctx context.Context, e *env, net int) (Result, error) {
 			case <-done:
 				return
 			case <-t.C:
-				if n := int64(e.App.KDF.InFlight()); n > inFlight.Load() {
+				n := int64(e.App.KDF.InFlight())
+				if n > inFlight.Load() {
 					inFlight.Store(n)
+				}
+				if n += int64(e.App.Images.InFlight()); n > slots.Load() {
+					slots.Store(n)
 				}
 				metrics.Read(sample)
 				if v := int64(sample[0].Value.Uint64()); v > heap.Load() {
 					heap.Store(v)
 				}
+				if v := int64(sample[1].Value.Uint64() - sample[2].Value.Uint64()); v > goRes.Load() {
+					goRes.Store(v)
+				}
 			}
 		}
 	}()
-	s := e.cfg.Sizes
-	res, cpu, err := runLoad(ctx, loadSpec{Base: e.Base, Lang: "sw", Reporters: s.MemoryReporters,
-		Reports: s.MemoryReporters * s.MemoryRounds, Net: net})
+	res, cpu, err := runLoad(ctx, spec)
 	close(done)
 	if err != nil {
-		return Result{}, err
+		return Result{}, nil, err
 	}
 	peak, err := procStatus("VmHWM")
 	if err != nil {
-		return Result{}, err
+		return Result{}, nil, err
 	}
 	r := Result{Value: float64(peak) / MB, Unit: "MB",
 		Detail: map[string]float64{"reports": float64(res.OK), "baseline_MB": float64(baseline) / MB,
-			"peak_heap_MB": float64(heap.Load()) / MB, "argon2id_slots": float64(e.kdfN),
+			"peak_heap_MB": float64(heap.Load()) / MB, "go_mapped_MB": float64(goRes.Load()) / MB, "argon2id_slots": float64(e.kdfN),
 			"argon2id_in_flight_max": float64(inFlight.Load()), "cpu_ms_per_report": ms(cpu) / float64(res.OK+res.Failed)}}
+	if d := e.App.Images.Peak(); d > 0 {
+		r.Detail["slots_in_flight_max"] = float64(slots.Load())
+	}
 	if res.Failed > 0 {
 		r.Detail["failed"] = float64(res.Failed)
 	}
 	if !reset {
 		r.Note = "could not reset the peak: it covers the whole run"
 	}
-	return r, nil
+	return r, res, nil
 }
 
 // procStatus reads a "kB" field of /proc/self/status, in bytes.

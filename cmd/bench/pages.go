@@ -225,6 +225,7 @@ type report struct {
 	What, Help                       []string
 	Narrative                        string
 	ID                               [3]string // type, platform, value
+	Files                            [][]byte  // screenshots; none chosen when empty
 }
 
 // typicalReport is a young adult threatened with her images, asking for
@@ -311,27 +312,31 @@ func reportBody(form *exchange, r report, shot []byte) ([]byte, string, error) {
 		field("id_platform", row[1])
 		field("id_value", row[2])
 	}
-	name := "" // no screenshot chosen: an empty file part
-	if shot != nil {
-		name = "Screenshot_20261130-2114.png"
-	}
-	h := make(textproto.MIMEHeader)
-	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name="files"; filename="%s"`, name))
-	ct := "application/octet-stream"
-	if shot != nil {
-		ct = "image/png"
-	}
-	h.Set("Content-Type", ct)
-	fw, err := mw.CreatePart(h)
-	if err != nil {
-		return nil, "", err
-	}
-	fw.Write(shot)
 	field("contact", "code")
 	field("phone", "")
 	field("safe_times", "")
 	field("share", "ask")
 	field("stats", "yes")
+	// Screenshots come last, as the form has them.
+	files := r.Files
+	if shot != nil {
+		files = append(files[:len(files):len(files)], shot)
+	}
+	if len(files) == 0 {
+		if _, err := mw.CreateFormFile("files", ""); err != nil { // no screenshot chosen
+			return nil, "", err
+		}
+	}
+	for _, f := range files {
+		h := make(textproto.MIMEHeader)
+		h.Set("Content-Disposition", `form-data; name="files"; filename="Screenshot_20261130-2114.png"`)
+		h.Set("Content-Type", "image/png")
+		fw, err := mw.CreatePart(h)
+		if err != nil {
+			return nil, "", err
+		}
+		fw.Write(f)
+	}
 	field("send", "1")
 	if err := mw.Close(); err != nil {
 		return nil, "", err
