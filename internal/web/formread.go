@@ -1,6 +1,7 @@
 package web
 
 import (
+	"io"
 	"net/http"
 	"net/url"
 	"runtime/debug"
@@ -44,8 +45,9 @@ type sent struct {
 // What arrived is always in in, for the form to show again.
 func (s *Server) readForm(w http.ResponseWriter, r *http.Request, kind string) (*sent, bool) {
 	allowed, _ := s.posts.Allow(s.clientAddr(r))
+	lim := reporting.FormLimits(kind, s.cfg.MaxUpload)
 	f, err := formbody.Read(r, formbody.Options{
-		Limits: reporting.FormLimits(kind, s.cfg.MaxUpload),
+		Limits: lim,
 		Memory: s.uploads,
 		// Screenshots are held only for a form that may be sent: not for
 		// "Add another" (its button comes before the screenshots), not
@@ -55,6 +57,14 @@ func (s *Server) readForm(w http.ResponseWriter, r *http.Request, kind string) (
 	if err != nil {
 		s.fail(w, r, http.StatusBadRequest, "problem.unreadable_form")
 		return nil, false
+	}
+	if f.Cut && r.ContentLength > 0 && r.ContentLength <= 2*lim.Body() {
+		// A browser sends the whole body before it reads the answer: read
+		// the rest (up to twice the cap) and drop it, so that she gets the
+		// page with her words rather than a connection cut mid-send (a
+		// screenshot of a few megabytes too many, say). Nothing of it is
+		// kept. A body declared bigger than that is not waited for.
+		io.Copy(io.Discard, r.Body)
 	}
 	in, problems := reporting.Decode(f.Values, kind)
 	out := &sent{in: in, problems: problems, filesSent: f.FilesSent > 0,

@@ -405,3 +405,29 @@ func TestReplyLimits(t *testing.T) {
 		t.Errorf("%d messages stored", n)
 	}
 }
+
+// A survivor who picks screenshots far over the limits (their sum past the
+// whole body's cap) gets the page with her words, not a connection cut
+// while her browser is still sending.
+func TestScreenshotsPastTheCapStillAnswered(t *testing.T) {
+	s := newSite(t, newSQLite(t), func(o *app.Options) { o.Web.MaxUpload = 100 << 10 })
+	form := fullReport()
+	form.Set("token", s.token("sw", "report"))
+	form.Set("send", "1")
+	var shots [][]byte
+	for range 6 {
+		shots = append(shots, markedScreenshot(t, 150_000))
+	}
+	ct, body := multipartBody(names(form), form, shots...)
+	if lim := reporting.FormLimits(reporting.KindReport, 100<<10); int64(len(body)) <= lim.Body() {
+		t.Fatalf("the body (%d bytes) is within the cap (%d)", len(body), lim.Body())
+	}
+	r := s.send("/sw/report", ct, bytes.NewReader(body), int64(len(body)))
+	if r.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(r.body, html.EscapeString(narrative)) ||
+		!strings.Contains(r.body, contactTel) || !strings.Contains(r.body, "zichague tena") {
+		t.Fatalf("status %d", r.StatusCode)
+	}
+	if n := len(s.newReports()); n != 0 {
+		t.Errorf("%d reports stored", n)
+	}
+}
