@@ -103,12 +103,23 @@ func (s *Service) ownerFor(ctx context.Context, p *Principal, svc *directory.Ser
 	return nil
 }
 
+// errMarkNotYours refuses an organisation admin's attempt to set the
+// child-protection mark, which only a coordinator gives (the form never
+// offers it to them, so it was forged).
+func errMarkNotYours(id string) error {
+	return &directory.FieldError{ID: id, Field: "child_protection", Problem: "only the network coordinator can mark a service as child protection"}
+}
+
 // AddService adds a service to the directory. An empty ID is made from the
 // name. A problem with the service is a *directory.FieldError naming the
-// field.
+// field. Only a coordinator may give the child-protection mark.
 func (s *Service) AddService(ctx context.Context, p *Principal, svc directory.Service) (string, error) {
 	if !p.Can(RoleOrgAdmin) {
 		return "", ErrForbidden
+	}
+	if svc.ChildProtection && p.Role != RoleCoordinator {
+		s.Refused(ctx, p, "child_protection_mark")
+		return "", errMarkNotYours(svc.ID)
 	}
 	if err := s.ownerFor(ctx, p, &svc); err != nil {
 		return "", err
@@ -132,6 +143,9 @@ func (s *Service) AddService(ctx context.Context, p *Principal, svc directory.Se
 	if err := s.recordDirectory(ctx, p, svc.ID, svc.OrgID, "added"); err != nil {
 		return "", err
 	}
+	if err := s.recordMark(ctx, p, directory.Service{}, svc); err != nil {
+		return "", err
+	}
 	switch err := s.Store.CreateService(ctx, svc, s.Now().UTC()); {
 	case errors.Is(err, store.ErrDuplicateKey):
 		return "", taken
@@ -144,7 +158,10 @@ func (s *Service) AddService(ctx context.Context, p *Principal, svc directory.Se
 
 // UpdateService replaces service id with svc. The id never changes (it is
 // how referrals and files name the service). A coordinator may move a
-// service to another organisation; an organisation admin may not.
+// service to another organisation, and gives or removes the
+// child-protection mark; an organisation admin may do neither, and their
+// change of a marked service's type or ages removes the mark (the
+// coordinator judged the service as it was).
 func (s *Service) UpdateService(ctx context.Context, p *Principal, id string, svc directory.Service) error {
 	old, err := s.DirectoryService(ctx, p, id)
 	if err != nil {
@@ -152,7 +169,12 @@ func (s *Service) UpdateService(ctx context.Context, p *Principal, id string, sv
 	}
 	svc.ID = old.ID
 	if p.Role != RoleCoordinator {
+		if svc.ChildProtection && !old.ChildProtection {
+			s.Refused(ctx, p, "child_protection_mark")
+			return errMarkNotYours(svc.ID)
+		}
 		svc.OrgID = old.OrgID
+		svc.ChildProtection = old.ChildProtection && svc.Type == old.Type && svc.Ages == old.Ages
 	} else if err := s.ownerFor(ctx, p, &svc); err != nil {
 		return err
 	}
@@ -163,6 +185,9 @@ func (s *Service) UpdateService(ctx context.Context, p *Principal, id string, sv
 		return nil // nothing changed: nothing to record
 	}
 	if err := s.recordDirectory(ctx, p, svc.ID, svc.OrgID, "edited"); err != nil {
+		return err
+	}
+	if err := s.recordMark(ctx, p, *old, svc); err != nil {
 		return err
 	}
 	if err := s.Store.UpdateService(ctx, svc, old.OrgID, s.Now().UTC()); err != nil {
@@ -214,6 +239,17 @@ func (s *Service) ExportDirectory(ctx context.Context, p *Principal) ([]byte, er
 func (s *Service) recordDirectory(ctx context.Context, p *Principal, serviceID, orgID, change string) error {
 	return s.record(ctx, audit.UserActor(p.UserID), p.OrgID, audit.DirectoryChanged, "",
 		fmt.Sprintf("service=%s org=%s change=%s", serviceID, orgID, change))
+}
+
+// recordMark audits a change of the child-protection mark from old to svc.
+func (s *Service) recordMark(ctx context.Context, p *Principal, old, svc directory.Service) error {
+	switch {
+	case svc.ChildProtection && !old.ChildProtection:
+		return s.recordDirectory(ctx, p, svc.ID, svc.OrgID, "child_protection_marked")
+	case !svc.ChildProtection && old.ChildProtection:
+		return s.recordDirectory(ctx, p, svc.ID, svc.OrgID, "child_protection_unmarked")
+	}
+	return nil
 }
 
 func (s *Service) directoryChanged() {
@@ -442,6 +478,8 @@ func ServiceFromForm(get func(string) string, list func(string) []string) direct
 		Hours:       text("hours"),
 		Cost:        text("cost"),
 		Free:        get("free") != "",
+		// Whoever may set it is AddService's and UpdateService's decision.
+		ChildProtection: get("child_protection") != "",
 		Channels: directory.Channels{
 			Phone: cleanLine(get("channels.phone")), SMS: cleanLine(get("channels.sms")),
 			WhatsApp: cleanLine(get("channels.whatsapp")), Website: cleanLine(get("channels.website")),

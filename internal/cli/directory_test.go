@@ -100,7 +100,15 @@ func TestDirectoryExportImport(t *testing.T) {
 		edited = removeService(t, edited, "demo-trust-livelihoods")
 		edited = strings.Replace(edited, "  - id: example-intake\n    name: Example Intake Network (demo)\n    services:\n",
 			"  - id: example-intake\n    name: Example Intake Network (demo)\n    services:\n"+
-				"      - id: intake-new-desk\n        name: New Desk\n        type: police_desk\n        counties: [turkana]\n        ages: all\n        channels: {phone: 0700 000 077}\n", 1)
+				"      - id: intake-new-desk\n        name: New Desk\n        type: police_desk\n        counties: [turkana]\n        ages: all\n        channels: {phone: 0700 000 077}\n        child_protection: true\n", 1)
+		// The coordinator's child-protection mark goes with the file both
+		// ways: taken off the Kisumu centre, given to the new desk.
+		kisumu := strings.Index(edited, "id: demo-child-protection-kisumu")
+		mark := strings.Index(edited[kisumu:], "        child_protection: true\n")
+		if kisumu < 0 || mark < 0 {
+			t.Fatalf("the export does not carry the Kisumu centre's mark:\n%s", edited)
+		}
+		edited = edited[:kisumu+mark] + edited[kisumu+mark+len("        child_protection: true\n"):]
 		file := filepath.Join(dir, "edited.yaml")
 		os.WriteFile(file, []byte(edited), 0o644)
 
@@ -109,7 +117,7 @@ func TestDirectoryExportImport(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("dry run: %d %s", code, stderr)
 		}
-		for _, w := range []string{"+ intake-new-desk", "~ demo-child-protection-kisumu  channels", "- demo-trust-livelihoods", "Dry run: 3 changes checked, nothing changed."} {
+		for _, w := range []string{"+ intake-new-desk", "~ demo-child-protection-kisumu  channels, child_protection", "- demo-trust-livelihoods", "Dry run: 3 changes checked, nothing changed."} {
 			if !strings.Contains(stdout, w) {
 				t.Errorf("dry run lacks %q:\n%s", w, stdout)
 			}
@@ -125,7 +133,8 @@ func TestDirectoryExportImport(t *testing.T) {
 		}
 		after := servicesIn(t, db)
 		if _, ok := after["demo-trust-livelihoods"]; ok || after["demo-child-protection-kisumu"].Channels.Phone != "0700 000 099" ||
-			after["intake-new-desk"].OrgID != "example-intake" || len(after) != len(before) {
+			after["intake-new-desk"].OrgID != "example-intake" || len(after) != len(before) ||
+			!after["intake-new-desk"].ChildProtection || after["demo-child-protection-kisumu"].ChildProtection || !after["demo-child-protection-nairobi"].ChildProtection {
 			t.Errorf("after import: %d services, %+v", len(after), after["intake-new-desk"])
 		}
 		code, stdout, _ = run(append([]string{"audit", "verify"}, flags...)...)

@@ -110,7 +110,7 @@ func DemoNetwork() []DemoOrg {
 						EN: "Example Centre, Example Lane, Nairobi (demo)",
 						SW: "Example Centre, Njia ya Example, Nairobi (demo)",
 					}},
-					Free: true,
+					Free: true, ChildProtection: true,
 				},
 				{
 					ID: "demo-child-protection-kisumu", OrgID: child, Name: "Example Child Protection Centre, Kisumu (demo)",
@@ -120,7 +120,7 @@ func DemoNetwork() []DemoOrg {
 					},
 					Type: TypeChildProtection, Counties: []string{"kisumu"}, Ages: AgesChildren,
 					Languages: []string{"en", "sw", "luo"}, Hours: weekdays,
-					Channels: Channels{Phone: "0700 000 012"}, Free: true,
+					Channels: Channels{Phone: "0700 000 012"}, Free: true, ChildProtection: true,
 				},
 				{
 					ID: "demo-child-medical", OrgID: child, Name: "Example Children's Clinic (demo)",
@@ -216,7 +216,7 @@ func DemoNetwork() []DemoOrg {
 				},
 				Type: TypeChildProtection, Counties: []string{"nairobi", "mombasa", "kisumu", "nakuru", "kiambu"}, Ages: AgesChildren,
 				Languages: enSw, Hours: weekdays, Channels: Channels{Phone: "0700 000 031", WalkIn: Text{EN: "County headquarters (demo)", SW: "Makao makuu ya kaunti (demo)"}},
-				Free: true,
+				Free: true, ChildProtection: true,
 			}},
 		},
 		{

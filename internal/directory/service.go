@@ -70,6 +70,14 @@ type Service struct {
 	Channels  Channels `json:"channels"`
 	Cost      Text     `json:"cost,omitzero"`
 	Free      bool     `json:"free,omitempty"`
+	// ChildProtection is the network coordinator's mark: this service
+	// takes a child at risk without the survivor's consent, so the
+	// child-protection override may send it a report (SPEC §3 rule 5). It
+	// is not the service type: an organisation chooses its own type, but
+	// only a coordinator (or the directory file an operator imports) sets
+	// the mark. The store keeps it in its own column, never in the
+	// service's JSON, so an organisation's edit cannot carry it in.
+	ChildProtection bool `json:"-"`
 }
 
 // FieldError says which field of a service is wrong. Field is the JSON name,
@@ -146,6 +154,9 @@ func (s Service) check(builtin bool) error {
 	}
 	if !slices.Contains(ageGroups, s.Ages) {
 		return s.bad("ages", `must be "children", "adults" or "all"`)
+	}
+	if s.ChildProtection && !s.Ages.ServesChildren() {
+		return s.bad("child_protection", "only a service that takes children can be marked child protection")
 	}
 	for i, g := range s.Genders {
 		if !slices.Contains(genders, g) {
@@ -303,7 +314,8 @@ func sameService(a, b Service) bool {
 		slices.Equal(a.Counties, b.Counties) && a.National == b.National &&
 		a.Ages == b.Ages && slices.Equal(a.Genders, b.Genders) &&
 		slices.Equal(a.Languages, b.Languages) && a.Hours == b.Hours &&
-		a.Channels == b.Channels && a.Cost == b.Cost && a.Free == b.Free
+		a.Channels == b.Channels && a.Cost == b.Cost && a.Free == b.Free &&
+		a.ChildProtection == b.ChildProtection
 }
 
 func cloneService(s Service) Service {

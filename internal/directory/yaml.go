@@ -122,7 +122,7 @@ var (
 	topKeys     = []string{"version", "organisations"}
 	orgKeys     = []string{"id", "name", "services"}
 	serviceKeys = []string{"id", "name", "type", "description", "national", "counties", "ages",
-		"genders", "languages", "hours", "channels", "cost", "free"}
+		"genders", "languages", "hours", "channels", "cost", "free", "child_protection"}
 	channelKeys = []string{"phone", "sms", "whatsapp", "walk_in", "website"}
 	textKeys    = []string{"en", "sw"}
 )
@@ -557,6 +557,8 @@ func (p *fileParser) service(n *yaml.Node) (Service, servicePos, bool) {
 			s.Cost, _ = p.words(v, id, key, pos)
 		case "free":
 			s.Free, _ = p.boolean(v, id, key)
+		case "child_protection":
+			s.ChildProtection, _ = p.boolean(v, id, key)
 		}
 	})
 	if n.Kind == yaml.MappingNode && pos.fields["id"] == 0 {
@@ -734,6 +736,7 @@ func changedFields(a, b Service) []string {
 	add("channels", a.Channels == b.Channels)
 	add("cost", a.Cost == b.Cost)
 	add("free", a.Free == b.Free)
+	add("child_protection", a.ChildProtection == b.ChildProtection)
 	return out
 }
 
@@ -758,7 +761,9 @@ var fileHeader = func() string {
 		"A service: id (a-z 0-9 . - _, never changes), name, type, description (en/sw),",
 		"national (true: serves all of Kenya), counties, ages, genders (none: everyone),",
 		"languages, hours (en/sw), channels (phone, sms, whatsapp, walk_in en/sw,",
-		"website), cost (en/sw), free (true/false).",
+		"website), cost (en/sw), free (true/false), child_protection (true: the network",
+		"coordinator marks it as a child-protection service, the only kind the",
+		"child-protection override may send a child's report to without consent).",
 	}
 	var vocab []string
 	for _, t := range serviceTypes {
@@ -887,6 +892,9 @@ func serviceNode(s Service) *yaml.Node {
 	add("cost", textNode(s.Cost))
 	if s.Free {
 		add("free", boolNode(true))
+	}
+	if s.ChildProtection {
+		add("child_protection", boolNode(true))
 	}
 	return mapNode(kv...)
 }

@@ -93,7 +93,7 @@ func TestFileRoundTrip(t *testing.T) {
 	}
 	// A readable file: one-line lists, no org_id, the header.
 	for _, want := range []string{"version: 1\norganisations:\n  - id: example-intake\n", "counties: [nairobi, kiambu, mombasa]",
-		"    services: []\n", "# Salama directory:", `phone: "999"`} {
+		"    services: []\n", "# Salama directory:", `phone: "999"`, "        child_protection: true\n"} {
 		if !strings.Contains(string(first), want) {
 			t.Errorf("export lacks %q", want)
 		}
@@ -183,6 +183,8 @@ func TestParseFileErrors(t *testing.T) {
 		{"unknown top-level key", edit("version: 1", "version: 1\nnetwork: x"), []want{{2, "", `unknown key "network"`}}},
 		{"key twice", edit("ages: all", "ages: all\n        ages: adults"), []want{{13, "ages", "twice (also on line 12)"}}},
 		{"national not a boolean", edit("ages: all", "ages: all\n        national: yes"), []want{{13, "national", "true or false"}}},
+		{"child-protection mark on an adults-only service", edit("ages: all", "ages: adults\n        child_protection: true"), []want{{13, "child_protection", "takes children"}}},
+		{"child-protection mark not a boolean", edit("ages: all", "ages: all\n        child_protection: maybe"), []want{{13, "child_protection", "true or false"}}},
 		{"counties not a list", edit("counties:\n          - nairobi\n          - kisumu", "counties: nairobi"), []want{{9, "counties", "expected a list"}}},
 		{"name is a list", edit("name: Counselling", "name: [a, b]"), []want{{7, "name", "single value"}}},
 		{"description not en/sw", edit("ages: all", "ages: all\n        description: hello"), []want{{13, "description", "keys and values"}}},

@@ -92,31 +92,28 @@ func (s *Store) PutService(ctx context.Context, svc directory.Service, now time.
 	if err != nil {
 		return err
 	}
-	_, err = s.w.ExecContext(ctx, `INSERT INTO services (id, org_id, data, updated_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (id) DO UPDATE SET org_id = excluded.org_id, data = excluded.data, updated_at = excluded.updated_at`,
-		svc.ID, svc.OrgID, string(data), now.Unix())
+	_, err = s.w.ExecContext(ctx, `INSERT INTO services (id, org_id, data, updated_at, child_protection) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (id) DO UPDATE SET org_id = excluded.org_id, data = excluded.data, updated_at = excluded.updated_at,
+		child_protection = excluded.child_protection`,
+		svc.ID, svc.OrgID, string(data), now.Unix(), svc.ChildProtection)
 	return err
 }
 
 // Services returns the whole directory (it is small: hundreds of rows), for
 // matching in memory.
 func (s *Store) Services(ctx context.Context) ([]directory.Service, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT data FROM services ORDER BY id`)
+	rows, err := s.r.QueryContext(ctx, `SELECT data, child_protection FROM services ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
 	var out []directory.Service
 	for rows.Next() {
-		var data string
-		if err := rows.Scan(&data); err != nil {
+		svc, err := scanService(rows)
+		if err != nil {
 			return nil, err
 		}
-		var svc directory.Service
-		if err := json.Unmarshal([]byte(data), &svc); err != nil {
-			return nil, err
-		}
-		out = append(out, svc)
+		out = append(out, *svc)
 	}
 	return out, rows.Err()
 }

@@ -19,10 +19,15 @@ const (
 
 // Referral is a request to pass part of a report to a service.
 type Referral struct {
-	ID               string
-	ReportID         string
-	FromOrg, ToOrg   string // ToOrg is "" for a service that does not run Salama
-	ServiceID        string
+	ID             string
+	ReportID       string
+	FromOrg, ToOrg string // ToOrg is "" for a service that does not run Salama
+	ServiceID      string
+	// ServiceType is the kind of service the consent covers: the service's
+	// type when the referral was proposed (named in the request the
+	// survivor answers) or the kind she agreed to by phone. The referral
+	// is sent only while the service is still of this kind.
+	ServiceType      string
 	State            string
 	Fields           []string // the fields the survivor agreed to share
 	Consent          string   // how consent was given: survivor, phone, at_submission, override
@@ -36,14 +41,14 @@ type Referral struct {
 }
 
 const referralColumns = `id, report_id, from_org, to_org, service_id, state, fields, consent, created_by, created_at, updated_at,
-	reason, handoff_method, referred_report_id, sealed`
+	reason, handoff_method, referred_report_id, sealed, service_type`
 
 func scanReferral(row scanner) (*Referral, error) {
 	var r Referral
 	var fields string
 	var created, updated int64
 	err := row.Scan(&r.ID, &r.ReportID, &r.FromOrg, &r.ToOrg, &r.ServiceID, &r.State, &fields, &r.Consent, &r.CreatedBy,
-		&created, &updated, &r.Reason, &r.HandoffMethod, &r.ReferredReportID, &r.Sealed)
+		&created, &updated, &r.Reason, &r.HandoffMethod, &r.ReferredReportID, &r.Sealed, &r.ServiceType)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -59,9 +64,9 @@ func scanReferral(row scanner) (*Referral, error) {
 }
 
 func insertReferral(ctx context.Context, tx *sql.Tx, r *Referral) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO referrals (`+referralColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO referrals (`+referralColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`,
 		r.ID, r.ReportID, r.FromOrg, r.ToOrg, r.ServiceID, r.State, joinList(r.Fields), r.Consent, r.CreatedBy,
-		r.CreatedAt.Unix(), r.UpdatedAt.Unix(), r.Reason, r.HandoffMethod, r.ReferredReportID, r.Sealed)
+		r.CreatedAt.Unix(), r.UpdatedAt.Unix(), r.Reason, r.HandoffMethod, r.ReferredReportID, r.Sealed, r.ServiceType)
 	return err
 }
 

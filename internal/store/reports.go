@@ -27,9 +27,13 @@ type Report struct {
 	Categories, Help                                         []string
 
 	ConsentRefer, ConsentMatch, ConsentStats bool
-	ChildInvolved                            bool
-	Urgency                                  int
-	Withdrawn                                bool
+	// ConsentPolice and ConsentLegal are the survivor's own ticks for the
+	// police gender desk and for legal aid, which "refer me to services
+	// that match my needs" (ConsentRefer) never covers.
+	ConsentPolice, ConsentLegal bool
+	ChildInvolved               bool
+	Urgency                     int
+	Withdrawn                   bool
 
 	// Casework, set in the console.
 	AssignedTo      string    // user id, "" when nobody
@@ -101,7 +105,8 @@ var (
 const reportColumns = `id, case_ref, kind, channel, org_id, status, closed_reason, created_at, updated_at,
 	about, categories, age_band, county, when_last, danger_now, help_wanted, contact_pref,
 	consent_refer, consent_match, consent_stats, child_involved, urgency, withdrawn_at,
-	assigned_to, gbv_type, context_flags, opened_at, first_response_at, inbox_rank, escalated_at, purged_at`
+	assigned_to, gbv_type, context_flags, opened_at, first_response_at, inbox_rank, escalated_at, purged_at,
+	consent_police, consent_legal`
 
 // CreateReport stores a new report with its sealed fields, key wraps, receipt
 // and form token atomically. It returns ErrDuplicateToken when the form token
@@ -146,10 +151,11 @@ func (s *Store) insertReport(ctx context.Context, tx *sql.Tx, nr *NewReport) err
 		return ErrOrgKeyChanged
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO reports (`+reportColumns+`)
-		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,NULL,'','','',NULL,NULL,$23,NULL,NULL)`,
+		VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,NULL,'','','',NULL,NULL,$23,NULL,NULL,$24,$25)`,
 		r.ID, r.CaseRef, r.Kind, r.Channel, r.OrgID, r.Status, r.ClosedReason, r.CreatedAt.Unix(), r.UpdatedAt.Unix(),
 		r.About, joinList(r.Categories), r.AgeBand, r.County, r.WhenLast, r.DangerNow, joinList(r.Help), r.ContactPref,
-		r.ConsentRefer, r.ConsentMatch, r.ConsentStats, r.ChildInvolved, r.Urgency, InboxRank(r.Urgency, r.CreatedAt))
+		r.ConsentRefer, r.ConsentMatch, r.ConsentStats, r.ChildInvolved, r.Urgency, InboxRank(r.Urgency, r.CreatedAt),
+		r.ConsentPolice, r.ConsentLegal)
 	if err != nil {
 		return err
 	}
@@ -234,7 +240,8 @@ func scanReport(row scanner) (*Report, error) {
 	err := row.Scan(&r.ID, &r.CaseRef, &r.Kind, &r.Channel, &r.OrgID, &r.Status, &r.ClosedReason, &created, &updated,
 		&r.About, &cats, &r.AgeBand, &r.County, &r.WhenLast, &r.DangerNow, &help, &r.ContactPref,
 		&r.ConsentRefer, &r.ConsentMatch, &r.ConsentStats, &r.ChildInvolved, &r.Urgency, &withdrawn,
-		&r.AssignedTo, &r.GBVType, &flags, &opened, &responded, &rank, &escalated, &purged)
+		&r.AssignedTo, &r.GBVType, &flags, &opened, &responded, &rank, &escalated, &purged,
+		&r.ConsentPolice, &r.ConsentLegal)
 	if err != nil {
 		return nil, err
 	}
