@@ -52,6 +52,8 @@ const (
 const (
 	// DirectoryChanged: a service added, edited or removed in the console
 	// (detail: service=<id> org=<owner id> change=added|edited|removed), or
+	// a child-protection mark given or removed (change=child_protection_marked
+	// or child_protection_unmarked), or
 	// a directory file imported (actor cli; one entry per organisation
 	// whose services changed; detail: org=<id> count=<n> change=imported).
 	DirectoryChanged Action = "directory.changed"
@@ -74,7 +76,7 @@ const (
 	NoteAdded             Action = "report.note_added"     // detail: note=<id>
 	MessageSent           Action = "report.message_sent"   // detail: message=<id>
 	ClassificationChanged Action = "report.classification_changed"
-	ReferralCreated       Action = "referral.created"   // detail: referral=<id> service=<id> consent=yes
+	ReferralCreated       Action = "referral.created"   // detail: referral=<id> service=<id> type=<service type> consent=ask|phone|at_submission|override [scope=needs|police|legal]
 	ReferralSent          Action = "referral.sent"      // detail: referral=<id>
 	ReferralAccepted      Action = "referral.accepted"  // detail: referral=<id>
 	ReferralDeclined      Action = "referral.declined"  // detail: referral=<id> reason=<code>
@@ -84,8 +86,13 @@ const (
 	// survivor's consent (SPEC §3): the written justification is sealed
 	// with the report, the entry only says it happened.
 	ReferralOverride Action = "referral.override"
-	ReportWithdrawn  Action = "report.withdrawn" // by the survivor, with the receipt
-	ReportPurged     Action = "report.purged"    // by retention (salama purge); detail: reason=retention_closed|retention_unopened
+	// ReferralRefused: a referral refused because it would go beyond what
+	// the survivor agreed to, or to a service that does not fit her
+	// (internal/referral, Check); nothing was disclosed. Detail:
+	// [service=<id>] consent=<how it was to be given> reason=<code>.
+	ReferralRefused Action = "referral.refused"
+	ReportWithdrawn Action = "report.withdrawn" // by the survivor, with the receipt
+	ReportPurged    Action = "report.purged"    // by retention (salama purge); detail: reason=retention_closed|retention_unopened
 	// ReportEscalated: nobody in the receiving organisation opened the
 	// report within the escalation period (retention); detail: reason=unopened.
 	ReportEscalated Action = "report.escalated"
@@ -100,7 +107,7 @@ var actions = map[Action]bool{
 	ReportRead: true, AttachmentRevealed: true, ReportExported: true, StatusChanged: true,
 	Assigned: true, NoteAdded: true, MessageSent: true, ClassificationChanged: true,
 	ReferralCreated: true, ReferralSent: true, ReferralAccepted: true, ReferralDeclined: true,
-	ReferralOverride: true, ReferralCompleted: true, ReferralRevoked: true, ReportWithdrawn: true, ReportPurged: true, ReportEscalated: true,
+	ReferralOverride: true, ReferralRefused: true, ReferralCompleted: true, ReferralRevoked: true, ReportWithdrawn: true, ReportPurged: true, ReportEscalated: true,
 }
 
 // Actors that are not a console user (a user is "user:<id>", see UserActor).
@@ -122,8 +129,8 @@ var detailKeys = []string{
 	"category",       // classification code
 	"change",         // what happened to a directory service or routing rule: added / edited / removed / moved_up / moved_down / imported
 	"classification", // from→to, codes
+	"consent",        // how consent was given: yes / no / override / ask / phone / at_submission / survivor
 	"channel",        // an alert contact's channel: email / sms
-	"consent",        // yes / no / override
 	"contact",        // alert contact id
 	"count",          // a number
 	"fields",         // names of the sealed fields opened, comma-separated
@@ -138,9 +145,11 @@ var detailKeys = []string{
 	"referral",       // referral id
 	"role",           // caseworker / supervisor / admin
 	"rule",           // routing rule id
+	"scope",          // which of the survivor's choices when reporting covers a referral: needs / police / legal
 	"service",        // directory service id
 	"sha256",         // hash of an exported manifest
 	"status",         // from→to
+	"type",           // a directory service type
 	"user",           // user id (the member acted upon)
 }
 

@@ -483,7 +483,7 @@ func TestEveryActionRecords(t *testing.T) {
 		audit.ReportRead, audit.AttachmentRevealed, audit.ReportExported, audit.StatusChanged,
 		audit.Assigned, audit.NoteAdded, audit.MessageSent, audit.ClassificationChanged,
 		audit.ReferralCreated, audit.ReferralSent, audit.ReferralAccepted, audit.ReferralDeclined,
-		audit.ReferralOverride, audit.ReportWithdrawn, audit.ReportPurged, audit.ReportEscalated,
+		audit.ReferralOverride, audit.ReferralRefused, audit.ReportWithdrawn, audit.ReportPurged, audit.ReportEscalated,
 	} {
 		if err := f.log.Record(t.Context(), audit.Event{Actor: audit.ActorCLI, Action: a, ReportID: "r1"}); err != nil {
 			t.Errorf("%s: %v", a, err)

@@ -25,29 +25,38 @@ import (
 )
 
 // ErrNoConsent means a report's evidence may not leave the network: the
-// survivor has not asked for it to go to the police, and no child-protection
+// survivor has not chosen the police herself, and no child-protection
 // override was recorded.
 var ErrNoConsent = errors.New("casework: the survivor has not asked for their evidence to go to the police")
 
 // Grounds on which evidence may be exported, as the audit log's consent=.
 const (
-	ExportConsentGiven = "yes"      // the survivor asked
+	ExportConsentGiven = "yes"      // the survivor chose the police herself
 	ExportOverride     = "override" // child-protection override (SPEC §3 rule 5)
 )
 
 // ExportConsent says on what ground a report's evidence may leave the
-// network as a bundle: ExportConsentGiven, ExportOverride, or "" when it may
-// not. It is the one place that decides (SPEC §3 rule 5: police get nothing
-// unless the survivor asks for it; the one override is a child-protection
-// referral made without consent, with a written justification):
+// network as a bundle for the police: ExportConsentGiven, ExportOverride,
+// or "" when it may not. It is the one place that decides (SPEC §3 rule 5
+// and §5.3: police get nothing unless the survivor chose it; the one
+// override is a child-protection referral made without consent, with a
+// written justification). The survivor chose the police when
 //
-//   - the survivor asked for help reporting to the police on the report form
-//     ("police" among the help wanted), or agreed to a referral to a police
-//     desk (by themself, by phone, or when reporting) that was sent;
-//   - a child-protection override referral was recorded and not revoked.
+//   - she ticked "you may pass my report to the police gender desk" on the
+//     report form, or
+//   - she herself agreed (on the check page, or by phone, which the
+//     caseworker recorded with the kind of service) to a referral to a
+//     police gender desk, and it was sent. The kind is the one her consent
+//     named (Referral.ServiceType), never the service's kind today: an edit
+//     of the directory cannot turn a counselling referral into a police one.
 //
-// "You may refer me to services" alone is not a request to involve the
-// police, and a tip has no survivor to ask.
+// Neither "you may refer me to services that match my needs" nor a
+// referral "at submission" ever counts: her tick does, and the form never
+// names the police in that choice. Asking for "help reporting to the
+// police" does not count either: it may mean advice first. The override
+// counts while its referral stands (not revoked), as SPEC §5.3 says: a
+// child at risk, a written reason, a coordinator-marked service, audited
+// and shown to the survivor. A tip has no survivor to ask.
 func (s *Service) ExportConsent(ctx context.Context, r *store.Report) (string, error) {
 	if r.Destroyed() || r.Kind != store.KindReport {
 		return "", nil
@@ -57,21 +66,17 @@ func (s *Service) ExportConsent(ctx context.Context, r *store.Report) (string, e
 		return "", err
 	}
 	ground := ""
-	if slices.Contains(r.Help, string(directory.NeedPolice)) {
+	if r.ConsentPolice {
 		ground = ExportConsentGiven
 	}
 	for _, ref := range refs {
 		switch {
 		case ref.Consent == referral.ConsentOverride && ref.State != store.ReferralRevoked:
 			return ExportOverride, nil
-		case ground == "" && slices.Contains([]string{store.ReferralSent, store.ReferralAccepted, store.ReferralCompleted}, ref.State):
-			svc, err := s.Store.Service(ctx, ref.ServiceID)
-			if err != nil && !errors.Is(err, store.ErrNotFound) {
-				return "", err
-			}
-			if svc != nil && svc.Type == directory.TypePoliceDesk {
-				ground = ExportConsentGiven
-			}
+		case (ref.Consent == referral.ConsentSurvivor || ref.Consent == referral.ConsentPhone) &&
+			ref.ServiceType == string(directory.TypePoliceDesk) &&
+			slices.Contains([]string{store.ReferralSent, store.ReferralAccepted, store.ReferralCompleted}, ref.State):
+			ground = ExportConsentGiven
 		}
 	}
 	return ground, nil
@@ -368,7 +373,7 @@ func readme(r *store.Report, org string, now time.Time, consent, key string, scr
 	var ground string
 	switch consent {
 	case ExportConsentGiven:
-		ground = "the survivor asked for help reporting to the police."
+		ground = "the survivor chose to pass their report to the police."
 	case ExportOverride:
 		ground = "a child-protection referral was recorded without the survivor's consent, because a\nchild was at risk, with a written justification (the audit trail shows it)."
 	}

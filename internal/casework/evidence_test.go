@@ -16,6 +16,7 @@ import (
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/casework/caseworktest"
+	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/evidence"
 	et "github.com/salama-ke/salama/internal/evidence/evidencetest"
 	"github.com/salama-ke/salama/internal/referral"
@@ -124,7 +125,7 @@ func TestScreenshotsAndEvidenceBundle(t *testing.T) {
 		e := caseworktest.New(t, db)
 		photo := et.Photo(t, 40, 20, 6)
 		sub := e.Submit(caseworktest.Report(func(in *reporting.Input) {
-			in.Help = []string{"police", "legal"}
+			in.Help, in.SharePolice = []string{"police", "legal"}, true
 			in.Narrative = "He sells my pictures on Telegram. Maneno-5521"
 			in.AllowMatch, in.Identifiers = true, []reporting.Identifier{phoneID("whatsapp", "0712 345 678"), {Type: "link", Value: "https://t.me/Kibanda_Boss?utm_source=x"}}
 			in.ContactPref, in.Phone = "phone", "0722 111 999"
@@ -207,7 +208,7 @@ func TestScreenshotsAndEvidenceBundle(t *testing.T) {
 			t.Error("the original lost its metadata")
 		}
 		for name, want := range map[string][]string{
-			"README.txt":       {sub.Report.CaseRef, e.App.Signing.Public().String(), "asked for help reporting to the police"},
+			"README.txt":       {sub.Report.CaseRef, e.App.Signing.Public().String(), "chose to pass their report to the police"},
 			"account.txt":      {"Maneno-5521", "0712 345 678", "+254712345678", "https://t.me/kibanda_boss", "What help would you like?", "Help reporting to the police"},
 			"identifiers.json": {`"as_typed": "0712 345 678"`, `"normalised": "+254712345678"`},
 			"thread.txt":       {"Ujumbe-3318", "Caseworker:"},
@@ -241,7 +242,9 @@ func TestExportNeedsConsent(t *testing.T) {
 	cw := e.App.Casework
 	p := e.Principal("demo-caseworker")
 	defer p.Close()
-	plain := e.Submit(caseworktest.Report(func(in *reporting.Input) { in.Share = "refer" }))
+	// Asking for "help reporting to police" and agreeing to "services that
+	// match my needs" is not choosing the police.
+	plain := e.Submit(caseworktest.Report(func(in *reporting.Input) { in.Share, in.Help = "refer", []string{"police"} }))
 	head := e.AuditHead()
 	if _, err := cw.ExportBundle(e.Ctx(), p, plain.Report.ID); !errors.Is(err, casework.ErrNoConsent) {
 		t.Errorf("without consent: %v", err)
@@ -258,8 +261,9 @@ func TestExportNeedsConsent(t *testing.T) {
 		t.Errorf("another organisation's report: %v", err)
 	}
 
-	// A referral to a police desk the survivor agreed to is consent; a
-	// child-protection override is its own ground.
+	// A referral to a police desk the survivor agreed to is consent (the
+	// kind her consent named, not the service's kind now); one "at
+	// submission" never is; a child-protection override is its own ground.
 	now := e.Clock.Now()
 	put := func(ref store.Referral) {
 		t.Helper()
@@ -269,11 +273,20 @@ func TestExportNeedsConsent(t *testing.T) {
 		}
 	}
 	r, _ := e.App.Store.Report(e.Ctx(), plain.Report.ID)
-	put(store.Referral{ID: "ref-desk-asked", ServiceID: "demo-trust-police-desk", State: store.ReferralAwaitingConsent, Consent: referral.ConsentSurvivor})
+	desk := string(directory.TypePoliceDesk)
+	put(store.Referral{ID: "ref-desk-asked", ServiceID: "demo-trust-police-desk", ServiceType: desk, State: store.ReferralAwaitingConsent, Consent: referral.ConsentSurvivor})
 	if got, _ := cw.ExportConsent(e.Ctx(), r); got != "" {
 		t.Errorf("a police referral still awaiting consent gave %q", got)
 	}
-	put(store.Referral{ID: "ref-desk", ServiceID: "demo-trust-police-desk", State: store.ReferralSent, Consent: referral.ConsentPhone})
+	put(store.Referral{ID: "ref-desk-submission", ServiceID: "demo-trust-police-desk", ServiceType: desk, State: store.ReferralSent, Consent: referral.ConsentAtSubmission})
+	if got, _ := cw.ExportConsent(e.Ctx(), r); got != "" {
+		t.Errorf("a police referral sent \"at submission\" gave %q", got)
+	}
+	put(store.Referral{ID: "ref-was-counselling", ServiceID: "demo-trust-police-desk", ServiceType: string(directory.TypeCounselling), State: store.ReferralSent, Consent: referral.ConsentPhone})
+	if got, _ := cw.ExportConsent(e.Ctx(), r); got != "" {
+		t.Errorf("a counselling referral whose service is a police desk now gave %q", got)
+	}
+	put(store.Referral{ID: "ref-desk", ServiceID: "demo-trust-police-desk", ServiceType: desk, State: store.ReferralSent, Consent: referral.ConsentPhone})
 	if got, _ := cw.ExportConsent(e.Ctx(), r); got != casework.ExportConsentGiven {
 		t.Errorf("a sent police referral gave %q", got)
 	}

@@ -18,11 +18,14 @@ import (
 
 // Ways a caseworker asks for consent when proposing a referral.
 const (
-	ModeAsk      = "ask" // the survivor is asked on the check page
+	ModeAsk      = referral.ConsentAsk // the survivor is asked on the check page
 	ModePhone    = referral.ConsentPhone
 	ModeAtSubmit = referral.ConsentAtSubmission
 	ModeOverride = referral.ConsentOverride
 )
+
+// Modes lists the modes in the order the form offers them.
+var Modes = []string{ModeAsk, ModePhone, ModeAtSubmit, ModeOverride}
 
 // MinJustification is the shortest written justification the
 // child-protection override accepts.
@@ -36,6 +39,9 @@ type ReferralOption struct {
 	Service  directory.Service
 	OrgName  string
 	InSalama bool // the receiving organisation gets a sealed copy in its console; otherwise a recorded hand-off
+	// AtSubmission is the survivor's choice when reporting that covers
+	// this service (referral.ScopeNeeds, ScopePolice, ScopeLegal), or "".
+	AtSubmission string
 }
 
 // ReferralEntry is a referral as the caseworkers of either side see it.
@@ -55,32 +61,30 @@ type ReferralPanel struct {
 	Referrals []ReferralEntry
 	Incoming  *ReferralEntry // when the report is a copy received through a referral
 	Child     bool
-	// ConsentAtSubmission: the survivor said "you may refer me" when reporting.
+	// What the survivor agreed to when reporting: the kinds of service
+	// "services that match my needs" covers, and her own ticks for the
+	// police gender desk and legal aid.
+	MatchingTypes               []directory.ServiceType
+	ConsentPolice, ConsentLegal bool
+	// ConsentAtSubmission: she agreed to some referral when reporting.
 	ConsentAtSubmission bool
 }
 
-func (s *Service) directoryMaps(ctx context.Context) (map[string]directory.Service, map[string]store.Organisation, []directory.Service, error) {
+// referralDirectory reads the directory for a consent decision: from the
+// store, not a cache, so an edit a moment ago on any instance counts.
+func (s *Service) referralDirectory(ctx context.Context) (referral.Directory, error) {
 	svcs, err := s.Store.Services(ctx)
 	if err != nil {
-		return nil, nil, nil, err
+		return referral.Directory{}, err
 	}
 	orgs, err := s.Store.Organisations(ctx)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	bySvc, byOrg := map[string]directory.Service{}, map[string]store.Organisation{}
-	for _, sv := range svcs {
-		bySvc[sv.ID] = sv
-	}
-	for _, o := range orgs {
-		byOrg[o.ID] = o
-	}
-	return bySvc, byOrg, svcs, nil
+	return referral.Directory{Services: svcs, Orgs: orgs}, err
 }
 
 // childReport reports whether a report involves a child.
 func childReport(r *store.Report) bool {
-	return r.ChildInvolved || r.About == "child" || directory.IsChild(r.AgeBand)
+	child, _ := referral.Person(r)
+	return child
 }
 
 // Referrals returns the referral panel of a report the principal can open.
@@ -89,11 +93,18 @@ func (s *Service) Referrals(ctx context.Context, p *Principal, reportID string) 
 	if err != nil {
 		return nil, err
 	}
-	bySvc, byOrg, svcs, err := s.directoryMaps(ctx)
+	d, err := s.referralDirectory(ctx)
 	if err != nil {
 		return nil, err
 	}
-	panel := &ReferralPanel{Child: childReport(r), ConsentAtSubmission: r.ConsentRefer}
+	bySvc, byOrg := map[string]directory.Service{}, map[string]store.Organisation{}
+	for _, sv := range d.Services {
+		bySvc[sv.ID] = sv
+	}
+	for _, o := range d.Orgs {
+		byOrg[o.ID] = o
+	}
+	panel := newPanel(r)
 	entry := func(ref store.Referral) ReferralEntry {
 		e := ReferralEntry{Referral: ref, ServiceName: bySvc[ref.ServiceID].Name, ProviderName: byOrg[bySvc[ref.ServiceID].OrgID].Name, FromOrgName: byOrg[ref.FromOrg].Name,
 			ToOrgName: byOrg[ref.ToOrg].Name, Incoming: ref.ToOrg == p.OrgID}
@@ -131,18 +142,50 @@ func (s *Service) Referrals(ctx context.Context, p *Principal, reportID string) 
 		}
 		panel.Referrals = append(panel.Referrals, e)
 	}
-	needs := make([]directory.Need, 0, len(r.Help))
-	for _, h := range r.Help {
-		needs = append(needs, directory.Need(h))
-	}
-	for _, sv := range directory.Match(svcs, directory.Query{County: r.County, Needs: needs, AgeBand: r.AgeBand, Child: panel.Child}) {
-		if sv.OrgID == p.OrgID || strings.HasPrefix(sv.ID, "national.") {
-			continue
-		}
-		o := byOrg[sv.OrgID]
-		panel.Options = append(panel.Options, ReferralOption{Service: sv, OrgName: o.Name, InSalama: orgs.Member(o)})
-	}
+	panel.Options = referralOptions(d, r, p.OrgID)
 	return panel, nil
+}
+
+// newPanel is a report's referral panel without its options or referrals:
+// who the report is about and what the survivor agreed to when reporting.
+func newPanel(r *store.Report) *ReferralPanel {
+	return &ReferralPanel{Child: childReport(r), MatchingTypes: referral.MatchingTypes(r),
+		ConsentPolice: r.ConsentPolice, ConsentLegal: r.ConsentLegal, ConsentAtSubmission: referral.AnyAtSubmission(r)}
+}
+
+func referralOptions(d referral.Directory, r *store.Report, fromOrg string) []ReferralOption {
+	byOrg := map[string]store.Organisation{}
+	for _, o := range d.Orgs {
+		byOrg[o.ID] = o
+	}
+	var out []ReferralOption
+	for _, sv := range referral.Offered(d, r, fromOrg) {
+		o := byOrg[sv.OrgID]
+		out = append(out, ReferralOption{Service: sv, OrgName: o.Name, InSalama: orgs.Member(o),
+			AtSubmission: referral.AtSubmission(r, sv.Type)})
+	}
+	return out
+}
+
+// ReferralForm returns what the referral form of a report needs (the
+// services offered, what the survivor agreed to when reporting) and the
+// report's clear metadata, without opening anything sealed: the console
+// shows it again after a problem without reading the report once more.
+func (s *Service) ReferralForm(ctx context.Context, p *Principal, reportID string) (*store.Report, *ReferralPanel, error) {
+	r, err := s.report(ctx, p, reportID)
+	if err != nil {
+		return nil, nil, err
+	}
+	panel := newPanel(r)
+	if r.Kind == "referral" {
+		return r, panel, nil // a received referral is not referred on
+	}
+	d, err := s.referralDirectory(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	panel.Options = referralOptions(d, r, p.OrgID)
+	return r, panel, nil
 }
 
 // NewReferral is what a caseworker fills in to propose a referral.
@@ -150,67 +193,113 @@ type NewReferral struct {
 	ServiceID     string
 	Fields        []string
 	Mode          string // ModeAsk, ModePhone, ModeAtSubmit, ModeOverride
+	AgreedType    string // ModePhone: the kind of service the survivor agreed to
 	Justification string // required for ModeOverride
 	HandoffMethod string // for a service outside Salama, when sent at once
+}
+
+// Problems with a referral form that are not about consent, by field.
+const (
+	ProblemReceivedCopy      = "received_copy"       // a received referral is not referred on
+	ProblemNoFields          = "choose_fields"       // nothing, or something unknown, to share
+	ProblemNoMode            = "choose_mode"         // how consent was given is missing or unknown
+	ProblemJustification     = "justification_short" // the override without a written reason
+	ProblemJustificationLong = "justification_long"  // a reason over MaxJustification
+	ProblemNoHandoff         = "handoff_missing"     // sent to a service outside Salama without saying how
+)
+
+// ReferralError is why a referral was not made. Nothing was stored and
+// nothing disclosed. Problems maps a form field ("service", "field",
+// "mode", "agreed_type", "justification", "handoff") to a Problem* code;
+// Refusal, when set, is the consent decision that refused it (and was
+// audited as referral.refused). It matches ErrInvalid.
+type ReferralError struct {
+	Problems map[string]string
+	Refusal  *referral.Refusal
+}
+
+func (e *ReferralError) Error() string {
+	var parts []string
+	for f, p := range e.Problems {
+		parts = append(parts, f+": "+p)
+	}
+	slices.Sort(parts)
+	if e.Refusal != nil {
+		parts = append(parts, e.Refusal.Error())
+	}
+	return "casework: referral not made: " + strings.Join(parts, "; ")
+}
+
+func (e *ReferralError) Unwrap() []error {
+	if e.Refusal != nil {
+		return []error{ErrInvalid, e.Refusal}
+	}
+	return []error{ErrInvalid}
 }
 
 // CreateReferral proposes a referral. With ModeAsk it waits for the
 // survivor; with consent recorded by phone, given at submission, or the
 // child-protection override, it is sent at once: a member organisation
-// receives a sealed copy with only the chosen fields.
+// receives a sealed copy with only the chosen fields. Whether it may be
+// made at all is referral.Check's decision alone; a refusal is audited
+// (referral.refused) and returned in a *ReferralError with every other
+// problem of the form.
 func (s *Service) CreateReferral(ctx context.Context, p *Principal, reportID string, n NewReferral) error {
 	r, err := s.report(ctx, p, reportID)
 	if err != nil {
 		return err
 	}
 	if r.Kind == "referral" {
-		return fmt.Errorf("%w: a received referral is not referred on; ask the sending organisation", ErrInvalid)
+		return &ReferralError{Problems: map[string]string{"service": ProblemReceivedCopy}}
 	}
-	bySvc, byOrg, _, err := s.directoryMaps(ctx)
-	if err != nil {
-		return err
-	}
-	svc, ok := bySvc[n.ServiceID]
-	if !ok || svc.OrgID == p.OrgID {
-		return fmt.Errorf("%w: service", ErrInvalid)
-	}
-	child := childReport(r)
-	if child && !svc.Ages.ServesChildren() {
-		return fmt.Errorf("%w: this service does not take children", ErrInvalid)
-	}
+	problems := map[string]string{}
 	fields, ok := referral.CleanFields(n.Fields)
 	if !ok {
-		return fmt.Errorf("%w: choose what to share", ErrInvalid)
+		problems["field"] = ProblemNoFields
 	}
-	member := orgs.Member(byOrg[svc.OrgID])
+	if !slices.Contains(Modes, n.Mode) {
+		problems["mode"] = ProblemNoMode
+	}
+	just := strings.TrimSpace(n.Justification)
+	if n.Mode == ModeOverride && utf8.RuneCountInString(just) < MinJustification {
+		problems["justification"] = ProblemJustification
+	} else if utf8.RuneCountInString(just) > MaxJustification {
+		problems["justification"] = ProblemJustificationLong
+	}
+	agreed, _ := directory.ParseServiceType(n.AgreedType)
+	var dec referral.Decision
+	var refusal *referral.Refusal
+	if problems["mode"] == "" {
+		d, err := s.referralDirectory(ctx)
+		if err != nil {
+			return err
+		}
+		dec, err = referral.Check(d, referral.Proposal{Report: r, FromOrg: p.OrgID, ServiceID: n.ServiceID, Consent: n.Mode, AgreedType: agreed})
+		if errors.As(err, &refusal) {
+			if err := s.recordRefusal(ctx, audit.UserActor(p.UserID), p.OrgID, r.ID, n.Mode, refusal); err != nil {
+				return err
+			}
+		} else if err != nil {
+			return err
+		}
+	}
+	sendNow := n.Mode != ModeAsk
+	if refusal == nil && problems["mode"] == "" && sendNow && dec.ToOrg == "" && !slices.Contains(referral.HandoffMethods, n.HandoffMethod) {
+		problems["handoff"] = ProblemNoHandoff
+	}
+	if refusal != nil || len(problems) > 0 {
+		return &ReferralError{Problems: problems, Refusal: refusal}
+	}
+	svc := dec.Service
 	now := s.Now().UTC()
-	ref := &store.Referral{ID: ids.New(), ReportID: r.ID, FromOrg: p.OrgID, ServiceID: svc.ID, Fields: fields,
-		CreatedBy: p.UserID, CreatedAt: now, UpdatedAt: now, State: store.ReferralSent}
-	if member {
-		ref.ToOrg = svc.OrgID
-	}
-	switch n.Mode {
-	case ModeAsk:
+	ref := &store.Referral{ID: ids.New(), ReportID: r.ID, FromOrg: p.OrgID, ToOrg: dec.ToOrg, ServiceID: svc.ID,
+		ServiceType: string(svc.Type), Fields: fields, CreatedBy: p.UserID, CreatedAt: now, UpdatedAt: now, State: store.ReferralSent}
+	if sendNow {
+		ref.Consent = n.Mode
+	} else {
 		ref.State = store.ReferralAwaitingConsent
-	case ModePhone:
-		ref.Consent = referral.ConsentPhone
-	case ModeAtSubmit:
-		if !r.ConsentRefer {
-			return fmt.Errorf("%w: the survivor did not agree to referrals when reporting", ErrInvalid)
-		}
-		ref.Consent = referral.ConsentAtSubmission
-	case ModeOverride:
-		if !child || svc.Type != directory.TypeChildProtection {
-			return fmt.Errorf("%w: the override is only for a child at risk, to a child-protection service", ErrInvalid)
-		}
-		just := strings.TrimSpace(n.Justification)
-		if utf8.RuneCountInString(just) < MinJustification {
-			return fmt.Errorf("%w: write why the child is at risk", ErrInvalid)
-		}
-		if utf8.RuneCountInString(just) > MaxJustification {
-			return fmt.Errorf("%w: the reason is too long (at most 2,000 characters)", ErrInvalid)
-		}
-		ref.Consent = referral.ConsentOverride
+	}
+	if n.Mode == ModeOverride {
 		dk, err := s.dataKey(ctx, p, r)
 		if err != nil {
 			return err
@@ -220,18 +309,17 @@ func (s *Service) CreateReferral(ctx context.Context, p *Principal, reportID str
 		if err != nil {
 			return err
 		}
-	default:
-		return fmt.Errorf("%w: how was consent given", ErrInvalid)
 	}
-	if ref.State == store.ReferralSent && !member {
-		if !slices.Contains(referral.HandoffMethods, n.HandoffMethod) {
-			return fmt.Errorf("%w: say how it was handed over", ErrInvalid)
-		}
+	if sendNow && ref.ToOrg == "" {
 		ref.HandoffMethod = n.HandoffMethod
 	}
 	var copy *store.NewReport
-	if ref.State == store.ReferralSent && member {
-		if copy, err = s.copyFor(ctx, p, r, ref, byOrg[ref.ToOrg]); err != nil {
+	if sendNow && ref.ToOrg != "" {
+		to, err := s.Store.Organisation(ctx, ref.ToOrg)
+		if err != nil {
+			return err
+		}
+		if copy, err = s.copyFor(ctx, p, r, ref, dec, *to); err != nil {
 			return err
 		}
 	}
@@ -239,11 +327,11 @@ func (s *Service) CreateReferral(ctx context.Context, p *Principal, reportID str
 		return err
 	}
 	actor := audit.UserActor(p.UserID)
-	consent := map[string]string{ModeAsk: "no", ModeOverride: "override"}[n.Mode]
-	if consent == "" {
-		consent = "yes"
+	detail := "referral=" + ref.ID + " service=" + svc.ID + " type=" + string(svc.Type) + " consent=" + n.Mode
+	if dec.Scope != "" {
+		detail += " scope=" + dec.Scope
 	}
-	if err := s.record(ctx, actor, p.OrgID, audit.ReferralCreated, r.ID, "referral="+ref.ID+" service="+svc.ID+" consent="+consent); err != nil {
+	if err := s.record(ctx, actor, p.OrgID, audit.ReferralCreated, r.ID, detail); err != nil {
 		return err
 	}
 	if n.Mode == ModeOverride {
@@ -257,13 +345,20 @@ func (s *Service) CreateReferral(ctx context.Context, p *Principal, reportID str
 	return nil
 }
 
-func (s *Service) copyFor(ctx context.Context, p *Principal, r *store.Report, ref *store.Referral, to store.Organisation) (*store.NewReport, error) {
+// recordRefusal audits a referral refused by referral.Check: the service
+// (when it is in the directory), how consent was to be given, and why.
+// Nothing the survivor wrote, and nothing posted that is not a known code.
+func (s *Service) recordRefusal(ctx context.Context, actor, orgID, reportID, mode string, rf *referral.Refusal) error {
+	return s.record(ctx, actor, orgID, audit.ReferralRefused, reportID, referral.RefusalDetail(mode, rf))
+}
+
+func (s *Service) copyFor(ctx context.Context, p *Principal, r *store.Report, ref *store.Referral, dec referral.Decision, to store.Organisation) (*store.NewReport, error) {
 	dk, err := s.dataKey(ctx, p, r)
 	if err != nil {
 		return nil, err
 	}
 	defer dk.Destroy()
-	nr, err := referral.Copy(ctx, s.Store, dk, r, ref.Fields, &to, s.Now().UTC())
+	nr, err := referral.Copy(ctx, s.Store, dk, r, ref.Fields, dec, &to, s.Now().UTC())
 	if err != nil {
 		return nil, err
 	}

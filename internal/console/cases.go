@@ -86,9 +86,11 @@ type caseView struct {
 	// each in its own form: a private note must never come back in the
 	// box that writes to the survivor.
 	MessageDraft, NoteDraft string
-	// The referral panel.
-	Ref                                                   *casework.ReferralPanel
-	ShareFields, DeclineReasons, Outcomes, HandoffMethods []string
+	// The referral panel, and its form as first shown (referral.go shows
+	// it again, as filled in, after a problem).
+	Ref                                                                *casework.ReferralPanel
+	RefDraft                                                           *referralDraft
+	ShareFields, DeclineReasons, Outcomes, HandoffMethods, AgreedTypes []string
 	// Identifier matches and the evidence bundle (evidence.go).
 	Evidence *evidenceView
 }
@@ -116,7 +118,8 @@ func (c *Console) renderCase(w http.ResponseWriter, r *http.Request, p *casework
 	}
 	v := caseView{Case: cs, Next: casework.NextStatuses(cs.Report.Status), CloseReasons: casework.CloseReasons,
 		GBVTypes: casework.GBVTypes, Flags: casework.ContextFlags, Reveal: r.URL.Query().Get("reveal"),
-		ShareFields: referral.Fields, DeclineReasons: referral.DeclineReasons, Outcomes: referral.Outcomes, HandoffMethods: referral.HandoffMethods}
+		ShareFields: referral.Fields, DeclineReasons: referral.DeclineReasons, Outcomes: referral.Outcomes, HandoffMethods: referral.HandoffMethods,
+		AgreedTypes: agreedTypes(), RefDraft: newReferralDraft()}
 	if v.Ref, err = c.cw.Referrals(r.Context(), p, cs.Report.ID); err != nil {
 		c.log.Error("referral panel failed", "err", err)
 		c.fail(w, r, p, http.StatusServiceUnavailable, "The report could not be opened. Please try again in a minute.")

@@ -82,10 +82,13 @@ func New(cfg Config, cw *casework.Service, log *slog.Logger) (*Console, error) {
 	if cfg.Alerts == nil {
 		return nil, errors.New("console: no alert service")
 	}
-	for _, name := range append([]string{"login", "enrol", "enrol_totp", "inbox", "case", "members", "password", "message", "clusters", "alerts"}, directoryPages...) {
+	for _, name := range append([]string{"login", "enrol", "enrol_totp", "inbox", "case", "members", "password", "message", "clusters", "alerts", "referral_form"}, directoryPages...) {
 		files := []string{"templates/layout.html", "templates/" + name + ".html"}
-		if name == "case" {
+		switch name {
+		case "case":
 			files = append(files, "templates/referrals.html", "templates/evidence.html")
+		case "referral_form":
+			files = append(files, "templates/referrals.html")
 		}
 		t, err := template.New("layout").Funcs(funcs).ParseFS(templateFS, files...)
 		if err != nil {

@@ -121,7 +121,7 @@ func (c *Console) exportBundle(w http.ResponseWriter, r *http.Request, p *casewo
 		c.fail(w, r, p, http.StatusNotFound, "This report does not exist or is not your organisation's.")
 		return
 	case errors.Is(err, casework.ErrNoConsent):
-		c.renderCase(w, r, p, http.StatusForbidden, "", "No evidence bundle: the survivor has not asked for help with the police.")
+		c.renderCase(w, r, p, http.StatusForbidden, "", "No evidence bundle: the survivor has not chosen the police. Only their own tick for the police gender desk on the report form, or their own yes to a referral to a police gender desk, allows it (or a child-protection override).")
 		return
 	case err != nil:
 		c.log.Error("evidence export failed", "err", err)

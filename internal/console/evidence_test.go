@@ -23,7 +23,7 @@ import (
 func TestEvidenceOnTheReportPage(t *testing.T) {
 	s := sqliteSite(t)
 	mine := s.Submit(caseworktest.Report(func(in *reporting.Input) {
-		in.Help, in.AllowMatch = []string{"police"}, true
+		in.Help, in.AllowMatch, in.SharePolice = []string{"police"}, true, true
 		in.Identifiers = []reporting.Identifier{{Type: "phone", Platform: "whatsapp", Value: "0712 345 678"}, {Type: "phone", Value: "0712"}}
 		in.Files = []reporting.Upload{{ContentType: "image/jpeg", Data: et.Photo(t, 40, 20, 6)}}
 	}))
@@ -74,7 +74,7 @@ func TestEvidenceOnTheReportPage(t *testing.T) {
 
 	// No request for the police: no bundle.
 	other := "/console/reports/" + plain.Report.ID
-	expect(t, "report without consent", b.get(other), http.StatusOK, "Not available: the survivor has not asked for help with the police")
+	expect(t, "report without consent", b.get(other), http.StatusOK, "Not available: the survivor has not chosen the police")
 	expect(t, "bundle without consent", b.post(other+"/bundle", url.Values{"csrf": {csrf}}), http.StatusForbidden, "No evidence bundle")
 
 	// Clusters: coordinators only.

@@ -34,7 +34,7 @@ var labels = map[string]string{
 	"no_capacity": "No capacity now", "not_eligible": "Not the help we give", "outside_area": "Outside our area",
 	"survivor_unreachable": "Could not reach the survivor", "service_given": "Help given",
 	"survivor_did_not_come": "Survivor did not come", "referred_on": "Referred on", "sender": "Revoked by the sender",
-	"survivor_declined": "Survivor said no", "phone_call": "Phone call", "in_person": "In person", "escorted": "Escorted there", "letter": "Letter",
+	"survivor_declined": "Survivor said no", "no_longer_fits": "the service changed before the survivor's yes: nothing was sent", "phone_call": "Phone call", "in_person": "In person", "escorted": "Escorted there", "letter": "Letter",
 	// Why an SMS nudge failed (internal/sms).
 	"nudge_bad_number": "the number they gave is not a mobile number", "nudge_rejected": "the SMS provider refused it",
 	"nudge_gave_up": "the SMS provider could not be reached for 24 hours",

@@ -13,6 +13,7 @@ package referral
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -85,8 +86,13 @@ func sealedFor(name string) string {
 }
 
 // Copy builds the receiving organisation's copy of orig with only fields.
-// dk is orig's data key; the copy gets a fresh one, wrapped to toOrg.
-func Copy(ctx context.Context, st *store.Store, dk *seal.DataKey, orig *store.Report, fields []string, toOrg *store.Organisation, now time.Time) (*store.NewReport, error) {
+// dk is orig's data key; the copy gets a fresh one, wrapped to toOrg. dec
+// is Check's decision to send it now, to toOrg: there is no other way to
+// get one, so nothing is copied that Check did not allow.
+func Copy(ctx context.Context, st *store.Store, dk *seal.DataKey, orig *store.Report, fields []string, dec Decision, toOrg *store.Organisation, now time.Time) (*store.NewReport, error) {
+	if !dec.send || dec.ToOrg == "" || dec.ToOrg != toOrg.ID {
+		return nil, errors.New("referral: a copy needs Check's decision to send it to this organisation")
+	}
 	recipient, err := seal.ParseOrgRecipient(toOrg.PublicKey)
 	if err != nil {
 		return nil, fmt.Errorf("referral: organisation %s key: %w", toOrg.ID, err)

@@ -284,6 +284,7 @@ func TestSurvivorStopsAndWithdraws(t *testing.T) {
 		cw, st := e.App.Casework, e.App.Store
 		sub := e.Submit(caseworktest.Report(func(in *reporting.Input) {
 			in.County, in.Help, in.Share, in.Narrative = "nairobi", []string{"legal"}, "refer", "Words that must leave with the survivor."
+			in.ShareLegal = true // legal aid takes its own tick
 		}))
 		p := e.Principal("demo-caseworker")
 		send := func() store.Referral {

@@ -141,9 +141,13 @@ type Input struct {
 	SafeTimes   string
 	MaySayWho   string
 
-	Share      string
-	AllowMatch bool
-	CountStats bool
+	Share string
+	// SharePolice and ShareLegal are the survivor's own ticks for the
+	// police gender desk and for legal aid, asked apart from Share, which
+	// never covers them. Both start unticked.
+	SharePolice, ShareLegal bool
+	AllowMatch              bool
+	CountStats              bool
 
 	TipChild string // a tip: does a child seem involved?
 
@@ -249,6 +253,8 @@ func Decode(form url.Values, kind string) (Input, Problems) {
 		in.SafeTimes = text("safe_times", MaxShortText)
 		in.MaySayWho = one("say_who", YesNo)
 		in.Share = one("share", ShareChoices)
+		in.SharePolice = form.Get("share_police") == "yes"
+		in.ShareLegal = form.Get("share_legal") == "yes"
 		in.AllowMatch = form.Get("match") == "yes"
 		in.CountStats = form.Get("stats") == "yes"
 		if in.ContactPref == "phone" && in.Phone == "" {

@@ -434,6 +434,7 @@ func reportFromInput(in Input, orgID string, now time.Time) store.Report {
 		About: in.About, Categories: in.What, AgeBand: in.AgeBand, County: in.County,
 		WhenLast: in.WhenLast, DangerNow: in.Danger, Help: in.Help, ContactPref: in.ContactPref,
 		ConsentRefer: in.Share == "refer", ConsentMatch: in.AllowMatch || in.Kind == KindTip, ConsentStats: in.CountStats,
+		ConsentPolice: in.SharePolice && in.Kind == KindReport, ConsentLegal: in.ShareLegal && in.Kind == KindReport,
 		ChildInvolved: in.Child(),
 	}
 	if in.Kind == KindTip {

@@ -179,13 +179,14 @@ type threadView struct {
 	CSRF                        string
 	Reply                       string // kept after an error
 	Problem                     string
+	RefProblem                  string // a problem with a referral answer, shown with the referrals
 	Referrals                   []referralView
 }
 
 // referralView is a referral in the survivor's words.
 type referralView struct {
-	ID, Name, Org, State, Fields, Consent, Justification string
-	CanAnswer, CanStop                                   bool
+	ID, Name, Org, Kind, State, Fields, Consent, Justification string
+	CanAnswer, CanStop                                         bool
 }
 
 func (s *Server) renderThread(w http.ResponseWriter, r *http.Request, l locale.Lang, sess *reporting.CheckSession, status int, reply, problemKey string) {
@@ -202,11 +203,12 @@ func (s *Server) renderThread(w http.ResponseWriter, r *http.Request, l locale.L
 	tv := &threadView{ReadOnly: sess.Unsaved != nil, CaseRef: v.Report.CaseRef, Status: p.T("status." + v.Report.Status),
 		StatusHelp: p.T("status." + v.Report.Status + ".help"), Narrative: v.Narrative, Phone: v.Phone,
 		Attachments: v.Attachments, CSRF: s.rep.CSRF(sess), Reply: reply}
-	switch problemKey {
-	case "":
-	case "problem.too_long":
+	switch {
+	case strings.HasPrefix(problemKey, "ref."):
+		tv.RefProblem = p.T(problemKey)
+	case problemKey == "problem.too_long":
 		tv.Problem = p.T("problem.too_long_n", number(reporting.MaxReply), number(utf8.RuneCountInString(strings.TrimSpace(reply))))
-	default:
+	case problemKey != "":
 		tv.Problem = p.T(problemKey)
 	}
 	for _, m := range v.Thread {
@@ -225,6 +227,9 @@ func (s *Server) renderThread(w http.ResponseWriter, r *http.Request, l locale.L
 	for _, ref := range refs {
 		rv := referralView{ID: ref.ID, Name: card(p, ref.Service).Name, Org: ref.OrgName, State: p.T("ref.state." + ref.State),
 			Consent: p.T("ref.consent." + ref.Consent), Justification: ref.Justification, CanAnswer: ref.CanAnswer, CanStop: ref.CanStop}
+		if ref.Kind != "" {
+			rv.Kind = p.T(ref.Kind.Key())
+		}
 		if ref.Consent == "" {
 			rv.Consent = ""
 		}
@@ -400,6 +405,9 @@ func (s *Server) checkReferral(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, reporting.ErrReferralGone):
 		s.renderThread(w, r, l, sess, http.StatusConflict, "", "ref.problem_gone")
+		return
+	case errors.Is(err, reporting.ErrReferralChanged):
+		s.renderThread(w, r, l, sess, http.StatusConflict, "", "ref.problem_changed")
 		return
 	case err != nil:
 		s.log.Error("referral answer failed", "err", err)

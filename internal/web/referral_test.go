@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -72,7 +73,7 @@ func TestSurvivorAnswersReferral(t *testing.T) {
 		t.Fatalf("receipt login: %d", resp.StatusCode)
 	}
 	_, page := do("GET", "/sw/check/report", nil, cookie)
-	for _, want := range []string{"Rufaa", "Inasubiri jibu lako", "Example Women&#39;s Safe House (demo)", "Ndiyo, ipeleke",
+	for _, want := range []string{"Rufaa", "Inasubiri jibu lako", "Example Women&#39;s Safe House (demo)", "Ndiyo, ipeleke", "Wanachofanya: Nyumba salama",
 		"majibu yako ya maswali, ulichoandika kwa maneno yako mwenyewe"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("check page lacks %q", want)
@@ -101,5 +102,67 @@ func TestSurvivorAnswersReferral(t *testing.T) {
 	_, page = do("GET", "/sw/check/report", nil, cookie)
 	if !strings.Contains(page, "Imesimamishwa (uliisimamisha)") {
 		t.Errorf("after stopping, the page does not say so")
+	}
+}
+
+// The report form asks separately, in both languages and unticked, whether
+// the report may go to the police gender desk and to legal aid; a form
+// that comes back keeps the ticks; only the ticks are stored as consent,
+// never the help asked for.
+func TestPoliceAndLegalConsentOnTheForm(t *testing.T) {
+	s := newSite(t, newSQLite(t))
+	for lang, words := range map[string][]string{
+		"en": {"The police and lawyers", "You may pass my report to the police gender desk", "You may pass my report to a free lawyer (legal aid)",
+			"The police and lawyers get nothing from your report unless you tick here"},
+		"sw": {"Polisi na mawakili", "Mnaweza kupeleka ripoti yangu kwa dawati la jinsia la polisi",
+			"Mnaweza kupeleka ripoti yangu kwa wakili wa bure (msaada wa kisheria)", "Polisi na mawakili hawapati chochote"},
+	} {
+		page := s.get("/"+lang+"/report", "")
+		for _, w := range words {
+			if !strings.Contains(page.body, html.EscapeString(w)) {
+				t.Errorf("%s form lacks %q", lang, w)
+			}
+		}
+		for _, name := range []string{"share_police", "share_legal"} {
+			if !strings.Contains(page.body, `name="`+name+`" value="yes">`) {
+				t.Errorf("%s form: %s is missing or ticked by default", lang, name)
+			}
+		}
+	}
+
+	// A problem elsewhere on the form: the ticks come back.
+	form := fullReport()
+	form.Set("age", "forty")
+	form.Set("share_police", "yes")
+	form.Set("token", s.token("en", "report"))
+	form.Set("send", "1")
+	r := s.postMultipart("/en/report", form)
+	if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, `name="share_police" value="yes" checked>`) ||
+		strings.Contains(r.body, `name="share_legal" value="yes" checked>`) {
+		t.Fatalf("the form came back %d without the survivor's ticks as they were", r.StatusCode)
+	}
+
+	// Stored: the police tick; help reporting to the police alone is none.
+	form = fullReport()
+	form.Set("share_police", "yes")
+	form["help"] = []string{"police", "legal"}
+	s.report("en", form)
+	form = fullReport()
+	form["help"] = []string{"police", "legal"}
+	s.report("en", form)
+	ids := s.newReports()
+	got := map[bool]int{}
+	for _, id := range ids {
+		r, err := s.app.Store.Report(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.ConsentLegal {
+			t.Errorf("legal aid consent stored without its tick")
+		}
+		got[r.ConsentPolice]++
+	}
+	if got[true] != 1 || got[false] != 1 {
+		t.Errorf("police consent stored %v, want one report with it", got)
 	}
 }
