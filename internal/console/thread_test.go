@@ -1,6 +1,8 @@
 package console_test
 
 import (
+	"context"
+	"database/sql"
 	"html"
 	"net/http"
 	"net/url"
@@ -210,4 +212,32 @@ func TestCaseworkForms(t *testing.T) {
 		}
 		expect(t, "unknown attachment", b.get(page+"/attachments/nope"), http.StatusNotFound)
 	})
+}
+
+// Issue 16 item 10: the reply box says what really reaches the survivor's
+// phone, from the report's contact choice and whether this server sends
+// SMS nudges.
+func TestReplySaysWhatReachesThePhone(t *testing.T) {
+	s := sqliteSite(t)
+	codeOnly := s.Submit(caseworktest.Report(nil))
+	byPhone := s.Submit(caseworktest.Report(func(in *reporting.Input) { in.ContactPref, in.Phone = "phone", "0722 000 333" }))
+	b := s.login(t, "demo-caseworker")
+	const (
+		code  = "They chose to be reached only through their code: nothing is sent to their phone."
+		noSMS = "They asked to be reached by SMS or a call, but this server sends no SMS: nothing reaches their phone."
+		sms   = "They chose SMS contact: a neutral SMS tells them a message is waiting, never its words"
+	)
+	page := func(id string) response { return b.get("/console/reports/" + id) }
+	expect(t, "contact through the code", page(codeOnly.Report.ID), http.StatusOK, code)
+	if r := page(byPhone.Report.ID); !r.has(noSMS) || r.has(sms) || r.has("nothing is sent to their phone.") {
+		t.Errorf("SMS contact with nudges off: the page does not say nothing reaches the phone")
+	}
+	// With nudges on, SMS contact is told of the neutral nudge, and only it.
+	s.App.Casework.Nudge = func(context.Context, *sql.Tx, string, string, string) error { return nil }
+	if r := page(byPhone.Report.ID); !r.has(sms) || r.has(noSMS) {
+		t.Errorf("SMS contact with nudges on: the page does not say a neutral SMS goes")
+	}
+	if r := page(codeOnly.Report.ID); !r.has(code) || r.has(sms) {
+		t.Errorf("contact through the code with nudges on: the page promises an SMS")
+	}
 }
