@@ -13,6 +13,7 @@ import (
 	"github.com/salama-ke/salama/internal/ids"
 	"github.com/salama-ke/salama/internal/orgs"
 	"github.com/salama-ke/salama/internal/referral"
+	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
 )
 
@@ -126,15 +127,17 @@ func (s *Service) Referrals(ctx context.Context, p *Principal, reportID string) 
 	if err != nil {
 		return nil, err
 	}
+	var dk *seal.DataKey // unwrapped once, for the first override's justification
+	defer func() { dk.Destroy() }()
 	for _, ref := range refs {
 		e := entry(ref)
 		if ref.Sealed != nil {
-			dk, err := s.dataKey(ctx, p, r)
-			if err != nil {
-				return nil, err
+			if dk == nil {
+				if dk, err = s.dataKey(ctx, p, r); err != nil {
+					return nil, err
+				}
 			}
 			b, err := dk.Open(r.ID, "referral:"+ref.ID, ref.Sealed)
-			dk.Destroy()
 			if err != nil {
 				return nil, err
 			}
