@@ -81,7 +81,7 @@ func requiredKeys() []string {
 	for _, s := range Sections() {
 		keys = append(keys, s.TitleKey(), s.BodyKey())
 	}
-	for _, s := range append(NationalLines(), ImageRemovalTools()...) {
+	for _, s := range append(NationalLines(), OnlineImageTools()...) {
 		k, _ := s.CatalogKey()
 		keys = append(keys, k+".name", k+".desc", k+".hours")
 	}
@@ -166,6 +166,8 @@ func TestCatalogs(t *testing.T) {
 			"helpnow.sms":                 {"999", "112", "1195", "116"},
 			"national.takeitdown.desc":    {"18"},
 			"national.stopncii.desc":      {"18"},
+			"helpnow.child_images.body":   {"IWF", "Take It Down", "18"},
+			"national.iwf.desc":           {"Internet Watch Foundation", "DCI"},
 		} {
 			for _, n := range nums {
 				if !strings.Contains(m[key], n) {

@@ -16,6 +16,7 @@ const (
 	LineChildline116 = "national.childline-116" // Childline Kenya
 	ToolTakeItDown   = "national.takeitdown"    // NCMEC, images taken under 18
 	ToolStopNCII     = "national.stopncii"      // SWGfL, intimate images of adults
+	ToolIWF          = "national.iwf"           // Internet Watch Foundation, sexual images of children seen online
 )
 
 var builtins = []Service{
@@ -53,6 +54,20 @@ var builtins = []Service{
 		National: true, Ages: AgesAdults, Languages: []string{"en"},
 		Channels: Channels{Website: "stopncii.org"}, Free: true,
 	},
+	{
+		// The Internet Watch Foundation takes reports, without a name, of
+		// sexual images and videos of children seen online, has them
+		// assessed by its analysts and removed. It opened a reporting
+		// portal for Kenya with the DCI's Anti-Human Trafficking and Child
+		// Protection Unit in 2021. Its address is given as the IWF's
+		// reporting site, which takes reports from any country: the
+		// Kenya portal's own path could not be confirmed when this entry
+		// was written (the README says so); this is the one place to put
+		// it. Anyone may report, whatever their age: AgesAll.
+		ID: ToolIWF, Name: "Internet Watch Foundation (IWF) reporting portal", Type: TypeOnlineTakedown,
+		National: true, Ages: AgesAll, Languages: []string{"en"},
+		Channels: Channels{Website: "report.iwf.org.uk"}, Free: true,
+	},
 }
 
 func builtin(id string) (Service, bool) {
@@ -86,6 +101,14 @@ func NationalLines() []Service {
 // ImageRemovalTools returns Take It Down and StopNCII.org. Both make a hash
 // of the image on the survivor's own device and never receive the image.
 func ImageRemovalTools() []Service { return mustBuiltin(ToolTakeItDown, ToolStopNCII) }
+
+// ChildImageReporting returns the IWF reporting portal: where anyone who saw
+// sexual images of a child online reports the link, for removal.
+func ChildImageReporting() []Service { return mustBuiltin(ToolIWF) }
+
+// OnlineImageTools returns every built-in tool about images online, for the
+// help page: Take It Down, StopNCII.org and the IWF reporting portal.
+func OnlineImageTools() []Service { return mustBuiltin(ToolTakeItDown, ToolStopNCII, ToolIWF) }
 
 // CatalogKey returns the catalog prefix of a built-in service ("national.gbv-1195",
 // to which the caller adds ".name", ".desc" or ".hours"), and false for a

@@ -59,6 +59,7 @@ const (
 	SectionPostRapeCare Section = "post_rape_care"
 	SectionChildLine    Section = "child_line"
 	SectionImageRemoval Section = "image_removal"
+	SectionChildImages  Section = "child_images"
 	SectionServices     Section = "services"
 	SectionNational     Section = "national"
 )
@@ -66,7 +67,7 @@ const (
 // Sections lists every section in page order.
 func Sections() []Section {
 	return []Section{SectionEmergency, SectionPostRapeCare, SectionChildLine,
-		SectionImageRemoval, SectionServices, SectionNational}
+		SectionImageRemoval, SectionChildImages, SectionServices, SectionNational}
 }
 
 // TitleKey and BodyKey are the section's catalog keys.
@@ -84,6 +85,10 @@ type HelpPlan struct {
 	PostRapeCare bool         // recent sexual violence: PEP within 72 h, emergency contraception within 120 h, 1195
 	ChildLine    bool         // a child is involved: Childline 116
 	ImageRemoval ImageRemoval // Take It Down, StopNCII, both or none
+	// ChildImages: a child is involved and images are part of it (asked
+	// for, threatened, taken down, or an advert): where to report sexual
+	// images of a child seen online (the IWF), and Take It Down.
+	ChildImages bool
 	// Services are the directory's best matches in the survivor's county or
 	// national, for the help they asked for; at most PlanServiceLimit.
 	Services []Service
@@ -120,6 +125,9 @@ func Plan(s Situation, services []Service) HelpPlan {
 			p.ImageRemoval = ImageRemovalBoth
 		}
 	}
+	// An advert of a child for sex nearly always carries pictures of them;
+	// whoever saw one can have it taken down.
+	p.ChildImages = child && (p.ImageRemoval != ImageRemovalNone || slices.Contains(s.Categories, CategoryAdvertised))
 	asked := false
 	for _, n := range s.Help {
 		if n != NeedRecordOnly {
@@ -160,6 +168,9 @@ func (p HelpPlan) Sections() []Section {
 	if p.ImageRemoval != ImageRemovalNone {
 		out = append(out, SectionImageRemoval)
 	}
+	if p.ChildImages {
+		out = append(out, SectionChildImages)
+	}
 	return append(out, SectionServices, SectionNational)
 }
 
@@ -199,4 +210,17 @@ func (p HelpPlan) ImageTools() []Service {
 		return mustBuiltin(ToolTakeItDown, ToolStopNCII)
 	}
 	return nil
+}
+
+// ChildImageTools returns, when images of a child are involved, the IWF
+// reporting portal, then Take It Down unless the image-removal section above
+// already shows it.
+func (p HelpPlan) ChildImageTools() []Service {
+	if !p.ChildImages {
+		return nil
+	}
+	if p.ImageRemoval == ImageRemovalTakeItDown || p.ImageRemoval == ImageRemovalBoth {
+		return mustBuiltin(ToolIWF)
+	}
+	return mustBuiltin(ToolIWF, ToolTakeItDown)
 }

@@ -9,6 +9,7 @@ func TestPlanRules(t *testing.T) {
 	type want struct {
 		emergency, prc, child bool
 		images                ImageRemoval
+		childImages           bool
 		sections              []Section
 	}
 	S := func(ss ...Section) []Section { return ss }
@@ -40,7 +41,7 @@ func TestPlanRules(t *testing.T) {
 		{"adult age band", Situation{About: AboutMe, AgeBand: Age18to24},
 			want{sections: S(SectionServices, SectionNational)}},
 		{"takedown, child", Situation{AgeBand: AgeUnder13, Help: []Need{NeedTakedown}},
-			want{child: true, images: ImageRemovalTakeItDown, sections: S(SectionChildLine, SectionImageRemoval, SectionServices, SectionNational)}},
+			want{child: true, images: ImageRemovalTakeItDown, childImages: true, sections: S(SectionChildLine, SectionImageRemoval, SectionChildImages, SectionServices, SectionNational)}},
 		{"takedown, adult", Situation{AgeBand: Age25Plus, Help: []Need{NeedTakedown}},
 			want{images: ImageRemovalStopNCII, sections: S(SectionImageRemoval, SectionServices, SectionNational)}},
 		{"takedown, another adult with no band", Situation{About: AboutAdult, Help: []Need{NeedTakedown}},
@@ -50,19 +51,27 @@ func TestPlanRules(t *testing.T) {
 		{"sextortion without asking for takedown", Situation{AgeBand: Age18to24, Categories: []string{CategorySextortion}},
 			want{images: ImageRemovalStopNCII, sections: S(SectionImageRemoval, SectionServices, SectionNational)}},
 		{"images requested from a child", Situation{About: AboutChild, AgeBand: Age13to15, Categories: []string{CategoryImagesRequested}},
-			want{child: true, images: ImageRemovalTakeItDown, sections: S(SectionChildLine, SectionImageRemoval, SectionServices, SectionNational)}},
+			want{child: true, images: ImageRemovalTakeItDown, childImages: true, sections: S(SectionChildLine, SectionImageRemoval, SectionChildImages, SectionServices, SectionNational)}},
 		{"a child's band wins over 'another adult'", Situation{About: AboutAdult, AgeBand: Age16to17, Help: []Need{NeedTakedown}},
-			want{child: true, images: ImageRemovalTakeItDown, sections: S(SectionChildLine, SectionImageRemoval, SectionServices, SectionNational)}},
+			want{child: true, images: ImageRemovalTakeItDown, childImages: true, sections: S(SectionChildLine, SectionImageRemoval, SectionChildImages, SectionServices, SectionNational)}},
+		{"a child advertised: where to report the pictures", Situation{About: AboutChild, Categories: []string{CategoryAdvertised}},
+			want{child: true, childImages: true, sections: S(SectionChildLine, SectionChildImages, SectionServices, SectionNational)}},
+		{"an adult advertised: no child's pictures", Situation{AgeBand: Age18to24, Categories: []string{CategoryAdvertised}},
+			want{sections: S(SectionServices, SectionNational)}},
+		{"age not said, images: no IWF section", Situation{About: AboutMe, Categories: []string{CategorySextortion}},
+			want{images: ImageRemovalBoth, sections: S(SectionImageRemoval, SectionServices, SectionNational)}},
+		{"a child, no images", Situation{About: AboutChild, Categories: []string{CategorySexualViolence}, WhenLast: WhenLonger},
+			want{child: true, sections: S(SectionChildLine, SectionServices, SectionNational)}},
 		{"everything at once, in SPEC order", Situation{About: AboutChild, DangerNow: true, WhenLast: When72h,
 			Categories: []string{CategorySexualViolence, CategorySextortion}},
-			want{emergency: true, prc: true, child: true, images: ImageRemovalTakeItDown,
-				sections: S(SectionEmergency, SectionPostRapeCare, SectionChildLine, SectionImageRemoval, SectionServices, SectionNational)}},
+			want{emergency: true, prc: true, child: true, images: ImageRemovalTakeItDown, childImages: true,
+				sections: S(SectionEmergency, SectionPostRapeCare, SectionChildLine, SectionImageRemoval, SectionChildImages, SectionServices, SectionNational)}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := Plan(tc.s, demoServices())
-			if p.Emergency != tc.want.emergency || p.PostRapeCare != tc.want.prc || p.ChildLine != tc.want.child || p.ImageRemoval != tc.want.images {
-				t.Errorf("got emergency=%v prc=%v child=%v images=%q, want %+v",
-					p.Emergency, p.PostRapeCare, p.ChildLine, p.ImageRemoval, tc.want)
+			if p.Emergency != tc.want.emergency || p.PostRapeCare != tc.want.prc || p.ChildLine != tc.want.child || p.ImageRemoval != tc.want.images || p.ChildImages != tc.want.childImages {
+				t.Errorf("got emergency=%v prc=%v child=%v images=%q childImages=%v, want %+v",
+					p.Emergency, p.PostRapeCare, p.ChildLine, p.ImageRemoval, p.ChildImages, tc.want)
 			}
 			if got := p.Sections(); !slices.Equal(got, tc.want.sections) {
 				t.Errorf("sections %v, want %v", got, tc.want.sections)
@@ -100,6 +109,17 @@ func TestPlanLines(t *testing.T) {
 	}
 	if got := Plan(Situation{}, nil).ImageTools(); got != nil {
 		t.Errorf("image tools without a reason: %v", ids(got))
+	}
+	// Images of a child: the IWF portal, and Take It Down where the
+	// image-removal section does not show it already.
+	if got := ids(p.ChildImageTools()); !slices.Equal(got, []string{ToolIWF}) {
+		t.Errorf("child image tools beside Take It Down %v", got)
+	}
+	if got := ids(Plan(Situation{About: AboutChild, Categories: []string{CategoryAdvertised}}, nil).ChildImageTools()); !slices.Equal(got, []string{ToolIWF, ToolTakeItDown}) {
+		t.Errorf("child image tools for an advert %v", got)
+	}
+	if got := Plan(Situation{AgeBand: Age25Plus, Help: []Need{NeedTakedown}}, nil).ChildImageTools(); got != nil {
+		t.Errorf("child image tools for an adult: %v", ids(got))
 	}
 }
 

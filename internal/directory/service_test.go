@@ -3,6 +3,7 @@ package directory
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -99,7 +100,7 @@ func TestValidate(t *testing.T) {
 }
 
 func TestBuiltinsValidateAndCannotBeSpoofed(t *testing.T) {
-	all := append(NationalLines(), ImageRemovalTools()...)
+	all := append(NationalLines(), OnlineImageTools()...)
 	for _, s := range all {
 		if err := s.Validate(); err != nil {
 			t.Errorf("%s: %v", s.ID, err)
@@ -147,6 +148,12 @@ func TestBuiltinsValidateAndCannotBeSpoofed(t *testing.T) {
 	}
 	if tools[1].Ages.ServesChildren() {
 		t.Error("StopNCII must not be offered to a child")
+	}
+	if iwf := ChildImageReporting(); len(iwf) != 1 || iwf[0].Channels.Website != "report.iwf.org.uk" || !iwf[0].Ages.ServesChildren() {
+		t.Errorf("IWF portal: %+v", iwf)
+	}
+	if got := ids(OnlineImageTools()); !slices.Equal(got, []string{ToolTakeItDown, ToolStopNCII, ToolIWF}) {
+		t.Errorf("online image tools %v", got)
 	}
 	lines[0].Languages[0] = "xx"
 	if NationalLines()[0].Languages[0] != "en" {

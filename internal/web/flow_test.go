@@ -248,6 +248,9 @@ func TestHelpNowRules(t *testing.T) {
 		{"a child", url.Values{"about": {"child"}}, []string{`id="child_line"`}, []string{"116"}, nil},
 		{"adult takedown", url.Values{"age": {"25plus"}, "help": {"takedown"}}, []string{`id="image_removal"`}, []string{"stopncii.org"}, []string{"takeitdown.ncmec.org"}},
 		{"child takedown", url.Values{"age": {"13-15"}, "help": {"takedown"}}, []string{`id="child_line"`}, []string{"Take It Down"}, []string{"stopncii.org"}},
+		{"child sextortion: the IWF too", url.Values{"about": {"child"}, "what": {"sextortion"}}, []string{`id="child_line"`},
+			[]string{`id="child_images"`, "report.iwf.org.uk", "takeitdown.ncmec.org", "Do not download"}, []string{"stopncii.org"}},
+		{"adult sextortion: no IWF", url.Values{"age": {"25plus"}, "what": {"sextortion"}}, []string{`id="image_removal"`}, nil, []string{"report.iwf.org.uk", `id="child_images"`}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -425,4 +428,40 @@ func TestSessionLifetime(t *testing.T) {
 			t.Errorf("%d sessions left after logout", n)
 		}
 	})
+}
+
+// Images of a child (issue 15, item 8): the help page always lists Take It
+// Down, StopNCII and the IWF portal with what each does, in both languages;
+// a tip about an advert with a child in it points to the IWF portal and to
+// Take It Down.
+func TestChildImagesHelp(t *testing.T) {
+	s := newSite(t, newSQLite(t))
+	for lang, words := range map[string][]string{
+		"en": {"Pictures and videos online", "IWF reporting portal", "You do not give your name", "never leaves"},
+		"sw": {"Picha na video mtandaoni", "Tovuti ya IWF ya kuripoti", "Huhitaji kutaja jina lako", "haitoki"},
+	} {
+		page := s.get("/"+lang+"/help", "")
+		if page.StatusCode != 200 || !strings.Contains(page.body, `<section id="images">`) {
+			t.Fatalf("%s help: %d, or no images section", lang, page.StatusCode)
+		}
+		for _, want := range append(words, "report.iwf.org.uk", "takeitdown.ncmec.org", "stopncii.org") {
+			if !strings.Contains(page.body[strings.Index(page.body, `<section id="images">`)+1:], html.EscapeString(want)) {
+				t.Errorf("%s /help lacks %q", lang, want)
+			}
+		}
+	}
+	for lang, title := range map[string]string{"en": "Sexual pictures of a child online", "sw": "Picha za ngono za mtoto mtandaoni"} {
+		form := url.Values{"token": {s.token(lang, "tip")}, "child": {"yes"}, "send": {"1"}}
+		r := s.postMultipart("/"+lang+"/tip", form)
+		if r.StatusCode != 200 {
+			t.Fatalf("%s tip: %d", lang, r.StatusCode)
+		}
+		sec := r.body[strings.Index(r.body, `<section id="child_images"`)+1:]
+		sec = sec[:strings.Index(sec, "</section>")]
+		for _, want := range []string{title, "report.iwf.org.uk", "takeitdown.ncmec.org"} {
+			if !strings.Contains(sec, want) {
+				t.Errorf("%s tip with a child: child_images section lacks %q", lang, want)
+			}
+		}
+	}
 }

@@ -65,6 +65,8 @@ func (s *Server) helpNow(p *locale.Printer, sit directory.Situation, svcs []dire
 			cards = plan.ChildLines()
 		case directory.SectionImageRemoval:
 			cards = plan.ImageTools()
+		case directory.SectionChildImages:
+			cards = plan.ChildImageTools()
 		case directory.SectionServices:
 			cards = plan.Services
 			if plan.NoLocalMatch {
@@ -87,6 +89,7 @@ type helpPage struct {
 	County  selectList
 	Need    selectList
 	Results []serviceCard
+	Images  []serviceCard // Take It Down, StopNCII, the IWF: always shown
 	Lines   []serviceCard
 }
 
@@ -147,6 +150,9 @@ func (s *Server) helpPage(p *locale.Printer, svcs []directory.Service, county st
 			continue // shown once, below
 		}
 		page.Results = append(page.Results, card(p, svc))
+	}
+	for _, svc := range directory.OnlineImageTools() {
+		page.Images = append(page.Images, card(p, svc))
 	}
 	for _, svc := range directory.NationalLines() {
 		page.Lines = append(page.Lines, card(p, svc))

@@ -10,15 +10,22 @@ import (
 	"testing"
 
 	"github.com/salama-ke/salama/internal/web"
+
+	"github.com/salama-ke/salama/internal/directory"
 )
 
 // rawKey matches a catalog key rendered verbatim, which is what a missing
 // message looks like.
 var rawKey = regexp.MustCompile(`\b(nav|footer|landing|form|platform|choice|report|tip|problem|received|help|check|status|thread|message|error|need|county|helpnow|national|servicetype|ageband|service)\.[a-z0-9_]+(\.[a-z0-9_-]+)*\b`)
 
-// visible strips tags and the inline stylesheet so only words are checked.
+// visible strips tags and the inline stylesheet so only words are checked,
+// and the built-in services' web addresses, which look like keys
+// (report.iwf.org.uk).
 func visible(body string) string {
 	body = regexp.MustCompile(`(?s)<style>.*?</style>|<script>.*?</script>`).ReplaceAllString(body, "")
+	for _, s := range directory.OnlineImageTools() {
+		body = strings.ReplaceAll(body, s.Channels.Website, "")
+	}
 	return regexp.MustCompile(`<[^>]*>`).ReplaceAllString(body, " ")
 }
 
