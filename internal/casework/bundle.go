@@ -9,6 +9,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
+	"os"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -148,7 +152,8 @@ func (s *Service) ExportBundle(ctx context.Context, p *Principal, reportID strin
 	if err != nil {
 		return nil, err
 	}
-	var files []evidence.File
+	now := s.Now().UTC()
+	var shots []evidence.Record
 	for i, att := range atts {
 		b, err := dk.Open(r.ID, "attachment:"+att.ID, att.Sealed)
 		if err != nil {
@@ -162,10 +167,19 @@ func (s *Service) ExportBundle(ctx context.Context, p *Principal, reportID strin
 		case evidence.PNG:
 			ext = ".png"
 		}
-		f := evidence.File{Path: fmt.Sprintf("screenshots/%d-%s%s", i+1, att.ID, ext), Data: data}
-		files = append(files, f)
+		path := fmt.Sprintf("screenshots/%d-%s%s", i+1, att.ID, ext)
+		shots = append(shots, evidence.Record{Path: path, Captured: att.CreatedAt, Data: data,
+			Description: fmt.Sprintf("A file the survivor sent (%s, %d bytes), exactly as received, byte for byte.", ct, len(data))})
 		sum := sha256.Sum256(data)
-		a.screenshots = append(a.screenshots, screenshotLine{path: f.Path, contentType: string(ct), size: len(data), sha256: hex.EncodeToString(sum[:]), at: att.CreatedAt})
+		line := screenshotLine{path: path, contentType: string(ct), size: len(data), sha256: hex.EncodeToString(sum[:]), at: att.CreatedAt}
+		// The printable summary shows the display copy (upright, scaled,
+		// without metadata); the original is the file beside it.
+		if dct, display, err := s.displayCopy(ctx, dk, r.ID, att); err == nil {
+			line.display = template.URL("data:" + dct + ";base64," + base64.StdEncoding.EncodeToString(display))
+		} else if !errors.Is(err, ErrNoPreview) {
+			return nil, err
+		}
+		a.screenshots = append(a.screenshots, line)
 	}
 	msgs, err := s.Store.Messages(ctx, r.ID)
 	if err != nil {
@@ -182,6 +196,7 @@ func (s *Service) ExportBundle(ctx context.Context, p *Principal, reportID strin
 		if m.Author == store.AuthorSurvivor {
 			who = "Survivor"
 		}
+		a.thread = append(a.thread, threadLine{at: m.CreatedAt, who: who, text: string(b)})
 		fmt.Fprintf(&thread, "\n[%s] %s:\n%s\n", when(m.CreatedAt), who, indent(string(b)))
 	}
 	if len(msgs) == 0 {
@@ -195,18 +210,42 @@ func (s *Service) ExportBundle(ctx context.Context, p *Principal, reportID strin
 	if err != nil {
 		return nil, err
 	}
+	a.trail = trail
 	idsJSON, err := json.MarshalIndent(a.identifierRecords(), "", "  ")
 	if err != nil {
 		return nil, err
 	}
-	now := s.Now().UTC()
-	files = append([]evidence.File{
-		{Path: "README.txt", Data: []byte(readme(r, p.OrgName, now, consent, s.SigningKey(), len(atts)))},
-		{Path: "account.txt", Data: []byte(a.text())},
-		{Path: "identifiers.json", Data: append(idsJSON, '\n')},
-		{Path: "thread.txt", Data: []byte(thread.String())},
-		{Path: "audit.json", Data: auditJSON},
-	}, files...)
+	fileName := "salama-evidence-" + r.CaseRef + "-" + now.Format("20060102") + ".zip"
+	trailFrom, trailTo := r.CreatedAt, now
+	if len(trail) > 0 {
+		trailFrom, trailTo = trail[0].At, trail[len(trail)-1].At
+	}
+	records := append([]evidence.Record{
+		{Path: "README.txt", Captured: now, Data: []byte(readme(r, p.OrgName, now, consent, s.SigningKey(), len(atts))),
+			Description: "What the bundle holds and how to check it, written by the system when it produced the bundle."},
+		{Path: "account.txt", Captured: r.CreatedAt, Data: []byte(a.text()),
+			Description: "The survivor's account as received: their answers to the report form's questions, their own words, what they know about who did it, and the list of files they sent."},
+		{Path: "identifiers.json", Captured: r.CreatedAt, Data: append(idsJSON, '\n'),
+			Description: "The phone numbers, usernames and links the survivor named, as typed and as normalised, for tools."},
+		{Path: "thread.txt", Captured: r.CreatedAt, CapturedUntil: now, Data: []byte(thread.String()),
+			Description: "The messages between the survivor and the caseworkers over this period, each with its own time, exactly as written."},
+		{Path: "audit.json", Captured: trailFrom, CapturedUntil: trailTo, Data: auditJSON,
+			Description: "The system's record of every action on the report (opened, changed, referred, exported), each entry with its time, chained and signed."},
+	}, shots...)
+	cert, err := evidence.Certificate(evidence.CertificateInfo{CaseRef: r.CaseRef, Organisation: p.OrgName, Produced: now,
+		BundleName: fileName, Source: sourceOf(r, p.OrgName), System: s.systemParticulars(), SigningKey: s.SigningKey()}, records)
+	if err != nil {
+		return nil, err
+	}
+	summary, err := a.summary(p.OrgName, now, consent, s.SigningKey(), fileName, cert)
+	if err != nil {
+		return nil, err
+	}
+	files := make([]evidence.File, 0, len(records)+2)
+	for _, rec := range records {
+		files = append(files, evidence.File{Path: rec.Path, Data: rec.Data})
+	}
+	files = append(files, evidence.File{Path: evidence.CertificateName, Data: cert}, evidence.File{Path: evidence.SummaryName, Data: summary})
 	var buf bytes.Buffer
 	sum, err := evidence.Build(&buf, evidence.Header{CaseRef: r.CaseRef, ExportedBy: p.OrgName, ExportedAt: now}, files, s.Signing)
 	if err != nil {
@@ -216,7 +255,70 @@ func (s *Service) ExportBundle(ctx context.Context, p *Principal, reportID strin
 	if err := s.record(ctx, audit.UserActor(p.UserID), p.OrgID, audit.ReportExported, r.ID, detail); err != nil {
 		return nil, err // no export without its audit entry
 	}
-	return &Bundle{FileName: "salama-evidence-" + r.CaseRef + "-" + now.Format("20060102") + ".zip", Data: buf.Bytes(), ManifestSHA256: sum}, nil
+	return &Bundle{FileName: fileName, Data: buf.Bytes(), ManifestSHA256: sum}, nil
+}
+
+// sourceOf says, for the certificate, how the report's information came
+// into the system.
+func sourceOf(r *store.Report, org string) string {
+	what := "report"
+	if r.Kind == store.KindTip {
+		what = "tip"
+	}
+	switch r.Channel {
+	case store.ChannelUSSD:
+		return "The person reporting entered the answers to the " + what + "'s questions on a mobile phone, " +
+			"through Salama's USSD menu (numbered menus shown by the mobile network), and the mobile network's " +
+			"USSD gateway passed each answer to the Salama server as it was entered."
+	default:
+		return "The person reporting typed the information into Salama's " + what + " form, a web page, on a " +
+			"device of their own choosing, and sent it to the Salama server over the internet. Nobody " +
+			"else entered it, and the server did not record who sent it or from where."
+	}
+}
+
+// systemParticulars are the certificate's particulars of the system: the
+// software and its version as built, the server and the database.
+func (s *Service) systemParticulars() []string {
+	version := "version not recorded in the program"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		version = "version " + bi.Main.Version
+		var rev, at, modified string
+		for _, kv := range bi.Settings {
+			switch kv.Key {
+			case "vcs.revision":
+				rev = kv.Value
+			case "vcs.time":
+				at = kv.Value
+			case "vcs.modified":
+				modified = kv.Value
+			}
+		}
+		if rev != "" {
+			version += ", source revision " + rev
+			if at != "" {
+				version += " of " + at
+			}
+			if modified == "true" {
+				version += " with local changes"
+			}
+		}
+		version += ", built with " + bi.GoVersion
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "name unknown"
+	}
+	db := "PostgreSQL"
+	if s.Store.Engine() == store.SQLite {
+		db = "SQLite, embedded in the server program"
+	}
+	return []string{
+		"Software: Salama (github.com/salama-ke/salama), " + version + ".",
+		"Server: the computer named " + host + ", running " + runtime.GOOS + " on " + runtime.GOARCH + ", operated for the organisations of the Salama network.",
+		"Database: " + db + ". Everything the survivor wrote or sent is stored encrypted (XChaCha20-Poly1305) under a key held only by the receiving organisation.",
+		"Clock: the server's system clock, read when each piece of information was received and stored to the second in UTC.",
+	}
 }
 
 // eat is East Africa Time, in which Kenyan officers read times.
@@ -239,6 +341,12 @@ type screenshotLine struct {
 	path, contentType, sha256 string
 	size                      int
 	at                        time.Time
+	display                   template.URL // data: URL of the display copy, for the summary; "" if none
+}
+
+type threadLine struct {
+	at        time.Time
+	who, text string
 }
 
 // account is the survivor's account as the bundle writes it.
@@ -248,6 +356,8 @@ type account struct {
 	country     string
 	identifiers []reporting.Identifier
 	screenshots []screenshotLine
+	thread      []threadLine
+	trail       []store.AuditEntry
 }
 
 // flagNotes explain the normaliser's flags to a reader.
@@ -275,23 +385,20 @@ func (a *account) identifierRecords() []identifierRecord {
 	return out
 }
 
-func (a *account) text() string {
+// qa is one question of the form and the survivor's answers, in the
+// form's English wording.
+type qa struct {
+	Question string
+	Answers  []string
+}
+
+// answers are the survivor's answers under the questions as the form asked
+// them, in English: for account.txt and the printable summary alike.
+func (a *account) answers() []qa {
 	p, r := english(), a.report
-	var b strings.Builder
-	fmt.Fprintf(&b, "THE SURVIVOR'S ACCOUNT — case %s\n\n", r.CaseRef)
-	fmt.Fprintf(&b, "Received: %s\nThrough: %s\n", when(r.CreatedAt), map[string]string{store.ChannelWeb: "the web form", store.ChannelUSSD: "USSD (a feature phone menu)"}[r.Channel])
-	if r.Kind == store.KindTip {
-		b.WriteString("This is a tip: someone reporting an advert, a number or an account, not their own story.\n")
-	}
-	b.WriteString("\nTheir answers, under the questions as the form asked them (in English):\n")
+	var out []qa
 	answer := func(question string, answers ...string) {
-		fmt.Fprintf(&b, "\n%s\n", question)
-		if len(answers) == 0 {
-			b.WriteString("    (not answered)\n")
-		}
-		for _, a := range answers {
-			fmt.Fprintf(&b, "    %s\n", a)
-		}
+		out = append(out, qa{question, answers})
 	}
 	tr := func(prefix string, codes ...string) []string {
 		var out []string
@@ -316,14 +423,54 @@ func (a *account) text() string {
 			child = p.T("tip.child.yes")
 		}
 		answer(p.T("tip.child"), child)
-	} else {
-		answer(p.T("report.about"), tr("report.about.", r.About)...)
-		answer(p.T("report.what"), tr("report.what.", r.Categories...)...)
-		answer(p.T("report.age"), tr("report.age.", r.AgeBand)...)
-		answer("Where did it happen? (county)", where...)
-		answer(p.T("report.when"), tr("report.when.", r.WhenLast)...)
-		answer(p.T("report.danger"), tr("choice.", r.DangerNow)...)
-		answer(p.T("report.help"), tr("need.", r.Help...)...)
+		return out
+	}
+	answer(p.T("report.about"), tr("report.about.", r.About)...)
+	answer(p.T("report.what"), tr("report.what.", r.Categories...)...)
+	answer(p.T("report.age"), tr("report.age.", r.AgeBand)...)
+	answer("Where did it happen? (county)", where...)
+	answer(p.T("report.when"), tr("report.when.", r.WhenLast)...)
+	answer(p.T("report.danger"), tr("choice.", r.DangerNow)...)
+	answer(p.T("report.help"), tr("need.", r.Help...)...)
+	return out
+}
+
+// channelText says in a few words how a report arrived.
+func channelText(channel string) string {
+	return map[string]string{store.ChannelWeb: "the web form", store.ChannelUSSD: "USSD (a feature phone menu)"}[channel]
+}
+
+// idKind names an identifier's kind and platform in English: "Phone number
+// on WhatsApp".
+func idKind(id reporting.Identifier) string {
+	p := english()
+	kind := p.T("form.id_type." + id.Type)
+	if id.Type == "" {
+		kind = "Identifier"
+	}
+	if id.Platform != "" {
+		kind += " on " + p.T("platform."+id.Platform)
+	}
+	return kind
+}
+
+func (a *account) text() string {
+	r := a.report
+	var b strings.Builder
+	fmt.Fprintf(&b, "THE SURVIVOR'S ACCOUNT — case %s\n\n", r.CaseRef)
+	fmt.Fprintf(&b, "Received: %s\nThrough: %s\n", when(r.CreatedAt), channelText(r.Channel))
+	if r.Kind == store.KindTip {
+		b.WriteString("This is a tip: someone reporting an advert, a number or an account, not their own story.\n")
+	}
+	b.WriteString("\nTheir answers, under the questions as the form asked them (in English):\n")
+	for _, x := range a.answers() {
+		fmt.Fprintf(&b, "\n%s\n", x.Question)
+		if len(x.Answers) == 0 {
+			b.WriteString("    (not answered)\n")
+		}
+		for _, a := range x.Answers {
+			fmt.Fprintf(&b, "    %s\n", a)
+		}
 	}
 	title := "IN THEIR OWN WORDS"
 	if r.Kind == store.KindTip {
@@ -340,14 +487,7 @@ func (a *account) text() string {
 		b.WriteString("(nothing given)\n")
 	}
 	for i, id := range a.identifiers {
-		kind := p.T("form.id_type." + id.Type)
-		if id.Type == "" {
-			kind = "Identifier"
-		}
-		if id.Platform != "" {
-			kind += " on " + p.T("platform."+id.Platform)
-		}
-		fmt.Fprintf(&b, "%d. %s, as typed: %s\n", i+1, kind, id.Value)
+		fmt.Fprintf(&b, "%d. %s, as typed: %s\n", i+1, idKind(id), id.Value)
 		if id.Normalised != "" && id.Normalised != id.Value {
 			fmt.Fprintf(&b, "   Normalised: %s\n", id.Normalised)
 		}
@@ -369,14 +509,19 @@ func (a *account) text() string {
 	return b.String()
 }
 
-func readme(r *store.Report, org string, now time.Time, consent, key string, screenshots int) string {
-	var ground string
+// exportGround says why a bundle may leave the network, as a sentence's end.
+func exportGround(consent string) string {
 	switch consent {
 	case ExportConsentGiven:
-		ground = "the survivor chose to pass their report to the police."
+		return "the survivor chose to pass their report to the police."
 	case ExportOverride:
-		ground = "a child-protection referral was recorded without the survivor's consent, because a\nchild was at risk, with a written justification (the audit trail shows it)."
+		return "a child-protection referral was recorded without the survivor's consent, because a\nchild was at risk, with a written justification (the audit trail shows it)."
 	}
+	return ""
+}
+
+func readme(r *store.Report, org string, now time.Time, consent, key string, screenshots int) string {
+	ground := exportGround(consent)
 	return fmt.Sprintf(`SALAMA EVIDENCE BUNDLE — case %[1]s
 
 Exported on %[2]s
@@ -394,6 +539,12 @@ WHAT IS IN IT
   audit.json        every recorded action on this report: who opened it,
                     changed it, revealed a screenshot, referred it
   screenshots/      %[5]d screenshot(s), exactly as the survivor sent them
+  certificate.txt   a certificate under section 106B(4) of the Evidence Act for
+                    the files above, with their SHA-256 and when each was
+                    captured, to be printed and signed by a person in a
+                    responsible position at the organisation
+  summary.html      all of the above on one printable page (open it in any
+                    web browser and print it), the certificate last
   manifest.json     the size and SHA-256 of every file above
   manifest.sig      the signature of manifest.json by the deployment's key
 
@@ -407,7 +558,8 @@ With the Salama program, offline:
 
     salama verify-bundle THIS-FILE.zip --key %[6]s
 
-It prints "bundle OK", or names the first file that does not match. The key
+It prints "bundle OK", or names every file that does not match, whether it
+differs from the manifest or from the certificate's schedule. The key
 above is the one this bundle names; check it against the key the organisation
 gives you separately: its Salama console shows it, and on its server
 "salama signing-key" prints it. A bundle signed by any other key is not from

@@ -3,15 +3,20 @@ package casework_test
 import (
 	"archive/zip"
 	"bytes"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html"
 	"image"
 	_ "image/jpeg"
 	"io"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/casework"
@@ -195,7 +200,7 @@ func TestScreenshotsAndEvidenceBundle(t *testing.T) {
 			t.Errorf("verified %+v", v)
 		}
 		exported := e.AuditSince(head, string(audit.ReportExported))
-		if len(exported) != 1 || exported[0].Detail != fmt.Sprintf("sha256=%s files=6 consent=yes", b.ManifestSHA256) || exported[0].ReportID != id {
+		if len(exported) != 1 || exported[0].Detail != fmt.Sprintf("sha256=%s files=8 consent=yes", b.ManifestSHA256) || exported[0].ReportID != id {
 			t.Errorf("export audit %+v", exported)
 		}
 
@@ -219,6 +224,43 @@ func TestScreenshotsAndEvidenceBundle(t *testing.T) {
 					t.Errorf("%s lacks %q:\n%s", name, w, files[name])
 				}
 			}
+		}
+		// The certificate (issue 15): its schedule names every record
+		// with the SHA-256 of the file in the bundle, and nothing else.
+		if len(v.Certificate) != 6 {
+			t.Errorf("the certificate lists %d records, want 6", len(v.Certificate))
+		}
+		sched, err := evidence.ParseCertificate(files[evidence.CertificateName])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range sched {
+			sum := sha256.Sum256(files[rec.Path])
+			if rec.SHA256 != hex.EncodeToString(sum[:]) || rec.Size != int64(len(files[rec.Path])) {
+				t.Errorf("certificate: %s has SHA-256 %s, the file %x", rec.Path, rec.SHA256, sum)
+			}
+		}
+		cert := strings.Join(strings.Fields(string(files[evidence.CertificateName])), " ")
+		for _, w := range []string{"SECTION 106B(4)", "Case reference: " + sub.Report.CaseRef, "Records held by: " + p.OrgName,
+			"typed the information into Salama's report form", map[string]string{store.SQLite: "Database: SQLite", store.Postgres: "Database: PostgreSQL"}[e.App.Store.Engine()], e.App.Signing.Public().String(),
+			"Record 6: screenshots/1-" + att + ".jpg", "(image/jpeg, " + fmt.Sprint(len(photo)) + " bytes)",
+			"Captured: " + sub.Report.CreatedAt.In(time.FixedZone("EAT", 3*3600)).Format("2 January 2006, 15:04:05 EAT"),
+			"Signature: ____", "responsible position"} {
+			if !strings.Contains(cert, w) {
+				t.Errorf("certificate lacks %q:\n%s", w, files[evidence.CertificateName])
+			}
+		}
+		// The printable summary: everything, the certificate last, and
+		// nothing that runs or loads.
+		sum := string(files[evidence.SummaryName])
+		for _, w := range []string{"Maneno-5521", "254712345678", "Ujumbe-3318", "report.read", `<img src="data:image/jpeg;base64,`,
+			html.EscapeString(string(files[evidence.CertificateName]))[:200], "default-src &#39;none&#39;", "Help reporting to the police"} {
+			if !strings.Contains(sum, w) && !strings.Contains(sum, strings.ReplaceAll(w, "&#39;", "'")) {
+				t.Errorf("summary.html lacks %q", w)
+			}
+		}
+		if m := regexp.MustCompile(`(?i)<script|\son[a-z]+=|(src|href)="(https?:)?//|url\(|@import`).FindString(sum); m != "" {
+			t.Errorf("summary.html runs or loads something: %q", m)
 		}
 		var trail []map[string]any
 		if err := json.Unmarshal(files["audit.json"], &trail); err != nil || len(trail) < 3 {

@@ -14,9 +14,11 @@ import (
 const verifyBundleUsage = `Usage: salama verify-bundle --key salama-ed25519:… FILE
 
 Checks an evidence bundle offline: the signature of its manifest, the size
-and SHA-256 of every file in it, and that no file is missing or added.
-Prints "bundle OK" and what the bundle holds, or names the first file that
-does not match. Nothing is sent anywhere; no database is needed.
+and SHA-256 of every file in it, that no file is missing or added, and that
+the SHA-256 of every record in the schedule of its certificate (the
+section 106B(4) certificate, certificate.txt) is the record's. Prints
+"bundle OK" and what the bundle holds, or names every file that does not
+match and what does not. Nothing is sent anywhere; no database is needed.
 
 --key is the public key of the organisation's deployment, as it publishes
 it: its console's Evidence page shows it, "salama signing-key" prints it on
@@ -83,6 +85,14 @@ func verifyBundleCmd(args []string, stdout, stderr io.Writer) int {
 	}
 	v, err := evidence.Verify(f, fi.Size(), key)
 	if err != nil {
+		var ve *evidence.VerifyError
+		if errors.As(err, &ve) && len(ve.All) > 1 {
+			fmt.Fprintf(stderr, "bundle does NOT verify: %d problems\n", len(ve.All))
+			for _, p := range ve.All {
+				fmt.Fprintf(stderr, "  %s\n", p)
+			}
+			return 1
+		}
 		fmt.Fprintf(stderr, "bundle does NOT verify: %v\n", err)
 		return 1
 	}
@@ -105,6 +115,11 @@ func verifyBundleCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "  %-40s %10d bytes  sha256 %s\n", mf.Path, mf.Size, mf.SHA256)
 	}
 	fmt.Fprintf(stdout, "manifest sha256 %s (the organisation's audit log records the export under it)\n", v.ManifestSHA256)
+	if v.Certificate != nil {
+		fmt.Fprintf(stdout, "%s: the SHA-256 of each of its %d records matches the record\n", evidence.CertificateName, len(v.Certificate))
+	} else {
+		fmt.Fprintf(stdout, "no %s: this bundle was made before bundles carried a section 106B(4) certificate\n", evidence.CertificateName)
+	}
 	fmt.Fprintf(stdout, "signed by %s, the key given\n", v.Key)
 	return 0
 }

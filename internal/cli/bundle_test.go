@@ -154,3 +154,64 @@ func TestVerifyBundleWithoutKeyIsNotASuccess(t *testing.T) {
 		t.Errorf("forged bundle with the organisation's key %s: exit %d\n%s%s", org.Public(), code, stdout, stderr)
 	}
 }
+
+// Issue 15: verify-bundle checks the certificate's schedule against the
+// records and names every record that differs, not only the first.
+func TestVerifyBundleCertificate(t *testing.T) {
+	dir := t.TempDir()
+	key := seal.NewSigningKeyForTest()
+	pub := key.Public().String()
+	records := []evidence.Record{
+		{Path: "README.txt", Description: "What the bundle holds.", Data: []byte("An evidence bundle.\n")},
+		{Path: "account.txt", Description: "The survivor's account.", Captured: time.Now(), Data: []byte("He sent my photos to the group.\n")},
+		{Path: "thread.txt", Description: "The conversation.", Captured: time.Now(), Data: []byte("No messages.\n")},
+		{Path: "screenshots/1-ab.png", Description: "A screenshot.", Captured: time.Now(), Data: []byte("\x89PNG\r\n\x1a\nnot really a picture")},
+	}
+	cert, err := evidence.Certificate(evidence.CertificateInfo{CaseRef: "K7Q4-92XM", Organisation: "Example Org (demo)", Produced: time.Now(), SigningKey: pub}, records)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var files []evidence.File
+	for _, r := range records {
+		files = append(files, evidence.File{Path: r.Path, Data: r.Data})
+	}
+	files = append(files, evidence.File{Path: evidence.CertificateName, Data: cert})
+	good := writeBundle(t, dir, "good.zip", key, files)
+	code, stdout, stderr := run("verify-bundle", good, "--key", pub)
+	if code != 0 || !strings.Contains(stdout, "certificate.txt: the SHA-256 of each of its 4 records matches the record") {
+		t.Fatalf("certified bundle: exit %d\n%s%s", code, stdout, stderr)
+	}
+
+	// Two records changed, one byte each: both named, as differing from
+	// the manifest and from the certificate.
+	once := filepath.Join(dir, "once.zip")
+	changeFile(t, good, once, "account.txt")
+	twice := filepath.Join(dir, "twice.zip")
+	changeFile(t, once, twice, "screenshots/1-ab.png")
+	code, stdout, stderr = run("verify-bundle", twice, "--key", pub)
+	if code != 1 || strings.Contains(stdout, "OK") {
+		t.Fatalf("changed bundle: exit %d\n%s", code, stdout)
+	}
+	for _, want := range []string{
+		"4 problems",
+		"account.txt: changed: its SHA-256 is",
+		"the manifest says",
+		"certificate.txt says",
+		"screenshots/1-ab.png: changed",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("output lacks %q:\n%s", want, stderr)
+		}
+	}
+	for _, unchanged := range []string{"README.txt:", "thread.txt:"} {
+		if strings.Contains(stderr, unchanged) {
+			t.Errorf("output names the unchanged %s:\n%s", unchanged, stderr)
+		}
+	}
+
+	// A bundle from before certificates says it has none.
+	old := writeBundle(t, dir, "old.zip", key, files[:4])
+	if code, stdout, _ := run("verify-bundle", old, "--key", pub); code != 0 || !strings.Contains(stdout, "no certificate.txt") {
+		t.Errorf("bundle without a certificate: exit %d\n%s", code, stdout)
+	}
+}

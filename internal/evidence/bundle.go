@@ -38,7 +38,11 @@ import (
 //
 // A bundle verifies when the signature verifies under the deployment's
 // public key, every listed file is in the archive with the listed size and
-// SHA-256, and the archive holds no other file (directory entries aside). The
+// SHA-256, the archive holds no other file (directory entries aside), and,
+// when it carries a certificate (certificate.go), every record of the
+// certificate's schedule is in the archive with the size and SHA-256 the
+// schedule gives, and every file but the bundle's own (certificate,
+// summary, manifest, signature) is in the schedule. The
 // context string keeps a manifest signature from ever being taken for an
 // audit-log signature made with the same key, and names the version: a
 // change to the format is a new context, never an edit of this one. Fixed
@@ -168,17 +172,38 @@ func checkPath(p string) error {
 	return nil
 }
 
-// VerifyError says why a bundle does not verify, naming the file.
+// VerifyError says why a bundle does not verify. File and Problem are the
+// first problem found; All lists every one, in the order found: a changed
+// bundle is described whole, every file that differs named, not only the
+// first.
 type VerifyError struct {
 	File    string // the first file that does not match; "" for the archive itself
 	Problem string
+	All     []Problem
+}
+
+// Problem is one thing wrong with a bundle.
+type Problem struct {
+	File    string // "" for the archive itself
+	Problem string
+}
+
+func (p Problem) String() string {
+	if p.File == "" {
+		return p.Problem
+	}
+	return p.File + ": " + p.Problem
 }
 
 func (e *VerifyError) Error() string {
-	if e.File == "" {
-		return e.Problem
+	if len(e.All) <= 1 {
+		return Problem{e.File, e.Problem}.String()
 	}
-	return e.File + ": " + e.Problem
+	parts := make([]string, len(e.All))
+	for i, p := range e.All {
+		parts[i] = p.String()
+	}
+	return strings.Join(parts, "; ")
 }
 
 // Verified is a bundle that verified.
@@ -191,12 +216,26 @@ type Verified struct {
 	// published key shows who signed it.
 	Key           seal.PublicKey
 	KeyFromBundle bool
+	// Certificate is the schedule of the bundle's certificate, every
+	// record of which matched its file; nil for a bundle made before
+	// bundles carried one.
+	Certificate []CertifiedRecord
 }
+
+// Limits on the work a hostile archive can cause: no entry is read past
+// what the manifest or the certificate says it holds, nor past maxEntry,
+// and no more than maxRead in all.
+const (
+	maxEntry = 1 << 30
+	maxRead  = 4 << 30
+)
 
 // Verify checks a bundle offline: the manifest's signature under key (or,
 // if key is the zero value, under the key the manifest names), then every
-// file's size and SHA-256, then that no file is missing or extra. It
-// returns a *VerifyError naming the first file that does not match.
+// file's size and SHA-256 against the manifest, that no file is missing or
+// extra, and, when the bundle carries a certificate, every record of its
+// schedule against its file and every file against the schedule. It
+// returns a *VerifyError naming every file that does not match.
 func Verify(r io.ReaderAt, size int64, key seal.PublicKey) (*Verified, error) {
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
@@ -217,63 +256,159 @@ func Verify(r io.ReaderAt, size int64, key seal.PublicKey) (*Verified, error) {
 	if len(order) > maxFiles {
 		return nil, &VerifyError{Problem: "too many files for a bundle"}
 	}
+	var problems []Problem
+	add := func(file, format string, a ...any) {
+		problems = append(problems, Problem{file, fmt.Sprintf(format, a...)})
+	}
+	fail := func() (*Verified, error) {
+		return nil, &VerifyError{File: problems[0].File, Problem: problems[0].Problem, All: problems}
+	}
+
+	// The manifest and its signature.
+	v := &Verified{Key: key}
+	var m *Manifest
 	manifest, err := readEntry(entries[ManifestName], maxManifest)
 	if err != nil {
-		return nil, &VerifyError{File: ManifestName, Problem: err.Error()}
+		add(ManifestName, "%v", err)
 	}
 	sigText, err := readEntry(entries[SignatureName], maxSignature)
 	if err != nil {
-		return nil, &VerifyError{File: SignatureName, Problem: err.Error()}
+		add(SignatureName, "%v", err)
 	}
-	var m Manifest
-	dec := json.NewDecoder(bytes.NewReader(manifest))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil || dec.More() {
-		return nil, &VerifyError{File: ManifestName, Problem: "does not parse as a manifest"}
-	}
-	if m.Format != Format {
-		return nil, &VerifyError{File: ManifestName, Problem: fmt.Sprintf("format %q, this program checks %q", m.Format, Format)}
-	}
-	v := &Verified{Manifest: m, Key: key}
-	if key.IsZero() {
-		if v.Key, err = seal.ParsePublicKey(m.SigningKey); err != nil {
-			return nil, &VerifyError{File: ManifestName, Problem: "names no usable signing key"}
+	if manifest != nil {
+		m = &Manifest{}
+		dec := json.NewDecoder(bytes.NewReader(manifest))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(m); err != nil || dec.More() {
+			add(ManifestName, "does not parse as a manifest")
+			m = nil
+		} else if m.Format != Format {
+			add(ManifestName, "format %q, this program checks %q", m.Format, Format)
+			m = nil
 		}
-		v.KeyFromBundle = true
 	}
-	sig, err := base64.StdEncoding.Strict().DecodeString(strings.TrimSuffix(string(sigText), "\n"))
-	if err != nil || !v.Key.Verify(signedMessage(manifest), sig) {
-		problem := "the signature in " + SignatureName + " does not verify: " + ManifestName + " or " + SignatureName + " was changed"
-		if !v.KeyFromBundle {
-			problem += ", or the bundle was signed by another key than " + key.String()
+	if m != nil && sigText != nil {
+		v.Manifest = *m
+		if key.IsZero() {
+			if v.Key, err = seal.ParsePublicKey(m.SigningKey); err != nil {
+				add(ManifestName, "names no usable signing key")
+			}
+			v.KeyFromBundle = true
 		}
-		return nil, &VerifyError{File: ManifestName, Problem: problem}
+		if !v.Key.IsZero() {
+			sig, err := base64.StdEncoding.Strict().DecodeString(strings.TrimSuffix(string(sigText), "\n"))
+			if err != nil || !v.Key.Verify(signedMessage(manifest), sig) {
+				problem := "the signature in " + SignatureName + " does not verify: " + ManifestName + " or " + SignatureName + " was changed"
+				if !v.KeyFromBundle {
+					problem += ", or the bundle was signed by another key than " + key.String()
+				}
+				add(ManifestName, "%s", problem)
+			}
+		}
 	}
-	listed := map[string]bool{}
-	for _, f := range m.Files {
-		if checkPath(f.Path) != nil || listed[f.Path] {
-			return nil, &VerifyError{File: ManifestName, Problem: fmt.Sprintf("lists %q more than once or under an unsafe name", f.Path)}
+	if m != nil {
+		listed := map[string]bool{}
+		for _, f := range m.Files {
+			if checkPath(f.Path) != nil || listed[f.Path] {
+				add(ManifestName, "lists %q more than once or under an unsafe name", f.Path)
+				m = nil
+				break
+			}
+			listed[f.Path] = true
 		}
-		listed[f.Path] = true
-		zf := entries[f.Path]
+	}
+
+	// The certificate's schedule, when there is one. Its own bytes are
+	// checked against the manifest like every file; its schedule is
+	// checked below.
+	var cert []CertifiedRecord
+	if f := entries[CertificateName]; f != nil {
+		b, err := readEntry(f, maxCertificate)
+		if err == nil {
+			cert, err = ParseCertificate(b)
+		}
+		if err != nil {
+			add(CertificateName, "%v", err)
+		}
+	}
+
+	// Every file that the manifest or the certificate lists is read once,
+	// no further than the larger size either claims.
+	claim := map[string]int64{}
+	if m != nil {
+		for _, f := range m.Files {
+			claim[f.Path] = max(claim[f.Path], f.Size)
+		}
+	}
+	for _, c := range cert {
+		claim[c.Path] = max(claim[c.Path], c.Size)
+	}
+	type digest struct {
+		sum string
+		n   int64
+		err error
+	}
+	digests := map[string]digest{}
+	var total int64
+	digestOf := func(name string) (digest, bool) {
+		zf := entries[name]
 		if zf == nil {
-			return nil, &VerifyError{File: f.Path, Problem: "missing from the archive"}
+			return digest{}, false
 		}
-		sum, n, err := hashEntry(zf, f.Size)
+		if d, ok := digests[name]; ok {
+			return d, true
+		}
+		var d digest
+		limit := min(max(claim[name], 0), maxEntry)
+		if total += limit; total > maxRead {
+			d.err = errors.New("the bundle claims more data than this program reads")
+		} else {
+			d.sum, d.n, d.err = hashEntry(zf, limit)
+		}
+		digests[name] = d
+		return d, true
+	}
+	compare := func(path string, size int64, sum, against string) {
+		d, ok := digestOf(path)
 		switch {
-		case err != nil:
-			return nil, &VerifyError{File: f.Path, Problem: "cannot be read: " + err.Error()}
-		case n != f.Size:
-			return nil, &VerifyError{File: f.Path, Problem: fmt.Sprintf("changed: %d bytes, the manifest says %d", n, f.Size)}
-		case sum != f.SHA256:
-			return nil, &VerifyError{File: f.Path, Problem: fmt.Sprintf("changed: its SHA-256 is %s, the manifest says %s", sum, f.SHA256)}
+		case !ok:
+			add(path, "missing from the archive (%s lists it)", against)
+		case d.err != nil:
+			add(path, "cannot be read: %v", d.err)
+		case d.n != size:
+			add(path, "changed: %d bytes, %s says %d", d.n, against, size)
+		case d.sum != sum:
+			add(path, "changed: its SHA-256 is %s, %s says %s", d.sum, against, sum)
 		}
 	}
-	for _, name := range order {
-		if !listed[name] && name != ManifestName && name != SignatureName {
-			return nil, &VerifyError{File: name, Problem: "is not listed in the manifest"}
+	if m != nil {
+		listed := map[string]bool{}
+		for _, f := range m.Files {
+			listed[f.Path] = true
+			compare(f.Path, f.Size, f.SHA256, "the manifest")
+		}
+		for _, name := range order {
+			if !listed[name] && name != ManifestName && name != SignatureName {
+				add(name, "is not listed in the manifest")
+			}
 		}
 	}
+	if cert != nil {
+		inCert := map[string]bool{}
+		for _, c := range cert {
+			inCert[c.Path] = true
+			compare(c.Path, c.Size, c.SHA256, CertificateName)
+		}
+		for _, name := range order {
+			if !inCert[name] && !uncertified(name) {
+				add(name, "is not in the schedule of %s", CertificateName)
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return fail()
+	}
+	v.Certificate = cert
 	sum := sha256.Sum256(manifest)
 	v.ManifestSHA256 = hex.EncodeToString(sum[:])
 	return v, nil

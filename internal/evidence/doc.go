@@ -21,11 +21,13 @@
 // time, then refused as busy (ErrBusy) so that the survivor can send again.
 //
 // Bundles. An evidence bundle is a zip with the account, identifiers,
-// original screenshots, the thread and the report's audit trail, and a
-// manifest listing the SHA-256 of every file, signed with the deployment's
-// Ed25519 key (see bundle.go for the exact format). Verify checks one
-// offline, with nothing but the file and the public key, and names the
-// first file that does not match.
+// original screenshots, the thread and the report's audit trail, a
+// certificate under section 106B(4) of Kenya's Evidence Act over them
+// (certificate.go), a printable summary, and a manifest listing the SHA-256
+// of every file, signed with the deployment's Ed25519 key (see bundle.go for
+// the exact format). Verify checks one offline, with nothing but the file
+// and the public key, against the manifest and the certificate, and names
+// every file that does not match.
 //
 // What it must never do: log, keep anything on disk, or decode an image
 // whose header it has not checked. It holds no keys: signing goes through
