@@ -31,6 +31,12 @@ const (
 	// every report to it and deleted the retired keys (detail: count=<n>).
 	OrgKeyRotated   Action = "org_key.rotated"
 	OrgKeyRewrapped Action = "org_key.rewrapped"
+	// CasesExported: an organisation admin exported the organisation's
+	// cases (detail: format=csv|json layout=gbvims|salama count=<rows>
+	// sha256=<of the file> [fields=<sealed fields opened>]). Each report
+	// whose sealed content went out also has a report.read entry with
+	// reason=case_export, in the same transaction.
+	CasesExported Action = "cases.exported"
 )
 
 // The deployment's keys (internal/keys, `salama keys rotate`).
@@ -101,7 +107,7 @@ const (
 // actions lists every Action and whether it is about one report.
 var actions = map[Action]bool{
 	LoginOK: false, LoginFailed: false, Logout: false, TOTPEnrolled: false,
-	PasswordChanged: false, MemberAdded: false, MemberDisabled: false, MemberEnabled: false, MemberUnlocked: false, OrgKeyRecovered: false, OrgKeyRotated: false, OrgKeyRewrapped: false,
+	PasswordChanged: false, CasesExported: false, MemberAdded: false, MemberDisabled: false, MemberEnabled: false, MemberUnlocked: false, OrgKeyRecovered: false, OrgKeyRotated: false, OrgKeyRewrapped: false,
 	DirectoryChanged: false, RoutingChanged: false, AlertContactChanged: false, SigningKeyRotated: false, NetworkSecretRotated: false,
 
 	ReportRead: true, AttachmentRevealed: true, ReportExported: true, StatusChanged: true,
@@ -135,6 +141,8 @@ var detailKeys = []string{
 	"count",          // a number
 	"fields",         // names of the sealed fields opened, comma-separated
 	"files",          // number of files in an export
+	"format",         // csv / json, of a case export
+	"layout",         // gbvims / salama, of a case export
 	"key",            // a new key: a signing public key or a network secret fingerprint, hex
 	"message",        // message id
 	"method",         // password / totp / recovery

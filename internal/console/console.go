@@ -82,7 +82,7 @@ func New(cfg Config, cw *casework.Service, log *slog.Logger) (*Console, error) {
 	if cfg.Alerts == nil {
 		return nil, errors.New("console: no alert service")
 	}
-	for _, name := range append([]string{"login", "enrol", "enrol_totp", "inbox", "case", "members", "password", "message", "clusters", "alerts", "referral_form"}, directoryPages...) {
+	for _, name := range append([]string{"login", "enrol", "enrol_totp", "inbox", "case", "members", "password", "message", "clusters", "alerts", "referral_form", "export"}, directoryPages...) {
 		files := []string{"templates/layout.html", "templates/" + name + ".html"}
 		switch name {
 		case "case":
@@ -140,6 +140,8 @@ func (c *Console) routes() []Route {
 		{"GET", "/console/alerts", admin, c.alerts},
 		{"POST", "/console/alerts", admin, c.addAlertContact},
 		{"POST", "/console/alerts/{contact}/delete", admin, c.removeAlertContact},
+		{"GET", "/console/export", admin, c.exportForm},
+		{"POST", "/console/export", admin, c.export},
 		{"GET", "/console/directory", admin, c.directoryList},
 		{"GET", "/console/directory/new", admin, c.directoryNew},
 		{"POST", "/console/directory", admin, c.directoryCreate},
