@@ -43,6 +43,11 @@ func inbox(ctx context.Context, e *env) ([]Result, error) {
 	if err := consoleLogin(ctx, v, acct); err != nil {
 		return nil, err
 	}
+	admin, err := exportAdmin(ctx, e)
+	if err != nil {
+		return nil, err
+	}
+	defer admin.close()
 	f, err := openFixture(ctx, e, orgID)
 	if err != nil {
 		return nil, err
@@ -88,6 +93,11 @@ func inbox(ctx context.Context, e *env) ([]Result, error) {
 			Result{Name: "deep page of new (keyset)" + at, Value: deep.median, Unit: "ms",
 				Detail: map[string]float64{"p90_ms": deep.p90, "samples": float64(deep.n), "offset": float64(offset)}})
 		times = append(times, timing{first.median, deep.median})
+		ex, err := timeExport(ctx, admin)
+		if err != nil {
+			return nil, err
+		}
+		rows = append(rows, ex.result(at))
 	}
 	small, large := num(float64(sizes[0])), num(float64(sizes[len(sizes)-1]))
 	budget := inboxBudget
@@ -410,4 +420,92 @@ func (f *fixture) cursorAt(ctx context.Context, status string, frac float64) (in
 		return 0, "", err
 	}
 	return offset, c.String(), nil
+}
+
+// exporter is an organisation admin of the bench's organisation, logged in,
+// to time the case export (issue 15) as the organisation's reports grow.
+type exporter struct {
+	*visitor
+	acct accountLogin
+	csrf string
+	step int64 // the TOTP step last used: each export needs a fresh one
+}
+
+var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func exportAdmin(ctx context.Context, e *env) (*exporter, error) {
+	var acct accountLogin
+	for _, a := range e.App.Demo.Accounts {
+		if a.Username == "demo-admin" {
+			acct = accountLogin{a.Username, a.Password, a.TOTP}
+		}
+	}
+	if acct.Username == "" {
+		return nil, errors.New("the demo network has no demo-admin")
+	}
+	v := e.newVisitor("en-KE,en;q=0.9")
+	if err := consoleLogin(ctx, v, acct); err != nil {
+		v.close()
+		return nil, err
+	}
+	x, err := v.get(ctx, "/console/export")
+	if err != nil {
+		v.close()
+		return nil, err
+	}
+	csrf, err := find(csrfRE, x.HTML)
+	if err != nil {
+		v.close()
+		return nil, fmt.Errorf("export form: %w", err)
+	}
+	return &exporter{visitor: v, acct: acct, csrf: csrf, step: totp.Step(time.Now())}, nil
+}
+
+type exportTime struct {
+	took    time.Duration
+	bytes   int
+	rows    int
+	refused bool
+}
+
+// timeExport exports the organisation's cases once, in the GBVIMS layout as
+// CSV, with a fresh code (waiting for the next TOTP step if this one was
+// used): the whole request, argon2id of the password included.
+func timeExport(ctx context.Context, a *exporter) (exportTime, error) {
+	for totp.Step(time.Now()) <= a.step {
+		select {
+		case <-ctx.Done():
+			return exportTime{}, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	now := time.Now()
+	a.step = totp.Step(now)
+	body := url.Values{"csrf": {a.csrf}, "layout": {"gbvims"}, "format": {"csv"}, "password": {a.acct.Password}, "code": {totp.Code(a.acct.TOTP, now)}}
+	t := time.Now()
+	x, err := a.post(ctx, "/console/export", "application/x-www-form-urlencoded", []byte(body.Encode()))
+	if err != nil {
+		return exportTime{}, err
+	}
+	et := exportTime{took: time.Since(t), bytes: len(x.HTML)}
+	switch x.Status {
+	case http.StatusOK:
+		et.rows = bytes.Count(x.HTML, []byte("\r\n")) - 1
+	case http.StatusRequestEntityTooLarge:
+		et.refused = true // over the 64 MB a single export may be: a shorter period fits
+	default:
+		return exportTime{}, fmt.Errorf("case export: status %d", x.Status)
+	}
+	return et, nil
+}
+
+func (et exportTime) result(at string) Result {
+	r := Result{Name: "case export, GBVIMS CSV" + at, Value: ms(et.took), Unit: "ms"}
+	if et.refused {
+		r.Note = "refused: over the 64 MB one export may be (choose a shorter period)"
+		return r
+	}
+	r.Note = fmt.Sprintf("%s rows, %s bytes, argon2id of the password included", num(float64(et.rows)), num(float64(et.bytes)))
+	r.Detail = map[string]float64{"rows": float64(et.rows), "bytes": float64(et.bytes)}
+	return r
 }

@@ -126,6 +126,20 @@ func (s *Service) ExportCases(ctx context.Context, p *Principal, password, code 
 	for _, svc := range svcs {
 		svcTypes[svc.ID] = string(svc.Type)
 	}
+	// The organisation's referrals, made and received, by report.
+	refs, err := s.Store.ReferralsOf(ctx, p.OrgID)
+	if err != nil {
+		return nil, err
+	}
+	made, received := map[string][]store.Referral{}, map[string]store.Referral{}
+	for _, ref := range refs {
+		if ref.FromOrg == p.OrgID {
+			made[ref.ReportID] = append(made[ref.ReportID], ref)
+		}
+		if ref.ToOrg == p.OrgID && ref.ReferredReportID != "" {
+			received[ref.ReferredReportID] = ref
+		}
+	}
 	sealed := o.SealedFields()
 	from, to := o.From, o.To
 	if !to.IsZero() {
@@ -142,26 +156,14 @@ func (s *Service) ExportCases(ctx context.Context, p *Principal, password, code 
 		for _, r := range page {
 			c := caseexport.Case{Report: r, Assignee: usernames[r.AssignedTo]}
 			if r.Kind == "referral" {
-				ref, err := s.Store.ReferralByCopy(ctx, r.ID)
-				if errors.Is(err, store.ErrNotFound) {
-					continue
-				}
-				if err != nil {
-					return nil, err
-				}
-				if ref.State != store.ReferralAccepted && ref.State != store.ReferralCompleted {
+				ref, ok := received[r.ID]
+				if !ok || ref.State != store.ReferralAccepted && ref.State != store.ReferralCompleted {
 					continue // not (or no longer) this organisation's case
 				}
 				c.ReferredFrom = orgNames[ref.FromOrg]
 			}
-			if o.Layout == caseexport.LayoutGBVIMS {
-				refs, err := s.Store.Referrals(ctx, r.ID)
-				if err != nil {
-					return nil, err
-				}
-				for _, ref := range refs {
-					c.Referrals = append(c.Referrals, caseexport.Referral{ServiceType: svcTypes[ref.ServiceID], State: ref.State, Reason: ref.Reason})
-				}
+			for _, ref := range made[r.ID] {
+				c.Referrals = append(c.Referrals, caseexport.Referral{ServiceType: svcTypes[ref.ServiceID], State: ref.State, Reason: ref.Reason})
 			}
 			if len(sealed) > 0 {
 				got, err := s.openForExport(ctx, p, &r, sealed, &c)

@@ -225,6 +225,17 @@ func TestCaseExport(t *testing.T) {
 				t.Errorf("the child organisation's export holds %q", absent)
 			}
 		}
+		// In the GBVIMS layout, its referral to counselling is a referral
+		// to psychosocial services.
+		s.Clock.NextStep()
+		r = other.post("/console/export", exportForm(other.csrf(), oacc.Password, totp.Code(oacc.TOTP, s.Clock.Now()), "layout", "gbvims"))
+		recs = readCSV(t, r.body)
+		if got := column(recs, "Referred to: Psychosocial services")[referred.Report.CaseRef]; r.StatusCode != 200 || got != "Referred" {
+			t.Errorf("GBVIMS referral column: %d %q", r.StatusCode, got)
+		}
+		if got := column(recs, "Referred to: Psychosocial services")[theirs.Report.CaseRef]; got != "" {
+			t.Errorf("a report without a referral: %q", got)
+		}
 	})
 }
 
