@@ -358,7 +358,7 @@ func (m *matrix) run(t *testing.T, g *matrixGroup, rep *matrixReport) {
 func (m *matrix) answer(t *testing.T, rep *matrixReport) {
 	s := m.s
 	sv := s.browser(t)
-	r := sv.post("/en/check", url.Values{"receipt": {rep.receipt}})
+	r := sv.post("/en/check", url.Values{"receipt": {rep.receipt}, "token": {s.App.Reporting.NewLoginToken()}})
 	if r.StatusCode != http.StatusSeeOther || sv.check == "" {
 		t.Fatalf("receipt login: %d", r.StatusCode)
 	}

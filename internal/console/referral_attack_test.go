@@ -41,7 +41,7 @@ func (s *site) addService(t *testing.T, svc directory.Service) {
 func (s *site) checkLogin(t *testing.T, receipt string) (*browser, string) {
 	t.Helper()
 	b := s.browser(t)
-	if r := b.post("/en/check", url.Values{"receipt": {receipt}}); r.StatusCode != http.StatusSeeOther || b.check == "" {
+	if r := b.post("/en/check", url.Values{"receipt": {receipt}, "token": {s.App.Reporting.NewLoginToken()}}); r.StatusCode != http.StatusSeeOther || b.check == "" {
 		t.Fatalf("receipt login: %d", r.StatusCode)
 	}
 	return b, match(t, csrfRE, b.get("/en/check/report").body, "check csrf")
