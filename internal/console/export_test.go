@@ -16,6 +16,7 @@ import (
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/casework/caseworktest"
+	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/referral"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/totp"
@@ -90,7 +91,7 @@ func TestCaseExport(t *testing.T) {
 		}))
 		cp := s.Principal("demo-child-caseworker")
 		if err := cw.CreateReferral(s.Ctx(), cp, referred.Report.ID, casework.NewReferral{ServiceID: "demo-intake-counselling",
-			Fields: []string{referral.FieldSituation, referral.FieldNarrative}, Mode: casework.ModePhone}); err != nil {
+			Fields: []string{referral.FieldSituation, referral.FieldNarrative}, Mode: casework.ModePhone, AgreedType: string(directory.TypeCounselling)}); err != nil {
 			t.Fatalf("referral: %v", err)
 		}
 		cp.Close()

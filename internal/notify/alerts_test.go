@@ -16,6 +16,7 @@ import (
 	"github.com/salama-ke/salama/internal/app"
 	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/casework/caseworktest"
+	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/notify"
 	"github.com/salama-ke/salama/internal/notify/mailtest"
 	"github.com/salama-ke/salama/internal/orgs"
@@ -201,7 +202,7 @@ func TestAlerts(t *testing.T) {
 		}
 
 		// 1b. Referred, with consent given by phone and the situation
-		// shared, to the trust's shelter: its copy alerts the trust at
+		// shared, to the trust's legal aid clinic: its copy alerts the trust at
 		// once.
 		var trust orgs.Created
 		for _, o := range e.App.Demo.Orgs {
@@ -222,8 +223,8 @@ func TestAlerts(t *testing.T) {
 				urgentID = r.ID
 			}
 		}
-		if err := e.App.Casework.CreateReferral(ctx, p, urgentID, casework.NewReferral{ServiceID: "demo-trust-shelter-women",
-			Fields: []string{referral.FieldSituation}, Mode: casework.ModePhone}); err != nil {
+		if err := e.App.Casework.CreateReferral(ctx, p, urgentID, casework.NewReferral{ServiceID: "demo-trust-legal-aid",
+			Fields: []string{referral.FieldSituation}, Mode: casework.ModePhone, AgreedType: string(directory.TypeLegalAid)}); err != nil {
 			t.Fatal(err)
 		}
 		p.Close()
