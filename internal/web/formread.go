@@ -97,6 +97,11 @@ func (s *Server) readForm(w http.ResponseWriter, r *http.Request, kind string) (
 		out.notice, out.status = "problem.cut", http.StatusRequestEntityTooLarge
 	case !allowed:
 		out.notice, out.status = "problem.slow_down", http.StatusTooManyRequests
+	case f.Busy && s.restarting(r):
+		// The wait for upload memory ended because the grace period
+		// did: say so, not "many people are sending".
+		w.Header().Set("Retry-After", "60")
+		out.notice, out.status = "problem.restarting", http.StatusServiceUnavailable
 	case f.Busy:
 		out.notice, out.status = "problem.busy", http.StatusServiceUnavailable
 	case out.redraw:
