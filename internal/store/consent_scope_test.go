@@ -34,6 +34,9 @@ func TestConsentScopeMigration(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer st.Close()
+		if err := store.MigrateThrough(t.Context(), st, before); err != nil {
+			t.Fatal(err)
+		}
 		w := store.WriterOf(st)
 		exec := func(q string, args ...any) {
 			t.Helper()
