@@ -62,7 +62,7 @@ var builtins = []Service{
 		// Protection Unit in 2021. Its address is given as the IWF's
 		// reporting site, which takes reports from any country: the
 		// Kenya portal's own path could not be confirmed when this entry
-		// was written (the README says so); this is the one place to put
+		// was written (docs/using.md says so); this is the one place to put
 		// it. Anyone may report, whatever their age: AgesAll.
 		ID: ToolIWF, Name: "Internet Watch Foundation (IWF) reporting portal", Type: TypeOnlineTakedown,
 		National: true, Ages: AgesAll, Languages: []string{"en"},

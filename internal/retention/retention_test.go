@@ -305,7 +305,7 @@ func TestRetention(t *testing.T) {
 			t.Errorf("audit chain after the purge: %v", err)
 		}
 		// Nothing left on disk (SQLite; PostgreSQL keeps dead tuples until
-		// VACUUM, see the README: without a wrap they cannot be opened).
+		// VACUUM, see docs/privacy.md: without a wrap they cannot be opened).
 		if st.Engine() == store.SQLite {
 			for _, f := range st.Files() {
 				b, _ := os.ReadFile(f)

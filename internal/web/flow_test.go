@@ -131,7 +131,7 @@ func TestReportCheckReplyWithdraw(t *testing.T) {
 				t.Errorf("%s still has %d rows after withdrawal", table, n)
 			}
 		}
-		if s.db.Engine == "sqlite" { // PostgreSQL keeps dead tuples until VACUUM; see README
+		if s.db.Engine == "sqlite" { // PostgreSQL keeps dead tuples until VACUUM; see docs/privacy.md
 			for i, b := range blobs {
 				if s.contains(b[len(b)-32:]) {
 					t.Errorf("ciphertext %d still in the database files after withdrawal", i)
