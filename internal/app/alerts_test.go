@@ -12,6 +12,7 @@ import (
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
+	"github.com/salama-ke/salama/internal/testkit"
 )
 
 // TestWarnsOrganisationWithoutAlertContact: at start, each organisation
@@ -36,7 +37,7 @@ func TestWarnsOrganisationWithoutAlertContact(t *testing.T) {
 	e.App.Close()
 
 	// A restart, as the operator's next `salama serve`.
-	logs := &caseworktest.SyncBuffer{}
+	logs := &testkit.LogBuffer{}
 	a, err := app.New(context.Background(), app.Options{DataDir: e.DataDir, Database: db.DSN, KDFParams: seal.TestKDFParams,
 		Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 	if err != nil {

@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"bytes"
 	"database/sql"
 	"html"
 	"log/slog"
@@ -9,31 +8,14 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/salama-ke/salama/internal/app"
 	"github.com/salama-ke/salama/internal/locale"
 	"github.com/salama-ke/salama/internal/seal"
+	"github.com/salama-ke/salama/internal/testkit"
 	"github.com/salama-ke/salama/internal/web"
 )
-
-type lockedLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // Issue 17 (8): with less free disk under the data directory than
 // --min-free-disk, the server warns at start, /healthz says so, and a new
@@ -50,7 +32,7 @@ func TestLowDiskRefusesNewReportsKeepsTheRest(t *testing.T) {
 	receipt := match(t, receiptRE, received)
 
 	// Then with a threshold no disk reaches.
-	var logs lockedLog
+	var logs testkit.LogBuffer
 	a, err := app.New(t.Context(), app.Options{DataDir: dataDir, KDFParams: seal.TestKDFParams, Web: web.DefaultConfig(),
 		MinFreeDisk: 1 << 62, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/salama-ke/salama/internal/app"
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/seal"
+	"github.com/salama-ke/salama/internal/testkit"
 	"github.com/salama-ke/salama/internal/web"
 )
 
@@ -18,7 +19,7 @@ import (
 // stops, so that `salama audit verify` can tell a log cut back below it.
 func TestRunInstanceWritesTheAuditCheckpoint(t *testing.T) {
 	dataDir := t.TempDir()
-	var logs lockedLog
+	var logs testkit.LogBuffer
 	a, err := app.New(t.Context(), app.Options{DataDir: dataDir, KDFParams: seal.TestKDFParams, Demo: true, Web: web.DefaultConfig(),
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,27 +19,11 @@ import (
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
+	"github.com/salama-ke/salama/internal/testkit"
 	"github.com/salama-ke/salama/internal/totp"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newApp(t *testing.T, db storetest.DB, dataDir string, c *clock, demo bool) *app.App {
+func newApp(t *testing.T, db storetest.DB, dataDir string, c *testkit.Clock, demo bool) *app.App {
 	t.Helper()
 	a, err := app.New(t.Context(), app.Options{DataDir: dataDir, Database: db.DSN, KDFParams: seal.TestKDFParams, Demo: demo,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: c.Now})
@@ -111,7 +94,7 @@ func TestBackupRestore(t *testing.T) {
 			t.Run(from+"_to_"+to, func(t *testing.T) {
 				t.Parallel()
 				ctx := t.Context()
-				c := &clock{t: time.Unix(1_800_000_000, 0).UTC()}
+				c := testkit.NewClock(time.Unix(1_800_000_000, 0).UTC())
 				srcDB := storetest.NewDB(t, from)
 				srcDir := dataDir(t, srcDB)
 				src := newApp(t, srcDB, srcDir, c, true)
@@ -233,7 +216,7 @@ func mustReceipt(t *testing.T, s string) seal.Receipt {
 func TestRestoreRefuses(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	c := &clock{t: time.Unix(1_800_000_000, 0).UTC()}
+	c := testkit.NewClock(time.Unix(1_800_000_000, 0).UTC())
 	srcDB := storetest.NewDB(t, store.SQLite)
 	src := newApp(t, srcDB, srcDB.DataDir, c, true)
 	rcpt, ids := keys(t, false)
@@ -322,7 +305,7 @@ func encrypt(t *testing.T, r *seal.BackupRecipients, text string, gz bool) []byt
 
 func TestWriteFile(t *testing.T) {
 	t.Parallel()
-	c := &clock{t: time.Unix(1_800_000_000, 0).UTC()}
+	c := testkit.NewClock(time.Unix(1_800_000_000, 0).UTC())
 	db := storetest.NewDB(t, store.SQLite)
 	a := newApp(t, db, db.DataDir, c, true)
 	rcpt, ids := keys(t, true)

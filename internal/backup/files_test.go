@@ -12,6 +12,7 @@ import (
 	"github.com/salama-ke/salama/internal/backup"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
+	"github.com/salama-ke/salama/internal/testkit"
 )
 
 // Leftovers of interrupted backups are removed by the next WriteFile into
@@ -19,7 +20,7 @@ import (
 // that only looks like one, are not.
 func TestWriteFileRemovesLeftovers(t *testing.T) {
 	t.Parallel()
-	c := &clock{t: time.Unix(1_800_000_000, 0).UTC()}
+	c := testkit.NewClock(time.Unix(1_800_000_000, 0).UTC())
 	db := storetest.NewDB(t, store.SQLite)
 	a := newApp(t, db, db.DataDir, c, true)
 	rcpt, _ := keys(t, false)
@@ -56,7 +57,7 @@ func TestWriteFileRemovesLeftovers(t *testing.T) {
 // than the period.
 func TestExpiryAndPrune(t *testing.T) {
 	t.Parallel()
-	c := &clock{t: time.Unix(1_800_000_000, 0).UTC()}
+	c := testkit.NewClock(time.Unix(1_800_000_000, 0).UTC())
 	db := storetest.NewDB(t, store.SQLite)
 	a := newApp(t, db, db.DataDir, c, true)
 	rcpt, ids := keys(t, false)

@@ -1,7 +1,6 @@
 package browsertest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -28,6 +27,7 @@ import (
 	"github.com/salama-ke/salama/internal/app"
 	"github.com/salama-ke/salama/internal/locale"
 	"github.com/salama-ke/salama/internal/seal"
+	"github.com/salama-ke/salama/internal/testkit"
 	"github.com/salama-ke/salama/internal/web"
 )
 
@@ -159,7 +159,7 @@ func newBrowser(t *testing.T, s *site, js bool) *browser {
 	t.Helper()
 	exe := chromium(t)
 	profile := t.TempDir() // removed after the browser has exited (cleanups run last-in first-out)
-	var stderr lockedBuffer
+	var stderr testkit.LogBuffer
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
 		chromedp.UserDataDir(profile),
@@ -356,23 +356,4 @@ func artifacts(t *testing.T) string {
 		return dir
 	}
 	return t.TempDir()
-}
-
-// lockedBuffer collects Chromium's output, which arrives from another
-// goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

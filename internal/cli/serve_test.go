@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
@@ -9,29 +8,12 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/salama-ke/salama/internal/app"
+	"github.com/salama-ke/salama/internal/testkit"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 var servingRE = regexp.MustCompile(`Salama is serving on https?://(\S+?)/\n`)
 
@@ -69,7 +51,7 @@ func TestServeWarnings(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithCancel(t.Context())
 			defer cancel()
-			stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
+			stdout, stderr := &testkit.LogBuffer{}, &testkit.LogBuffer{}
 			done := make(chan error, 1)
 			go func() { done <- serve(ctx, append([]string{"--data", dir}, tc.args...), stdout, stderr) }()
 			var addr string

@@ -27,6 +27,7 @@ import (
 
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
+	"github.com/salama-ke/salama/internal/testkit"
 	"github.com/salama-ke/salama/internal/web"
 )
 
@@ -291,8 +292,8 @@ type server struct {
 	cmd    *exec.Cmd
 	base   string
 	done   chan struct{}
-	output *lockedBuffer // standard error: the log
-	stdout *lockedBuffer // what it printed for the operator
+	output *testkit.LogBuffer // standard error: the log
+	stdout *testkit.LogBuffer // what it printed for the operator
 }
 
 var servingRE = regexp.MustCompile(`Salama is serving on (http://\S+?)/?$`)
@@ -323,7 +324,7 @@ func startServerWith(t *testing.T, ctx context.Context, bin, dataDir, dsn string
 		}
 	}
 	cmd.Env = append(cmd.Env, env...)
-	out := &lockedBuffer{}
+	out := &testkit.LogBuffer{}
 	cmd.Stderr = out
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -332,7 +333,7 @@ func startServerWith(t *testing.T, ctx context.Context, bin, dataDir, dsn string
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	s := &server{cmd: cmd, done: make(chan struct{}), output: out, stdout: &lockedBuffer{}}
+	s := &server{cmd: cmd, done: make(chan struct{}), output: out, stdout: &testkit.LogBuffer{}}
 	baseC := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
@@ -466,21 +467,4 @@ func statusOf(r *http.Response) any {
 		return "none"
 	}
 	return r.StatusCode
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

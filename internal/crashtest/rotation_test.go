@@ -19,6 +19,7 @@ import (
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
+	"github.com/salama-ke/salama/internal/testkit"
 )
 
 // rotationReports is how many reports the rotated organisation holds: enough
@@ -85,7 +86,7 @@ func TestKillDuringKeyRotation(t *testing.T) {
 				}
 			}
 			cmd.Env = append(cmd.Env, "SALAMA_RECOVERY_CODE="+code)
-			out := &lockedBuffer{}
+			out := &testkit.LogBuffer{}
 			cmd.Stdout, cmd.Stderr = out, out
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)

@@ -1,38 +1,19 @@
 package jobs_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/salama-ke/salama/internal/jobs"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
+	"github.com/salama-ke/salama/internal/testkit"
 )
-
-// syncBuffer is a log sink the worker's goroutines may share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // Issue 17 (8): on a database that refuses writes, the worker logged an
 // error at every poll, forever. Now it backs off (exponentially, capped)
@@ -43,7 +24,7 @@ func TestClaimFailuresBackOffAndLogOnce(t *testing.T) {
 	storetest.EachDB(t, func(t *testing.T, db storetest.DB) {
 		ctx := t.Context()
 		st := db.Open(t)
-		var logs syncBuffer
+		var logs testkit.LogBuffer
 		log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		q := jobs.New(jobs.Config{Store: st, Logger: log, Worker: "w", Poll: 10 * time.Millisecond,
 			MaxClaimBackoff: 150 * time.Millisecond, Concurrency: 1})

@@ -14,31 +14,14 @@ import (
 	"github.com/salama-ke/salama/internal/jobs"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
+	"github.com/salama-ke/salama/internal/testkit"
 )
 
-// clock is a settable time source shared by the queue and the test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Unix(1_800_000_000, 0).UTC()} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock() *testkit.Clock { return testkit.NewClock(time.Unix(1_800_000_000, 0).UTC()) }
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func newQueue(s *store.Store, c *clock, worker string) *jobs.Queue {
+func newQueue(s *store.Store, c *testkit.Clock, worker string) *jobs.Queue {
 	cfg := jobs.Config{Store: s, Logger: quiet, Worker: worker, Poll: 20 * time.Millisecond, Lease: time.Minute}
 	if c != nil {
 		cfg.Now = c.Now

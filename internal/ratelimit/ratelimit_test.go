@@ -6,15 +6,13 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/salama-ke/salama/internal/testkit"
 )
 
-type clock struct{ t time.Time }
-
-func (c *clock) now() time.Time { return c.t }
-
 func TestBurstThenRefill(t *testing.T) {
-	c := &clock{t: time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)}
-	l := newWithClock(Rule{Burst: 3, Every: time.Minute}, c.now)
+	c := testkit.NewClock(time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC))
+	l := newWithClock(Rule{Burst: 3, Every: time.Minute}, c.Now)
 	a := netip.MustParseAddr("197.232.1.10")
 	for i := range 3 {
 		if ok, _ := l.Allow(a); !ok {
@@ -28,7 +26,7 @@ func TestBurstThenRefill(t *testing.T) {
 	if ok, _ := l.Allow(netip.MustParseAddr("197.232.1.11")); !ok {
 		t.Fatal("another address was limited")
 	}
-	c.t = c.t.Add(time.Minute)
+	c.Add(time.Minute)
 	if ok, _ := l.Allow(a); !ok {
 		t.Fatal("no token after one refill period")
 	}
@@ -38,8 +36,8 @@ func TestBurstThenRefill(t *testing.T) {
 }
 
 func TestIPv6SharesSlash64(t *testing.T) {
-	c := &clock{t: time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)}
-	l := newWithClock(Rule{Burst: 1, Every: time.Hour}, c.now)
+	c := testkit.NewClock(time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC))
+	l := newWithClock(Rule{Burst: 1, Every: time.Hour}, c.Now)
 	if ok, _ := l.Allow(netip.MustParseAddr("2c0f:fe38:2000:1::1")); !ok {
 		t.Fatal("first refused")
 	}
@@ -58,12 +56,12 @@ func TestIPv6SharesSlash64(t *testing.T) {
 }
 
 func TestKeyRotatesDaily(t *testing.T) {
-	c := &clock{t: time.Date(2026, 11, 29, 23, 59, 0, 0, time.UTC)}
-	l := newWithClock(Rule{Burst: 1, Every: 24 * time.Hour}, c.now)
+	c := testkit.NewClock(time.Date(2026, 11, 29, 23, 59, 0, 0, time.UTC))
+	l := newWithClock(Rule{Burst: 1, Every: 24 * time.Hour}, c.Now)
 	a := netip.MustParseAddr("197.232.1.10")
 	l.Allow(a)
 	k1 := l.key
-	c.t = c.t.Add(2 * time.Minute)
+	c.Add(2 * time.Minute)
 	if ok, _ := l.Allow(a); !ok {
 		t.Fatal("bucket survived the daily key change")
 	}

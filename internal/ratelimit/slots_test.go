@@ -5,6 +5,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/salama-ke/salama/internal/testkit"
 )
 
 func TestSlotsCapPerAddress(t *testing.T) {
@@ -53,8 +55,8 @@ func TestSlotsIPv6SharesSlash64(t *testing.T) {
 // After the daily key change the old generation's slots are still given
 // back, and nothing about the address is kept in either.
 func TestSlotsNewDayAndNoAddressKept(t *testing.T) {
-	c := &clock{t: time.Date(2026, 11, 29, 23, 59, 0, 0, time.UTC)}
-	s := newSlotsWithClock(1, c.now)
+	c := testkit.NewClock(time.Date(2026, 11, 29, 23, 59, 0, 0, time.UTC))
+	s := newSlotsWithClock(1, c.Now)
 	a := netip.MustParseAddr("197.232.1.10")
 	old, ok := s.Take(a)
 	if !ok {
@@ -67,7 +69,7 @@ func TestSlotsNewDayAndNoAddressKept(t *testing.T) {
 			t.Fatal("slot key contains the address")
 		}
 	}
-	c.t = c.t.Add(2 * time.Minute)
+	c.Add(2 * time.Minute)
 	if _, ok := s.Take(a); !ok {
 		t.Fatal("the new day counts the old day's slot")
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
+	"github.com/salama-ke/salama/internal/testkit"
 )
 
 const (
@@ -28,24 +29,7 @@ const (
 	idPhone   = "0733 987 654"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newApp(t *testing.T, db storetest.DB, c *clock) *app.App {
+func newApp(t *testing.T, db storetest.DB, c *testkit.Clock) *app.App {
 	t.Helper()
 	o := app.Options{DataDir: db.DataDir, Database: db.DSN, KDFParams: seal.TestKDFParams, Demo: true,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: c.Now}
@@ -165,7 +149,7 @@ func TestRetention(t *testing.T) {
 	t.Parallel()
 	storetest.EachDB(t, func(t *testing.T, db storetest.DB) {
 		ctx := t.Context()
-		c := &clock{t: time.Unix(1_800_000_000, 0).UTC()}
+		c := testkit.NewClock(time.Unix(1_800_000_000, 0).UTC())
 		a := newApp(t, db, c)
 		if a.Retention.Policy() != retention.DefaultPolicy {
 			t.Fatalf("policy %+v, want the default", a.Retention.Policy())
@@ -335,7 +319,7 @@ func TestPurgeSkipsReopened(t *testing.T) {
 	t.Parallel()
 	storetest.EachDB(t, func(t *testing.T, db storetest.DB) {
 		ctx := t.Context()
-		c := &clock{t: time.Unix(1_800_000_000, 0).UTC()}
+		c := testkit.NewClock(time.Unix(1_800_000_000, 0).UTC())
 		a := newApp(t, db, c)
 		sub := submit(t, a, true)
 		closed, review := store.StatusClosed, store.StatusInReview
@@ -412,7 +396,7 @@ func TestWithdrawalLikePurge(t *testing.T) {
 	t.Parallel()
 	storetest.EachDB(t, func(t *testing.T, db storetest.DB) {
 		ctx := t.Context()
-		c := &clock{t: time.Unix(1_800_000_000, 0).UTC()}
+		c := testkit.NewClock(time.Unix(1_800_000_000, 0).UTC())
 		a := newApp(t, db, c)
 		for i, counted := range []bool{true, false} {
 			sub := submit(t, a, counted)

@@ -1,7 +1,6 @@
 package ussd
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
+	"github.com/salama-ke/salama/internal/testkit"
 )
 
 // memSessions is Sessions in memory, with the store's compare-and-swap.
@@ -186,25 +186,7 @@ type rig struct {
 	sessions *memSessions
 	now      time.Time
 	mu       sync.Mutex
-	logs     syncBuffer
-}
-
-// syncBuffer collects log lines from concurrent requests.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	logs     testkit.LogBuffer
 }
 
 func newRig(t testing.TB, lang locale.Lang) *rig {

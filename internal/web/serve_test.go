@@ -31,6 +31,7 @@ import (
 	"time"
 
 	"github.com/salama-ke/salama/internal/app"
+	"github.com/salama-ke/salama/internal/testkit"
 	"github.com/salama-ke/salama/internal/web"
 )
 
@@ -518,7 +519,7 @@ func selfSigned(t *testing.T) (certFile, keyFile string) {
 func TestRequestsLoggedAtDebug(t *testing.T) {
 	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
 		t.Run(level.String(), func(t *testing.T) {
-			logs := &syncBuffer{}
+			logs := &testkit.LogBuffer{}
 			s := newSite(t, newSQLite(t), func(o *app.Options) {
 				o.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: level}))
 			})

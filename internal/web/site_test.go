@@ -15,7 +15,6 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +22,7 @@ import (
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
+	"github.com/salama-ke/salama/internal/testkit"
 	"github.com/salama-ke/salama/internal/web"
 )
 
@@ -32,42 +32,6 @@ const (
 	clientUA = "Mozilla/5.0 (Linux; Android 8.1; itel A16) SalamaProbeUA-7731"
 )
 
-// syncBuffer collects log lines from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// clock is a settable time source shared by the app under test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // site is the real application over a real database behind a real HTTP
 // server.
 type site struct {
@@ -75,8 +39,8 @@ type site struct {
 	db    storetest.DB
 	app   *app.App
 	srv   *httptest.Server
-	logs  *syncBuffer
-	clock *clock
+	logs  *testkit.LogBuffer
+	clock *testkit.Clock
 	// demo holds the ids of the demo network's example reports, which
 	// every site starts with; scenarios look only at their own reports.
 	demo map[string]bool
@@ -84,8 +48,8 @@ type site struct {
 
 func newSite(t *testing.T, db storetest.DB, tweak ...func(*app.Options)) *site {
 	t.Helper()
-	logs := &syncBuffer{}
-	c := &clock{t: time.Now()}
+	logs := &testkit.LogBuffer{}
+	c := testkit.NewClock(time.Now())
 	wc := web.DefaultConfig()
 	wc.ExitURL = "https://neutral.example/"
 	wc.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}

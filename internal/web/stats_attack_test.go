@@ -14,6 +14,7 @@ import (
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/stats"
 	"github.com/salama-ke/salama/internal/store"
+	"github.com/salama-ke/salama/internal/testkit"
 )
 
 // The attacker of issue 12 item 10: download every table of a year, in both
@@ -548,7 +549,7 @@ type seedRef struct {
 	consent string
 }
 
-func (d *yearData) play(s *site, ck *clock, year int) {
+func (d *yearData) play(s *site, ck *testkit.Clock, year int) {
 	s.t.Helper()
 	for m := 1; m <= 12; m++ {
 		start := time.Date(year, time.Month(m), 1, 0, 0, 0, 0, stats.EAT)
@@ -740,7 +741,7 @@ func realisticYear(rng *rand.Rand, year int, services []string) *yearData {
 
 func TestStatsAttackRealisticYear(t *testing.T) {
 	db := newSQLite(t)
-	ck := &clock{t: time.Date(2026, 6, 1, 0, 0, 0, 0, stats.EAT)}
+	ck := testkit.NewClock(time.Date(2026, 6, 1, 0, 0, 0, 0, stats.EAT))
 	s := statsClockSite(t, db, ck)
 	svcs, err := s.app.Store.Services(t.Context())
 	if err != nil {
@@ -771,7 +772,7 @@ func TestStatsAttackRealisticYear(t *testing.T) {
 // knows June is exactly 1.
 func TestStatsAttackLaunchMonth(t *testing.T) {
 	db := newSQLite(t)
-	ck := &clock{t: time.Date(2026, 6, 1, 0, 0, 0, 0, stats.EAT)}
+	ck := testkit.NewClock(time.Date(2026, 6, 1, 0, 0, 0, 0, stats.EAT))
 	s := statsClockSite(t, db, ck)
 	d := &yearData{}
 	add := func(id string, tip bool, at time.Time) {

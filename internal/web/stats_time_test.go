@@ -13,12 +13,13 @@ import (
 	"github.com/salama-ke/salama/internal/stats"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
+	"github.com/salama-ke/salama/internal/testkit"
 )
 
 // statsClockSite is a site with the public statistics page on, its clock
 // ck, and the demo network's example reports taken out of the figures, so
 // that a scenario counts only what it stores.
-func statsClockSite(t *testing.T, db storetest.DB, ck *clock, tweak ...func(*app.Options)) *site {
+func statsClockSite(t *testing.T, db storetest.DB, ck *testkit.Clock, tweak ...func(*app.Options)) *site {
 	t.Helper()
 	s := newSite(t, db, append([]func(*app.Options){func(o *app.Options) {
 		o.Now = ck.Now
@@ -43,12 +44,6 @@ func (s *site) exec(query string, args ...any) {
 	if _, err := db.Exec(query, args...); err != nil {
 		s.t.Fatal(err)
 	}
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
 }
 
 // answer records a caseworker's first message to report id at.
@@ -88,7 +83,7 @@ func csvLines(body, row string) string {
 // up to the months as they were shown.
 func TestStatsMonthFrozen(t *testing.T) {
 	storetest.EachDB(t, func(t *testing.T, db storetest.DB) {
-		ck := &clock{t: time.Date(2026, 1, 5, 9, 0, 0, 0, stats.EAT)}
+		ck := testkit.NewClock(time.Date(2026, 1, 5, 9, 0, 0, 0, stats.EAT))
 		s := statsClockSite(t, db, ck)
 		jan := time.Date(2026, 1, 5, 9, 0, 0, 0, stats.EAT)
 		for i := range 7 {
@@ -156,7 +151,7 @@ func TestStatsMonthFrozen(t *testing.T) {
 // publishes the next months with k=3 and keeps the old ones as they were.
 func TestStatsKChangeRefused(t *testing.T) {
 	db := newSQLite(t)
-	ck := &clock{t: time.Date(2026, 1, 5, 9, 0, 0, 0, stats.EAT)}
+	ck := testkit.NewClock(time.Date(2026, 1, 5, 9, 0, 0, 0, stats.EAT))
 	s := statsClockSite(t, db, ck)
 	for i := range 4 {
 		s.statsReport(fmt.Sprint("jan", i), store.KindReport, time.Date(2026, 1, 5, 9, 0, 0, 0, stats.EAT), true, "nairobi", "", "other")
@@ -224,7 +219,7 @@ func TestStatsKChangeRefused(t *testing.T) {
 // is over; then the months that are over.
 func TestStatsAcrossTheYearsEdge(t *testing.T) {
 	db := newSQLite(t)
-	ck := &clock{t: time.Date(2026, 12, 3, 12, 0, 0, 0, stats.EAT)}
+	ck := testkit.NewClock(time.Date(2026, 12, 3, 12, 0, 0, 0, stats.EAT))
 	s := statsClockSite(t, db, ck)
 	s.statsReport("dec", store.KindReport, time.Date(2026, 12, 3, 12, 0, 0, 0, stats.EAT), true, "nairobi", "", "other")
 	s.statsReport("jan", store.KindReport, time.Date(2027, 1, 2, 12, 0, 0, 0, stats.EAT), true, "nairobi", "", "other")

@@ -29,71 +29,18 @@ import (
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
+	"github.com/salama-ke/salama/internal/testkit"
 	"github.com/salama-ke/salama/internal/totp"
 	"github.com/salama-ke/salama/internal/web"
 )
-
-// Clock is a settable time source shared by the application under test.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Add moves the clock on by d.
-func (c *Clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-// Set puts the clock at t.
-func (c *Clock) Set(t time.Time) {
-	c.mu.Lock()
-	c.t = t
-	c.mu.Unlock()
-}
-
-// NextStep moves the clock to one second into the next TOTP time step, so
-// that a fresh code is not a replay of the last login's.
-func (c *Clock) NextStep() {
-	c.mu.Lock()
-	step := totp.Step(c.t)
-	c.t = time.Unix((step+1)*int64(totp.Period/time.Second)+1, 0)
-	c.mu.Unlock()
-}
-
-// SyncBuffer collects log lines from concurrent handlers.
-type SyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *SyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *SyncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // Env is the real application with the demo network, over a real database.
 type Env struct {
 	T     testing.TB
 	DB    storetest.DB
 	App   *app.App
-	Clock *Clock
-	Logs  *SyncBuffer
+	Clock *testkit.Clock
+	Logs  *testkit.LogBuffer
 	// DataDir holds the network secret and the signing key (and, on
 	// SQLite, the database).
 	DataDir string
@@ -106,9 +53,9 @@ type Env struct {
 // parameters and a clock the test moves. tweak may change the options.
 func New(t testing.TB, db storetest.DB, tweak ...func(*app.Options)) *Env {
 	t.Helper()
-	logs := &SyncBuffer{}
+	logs := &testkit.LogBuffer{}
 	// A whole second, well inside a TOTP step: tests reason in steps.
-	c := &Clock{t: time.Unix(time.Now().Unix(), 0)}
+	c := testkit.NewClock(time.Unix(time.Now().Unix(), 0))
 	c.NextStep()
 	wc := web.DefaultConfig()
 	wc.ExitURL = "https://neutral.example/"
