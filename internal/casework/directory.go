@@ -37,7 +37,7 @@ func (s *Service) Directory(ctx context.Context, p *Principal) ([]OrgDirectory, 
 	if err != nil {
 		return nil, err
 	}
-	svcs, err := s.Store.Services(ctx)
+	svcs, err := directory.Stored(ctx, s.Store)
 	if err != nil {
 		return nil, err
 	}
@@ -80,7 +80,7 @@ func (s *Service) DirectoryService(ctx context.Context, p *Principal, id string)
 	if !p.Can(RoleOrgAdmin) {
 		return nil, ErrForbidden
 	}
-	svc, err := s.Store.Service(ctx, id)
+	svc, err := directory.StoredService(ctx, s.Store, id)
 	if errors.Is(err, store.ErrNotFound) || err == nil && p.Role != RoleCoordinator && svc.OrgID != p.OrgID {
 		return nil, ErrNotFound
 	}
@@ -135,7 +135,7 @@ func (s *Service) AddService(ctx context.Context, p *Principal, svc directory.Se
 		return "", err
 	}
 	taken := &directory.FieldError{ID: svc.ID, Field: "id", Problem: "is already used by another service; choose another"}
-	if _, err := s.Store.Service(ctx, svc.ID); err == nil {
+	if _, err := directory.StoredService(ctx, s.Store, svc.ID); err == nil {
 		return "", taken
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return "", err
@@ -146,7 +146,7 @@ func (s *Service) AddService(ctx context.Context, p *Principal, svc directory.Se
 	if err := s.recordMark(ctx, p, directory.Service{}, svc); err != nil {
 		return "", err
 	}
-	switch err := s.Store.CreateService(ctx, svc, s.Now().UTC()); {
+	switch err := directory.Create(ctx, s.Store, svc, s.Now().UTC()); {
 	case errors.Is(err, store.ErrDuplicateKey):
 		return "", taken
 	case err != nil:
@@ -190,7 +190,7 @@ func (s *Service) UpdateService(ctx context.Context, p *Principal, id string, sv
 	if err := s.recordMark(ctx, p, *old, svc); err != nil {
 		return err
 	}
-	if err := s.Store.UpdateService(ctx, svc, old.OrgID, s.Now().UTC()); err != nil {
+	if err := directory.Update(ctx, s.Store, svc, old.OrgID, s.Now().UTC()); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
 			return ErrNotFound // removed or moved meanwhile
 		}
@@ -285,7 +285,7 @@ func (s *Service) freeServiceID(ctx context.Context, name string) (string, error
 		if n > 1 {
 			id = fmt.Sprintf("%s-%d", base, n)
 		}
-		switch _, err := s.Store.Service(ctx, id); {
+		switch _, err := directory.StoredService(ctx, s.Store, id); {
 		case errors.Is(err, store.ErrNotFound):
 			return id, nil
 		case err != nil:
@@ -318,7 +318,7 @@ func (s *Service) Routing(ctx context.Context, p *Principal) (*Routing, error) {
 	if r.Orgs, err = s.Store.Organisations(ctx); err != nil {
 		return nil, err
 	}
-	if r.Services, err = s.Store.Services(ctx); err != nil {
+	if r.Services, err = directory.Stored(ctx, s.Store); err != nil {
 		return nil, err
 	}
 	return &r, nil

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/salama-ke/salama/internal/directory"
+
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/caseexport"
 	"github.com/salama-ke/salama/internal/reporting"
@@ -118,7 +120,7 @@ func (s *Service) ExportCases(ctx context.Context, p *Principal, password, code 
 	for _, org := range orgs {
 		orgNames[org.ID] = org.Name
 	}
-	svcs, err := s.Store.Services(ctx)
+	svcs, err := directory.Stored(ctx, s.Store)
 	if err != nil {
 		return nil, err
 	}

@@ -74,7 +74,7 @@ type ReferralPanel struct {
 // referralDirectory reads the directory for a consent decision: from the
 // store, not a cache, so an edit a moment ago on any instance counts.
 func (s *Service) referralDirectory(ctx context.Context) (referral.Directory, error) {
-	svcs, err := s.Store.Services(ctx)
+	svcs, err := directory.Stored(ctx, s.Store)
 	if err != nil {
 		return referral.Directory{}, err
 	}

@@ -121,7 +121,7 @@ func storedDirectory(ctx context.Context, st *store.Store) ([]directory.Org, []d
 	if err != nil {
 		return nil, nil, err
 	}
-	svcs, err := st.Services(ctx)
+	svcs, err := directory.Stored(ctx, st)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -197,7 +197,7 @@ func directoryImport(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	if err := core.Store.ReplaceServices(ctx, changes.Remove(), changes.Put(), core.Now().UTC()); err != nil {
+	if err := directory.Replace(ctx, core.Store, changes.Remove(), changes.Put(), core.Now().UTC()); err != nil {
 		return fmt.Errorf("nothing was imported: %w", err)
 	}
 	fmt.Fprintf(stdout, "Imported: %d changes. A running server shows them within a minute.\n", changes.Count())

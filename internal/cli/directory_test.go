@@ -30,7 +30,7 @@ func seedDirectory(t *testing.T, db storetest.DB) {
 			t.Fatal(err)
 		}
 		for _, s := range o.Services {
-			if err := st.PutService(ctx, s, now); err != nil {
+			if err := directory.Put(ctx, st, s, now); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -44,7 +44,7 @@ func servicesIn(t *testing.T, db storetest.DB) map[string]directory.Service {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	svcs, err := st.Services(context.Background())
+	svcs, err := directory.Stored(context.Background(), st)
 	if err != nil {
 		t.Fatal(err)
 	}

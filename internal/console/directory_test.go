@@ -45,7 +45,7 @@ func serviceForm(csrf string, edit func(url.Values)) url.Values {
 
 func (s *site) service(id string) *directory.Service {
 	s.t.Helper()
-	svc, err := s.App.Store.Service(s.Ctx(), id)
+	svc, err := directory.StoredService(s.Ctx(), s.App.Store, id)
 	if err != nil {
 		return nil
 	}

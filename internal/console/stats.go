@@ -32,7 +32,7 @@ func (c *Console) networkStats(w http.ResponseWriter, r *http.Request, p *casewo
 	}
 	// Built per request: coordinators are few, and the figures must be
 	// current for them.
-	svc, err := stats.NewService(c.cw.Store, k, c.cw.Now)
+	svc, err := stats.NewService(stats.FromStore(c.cw.Store), k, c.cw.Now)
 	if err != nil {
 		c.log.Error("console statistics", "err", err)
 		c.fail(w, r, p, http.StatusInternalServerError, "Something went wrong.")

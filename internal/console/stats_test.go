@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/salama-ke/salama/internal/directory"
+
 	"github.com/salama-ke/salama/internal/locale"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/stats"
@@ -69,7 +71,7 @@ func TestNetworkStatsReferrals(t *testing.T) {
 	year := now.Year() - 1
 	at := time.Date(year, 3, 10, 10, 0, 0, 0, stats.EAT)
 	org := s.IntakeOrg().Org
-	svcs, err := s.App.Store.Services(s.Ctx())
+	svcs, err := directory.Stored(s.Ctx(), s.App.Store)
 	if err != nil || len(svcs) == 0 {
 		t.Fatalf("services: %v", err)
 	}

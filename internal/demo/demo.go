@@ -74,7 +74,7 @@ func Seed(ctx context.Context, d Deps, now time.Time) (*Seeded, error) {
 				if err := svc.Validate(); err != nil {
 					return nil, fmt.Errorf("demo service %s: %w", svc.ID, err)
 				}
-				if err := d.Store.PutService(ctx, svc, now); err != nil {
+				if err := directory.Put(ctx, d.Store, svc, now); err != nil {
 					return nil, err
 				}
 			}
@@ -89,7 +89,7 @@ func Seed(ctx context.Context, d Deps, now time.Time) (*Seeded, error) {
 			if err := svc.Validate(); err != nil {
 				return nil, fmt.Errorf("demo service %s: %w", svc.ID, err)
 			}
-			if err := d.Store.PutService(ctx, svc, now); err != nil {
+			if err := directory.Put(ctx, d.Store, svc, now); err != nil {
 				return nil, err
 			}
 		}

@@ -121,7 +121,7 @@ func (s *Service) AnswerReferral(ctx context.Context, c *CheckSession, id string
 		}
 		// The directory from the store, not the page cache: an edit made a
 		// moment ago on any instance must count.
-		svcs, err := s.Store.Services(ctx)
+		svcs, err := directory.Stored(ctx, s.Store)
 		if err != nil {
 			return err
 		}

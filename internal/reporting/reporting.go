@@ -134,7 +134,7 @@ func (s *Service) routing(ctx context.Context) ([]directory.Service, []store.Org
 	if !s.dirAt.IsZero() && s.Now().Sub(s.dirAt) < time.Minute {
 		return s.services, s.orgs, s.rules, nil
 	}
-	svcs, err := s.Store.Services(ctx)
+	svcs, err := directory.Stored(ctx, s.Store)
 	if err != nil {
 		return nil, nil, nil, err
 	}

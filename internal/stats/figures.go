@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/salama-ke/salama/internal/directory"
+	"github.com/salama-ke/salama/internal/store"
 )
 
 // EAT is the time zone months are counted in: East Africa Time, UTC+3 all
@@ -57,25 +58,13 @@ const (
 const RefUnlisted = "unlisted"
 
 // Count is a number of counted reports, or tips, sent on the same day
-// with the same coarse answers.
-type Count struct {
-	Tip        bool
-	Day        time.Time // any time on the day it was sent
-	Categories []string
-	County     string // a county slug, "outside", or "" (not said)
-	AgeBand    string // "" when not said
-	N          int
-}
+// with the same coarse answers, as the store reads them.
+type Count = store.StatsCount
 
 // Wait is a number of counted reports sent on one day that waited the same
 // number of whole minutes for a caseworker's first message, or (Answered
 // false) have not had one.
-type Wait struct {
-	Day      time.Time
-	Minutes  int
-	Answered bool
-	N        int
-}
+type Wait = store.StatsWait
 
 // Referral states, as the store spells them (SPEC §4.4).
 const (
@@ -102,7 +91,7 @@ type Referral struct {
 }
 
 // Source is where the figures come from, and where what is published is
-// kept; *store.Store is one. Only reports and tips whose sender agreed to
+// kept; FromStore makes one of the store. Only reports and tips whose sender agreed to
 // be counted are ever returned, withdrawn ones included (withdrawal keeps
 // the coarse answers of a report that may be counted, so leaving does not
 // make a report vanish from the counts), and only their referrals. Copies

@@ -3,11 +3,12 @@ package stats
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/salama-ke/salama/internal/store"
 )
 
 // What has been published is kept, and shown as it was, for ever.
@@ -28,16 +29,11 @@ import (
 
 // ErrPublished means a record for that period is stored already: another
 // instance published it first. The caller reads it back.
-var ErrPublished = errors.New("stats: already published")
+var ErrPublished = store.ErrStatsPublished
 
-// Record is one published period as the Ledger stores it.
-type Record struct {
-	Period string // "2026-03" for a month, "2026" for a whole year
-	Year   int
-	K      int
-	Data   []byte // JSON: a MonthRecord or a year record
-	At     time.Time
-}
+// Record is one published period as the Ledger stores it; its Data is the
+// JSON of a MonthRecord or a year record.
+type Record = store.StatsRecord
 
 // Ledger keeps what has been published; *store.Store is one.
 type Ledger interface {

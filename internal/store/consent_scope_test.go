@@ -64,7 +64,7 @@ func TestConsentScopeMigration(t *testing.T) {
 		if err := st.Migrate(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		svcs, err := st.Services(t.Context())
+		svcs, err := directory.Stored(t.Context(), st)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,11 +3,8 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"time"
-
-	"github.com/salama-ke/salama/internal/directory"
 )
 
 // Organisation is a member of the referral network. Its age public key is in
@@ -86,34 +83,32 @@ func (s *Store) Organisation(ctx context.Context, id string) (*Organisation, err
 	return &o, err
 }
 
-// PutService creates or replaces a directory service.
-func (s *Store) PutService(ctx context.Context, svc directory.Service, now time.Time) error {
-	data, err := json.Marshal(svc)
-	if err != nil {
-		return err
-	}
-	_, err = s.w.ExecContext(ctx, `INSERT INTO services (id, org_id, data, updated_at, child_protection) VALUES ($1, $2, $3, $4, $5)
-		ON CONFLICT (id) DO UPDATE SET org_id = excluded.org_id, data = excluded.data, updated_at = excluded.updated_at,
-		child_protection = excluded.child_protection`,
-		svc.ID, svc.OrgID, string(data), now.Unix(), svc.ChildProtection)
+// upsertService creates or replaces a service.
+const upsertService = `INSERT INTO services (id, org_id, data, updated_at, child_protection) VALUES ($1, $2, $3, $4, $5)
+	ON CONFLICT (id) DO UPDATE SET org_id = excluded.org_id, data = excluded.data, updated_at = excluded.updated_at,
+	child_protection = excluded.child_protection`
+
+// PutServiceRecord creates or replaces a directory service.
+func (s *Store) PutServiceRecord(ctx context.Context, rec ServiceRecord, now time.Time) error {
+	_, err := s.w.ExecContext(ctx, upsertService, rec.ID, rec.OrgID, string(rec.Data), now.Unix(), rec.ChildProtection)
 	return err
 }
 
-// Services returns the whole directory (it is small: hundreds of rows), for
-// matching in memory.
-func (s *Store) Services(ctx context.Context) ([]directory.Service, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT data, child_protection FROM services ORDER BY id`)
+// ServiceRecords returns the whole directory (it is small: hundreds of
+// rows), for matching in memory.
+func (s *Store) ServiceRecords(ctx context.Context) ([]ServiceRecord, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, org_id, data, child_protection FROM services ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []directory.Service
+	var out []ServiceRecord
 	for rows.Next() {
-		svc, err := scanService(rows)
+		rec, err := scanService(rows)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, *svc)
+		out = append(out, *rec)
 	}
 	return out, rows.Err()
 }

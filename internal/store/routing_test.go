@@ -136,36 +136,36 @@ func TestServiceEdits(t *testing.T) {
 		addOrgs(t, s, "org-a", "org-b")
 		svc := directory.Service{ID: "a.shelter", OrgID: "org-a", Name: "Shelter", Type: directory.TypeShelter,
 			Counties: []string{"nairobi"}, Ages: directory.AgesAll, Channels: directory.Channels{Phone: "0700 000 001"}}
-		if err := s.CreateService(ctx, svc, now); err != nil {
+		if err := directory.Create(ctx, s, svc, now); err != nil {
 			t.Fatal(err)
 		}
 		other := svc
 		other.OrgID = "org-b"
-		if err := s.CreateService(ctx, other, now); !errors.Is(err, store.ErrDuplicateKey) {
+		if err := directory.Create(ctx, s, other, now); !errors.Is(err, store.ErrDuplicateKey) {
 			t.Errorf("another organisation took an existing id: %v", err)
 		}
 		bad := svc
 		bad.ID, bad.OrgID = "z.shelter", "org-z"
-		if err := s.CreateService(ctx, bad, now); !errors.Is(err, store.ErrNotFound) {
+		if err := directory.Create(ctx, s, bad, now); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("service of an unknown organisation: %v", err)
 		}
-		got, err := s.Service(ctx, "a.shelter")
+		got, err := directory.StoredService(ctx, s, "a.shelter")
 		if err != nil || got.Name != "Shelter" || got.OrgID != "org-a" {
 			t.Fatalf("Service = %+v, %v", got, err)
 		}
-		if _, err := s.Service(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		if _, err := directory.StoredService(ctx, s, "nope"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("unknown service: %v", err)
 		}
 
 		// An update names the organisation it expects: another's is not found.
 		svc.Name = "Safe House"
-		if err := s.UpdateService(ctx, svc, "org-b", now); !errors.Is(err, store.ErrNotFound) {
+		if err := directory.Update(ctx, s, svc, "org-b", now); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("update through the wrong organisation: %v", err)
 		}
-		if err := s.UpdateService(ctx, svc, "org-a", now); err != nil {
+		if err := directory.Update(ctx, s, svc, "org-a", now); err != nil {
 			t.Fatal(err)
 		}
-		if got, _ := s.Service(ctx, "a.shelter"); got.Name != "Safe House" {
+		if got, _ := directory.StoredService(ctx, s, "a.shelter"); got.Name != "Safe House" {
 			t.Errorf("after update: %+v", got)
 		}
 		if err := s.DeleteService(ctx, "a.shelter", "org-b"); !errors.Is(err, store.ErrNotFound) {
@@ -175,31 +175,31 @@ func TestServiceEdits(t *testing.T) {
 		// An import is all or nothing.
 		keep := svc
 		keep.ID = "a.keep"
-		if err := s.CreateService(ctx, keep, now); err != nil {
+		if err := directory.Create(ctx, s, keep, now); err != nil {
 			t.Fatal(err)
 		}
 		moved := svc
 		moved.OrgID = "org-b"
 		orphan := svc
 		orphan.ID, orphan.OrgID = "z.orphan", "org-z"
-		if err := s.ReplaceServices(ctx, []string{"a.keep"}, []directory.Service{moved, orphan}, now); !errors.Is(err, store.ErrNotFound) {
+		if err := directory.Replace(ctx, s, []string{"a.keep"}, []directory.Service{moved, orphan}, now); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("import with an unknown organisation: %v", err)
 		}
-		all, _ := s.Services(ctx)
+		all, _ := directory.Stored(ctx, s)
 		if len(all) != 2 || all[0].ID != "a.keep" || all[1].OrgID != "org-a" {
 			t.Fatalf("a failed import changed the directory: %+v", all)
 		}
-		if err := s.ReplaceServices(ctx, []string{"a.keep"}, []directory.Service{moved}, now); err != nil {
+		if err := directory.Replace(ctx, s, []string{"a.keep"}, []directory.Service{moved}, now); err != nil {
 			t.Fatal(err)
 		}
-		all, _ = s.Services(ctx)
+		all, _ = directory.Stored(ctx, s)
 		if len(all) != 1 || all[0].ID != "a.shelter" || all[0].OrgID != "org-b" {
 			t.Fatalf("after import: %+v", all)
 		}
 		if err := s.DeleteService(ctx, "a.shelter", "org-b"); err != nil {
 			t.Fatal(err)
 		}
-		if all, _ := s.Services(ctx); len(all) != 0 {
+		if all, _ := directory.Stored(ctx, s); len(all) != 0 {
 			t.Errorf("after delete: %+v", all)
 		}
 	})

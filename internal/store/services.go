@@ -3,52 +3,48 @@ package store
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"time"
-
-	"github.com/salama-ke/salama/internal/directory"
 )
 
-// Edits of the directory from the console and from an imported file. The
-// services are kept as JSON (see PutService); the org_id column repeats the
-// service's organisation so that an edit can be limited to one organisation
-// in the SQL itself. The coordinator's child-protection mark has its own
-// column (child_protection), never the JSON: see directory.Service.
+// ServiceRecord is a directory service as the store keeps it. The service
+// itself is the directory package's JSON (Data), which the store does not
+// read; the org_id column repeats the service's organisation so that an
+// edit can be limited to one organisation in the SQL itself; and the
+// coordinator's child-protection mark has its own column, never the JSON,
+// so that an organisation admin's edit cannot carry it in
+// (internal/directory, stored.go, turns records into services).
+type ServiceRecord struct {
+	ID, OrgID       string
+	ChildProtection bool
+	Data            []byte
+}
 
-// Service returns one service of the directory.
-func (s *Store) Service(ctx context.Context, id string) (*directory.Service, error) {
-	svc, err := scanService(s.r.QueryRowContext(ctx, `SELECT data, child_protection FROM services WHERE id = $1`, id))
+// ServiceRecord returns one service of the directory.
+func (s *Store) ServiceRecord(ctx context.Context, id string) (*ServiceRecord, error) {
+	rec, err := scanService(s.r.QueryRowContext(ctx, `SELECT id, org_id, data, child_protection FROM services WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
-	return svc, err
+	return rec, err
 }
 
-func scanService(row scanner) (*directory.Service, error) {
+func scanService(row scanner) (*ServiceRecord, error) {
+	var rec ServiceRecord
 	var data string
-	var mark bool
-	if err := row.Scan(&data, &mark); err != nil {
+	if err := row.Scan(&rec.ID, &rec.OrgID, &data, &rec.ChildProtection); err != nil {
 		return nil, err
 	}
-	var svc directory.Service
-	if err := json.Unmarshal([]byte(data), &svc); err != nil {
-		return nil, err
-	}
-	svc.ChildProtection = mark
-	return &svc, nil
+	rec.Data = []byte(data)
+	return &rec, nil
 }
 
-// CreateService adds a service. It returns ErrDuplicateKey if the id is
-// taken (by any organisation) and ErrNotFound if its organisation does not
-// exist.
-func (s *Store) CreateService(ctx context.Context, svc directory.Service, now time.Time) error {
-	data, err := json.Marshal(svc)
-	if err != nil {
-		return err
-	}
-	_, err = s.w.ExecContext(ctx, `INSERT INTO services (id, org_id, data, updated_at, child_protection) VALUES ($1, $2, $3, $4, $5)`,
-		svc.ID, svc.OrgID, string(data), now.Unix(), svc.ChildProtection)
+// CreateServiceRecord adds a service. It returns ErrDuplicateKey if the id
+// is taken (by any organisation) and ErrNotFound if its organisation does
+// not exist.
+func (s *Store) CreateServiceRecord(ctx context.Context, rec ServiceRecord, now time.Time) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO services (id, org_id, data, updated_at, child_protection) VALUES ($1, $2, $3, $4, $5)`,
+		rec.ID, rec.OrgID, string(rec.Data), now.Unix(), rec.ChildProtection)
 	switch {
 	case IsUniqueViolation(err):
 		return ErrDuplicateKey
@@ -58,17 +54,14 @@ func (s *Store) CreateService(ctx context.Context, svc directory.Service, now ti
 	return err
 }
 
-// UpdateService replaces a service that belongs to fromOrg (svc.OrgID may
-// name another organisation: the service moves), its child-protection mark
-// included: the caller decides who may set it. It returns ErrNotFound if
-// there is no such service of fromOrg, or no organisation svc.OrgID.
-func (s *Store) UpdateService(ctx context.Context, svc directory.Service, fromOrg string, now time.Time) error {
-	data, err := json.Marshal(svc)
-	if err != nil {
-		return err
-	}
+// UpdateServiceRecord replaces a service that belongs to fromOrg
+// (rec.OrgID may name another organisation: the service moves), its
+// child-protection mark included: the caller decides who may set it. It
+// returns ErrNotFound if there is no such service of fromOrg, or no
+// organisation rec.OrgID.
+func (s *Store) UpdateServiceRecord(ctx context.Context, rec ServiceRecord, fromOrg string, now time.Time) error {
 	res, err := s.w.ExecContext(ctx, `UPDATE services SET org_id = $2, data = $3, updated_at = $4, child_protection = $6 WHERE id = $1 AND org_id = $5`,
-		svc.ID, svc.OrgID, string(data), now.Unix(), fromOrg, svc.ChildProtection)
+		rec.ID, rec.OrgID, string(rec.Data), now.Unix(), fromOrg, rec.ChildProtection)
 	if IsForeignKeyViolation(err) {
 		return ErrNotFound
 	}
@@ -82,29 +75,18 @@ func (s *Store) DeleteService(ctx context.Context, id, orgID string) error {
 	return oneRow(res, err)
 }
 
-// ReplaceServices applies an import in one transaction: it removes the
-// services with the ids in remove and creates or replaces those in put.
+// ReplaceServiceRecords applies an import in one transaction: it removes
+// the services with the ids in remove and creates or replaces those in put.
 // Either all of it happens or none.
-func (s *Store) ReplaceServices(ctx context.Context, remove []string, put []directory.Service, now time.Time) error {
-	rows := make([]string, len(put))
-	for i, svc := range put {
-		data, err := json.Marshal(svc)
-		if err != nil {
-			return err
-		}
-		rows[i] = string(data)
-	}
+func (s *Store) ReplaceServiceRecords(ctx context.Context, remove []string, put []ServiceRecord, now time.Time) error {
 	err := s.Tx(ctx, func(tx *sql.Tx) error {
 		for _, id := range remove {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM services WHERE id = $1`, id); err != nil {
 				return err
 			}
 		}
-		for i, svc := range put {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO services (id, org_id, data, updated_at, child_protection) VALUES ($1, $2, $3, $4, $5)
-				ON CONFLICT (id) DO UPDATE SET org_id = excluded.org_id, data = excluded.data, updated_at = excluded.updated_at,
-				child_protection = excluded.child_protection`,
-				svc.ID, svc.OrgID, rows[i], now.Unix(), svc.ChildProtection); err != nil {
+		for _, rec := range put {
+			if _, err := tx.ExecContext(ctx, upsertService, rec.ID, rec.OrgID, string(rec.Data), now.Unix(), rec.ChildProtection); err != nil {
 				return err
 			}
 		}

@@ -8,9 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/salama-ke/salama/internal/directory"
-	"github.com/salama-ke/salama/internal/stats"
 )
 
 // The statistics read only the clear, coarse columns of reports and tips
@@ -30,11 +27,62 @@ const eatOffset = 3 * 60 * 60
 // days since 1970-01-01.
 const eatDay = `(created_at + 10800) / 86400`
 
-func dayStart(day int64) time.Time { return time.Unix(day*86400-eatOffset, 0).In(stats.EAT) }
+// eat is East Africa Time, the zone the days are counted in.
+var eat = time.FixedZone("EAT", eatOffset)
+
+func dayStart(day int64) time.Time { return time.Unix(day*86400-eatOffset, 0).In(eat) }
+
+// StatsCount is a number of counted reports, or tips, sent on the same
+// day with the same coarse answers (internal/stats: Count).
+type StatsCount struct {
+	Tip        bool
+	Day        time.Time // any time on the day it was sent
+	Categories []string
+	County     string // a county slug, "outside", or "" (not said)
+	AgeBand    string // "" when not said
+	N          int
+}
+
+// StatsWait is a number of counted reports sent on one day that waited the
+// same number of whole minutes for a caseworker's first message, or
+// (Answered false) have not had one (internal/stats: Wait).
+type StatsWait struct {
+	Day      time.Time
+	Minutes  int
+	Answered bool
+	N        int
+}
+
+// StatsReferral is a number of referrals of counted reports made on one
+// day to one service, in one state. The statistics name the service's
+// type (internal/stats looks it up in the directory).
+type StatsReferral struct {
+	Day       time.Time
+	ServiceID string
+	State     string
+	// Consented: the referral was agreed (by the survivor, or the
+	// child-protection override), so it was made.
+	Consented bool
+	N         int
+}
+
+// StatsRecord is one published period of the statistics (internal/stats:
+// Record).
+type StatsRecord struct {
+	Period string // "2026-03" for a month, "2026" for a whole year
+	Year   int
+	K      int
+	Data   []byte // JSON: what internal/stats published for the period
+	At     time.Time
+}
+
+// ErrStatsPublished means a statistics record for that period is stored
+// already: another instance published it first.
+var ErrStatsPublished = errors.New("stats: already published")
 
 // StatsCounts returns the counted reports and tips sent in [from, to),
 // grouped by day and coarse answers.
-func (s *Store) StatsCounts(ctx context.Context, from, to time.Time) ([]stats.Count, error) {
+func (s *Store) StatsCounts(ctx context.Context, from, to time.Time) ([]StatsCount, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT kind, `+eatDay+`, categories, county, age_band, count(*)
 		FROM reports
 		WHERE consent_stats = true AND kind IN ('report', 'tip') AND created_at >= $1 AND created_at < $2
@@ -43,11 +91,11 @@ func (s *Store) StatsCounts(ctx context.Context, from, to time.Time) ([]stats.Co
 		return nil, err
 	}
 	defer rows.Close()
-	var out []stats.Count
+	var out []StatsCount
 	for rows.Next() {
 		var kind, cats string
 		var day int64
-		var c stats.Count
+		var c StatsCount
 		if err := rows.Scan(&kind, &day, &cats, &c.County, &c.AgeBand, &c.N); err != nil {
 			return nil, err
 		}
@@ -60,7 +108,7 @@ func (s *Store) StatsCounts(ctx context.Context, from, to time.Time) ([]stats.Co
 // StatsWaits returns, for the counted reports (not tips) sent in [from,
 // to), how many whole minutes each waited for a caseworker's first message,
 // grouped by day; Answered false for those still waiting.
-func (s *Store) StatsWaits(ctx context.Context, from, to time.Time) ([]stats.Wait, error) {
+func (s *Store) StatsWaits(ctx context.Context, from, to time.Time) ([]StatsWait, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+eatDay+`,
 			CASE WHEN first_response_at IS NULL THEN -1
 				WHEN first_response_at <= created_at THEN 0
@@ -73,10 +121,10 @@ func (s *Store) StatsWaits(ctx context.Context, from, to time.Time) ([]stats.Wai
 		return nil, err
 	}
 	defer rows.Close()
-	var out []stats.Wait
+	var out []StatsWait
 	for rows.Next() {
 		var day, minutes int64
-		var w stats.Wait
+		var w StatsWait
 		if err := rows.Scan(&day, &minutes, &w.N); err != nil {
 			return nil, err
 		}
@@ -98,10 +146,8 @@ func (s *Store) StatsFirst(ctx context.Context) (time.Time, error) {
 }
 
 // StatsReferrals returns the referrals of counted reports and tips made in
-// [from, to), grouped by day, service type and state. The service type is
-// the directory's as it is now (a service edited or deleted since counts
-// under its new type, or as no longer listed).
-func (s *Store) StatsReferrals(ctx context.Context, from, to time.Time) ([]stats.Referral, error) {
+// [from, to), grouped by day, service and state.
+func (s *Store) StatsReferrals(ctx context.Context, from, to time.Time) ([]StatsReferral, error) {
 	day := strings.ReplaceAll(eatDay, "created_at", "f.created_at")
 	rows, err := s.r.QueryContext(ctx, `SELECT `+day+`, f.service_id, f.state, f.consent <> '', count(*)
 		FROM referrals f JOIN reports r ON r.id = f.report_id
@@ -111,54 +157,29 @@ func (s *Store) StatsReferrals(ctx context.Context, from, to time.Time) ([]stats
 		return nil, err
 	}
 	defer rows.Close()
-	type group struct {
-		day       int64
-		service   string
-		state     string
-		consented bool
-		n         int
-	}
-	var groups []group
+	var out []StatsReferral
 	for rows.Next() {
-		var g group
-		if err := rows.Scan(&g.day, &g.service, &g.state, &g.consented, &g.n); err != nil {
+		var r StatsReferral
+		var day int64
+		if err := rows.Scan(&day, &r.ServiceID, &r.State, &r.Consented, &r.N); err != nil {
 			return nil, err
 		}
-		groups = append(groups, g)
+		r.Day = dayStart(day)
+		out = append(out, r)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(groups) == 0 {
-		return nil, nil
-	}
-	svcs, err := s.Services(ctx)
-	if err != nil {
-		return nil, err
-	}
-	types := map[string]string{}
-	for _, list := range [][]directory.Service{svcs, directory.NationalLines(), directory.ImageRemovalTools()} {
-		for _, svc := range list {
-			types[svc.ID] = string(svc.Type)
-		}
-	}
-	out := make([]stats.Referral, 0, len(groups))
-	for _, g := range groups {
-		out = append(out, stats.Referral{Day: dayStart(g.day), Type: types[g.service], State: g.state, Consented: g.consented, N: g.n})
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
-// StatsPublished returns the statistics records of year (stats.Ledger).
-func (s *Store) StatsPublished(ctx context.Context, year int) ([]stats.Record, error) {
+// StatsPublished returns the statistics records of year (internal/stats: Ledger).
+func (s *Store) StatsPublished(ctx context.Context, year int) ([]StatsRecord, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT period, year, k, data, published_at FROM stats_published WHERE year = $1 ORDER BY period`, year)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []stats.Record
+	var out []StatsRecord
 	for rows.Next() {
-		var r stats.Record
+		var r StatsRecord
 		var data string
 		var at int64
 		if err := rows.Scan(&r.Period, &r.Year, &r.K, &data, &at); err != nil {
@@ -170,9 +191,9 @@ func (s *Store) StatsPublished(ctx context.Context, year int) ([]stats.Record, e
 	return out, rows.Err()
 }
 
-// StatsPublish stores statistics records, all or none; stats.ErrPublished
+// StatsPublish stores statistics records, all or none; ErrStatsPublished
 // when one is stored already (another instance published it first).
-func (s *Store) StatsPublish(ctx context.Context, recs []stats.Record) error {
+func (s *Store) StatsPublish(ctx context.Context, recs []StatsRecord) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -186,7 +207,7 @@ func (s *Store) StatsPublish(ctx context.Context, recs []stats.Record) error {
 		return nil
 	})
 	if IsUniqueViolation(err) {
-		return stats.ErrPublished
+		return ErrStatsPublished
 	}
 	return err
 }
@@ -230,5 +251,3 @@ func (s *Store) SetStatsKChange(ctx context.Context, from, to int) error {
 		statsKChange, []byte(fmt.Sprintf("%d>%d", from, to)))
 	return err
 }
-
-var _ stats.Source = (*Store)(nil)

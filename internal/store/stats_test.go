@@ -142,7 +142,7 @@ func TestStatsReferrals(t *testing.T) {
 		now := time.Date(2025, 6, 1, 12, 0, 0, 0, stats.EAT)
 		svc := directory.Service{ID: "org1.shelter", OrgID: "org1", Name: "Shelter", Type: directory.TypeShelter,
 			Counties: []string{"nairobi"}, Ages: directory.AgesAll, Channels: directory.Channels{Phone: "0700 000 001"}}
-		if err := s.CreateService(ctx, svc, now); err != nil {
+		if err := directory.Create(ctx, s, svc, now); err != nil {
 			t.Fatal(err)
 		}
 		statsReport(t, s, "yes", store.KindReport, now, true, "nairobi", "18-24", "sextortion")
@@ -164,7 +164,7 @@ func TestStatsReferrals(t *testing.T) {
 		refer("no", "org1.shelter", store.ReferralAccepted, "survivor", now) // not counted: no consent to count
 		refer("yes", "org1.shelter", store.ReferralSent, "survivor", now.AddDate(0, 1, 0))
 
-		got, err := s.StatsReferrals(ctx, now.AddDate(0, 0, -1), now.AddDate(0, 0, 1))
+		got, err := stats.FromStore(s).StatsReferrals(ctx, now.AddDate(0, 0, -1), now.AddDate(0, 0, 1))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -28,7 +28,7 @@ func (s *Server) statsHandler() http.HandlerFunc {
 	if k == 0 {
 		k = DefaultStatsK
 	}
-	svc, err := stats.NewService(s.rep.Store, k, s.rep.Now)
+	svc, err := stats.NewService(stats.FromStore(s.rep.Store), k, s.rep.Now)
 	if err != nil {
 		// The command line refuses a k under 2; a Config built in code
 		// that does so gets no page rather than a wrong one.

@@ -614,7 +614,7 @@ func (s *site) orgID() string {
 // truth tabulates the year the way the page is meant to, from what was
 // stored, independently of the stats package.
 func (d *yearData) truth(s *site) func(figureKey) int {
-	svcs, err := s.app.Store.Services(s.t.Context())
+	svcs, err := directory.Stored(s.t.Context(), s.app.Store)
 	if err != nil {
 		s.t.Fatal(err)
 	}
@@ -743,7 +743,7 @@ func TestStatsAttackRealisticYear(t *testing.T) {
 	db := newSQLite(t)
 	ck := testkit.NewClock(time.Date(2026, 6, 1, 0, 0, 0, 0, stats.EAT))
 	s := statsClockSite(t, db, ck)
-	svcs, err := s.app.Store.Services(t.Context())
+	svcs, err := directory.Stored(t.Context(), s.app.Store)
 	if err != nil {
 		t.Fatal(err)
 	}
