@@ -7,11 +7,12 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/salama-ke/salama/internal/problem"
 
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/ids"
@@ -308,7 +309,7 @@ func (s *Service) SetStatus(ctx context.Context, p *Principal, id, status, reaso
 	}
 	if status == store.StatusClosed {
 		if !slices.Contains(CloseReasons, reason) {
-			return fmt.Errorf("%w: a reason is needed to close", ErrInvalid)
+			return problem.Invalid(ErrInvalid, ProblemCloseReason, "reason")
 		}
 	} else {
 		reason = ""
@@ -331,7 +332,7 @@ func (s *Service) Assign(ctx context.Context, p *Principal, id, userID string) e
 	if userID != "" {
 		u, err := s.Store.User(ctx, userID)
 		if err != nil || u.OrgID != p.OrgID || u.Disabled {
-			return fmt.Errorf("%w: not a member", ErrInvalid)
+			return problem.Invalid(ErrInvalid, ProblemNotAMember, "user")
 		}
 	}
 	if err := s.Store.UpdateCase(ctx, p.OrgID, id, store.CaseUpdate{AssignedTo: &userID}, s.Now().UTC()); err != nil {
@@ -350,7 +351,7 @@ func (s *Service) Classify(ctx context.Context, p *Principal, id, gbvType string
 		return err
 	}
 	if gbvType != "" && !slices.Contains(GBVTypes, gbvType) {
-		return fmt.Errorf("%w: incident type", ErrInvalid)
+		return problem.Invalid(ErrInvalid, ProblemIncidentType, "gbv_type")
 	}
 	var clean []string
 	for _, f := range ContextFlags { // canonical order, no duplicates
@@ -359,7 +360,7 @@ func (s *Service) Classify(ctx context.Context, p *Principal, id, gbvType string
 		}
 	}
 	if len(clean) != len(slices.Compact(slices.Sorted(slices.Values(flags)))) {
-		return fmt.Errorf("%w: context flag", ErrInvalid)
+		return problem.Invalid(ErrInvalid, ProblemContextFlag, "flag")
 	}
 	if err := s.Store.UpdateCase(ctx, p.OrgID, id, store.CaseUpdate{GBVType: &gbvType, ContextFlags: &clean}, s.Now().UTC()); err != nil {
 		return err
@@ -374,10 +375,10 @@ func (s *Service) Classify(ctx context.Context, p *Principal, id, gbvType string
 func cleanText(text string) (string, error) {
 	text = strings.TrimSpace(strings.ToValidUTF8(text, "\uFFFD"))
 	if text == "" {
-		return "", fmt.Errorf("%w: empty", ErrInvalid)
+		return "", problem.Invalid(ErrInvalid, ProblemEmpty, "text")
 	}
 	if utf8.RuneCountInString(text) > MaxText {
-		return "", fmt.Errorf("%w: too long", ErrInvalid)
+		return "", problem.Invalid(ErrInvalid, ProblemTooLong, "text")
 	}
 	return text, nil
 }

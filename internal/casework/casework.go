@@ -63,7 +63,7 @@ var (
 	ErrForbidden     = errors.New("casework: not allowed for this role")
 	ErrWeakPassword  = errors.New("casework: password too weak")
 	ErrBadTransition = errors.New("casework: that status change is not allowed")
-	ErrInvalid       = errors.New("casework: invalid value")
+	ErrInvalid       = errors.New("casework: invalid value") // a problem.Problem with one of the Problem keys below
 	ErrUsernameTaken = errors.New("casework: username taken")
 )
 
@@ -194,3 +194,27 @@ func sha(b []byte) []byte {
 	h := sha256.Sum256(b)
 	return h[:]
 }
+
+// The keys of the problems (internal/problem) casework refuses a request
+// with, matching ErrInvalid. The console words each one (console,
+// problems.go); a test checks that every key has its words.
+const (
+	ProblemEmpty         = "empty"          // a message or note with nothing in it
+	ProblemTooLong       = "too_long"       // a message or note over MaxText
+	ProblemCloseReason   = "close_reason"   // closing without a reason
+	ProblemNotAMember    = "not_a_member"   // assigning to someone outside the organisation
+	ProblemIncidentType  = "incident_type"  // an unknown GBVIMS incident type
+	ProblemContextFlag   = "context_flag"   // an unknown context flag
+	ProblemDeclineReason = "decline_reason" // declining a referral without a reason
+	ProblemOutcome       = "outcome"        // completing a referral without an outcome
+	ProblemExportOptions = "export_options" // a case export's format, layout, period or fields
+	ProblemUsername      = "username"       // a username outside 3–40 of a-z 0-9 . - _
+	ProblemRole          = "role"           // an unknown role
+	ProblemSelfDisable   = "self_disable"   // an admin disabling themselves
+	ProblemSelfUnlock    = "self_unlock"    // an admin unlocking themselves
+)
+
+// ProblemKeys lists every key above.
+var ProblemKeys = []string{ProblemEmpty, ProblemTooLong, ProblemCloseReason, ProblemNotAMember, ProblemIncidentType,
+	ProblemContextFlag, ProblemDeclineReason, ProblemOutcome, ProblemExportOptions, ProblemUsername, ProblemRole,
+	ProblemSelfDisable, ProblemSelfUnlock}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/salama-ke/salama/internal/problem"
+
 	"github.com/salama-ke/salama/internal/directory"
 
 	"github.com/salama-ke/salama/internal/audit"
@@ -99,7 +101,7 @@ func (s *Service) ExportCases(ctx context.Context, p *Principal, password, code 
 	}
 	o, err := o.Check()
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %w", problem.Invalid(ErrInvalid, ProblemExportOptions, ""), err)
 	}
 	if err := s.Reauthenticate(ctx, p, password, code, "export"); err != nil {
 		return nil, err

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/salama-ke/salama/internal/problem"
+
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/ids"
 	"github.com/salama-ke/salama/internal/seal"
@@ -451,10 +453,10 @@ func (s *Service) CreateEnrolledUser(ctx context.Context, orgID string, orgKey *
 func (s *Service) newUser(ctx context.Context, orgID string, orgKey *seal.OrgIdentity, n NewUser, secret string) (*store.User, error) {
 	username := normaliseUsername(n.Username)
 	if !validUsername(username) {
-		return nil, fmt.Errorf("%w: a username is 3 to 40 of a-z 0-9 . - _", ErrInvalid)
+		return nil, problem.Invalid(ErrInvalid, ProblemUsername, "username")
 	}
 	if _, ok := ParseRole(string(n.Role)); !ok {
-		return nil, fmt.Errorf("%w: role", ErrInvalid)
+		return nil, problem.Invalid(ErrInvalid, ProblemRole, "role")
 	}
 	u := &store.User{ID: "usr_" + ids.New()[:16], OrgID: orgID, Username: username, DisplayName: strings.TrimSpace(n.DisplayName),
 		Role: string(n.Role), KDFParams: s.KDFParams.String(), CreatedAt: s.Now().UTC()}
@@ -711,7 +713,7 @@ func (s *Service) member(ctx context.Context, p *Principal, userID, self string)
 		return nil, err
 	}
 	if u.ID == p.UserID {
-		return nil, fmt.Errorf("%w: %s", ErrInvalid, self)
+		return nil, problem.Invalid(ErrInvalid, self, "")
 	}
 	if Role(u.Role) == RoleCoordinator && p.Role != RoleCoordinator {
 		return nil, ErrForbidden
@@ -730,7 +732,7 @@ func (s *Service) member(ctx context.Context, p *Principal, userID, self string)
 // Re-enabling wraps the current key for the member again; a member from
 // before holder keys cannot receive it and needs a new enrolment.
 func (s *Service) SetMemberDisabled(ctx context.Context, p *Principal, userID string, disabled bool) error {
-	u, err := s.member(ctx, p, userID, "you cannot disable yourself")
+	u, err := s.member(ctx, p, userID, ProblemSelfDisable)
 	if err != nil {
 		return err
 	}
@@ -776,7 +778,7 @@ func (s *Service) SetMemberDisabled(ctx context.Context, p *Principal, userID st
 // session should not help guessing. It reports whether there was anything
 // to clear.
 func (s *Service) UnlockMember(ctx context.Context, p *Principal, userID string) (bool, error) {
-	u, err := s.member(ctx, p, userID, "you cannot unlock yourself")
+	u, err := s.member(ctx, p, userID, ProblemSelfUnlock)
 	if err != nil {
 		return false, err
 	}

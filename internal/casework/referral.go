@@ -3,10 +3,11 @@ package casework
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/salama-ke/salama/internal/problem"
 
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/directory"
@@ -407,12 +408,12 @@ func (s *Service) ReferralAction(ctx context.Context, p *Principal, refID, actio
 		next.State, act = store.ReferralAccepted, audit.ReferralAccepted
 	case action == ActionDecline && receiver && from == store.ReferralSent:
 		if !slices.Contains(referral.DeclineReasons, reason) {
-			return fmt.Errorf("%w: choose a reason", ErrInvalid)
+			return problem.Invalid(ErrInvalid, ProblemDeclineReason, "reason")
 		}
 		next.State, next.Reason, act = store.ReferralDeclined, reason, audit.ReferralDeclined
 	case action == ActionComplete && receiver && from == store.ReferralAccepted:
 		if !slices.Contains(referral.Outcomes, reason) {
-			return fmt.Errorf("%w: choose an outcome", ErrInvalid)
+			return problem.Invalid(ErrInvalid, ProblemOutcome, "reason")
 		}
 		next.State, next.Reason, act = store.ReferralCompleted, reason, audit.ReferralCompleted
 	case action == ActionRevoke && sender && slices.Contains(referral.OpenStates, from):

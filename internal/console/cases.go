@@ -175,23 +175,11 @@ func (c *Console) act(w http.ResponseWriter, r *http.Request, p *casework.Princi
 	case errors.Is(err, casework.ErrBadTransition):
 		c.renderCase(w, r, p, http.StatusConflict, "", "That status change is not allowed from the report's current status.")
 	case errors.Is(err, casework.ErrInvalid):
-		c.renderCase(w, r, p, http.StatusUnprocessableEntity, "", problemText(err))
+		c.renderCase(w, r, p, http.StatusUnprocessableEntity, "", problemText(err, "Please check the values and try again."))
 	default:
 		c.log.Error("report change failed", "err", err)
 		c.renderCase(w, r, p, http.StatusServiceUnavailable, "", "The change could not be saved. Please try again in a minute.")
 	}
-}
-
-func problemText(err error) string {
-	switch err.Error() {
-	case "casework: invalid value: empty":
-		return "Write something first."
-	case "casework: invalid value: too long":
-		return "This is too long (at most 4,000 characters)."
-	case "casework: invalid value: a reason is needed to close":
-		return "Choose why the report is closed."
-	}
-	return "Please check the values and try again."
 }
 
 func (c *Console) setStatus(w http.ResponseWriter, r *http.Request, p *casework.Principal) {

@@ -64,7 +64,7 @@ func (c *Console) addMember(w http.ResponseWriter, r *http.Request, p *casework.
 	case errors.Is(err, casework.ErrUsernameTaken):
 		c.renderMembers(w, r, p, http.StatusConflict, v, "", "That username is taken.")
 	case errors.Is(err, casework.ErrInvalid):
-		c.renderMembers(w, r, p, http.StatusUnprocessableEntity, v, "", "A username is 3 to 40 characters: a–z, 0–9, dot, dash or underscore. Choose a role.")
+		c.renderMembers(w, r, p, http.StatusUnprocessableEntity, v, "", problemText(err, "Check the username and the role."))
 	case errors.Is(err, casework.ErrForbidden):
 		c.fail(w, r, p, http.StatusNotFound, "This page does not exist.")
 	default:
@@ -90,7 +90,7 @@ func (c *Console) setDisabled(w http.ResponseWriter, r *http.Request, p *casewor
 	case errors.Is(err, casework.ErrNotFound):
 		c.fail(w, r, p, http.StatusNotFound, "No such member.")
 	case errors.Is(err, casework.ErrInvalid):
-		c.renderMembers(w, r, p, http.StatusUnprocessableEntity, membersView{}, "", "You cannot disable yourself.")
+		c.renderMembers(w, r, p, http.StatusUnprocessableEntity, membersView{}, "", problemText(err, "That member cannot be changed."))
 	case errors.Is(err, casework.ErrForbidden):
 		c.renderMembers(w, r, p, http.StatusForbidden, membersView{}, "", "Only a network coordinator can disable or enable a coordinator.")
 	default:
@@ -110,7 +110,7 @@ func (c *Console) unlockMember(w http.ResponseWriter, r *http.Request, p *casewo
 	case errors.Is(err, casework.ErrNotFound):
 		c.fail(w, r, p, http.StatusNotFound, "No such member.")
 	case errors.Is(err, casework.ErrInvalid):
-		c.renderMembers(w, r, p, http.StatusUnprocessableEntity, membersView{}, "", "You cannot unlock yourself.")
+		c.renderMembers(w, r, p, http.StatusUnprocessableEntity, membersView{}, "", problemText(err, "That member cannot be changed."))
 	case errors.Is(err, casework.ErrForbidden):
 		c.renderMembers(w, r, p, http.StatusForbidden, membersView{}, "", "Only a network coordinator can unlock a coordinator.")
 	default:

@@ -168,19 +168,9 @@ func (c *Console) actReferral(w http.ResponseWriter, r *http.Request, p *casewor
 	case errors.Is(err, casework.ErrBadTransition):
 		c.fail(w, r, p, http.StatusConflict, "That step is not possible now: the referral has moved on. Open the report again.")
 	case errors.Is(err, casework.ErrInvalid):
-		c.fail(w, r, p, http.StatusUnprocessableEntity, referralProblem(err))
+		c.fail(w, r, p, http.StatusUnprocessableEntity, problemText(err, "Please check the referral and try again."))
 	default:
 		c.log.Error("referral failed", "err", err)
 		c.fail(w, r, p, http.StatusServiceUnavailable, "The referral could not be saved. Please try again in a minute.")
 	}
-}
-
-func referralProblem(err error) string {
-	msg := err.Error()
-	const prefix = "casework: invalid value: "
-	if len(msg) > len(prefix) && msg[:len(prefix)] == prefix {
-		m := msg[len(prefix):]
-		return string(m[0]-'a'+'A') + m[1:] + "."
-	}
-	return "Please check the referral and try again."
 }

@@ -185,11 +185,11 @@ func TestCaseworkForms(t *testing.T) {
 		}
 
 		expect(t, "assign to another organisation's member", post("assign", url.Values{"user": {s.User("demo-child-caseworker").ID}}),
-			http.StatusUnprocessableEntity, "Please check the values")
+			http.StatusUnprocessableEntity, "Choose a member of your organisation.")
 		done("assign", post("assign", url.Values{"user": {s.User("demo-admin").ID}}))
 		expect(t, "assigned", b.get(page), 200, `selected>demo-admin</option>`)
 
-		expect(t, "unknown incident type", post("classify", url.Values{"gbv_type": {"cyberbullying"}}), http.StatusUnprocessableEntity)
+		expect(t, "unknown incident type", post("classify", url.Values{"gbv_type": {"cyberbullying"}}), http.StatusUnprocessableEntity, "Choose an incident type from the list.")
 		done("classify", post("classify", url.Values{"gbv_type": {"sexual_assault"}, "flag": {"online", "trafficking"}}))
 		expect(t, "classified", b.get(page), 200, `value="sexual_assault" selected`, `value="online" checked`, `value="trafficking" checked`)
 
