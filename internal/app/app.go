@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/salama-ke/salama/internal/audit"
@@ -101,12 +100,6 @@ func OpenCore(ctx context.Context, o *Options) (*Core, error) {
 	}
 	if err := o.KDFParams.Validate(); err != nil {
 		return nil, err
-	}
-	if o.NetworkSecret == "" {
-		o.NetworkSecret = os.Getenv("SALAMA_NETWORK_SECRET")
-	}
-	if o.SigningKey == "" {
-		o.SigningKey = os.Getenv("SALAMA_SIGNING_KEY")
 	}
 	st, err := store.Open(ctx, o.Database, o.DataDir)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/salama-ke/salama/internal/app"
@@ -49,7 +48,7 @@ func orgCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	ctx := context.Background()
-	core, err := app.OpenCore(ctx, &app.Options{DataDir: *c.data, Database: *c.database})
+	core, err := c.openCore(ctx)
 	if err != nil {
 		return err
 	}
@@ -81,12 +80,12 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if !ok {
 		return fmt.Errorf("--role must be caseworker, org_admin or coordinator")
 	}
-	code, err := recoveryCode(stdin, stderr)
+	code, err := recoveryCode(c.secrets, stdin, stderr)
 	if err != nil {
 		return err
 	}
 	ctx := context.Background()
-	core, err := app.OpenCore(ctx, &app.Options{DataDir: *c.data, Database: *c.database})
+	core, err := c.openCore(ctx)
 	if err != nil {
 		return err
 	}
@@ -113,8 +112,8 @@ func safeID(s string) string {
 
 // recoveryCode reads the organisation's recovery code from
 // SALAMA_RECOVERY_CODE or, asking for it, from stdin.
-func recoveryCode(stdin io.Reader, stderr io.Writer) (string, error) {
-	if code := os.Getenv("SALAMA_RECOVERY_CODE"); code != "" {
+func recoveryCode(env secrets, stdin io.Reader, stderr io.Writer) (string, error) {
+	if code := env.RecoveryCode; code != "" {
 		return code, nil
 	}
 	fmt.Fprint(stderr, "The organisation's recovery code: ")
@@ -155,12 +154,12 @@ func rotateKeyCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 	if *orgID == "" {
 		return errors.New("usage: salama org rotate-key --org ORG_ID (asks for the recovery code, or reads SALAMA_RECOVERY_CODE)")
 	}
-	code, err := recoveryCode(stdin, stderr)
+	code, err := recoveryCode(c.secrets, stdin, stderr)
 	if err != nil {
 		return err
 	}
 	ctx := context.Background()
-	core, err := app.OpenCore(ctx, &app.Options{DataDir: *c.data, Database: *c.database})
+	core, err := c.openCore(ctx)
 	if err != nil {
 		return err
 	}

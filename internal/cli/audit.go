@@ -65,7 +65,7 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 
 	// Never create a key here: a fresh key would only report every entry
 	// as forged.
-	key, err := seal.LoadSigningKey(*c.data, os.Getenv("SALAMA_SIGNING_KEY"))
+	key, err := seal.LoadSigningKey(*c.data, c.secrets.SigningKey)
 	if errors.Is(err, seal.ErrNoSigningKey) {
 		return fmt.Errorf("%w; verifying needs the key the server signs with: use --data, or SALAMA_SIGNING_KEY", err)
 	}

@@ -128,7 +128,7 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 	toDir := f.str("to-dir", "", "directory to write salama-YYYYMMDDTHHMMSSZ.age in (instead of --to)")
 	keepDays := f.integer("keep-days", 0, "the backup expires this many days after it is taken; with --to-dir, older backups there are deleted (0: no expiry)")
 	var recipients recipientList
-	if v := os.Getenv("SALAMA_BACKUP_RECIPIENT"); v != "" {
+	if v := c.secrets.BackupRecipient; v != "" {
 		recipients.Set(v)
 	}
 	f.Var(&recipients, "recipient", "age public key to encrypt to (age1pq1… or age1…); repeat for several (SALAMA_BACKUP_RECIPIENT, comma-separated)")
@@ -187,7 +187,7 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	var ds *seal.DeploymentSecrets
 	if *secrets {
-		if ds, err = seal.LoadDeploymentSecrets(*c.data, os.Getenv("SALAMA_NETWORK_SECRET"), os.Getenv("SALAMA_SIGNING_KEY")); err != nil {
+		if ds, err = seal.LoadDeploymentSecrets(*c.data, c.secrets.NetworkSecret, c.secrets.SigningKey); err != nil {
 			return fmt.Errorf("--include-secrets: %w", err)
 		}
 	}
@@ -396,14 +396,14 @@ func restoreCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		fmt.Fprintf(stdout, "Wrote %s from the backup.\n", p)
 	}
 
-	if missing := missingSecrets(*c.data); len(missing) > 0 {
+	if missing := missingSecrets(*c.data, c.secrets); len(missing) > 0 {
 		fmt.Fprintf(stdout, "\nBefore `salama serve`: put the deployment's %s into %s (mode 0600),\n"+
 			"or set %s. The database names their fingerprints: without them, or with\n"+
 			"others, the server refuses to start (identifier matching and the audit log depend on them).\n",
 			strings.Join(missing, " and "), *c.data, strings.Join(missingEnv(missing), " and "))
 	}
 	// With the signing key at hand, prove the audit log came back whole.
-	key, err := seal.LoadSigningKey(*c.data, os.Getenv("SALAMA_SIGNING_KEY"))
+	key, err := seal.LoadSigningKey(*c.data, c.secrets.SigningKey)
 	if err != nil {
 		return nil
 	}
@@ -422,10 +422,10 @@ func restoreCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 
 // missingSecrets names the key files the data directory lacks (and the
 // environment does not give).
-func missingSecrets(dataDir string) []string {
+func missingSecrets(dataDir string, env secrets) []string {
 	var missing []string
-	for _, k := range []struct{ file, env string }{{seal.NetworkSecretFile, "SALAMA_NETWORK_SECRET"}, {seal.SigningKeyFile, "SALAMA_SIGNING_KEY"}} {
-		if os.Getenv(k.env) != "" {
+	for _, k := range []struct{ file, env string }{{seal.NetworkSecretFile, env.NetworkSecret}, {seal.SigningKeyFile, env.SigningKey}} {
+		if k.env != "" {
 			continue
 		}
 		if _, err := os.Stat(filepath.Join(dataDir, k.file)); err != nil {

@@ -147,7 +147,7 @@ func signingKeyCmd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unexpected argument %q", f.Arg(0))
 	}
 	// Never create one: a new key would sign nothing that exists.
-	key, err := seal.LoadSigningKey(*data, os.Getenv("SALAMA_SIGNING_KEY"))
+	key, err := seal.LoadSigningKey(*data, readSecrets().SigningKey)
 	if errors.Is(err, seal.ErrNoSigningKey) {
 		return fmt.Errorf("%w; the server creates it at first start: use --data, or SALAMA_SIGNING_KEY", err)
 	}

@@ -104,48 +104,63 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// flags wraps a FlagSet so every flag has an environment variable.
-type flags struct{ *flag.FlagSet }
+// flags wraps a FlagSet so every flag has an environment variable. A
+// variable that does not parse makes Parse fail, naming it.
+type flags struct {
+	*flag.FlagSet
+	bad *[]error
+}
 
 func newFlags(name string, stderr io.Writer) flags {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	return flags{fs}
+	return flags{fs, new([]error)}
 }
 
-func envName(flagName string) string {
-	return "SALAMA_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+// Parse parses args after checking the flags' environment variables.
+func (f flags) Parse(args []string) error {
+	if len(*f.bad) > 0 {
+		fmt.Fprintln(f.Output(), (*f.bad)[0])
+		return (*f.bad)[0]
+	}
+	return f.FlagSet.Parse(args)
 }
 
 func (f flags) str(name, def, help string) *string {
-	if v, ok := os.LookupEnv(envName(name)); ok {
+	if v, ok := lookupEnv(name); ok {
 		def = v
 	}
 	return f.String(name, def, help+" ("+envName(name)+")")
 }
 
 func (f flags) boolean(name string, def bool, help string) *bool {
-	if v, ok := os.LookupEnv(envName(name)); ok {
+	if v, ok := lookupEnv(name); ok {
 		if b, err := strconv.ParseBool(v); err == nil {
 			def = b
+		} else {
+			*f.bad = append(*f.bad, envError(name, v, "true or false"))
 		}
 	}
 	return f.Bool(name, def, help+" ("+envName(name)+")")
 }
 
 func (f flags) integer(name string, def int, help string) *int {
-	if v, ok := os.LookupEnv(envName(name)); ok {
+	if v, ok := lookupEnv(name); ok {
 		if n, err := strconv.Atoi(v); err == nil {
 			def = n
+		} else {
+			*f.bad = append(*f.bad, envError(name, v, "a whole number"))
 		}
 	}
 	return f.Int(name, def, help+" ("+envName(name)+")")
 }
 
 func (f flags) duration(name string, def time.Duration, help string) *time.Duration {
-	if v, ok := os.LookupEnv(envName(name)); ok {
+	if v, ok := lookupEnv(name); ok {
 		if d, err := time.ParseDuration(v); err == nil {
 			def = d
+		} else {
+			*f.bad = append(*f.bad, envError(name, v, "a duration such as 90s or 5m"))
 		}
 	}
 	return f.Duration(name, def, help+" ("+envName(name)+")")
@@ -154,13 +169,29 @@ func (f flags) duration(name string, def time.Duration, help string) *time.Durat
 // common are the flags every command that opens the database takes.
 type common struct {
 	data, database *string
+	secrets        secrets
 }
 
 func (f flags) common() common {
 	return common{
 		data:     f.str("data", "./salama-data", "directory for the SQLite database and the network secret file"),
 		database: f.str("database", "", "PostgreSQL URL (postgres://…); empty for SQLite in the data directory"),
+		secrets:  readSecrets(),
 	}
+}
+
+// options are the application's options every command starts from: where
+// the database is, and the deployment's secrets when the environment
+// gives them (otherwise the data directory's files).
+func (c common) options() app.Options {
+	return app.Options{DataDir: *c.data, Database: *c.database, NetworkSecret: c.secrets.NetworkSecret, SigningKey: c.secrets.SigningKey}
+}
+
+// openCore opens the database and the deployment's keys, as the commands
+// other than serve do.
+func (c common) openCore(ctx context.Context) (*app.Core, error) {
+	o := c.options()
+	return app.OpenCore(ctx, &o)
 }
 
 // serve runs the server until ctx ends, then shuts it down gracefully.
@@ -240,7 +271,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
-	a, err := app.New(ctx, app.Options{DataDir: *c.data, Database: *c.database, KDFConcurrency: *kdfN, Web: wc, Demo: *demoNet, Logger: log,
+	a, err := app.New(ctx, app.Options{DataDir: *c.data, Database: *c.database, NetworkSecret: c.secrets.NetworkSecret, SigningKey: c.secrets.SigningKey, KDFConcurrency: *kdfN, Web: wc, Demo: *demoNet, Logger: log,
 		Retention: &policy, Gateway: gw, StatsKReplaces: *statsKReplaces, Alerts: ao, MinFreeDisk: minFreeBytes})
 	if err != nil {
 		return err

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/salama-ke/salama/internal/app"
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/store"
@@ -163,7 +162,7 @@ func directoryImport(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	core, err := app.OpenCore(ctx, &app.Options{DataDir: *c.data, Database: *c.database})
+	core, err := c.openCore(ctx)
 	if err != nil {
 		return err
 	}

@@ -88,8 +88,8 @@ func keysCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	o := keys.RotateOptions{Options: keys.Options{DataDir: *c.data, NetworkEnv: os.Getenv("SALAMA_NETWORK_SECRET"),
-		SigningEnv: os.Getenv("SALAMA_SIGNING_KEY")}, Out: *out, Lost: *lost, PreviousKey: *previous,
+	o := keys.RotateOptions{Options: keys.Options{DataDir: *c.data, NetworkEnv: c.secrets.NetworkSecret,
+		SigningEnv: c.secrets.SigningKey}, Out: *out, Lost: *lost, PreviousKey: *previous,
 		PendingJobs: []string{casework.JobOrgRekey}}
 	if *network {
 		res, err := keys.RotateNetworkSecret(ctx, st, o)

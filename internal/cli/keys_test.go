@@ -26,6 +26,7 @@ import (
 func openApp(t *testing.T, dir, database string) (*app.App, error) {
 	t.Helper()
 	return app.New(t.Context(), app.Options{DataDir: dir, Database: database, KDFParams: seal.TestKDFParams,
+		NetworkSecret: os.Getenv("SALAMA_NETWORK_SECRET"), SigningKey: os.Getenv("SALAMA_SIGNING_KEY"), // as the command line passes them
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 }
 

@@ -29,6 +29,7 @@ func clearEnv(t *testing.T) {
 func demoNetwork(t *testing.T, dir, database string, now func() time.Time) []string {
 	t.Helper()
 	a, err := app.New(t.Context(), app.Options{DataDir: dir, Database: database, KDFParams: seal.TestKDFParams, Demo: true,
+		NetworkSecret: os.Getenv("SALAMA_NETWORK_SECRET"), SigningKey: os.Getenv("SALAMA_SIGNING_KEY"),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: now})
 	if err != nil {
 		t.Fatal(err)

@@ -118,7 +118,7 @@ func purgeCmd(args []string, stdout, stderr io.Writer) error {
 	if !*dryRun {
 		// Purges are signed into the audit log with the server's key:
 		// never make a new one here, which would break the chain.
-		key, err := seal.LoadSigningKey(*c.data, os.Getenv("SALAMA_SIGNING_KEY"))
+		key, err := seal.LoadSigningKey(*c.data, c.secrets.SigningKey)
 		if errors.Is(err, seal.ErrNoSigningKey) {
 			return fmt.Errorf("%w; purging signs the audit log with the server's key: use --data, or SALAMA_SIGNING_KEY", err)
 		}

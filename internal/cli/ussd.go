@@ -21,10 +21,6 @@ import (
 	"github.com/salama-ke/salama/internal/ussd"
 )
 
-// atAPIKeyEnv holds Africa's Talking's API key. It is read from the
-// environment only: a flag would show in the process list.
-const atAPIKeyEnv = "SALAMA_AT_API_KEY"
-
 // gateway adds serve's flags for USSD and SMS and returns a function that
 // builds the options after parsing.
 func (f flags) gateway() func(log *slog.Logger) (app.GatewayOptions, error) {
@@ -60,7 +56,7 @@ func (f flags) gateway() func(log *slog.Logger) (app.GatewayOptions, error) {
 			if e := strings.TrimSpace(*atEndpoint); e != "" {
 				endpoint = e
 			}
-			at, err := sms.NewAfricasTalking(*atUser, os.Getenv(atAPIKeyEnv), *atFrom, endpoint)
+			at, err := sms.NewAfricasTalking(*atUser, readSecrets().ATAPIKey, *atFrom, endpoint)
 			if err != nil {
 				return o, fmt.Errorf("--sms-provider africastalking: %w (--at-username, %s)", err, atAPIKeyEnv)
 			}
