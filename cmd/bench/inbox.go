@@ -17,6 +17,8 @@ import (
 	"strings"
 	"time"
 
+	vocab "github.com/salama-ke/salama/internal/report"
+
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/store"
@@ -364,7 +366,7 @@ func (f *fixture) row(args *[]any) string {
 		County: directory.Counties()[g.IntN(47)].Slug, WhenLast: pick(reporting.WhenChoices),
 		DangerNow:  []string{"yes", "no", "no", "no", "no", "no", "no", ""}[g.IntN(8)],
 		Categories: strings.Split(some(reporting.WhatChoices, 2), ","), Help: strings.Split(some(reporting.HelpChoices, 3), ",")}
-	r.ChildInvolved = r.About == "child" || slices.Contains([]string{"under13", "13-15", "16-17"}, r.AgeBand)
+	r.ChildInvolved = r.About == vocab.AboutChild || vocab.IsChild(r.AgeBand)
 	r.Urgency = reporting.Urgency(r)
 	created := f.start.Add(time.Duration(f.n)*fixtureEvery + time.Duration(g.Int64N(int64(fixtureEvery)))).Truncate(time.Second)
 	*args = append(*args, id, caseRef(f.n), f.orgID, pick(fixtureStatuses), created.Unix(), created.Unix(), r.About,

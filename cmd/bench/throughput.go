@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	vocab "github.com/salama-ke/salama/internal/report"
+
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/seal"
 )
@@ -118,10 +120,10 @@ func (op *floorOp) report(ctx context.Context) error {
 	var raw [16]byte
 	rand.Read(raw[:])
 	id := hex.EncodeToString(raw[:]) // a report id, as the server draws one
-	if _, err := dk.Seal(id, reporting.FieldNarrative, op.narrative); err != nil {
+	if _, err := dk.Seal(id, vocab.FieldNarrative, op.narrative); err != nil {
 		return err
 	}
-	if _, err := dk.Seal(id, reporting.FieldIdentifiers, op.ids); err != nil {
+	if _, err := dk.Seal(id, vocab.FieldIdentifiers, op.ids); err != nil {
 		return err
 	}
 	if _, err := op.recipient.WrapDataKey(dk); err != nil {

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/salama-ke/salama/internal/report"
+
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/evidence"
@@ -135,13 +137,13 @@ func (s *Service) ExportBundle(ctx context.Context, p *Principal, reportID strin
 	}
 	var a account
 	a.report = r
-	if a.narrative, err = open(reporting.FieldNarrative); err != nil {
+	if a.narrative, err = open(report.FieldNarrative); err != nil {
 		return nil, err
 	}
-	if a.country, err = open(reporting.FieldCountry); err != nil {
+	if a.country, err = open(report.FieldCountry); err != nil {
 		return nil, err
 	}
-	if raw, err := open(reporting.FieldIdentifiers); err != nil {
+	if raw, err := open(report.FieldIdentifiers); err != nil {
 		return nil, err
 	} else if raw != "" {
 		if err := json.Unmarshal([]byte(raw), &a.identifiers); err != nil {
@@ -155,7 +157,7 @@ func (s *Service) ExportBundle(ctx context.Context, p *Principal, reportID strin
 	now := s.Now().UTC()
 	var shots []evidence.Record
 	for i, att := range atts {
-		b, err := dk.Open(r.ID, "attachment:"+att.ID, att.Sealed)
+		b, err := dk.Open(r.ID, report.AttachmentField(att.ID), att.Sealed)
 		if err != nil {
 			return nil, err
 		}
@@ -188,7 +190,7 @@ func (s *Service) ExportBundle(ctx context.Context, p *Principal, reportID strin
 	var thread strings.Builder
 	fmt.Fprintf(&thread, "CONVERSATION — case %s\n\nThe messages between the survivor and the caseworkers of %s, oldest first,\nexactly as written. Caseworkers are not named.\n", r.CaseRef, p.OrgName)
 	for _, m := range msgs {
-		b, err := dk.Open(r.ID, "message:"+m.ID, m.Sealed)
+		b, err := dk.Open(r.ID, report.MessageField(m.ID), m.Sealed)
 		if err != nil {
 			return nil, err
 		}

@@ -12,6 +12,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/salama-ke/salama/internal/report"
+
 	"github.com/salama-ke/salama/internal/problem"
 
 	"github.com/salama-ke/salama/internal/audit"
@@ -179,19 +181,19 @@ func (s *Service) Open(ctx context.Context, p *Principal, id string) (*Case, err
 		b, err := dk.Open(r.ID, name, f)
 		return b, true, err
 	}
-	if b, ok, err := open(reporting.FieldNarrative); err != nil {
+	if b, ok, err := open(report.FieldNarrative); err != nil {
 		return nil, err
 	} else if ok {
 		c.Narrative = string(b)
 	}
-	if b, ok, err := open(reporting.FieldIdentifiers); err != nil {
+	if b, ok, err := open(report.FieldIdentifiers); err != nil {
 		return nil, err
 	} else if ok {
 		if err := json.Unmarshal(b, &c.Identifiers); err != nil {
 			return nil, err
 		}
 	}
-	if b, ok, err := open(reporting.FieldContact); err != nil {
+	if b, ok, err := open(report.FieldContact); err != nil {
 		return nil, err
 	} else if ok {
 		c.Contact = &reporting.Contact{}
@@ -199,7 +201,7 @@ func (s *Service) Open(ctx context.Context, p *Principal, id string) (*Case, err
 			return nil, err
 		}
 	}
-	if b, ok, err := open(reporting.FieldCountry); err != nil {
+	if b, ok, err := open(report.FieldCountry); err != nil {
 		return nil, err
 	} else if ok {
 		c.Country = string(b)
@@ -209,7 +211,7 @@ func (s *Service) Open(ctx context.Context, p *Principal, id string) (*Case, err
 		return nil, err
 	}
 	for _, a := range atts {
-		b, err := dk.Open(r.ID, "attachment:"+a.ID, a.Sealed)
+		b, err := dk.Open(r.ID, report.AttachmentField(a.ID), a.Sealed)
 		if err != nil {
 			return nil, err
 		}
@@ -240,7 +242,7 @@ func (s *Service) Open(ctx context.Context, p *Principal, id string) (*Case, err
 	}
 	c.SMSNudges = s.Nudge != nil && r.ContactPref == "phone"
 	for _, m := range msgs {
-		b, err := dk.Open(r.ID, "message:"+m.ID, m.Sealed)
+		b, err := dk.Open(r.ID, report.MessageField(m.ID), m.Sealed)
 		if err != nil {
 			return nil, err
 		}
@@ -260,7 +262,7 @@ func (s *Service) Open(ctx context.Context, p *Principal, id string) (*Case, err
 		return nil, err
 	}
 	for _, n := range notes {
-		b, err := dk.Open(r.ID, "note:"+n.ID, n.Sealed)
+		b, err := dk.Open(r.ID, report.NoteField(n.ID), n.Sealed)
 		if err != nil {
 			return nil, err
 		}
@@ -384,8 +386,9 @@ func cleanText(text string) (string, error) {
 }
 
 // sealText checks a note or message, opens the report's key and seals the
-// text as field prefix+":"+a new id. The caller destroys the returned key.
-func (s *Service) sealText(ctx context.Context, p *Principal, id, prefix, text string) (r *store.Report, dk *seal.DataKey, tid string, sealed seal.Sealed, err error) {
+// text as the field that name gives a new id (report.NoteField or
+// report.MessageField). The caller destroys the returned key.
+func (s *Service) sealText(ctx context.Context, p *Principal, id string, field func(string) string, text string) (r *store.Report, dk *seal.DataKey, tid string, sealed seal.Sealed, err error) {
 	if text, err = cleanText(text); err != nil {
 		return nil, nil, "", nil, err
 	}
@@ -396,7 +399,7 @@ func (s *Service) sealText(ctx context.Context, p *Principal, id, prefix, text s
 		return nil, nil, "", nil, err
 	}
 	tid = ids.New()
-	if sealed, err = dk.Seal(r.ID, prefix+":"+tid, []byte(text)); err != nil {
+	if sealed, err = dk.Seal(r.ID, field(tid), []byte(text)); err != nil {
 		dk.Destroy()
 		return nil, nil, "", nil, err
 	}
@@ -405,7 +408,7 @@ func (s *Service) sealText(ctx context.Context, p *Principal, id, prefix, text s
 
 // AddNote adds a private note, sealed under the report's key.
 func (s *Service) AddNote(ctx context.Context, p *Principal, id, text string) error {
-	r, dk, nid, sealed, err := s.sealText(ctx, p, id, "note", text)
+	r, dk, nid, sealed, err := s.sealText(ctx, p, id, report.NoteField, text)
 	if err != nil {
 		return err
 	}
@@ -422,7 +425,7 @@ func (s *Service) AddNote(ctx context.Context, p *Principal, id, text string) er
 // and sent by a background job, so the caseworker never waits on the SMS
 // provider and a nudge is never lost.
 func (s *Service) SendMessage(ctx context.Context, p *Principal, id, text string) error {
-	r, dk, mid, sealed, err := s.sealText(ctx, p, id, "message", text)
+	r, dk, mid, sealed, err := s.sealText(ctx, p, id, report.MessageField, text)
 	if err != nil {
 		return err
 	}
@@ -469,10 +472,10 @@ func (s *Service) nudgeNumber(ctx context.Context, r *store.Report, dk *seal.Dat
 	if err != nil {
 		return "", err
 	}
-	if f[reporting.FieldContact] == nil {
+	if f[report.FieldContact] == nil {
 		return "", nil
 	}
-	b, err := dk.Open(r.ID, reporting.FieldContact, f[reporting.FieldContact])
+	b, err := dk.Open(r.ID, report.FieldContact, f[report.FieldContact])
 	if err != nil {
 		return "", err
 	}

@@ -9,8 +9,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/salama-ke/salama/internal/report"
+
 	"github.com/salama-ke/salama/internal/evidence"
-	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
 )
@@ -145,14 +146,14 @@ func (s *Service) displayCopy(ctx context.Context, dk *seal.DataKey, reportID st
 		return "", nil, err
 	}
 	if sealed != nil {
-		b, err := dk.Open(reportID, reporting.DisplayField(att.ID), sealed)
+		b, err := dk.Open(reportID, report.DisplayField(att.ID), sealed)
 		if err != nil {
 			return "", nil, err
 		}
 		ct, data, _ := bytes.Cut(b, []byte("\n"))
 		return string(ct), data, nil
 	}
-	b, err := dk.Open(reportID, "attachment:"+att.ID, att.Sealed)
+	b, err := dk.Open(reportID, report.AttachmentField(att.ID), att.Sealed)
 	if err != nil {
 		return "", nil, err
 	}

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/salama-ke/salama/internal/report"
+
 	"github.com/salama-ke/salama/internal/problem"
 
 	"github.com/salama-ke/salama/internal/directory"
@@ -250,19 +252,19 @@ func (s *Service) openForExport(ctx context.Context, p *Principal, r *store.Repo
 	for _, f := range want {
 		switch f {
 		case caseexport.FieldNarrative:
-			b, err := open(reporting.FieldNarrative)
+			b, err := open(report.FieldNarrative)
 			if err != nil {
 				return nil, err
 			}
 			c.Narrative = string(b)
 		case caseexport.FieldCountry:
-			b, err := open(reporting.FieldCountry)
+			b, err := open(report.FieldCountry)
 			if err != nil {
 				return nil, err
 			}
 			c.Country = string(b)
 		case caseexport.FieldIdentifiers:
-			b, err := open(reporting.FieldIdentifiers)
+			b, err := open(report.FieldIdentifiers)
 			if err != nil {
 				return nil, err
 			}

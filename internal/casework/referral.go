@@ -7,6 +7,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/salama-ke/salama/internal/report"
+
 	"github.com/salama-ke/salama/internal/problem"
 
 	"github.com/salama-ke/salama/internal/audit"
@@ -138,7 +140,7 @@ func (s *Service) Referrals(ctx context.Context, p *Principal, reportID string) 
 					return nil, err
 				}
 			}
-			b, err := dk.Open(r.ID, "referral:"+ref.ID, ref.Sealed)
+			b, err := dk.Open(r.ID, report.ReferralField(ref.ID), ref.Sealed)
 			if err != nil {
 				return nil, err
 			}
@@ -308,7 +310,7 @@ func (s *Service) CreateReferral(ctx context.Context, p *Principal, reportID str
 		if err != nil {
 			return err
 		}
-		ref.Sealed, err = dk.Seal(r.ID, "referral:"+ref.ID, []byte(just))
+		ref.Sealed, err = dk.Seal(r.ID, report.ReferralField(ref.ID), []byte(just))
 		dk.Destroy()
 		if err != nil {
 			return err

@@ -23,6 +23,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/salama-ke/salama/internal/report"
+
 	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/notify"
 	"github.com/salama-ke/salama/internal/ratelimit"
@@ -317,6 +319,8 @@ var funcs = template.FuncMap{
 		}
 		return t.In(eat).Format("2 Jan 2006 15:04")
 	},
+	// pep: sexual violence still happening or in the last 72 hours.
+	"pep": report.WithinPEPWindow,
 	"has": func(list []string, v string) bool {
 		for _, x := range list {
 			if x == v {

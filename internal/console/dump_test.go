@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/salama-ke/salama/internal/report"
+
 	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/orgs"
@@ -466,7 +468,7 @@ func TestDumpDecryptsNothing(t *testing.T) {
 				}
 			}
 			fields, _ := d.st.ReportFields(ctx, id)
-			got, err := dk.Open(id, reporting.FieldNarrative, fields[reporting.FieldNarrative])
+			got, err := dk.Open(id, report.FieldNarrative, fields[report.FieldNarrative])
 			if err != nil || string(got) != narrative {
 				t.Errorf("%s: narrative %q, %v", how, got, err)
 			}
@@ -474,14 +476,14 @@ func TestDumpDecryptsNothing(t *testing.T) {
 			ns, _ := d.st.Notes(ctx, id)
 			var texts []string
 			for _, m := range ms {
-				b, err := dk.Open(id, "message:"+m.ID, m.Sealed)
+				b, err := dk.Open(id, report.MessageField(m.ID), m.Sealed)
 				if err != nil {
 					t.Errorf("%s: message: %v", how, err)
 				}
 				texts = append(texts, string(b))
 			}
 			for _, n := range ns {
-				b, err := dk.Open(id, "note:"+n.ID, n.Sealed)
+				b, err := dk.Open(id, report.NoteField(n.ID), n.Sealed)
 				if err != nil {
 					t.Errorf("%s: note: %v", how, err)
 				}

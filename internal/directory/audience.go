@@ -2,46 +2,6 @@ package directory
 
 import "slices"
 
-// Age bands of the person a report is about (SPEC §4.1). "" is not said.
-const (
-	AgeUnder13 = "under13"
-	Age13to15  = "13-15"
-	Age16to17  = "16-17"
-	Age18to24  = "18-24"
-	Age25Plus  = "25plus"
-	AgeNotSaid = ""
-)
-
-var ageBands = []string{AgeUnder13, Age13to15, Age16to17, Age18to24, Age25Plus}
-
-// AgeBands returns the age bands in form order, without "not said".
-func AgeBands() []string { return slices.Clone(ageBands) }
-
-// ParseAgeBand accepts an age band or "" (not said).
-func ParseAgeBand(s string) (string, bool) {
-	if s == AgeNotSaid || slices.Contains(ageBands, s) {
-		return s, true
-	}
-	return "", false
-}
-
-// IsChild reports whether an age band is under 18.
-func IsChild(band string) bool {
-	return band == AgeUnder13 || band == Age13to15 || band == Age16to17
-}
-
-// IsAdult reports whether an age band is 18 or over. A band that is not
-// said is neither a child's nor an adult's.
-func IsAdult(band string) bool { return band == Age18to24 || band == Age25Plus }
-
-// AgeBandKey is the catalog key of an age band; "" is "ageband.none".
-func AgeBandKey(band string) string {
-	if band == AgeNotSaid {
-		return "ageband.none"
-	}
-	return "ageband." + band
-}
-
 // AgeGroup is whom a service serves by age. It is one value, not a set, so
 // "adults only" cannot be half-written: a service for adults only says
 // AgesAdults, and no child ever matches it. There is no zero default: an

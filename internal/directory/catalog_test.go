@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/salama-ke/salama/internal/report"
 )
 
 // readCatalog reads one flat catalog and refuses a key defined twice (which
@@ -52,7 +54,7 @@ func readCatalog(t *testing.T, lang string) map[string]string {
 
 // requiredKeys lists every key the package's vocabulary promises.
 func requiredKeys() []string {
-	keys := []string{CountyKey(CountyOutside), CountyKey(CountyNotSaid), AgeBandKey(AgeNotSaid),
+	keys := []string{CountyKey(CountyOutside), CountyKey(CountyNotSaid), report.AgeBandKey(report.AgeNotSaid),
 		"helpnow.title", "helpnow.intro", "helpnow.services.none", "helpnow.services.in_county",
 		"helpnow.footer", "helpnow.sms",
 		"service.phone", "service.sms", "service.whatsapp", "service.walk_in", "service.website",
@@ -60,14 +62,14 @@ func requiredKeys() []string {
 	for _, c := range Counties() {
 		keys = append(keys, c.Key())
 	}
-	for _, n := range Needs() {
+	for _, n := range report.Needs() {
 		keys = append(keys, n.Key())
 	}
 	for _, st := range ServiceTypes() {
 		keys = append(keys, st.Key())
 	}
-	for _, b := range AgeBands() {
-		keys = append(keys, AgeBandKey(b))
+	for _, b := range report.AgeBands() {
+		keys = append(keys, report.AgeBandKey(b))
 	}
 	for _, g := range AgeGroups() {
 		keys = append(keys, g.Key())
@@ -178,7 +180,7 @@ func TestCatalogs(t *testing.T) {
 	}
 	// County names are mostly the same in both languages; a slip that puts
 	// an English UI word into Kiswahili would show here.
-	if sw["county.outside"] == en["county.outside"] || sw[AgeBandKey("")] == en[AgeBandKey("")] {
+	if sw["county.outside"] == en["county.outside"] || sw[report.AgeBandKey("")] == en[report.AgeBandKey("")] {
 		t.Error("Kiswahili UI words copied from English")
 	}
 }

@@ -3,6 +3,8 @@ package directory
 import (
 	"regexp"
 	"testing"
+
+	"github.com/salama-ke/salama/internal/report"
 )
 
 func TestCounties(t *testing.T) {
@@ -53,19 +55,19 @@ func TestCounties(t *testing.T) {
 }
 
 func TestVocabulary(t *testing.T) {
-	if n := len(Needs()); n != 8 {
+	if n := len(report.Needs()); n != 8 {
 		t.Errorf("%d needs, want 8", n)
 	}
-	for _, n := range Needs() {
-		if got, ok := ParseNeed(string(n)); !ok || got != n {
-			t.Errorf("ParseNeed(%q) = %q, %v", n, got, ok)
+	for _, n := range report.Needs() {
+		if got, ok := report.ParseNeed(string(n)); !ok || got != n {
+			t.Errorf("report.ParseNeed(%q) = %q, %v", n, got, ok)
 		}
-		if n != NeedRecordOnly && len(n.ServiceTypes()) == 0 {
+		if n != report.NeedRecordOnly && len(NeedTypes(n)) == 0 {
 			t.Errorf("need %q is met by no service type", n)
 		}
 	}
-	if _, ok := ParseNeed("Medical"); ok {
-		t.Error("ParseNeed accepted a wrong case")
+	if _, ok := report.ParseNeed("Medical"); ok {
+		t.Error("report.ParseNeed accepted a wrong case")
 	}
 	if n := len(ServiceTypes()); n != 10 {
 		t.Errorf("%d service types, want 10", n)
@@ -79,16 +81,16 @@ func TestVocabulary(t *testing.T) {
 		t.Error(`ParseServiceType("") succeeded`)
 	}
 	// The mapping the brief fixes.
-	for n, want := range map[Need][]ServiceType{
-		NeedMedical:     {TypeMedicalPEP},
-		NeedPolice:      {TypePoliceDesk, TypeLegalAid},
-		NeedTakedown:    {TypeOnlineTakedown},
-		NeedTravelHome:  {TypeRepatriation},
-		NeedShelter:     {TypeShelter},
-		NeedCounselling: {TypeCounselling, TypeHelpline},
-		NeedLegal:       {TypeLegalAid},
+	for n, want := range map[report.Need][]ServiceType{
+		report.NeedMedical:     {TypeMedicalPEP},
+		report.NeedPolice:      {TypePoliceDesk, TypeLegalAid},
+		report.NeedTakedown:    {TypeOnlineTakedown},
+		report.NeedTravelHome:  {TypeRepatriation},
+		report.NeedShelter:     {TypeShelter},
+		report.NeedCounselling: {TypeCounselling, TypeHelpline},
+		report.NeedLegal:       {TypeLegalAid},
 	} {
-		got := n.ServiceTypes()
+		got := NeedTypes(n)
 		if len(got) != len(want) {
 			t.Errorf("%s served by %v, want %v", n, got, want)
 			continue
@@ -99,23 +101,23 @@ func TestVocabulary(t *testing.T) {
 			}
 		}
 	}
-	if got := TypeLegalAid.Needs(); len(got) != 2 || got[0] != NeedLegal || got[1] != NeedPolice {
+	if got := TypeLegalAid.Needs(); len(got) != 2 || got[0] != report.NeedLegal || got[1] != report.NeedPolice {
 		t.Errorf("legal_aid meets %v, want [legal police]", got)
 	}
 
 	for band, child := range map[string]bool{
-		AgeUnder13: true, Age13to15: true, Age16to17: true,
-		Age18to24: false, Age25Plus: false, AgeNotSaid: false, "bogus": false,
+		report.AgeUnder13: true, report.Age13to15: true, report.Age16to17: true,
+		report.Age18to24: false, report.Age25Plus: false, report.AgeNotSaid: false, "bogus": false,
 	} {
-		if IsChild(band) != child {
-			t.Errorf("IsChild(%q) = %v", band, !child)
+		if report.IsChild(band) != child {
+			t.Errorf("report.IsChild(%q) = %v", band, !child)
 		}
-		if _, ok := ParseAgeBand(band); ok != (band != "bogus") {
-			t.Errorf("ParseAgeBand(%q) ok = %v", band, ok)
+		if _, ok := report.ParseAgeBand(band); ok != (band != "bogus") {
+			t.Errorf("report.ParseAgeBand(%q) ok = %v", band, ok)
 		}
 	}
-	if IsAdult(AgeNotSaid) || !IsAdult(Age18to24) || IsAdult(Age16to17) {
-		t.Error("IsAdult wrong")
+	if report.IsAdult(report.AgeNotSaid) || !report.IsAdult(report.Age18to24) || report.IsAdult(report.Age16to17) {
+		t.Error("report.IsAdult wrong")
 	}
 	for _, g := range []AgeGroup{"", "adult", "ALL", "both"} {
 		if g.ServesChildren() || g.ServesAdults() {

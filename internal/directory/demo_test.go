@@ -3,6 +3,8 @@ package directory
 import (
 	"strings"
 	"testing"
+
+	"github.com/salama-ke/salama/internal/report"
 )
 
 func TestDemoNetwork(t *testing.T) {
@@ -57,8 +59,8 @@ func TestDemoNetwork(t *testing.T) {
 	}
 	// Every need somebody can ask for is met somewhere, for adults and for
 	// children.
-	for _, n := range Needs() {
-		if n == NeedRecordOnly {
+	for _, n := range report.Needs() {
+		if n == report.NeedRecordOnly {
 			continue
 		}
 		for _, child := range []bool{false, true} {

@@ -3,6 +3,8 @@ package directory
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/salama-ke/salama/internal/report"
 )
 
 // A directory file comes from outside (import, console edits). Whatever it
@@ -21,7 +23,7 @@ func FuzzService(f *testing.F) {
 			return
 		}
 		err := s.Validate()
-		for _, band := range []string{AgeUnder13, Age16to17} {
+		for _, band := range []string{report.AgeUnder13, report.Age16to17} {
 			for _, s2 := range Match([]Service{s}, Query{County: "nairobi", AgeBand: band}) {
 				if !s2.Ages.ServesChildren() {
 					t.Fatalf("child matched %+v", s2)

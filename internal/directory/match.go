@@ -3,6 +3,8 @@ package directory
 import (
 	"cmp"
 	"slices"
+
+	"github.com/salama-ke/salama/internal/report"
 )
 
 // Query is what a directory search knows about the person who needs help.
@@ -11,7 +13,7 @@ type Query struct {
 	// only; "" (not said, or the /help page unfiltered) matches everywhere.
 	// Anything else is treated as "".
 	County string
-	Needs  []Need
+	Needs  []report.Need
 	// AgeBand is the report's age band, "" when not said.
 	AgeBand string
 	// Child is true when a child is involved whatever the age band says
@@ -37,8 +39,8 @@ type Query struct {
 // When nothing is left, Match returns the free national lines: Childline
 // Kenya 116 then 1195 for a child, 1195 otherwise.
 func Match(services []Service, q Query) []Service {
-	child := q.Child || IsChild(q.AgeBand)
-	adult := !child && IsAdult(q.AgeBand)
+	child := q.Child || report.IsChild(q.AgeBand)
+	adult := !child && report.IsAdult(q.AgeBand)
 	ranked := rank(services, q.County, q.Needs, child, adult)
 	if len(ranked) == 0 {
 		return fallback(child)
@@ -74,13 +76,13 @@ type ranked struct {
 
 // rank filters and orders; it is Match without the fallback, so that Plan can
 // apply its own stricter cut first.
-func rank(services []Service, county string, needs []Need, child, adult bool) []ranked {
+func rank(services []Service, county string, needs []report.Need, child, adult bool) []ranked {
 	if county != CountyOutside && !isCounty(county) {
 		county = CountyNotSaid
 	}
-	var wanted []Need
+	var wanted []report.Need
 	for _, n := range needs {
-		if _, ok := ParseNeed(string(n)); ok && n != NeedRecordOnly && !slices.Contains(wanted, n) {
+		if _, ok := report.ParseNeed(string(n)); ok && n != report.NeedRecordOnly && !slices.Contains(wanted, n) {
 			wanted = append(wanted, n)
 		}
 	}

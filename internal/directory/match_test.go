@@ -3,6 +3,8 @@ package directory
 import (
 	"slices"
 	"testing"
+
+	"github.com/salama-ke/salama/internal/report"
 )
 
 func demoServices() []Service {
@@ -32,10 +34,10 @@ func ids(ss []Service) []string {
 }
 
 // needSets are the needs a query may carry: none, each alone, and all.
-func needSets() [][]Need {
-	sets := [][]Need{nil, Needs()}
-	for _, n := range Needs() {
-		sets = append(sets, []Need{n})
+func needSets() [][]report.Need {
+	sets := [][]report.Need{nil, report.Needs()}
+	for _, n := range report.Needs() {
+		sets = append(sets, []report.Need{n})
 	}
 	return sets
 }
@@ -53,9 +55,9 @@ func TestChildNeverMatchesAdultOnly(t *testing.T) {
 	}
 	services = append(services, ImageRemovalTools()...)
 	checked := 0
-	for _, band := range append(AgeBands(), AgeNotSaid) {
+	for _, band := range append(report.AgeBands(), report.AgeNotSaid) {
 		for _, childFlag := range []bool{false, true} {
-			child := childFlag || IsChild(band)
+			child := childFlag || report.IsChild(band)
 			for _, county := range answers() {
 				for _, ns := range needSets() {
 					got := Match(services, Query{County: county, Needs: ns, AgeBand: band, Child: childFlag})
@@ -64,10 +66,10 @@ func TestChildNeverMatchesAdultOnly(t *testing.T) {
 					}
 					about := ""
 					if childFlag {
-						about = AboutChild
+						about = report.AboutChild
 					}
 					plan := Plan(Situation{About: about, AgeBand: band, County: county, Help: ns,
-						Categories: []string{CategorySextortion}}, services)
+						Categories: []string{report.CategorySextortion}}, services)
 					if !child {
 						continue
 					}
@@ -95,13 +97,13 @@ func TestMatchNeverEmpty(t *testing.T) {
 		"one county":   {{ID: "z", OrgID: "o", Name: "z", Type: TypeShelter, Counties: []string{"lamu"}, Ages: AgesAll}},
 	} {
 		for _, county := range answers() {
-			for _, n := range Needs() {
-				for _, band := range append(AgeBands(), AgeNotSaid) {
-					got := Match(services, Query{County: county, Needs: []Need{n}, AgeBand: band})
+			for _, n := range report.Needs() {
+				for _, band := range append(report.AgeBands(), report.AgeNotSaid) {
+					got := Match(services, Query{County: county, Needs: []report.Need{n}, AgeBand: band})
 					if len(got) == 0 {
 						t.Errorf("%s: Match empty for %s / %s / %q", name, county, n, band)
 					}
-					p := Plan(Situation{County: county, AgeBand: band, Help: []Need{n}}, services)
+					p := Plan(Situation{County: county, AgeBand: band, Help: []report.Need{n}}, services)
 					if len(p.Services) == 0 || len(p.National) != 4 {
 						t.Errorf("%s: Plan for %s / %s has %d services, %d national lines", name, county, n, len(p.Services), len(p.National))
 					}
@@ -120,11 +122,11 @@ func TestMatchFallback(t *testing.T) {
 		q        Query
 		want     []string
 	}{
-		{"empty directory, adult", nil, Query{County: "nairobi", AgeBand: Age25Plus}, []string{LineGBV1195}},
+		{"empty directory, adult", nil, Query{County: "nairobi", AgeBand: report.Age25Plus}, []string{LineGBV1195}},
 		{"empty directory, age not said", nil, Query{County: "nairobi"}, []string{LineGBV1195}},
-		{"empty directory, child band", nil, Query{County: "nairobi", AgeBand: Age13to15}, []string{LineChildline116, LineGBV1195}},
+		{"empty directory, child band", nil, Query{County: "nairobi", AgeBand: report.Age13to15}, []string{LineChildline116, LineGBV1195}},
 		{"empty directory, child flag", nil, Query{Child: true}, []string{LineChildline116, LineGBV1195}},
-		{"other county only", onlyLamu, Query{County: "turkana", Needs: []Need{NeedShelter}}, []string{LineGBV1195}},
+		{"other county only", onlyLamu, Query{County: "turkana", Needs: []report.Need{report.NeedShelter}}, []string{LineGBV1195}},
 		{"outside Kenya, local only", onlyLamu, Query{County: CountyOutside}, []string{LineGBV1195}},
 		{"unknown county is not said", onlyLamu, Query{County: "gotham"}, []string{"lamu-shelter"}},
 	} {
@@ -146,49 +148,49 @@ func TestMatchRanking(t *testing.T) {
 	}{
 		{
 			"adult in Nairobi wanting legal help: local legal aid, then national",
-			Query{County: "nairobi", Needs: []Need{NeedLegal}, AgeBand: Age18to24},
+			Query{County: "nairobi", Needs: []report.Need{report.NeedLegal}, AgeBand: report.Age18to24},
 			[]string{"demo-trust-legal-aid"},
 			[]string{"demo-child-protection-nairobi", "demo-child-medical", "demo-child-protection-kisumu"},
 		},
 		{
 			"help with police: the desk and the lawyer, both local, before anything else",
-			Query{County: "nairobi", Needs: []Need{NeedPolice}, AgeBand: Age25Plus},
+			Query{County: "nairobi", Needs: []report.Need{report.NeedPolice}, AgeBand: report.Age25Plus},
 			[]string{"demo-trust-legal-aid", "demo-trust-police-desk"},
 			nil,
 		},
 		{
 			"child in Nairobi wanting medical care: children's clinic, then the hospital's recovery centre (all ages), then child protection",
-			Query{County: "nairobi", Needs: []Need{NeedMedical}, AgeBand: AgeUnder13},
+			Query{County: "nairobi", Needs: []report.Need{report.NeedMedical}, AgeBand: report.AgeUnder13},
 			[]string{"demo-child-medical", "demo-hospital-gbvrc", "demo-child-protection-nairobi"},
 			[]string{"demo-intake-medical", "demo-trust-shelter-women"},
 		},
 		{
 			"adult in Kisumu wanting shelter",
-			Query{County: "kisumu", Needs: []Need{NeedShelter}, AgeBand: Age25Plus},
+			Query{County: "kisumu", Needs: []report.Need{report.NeedShelter}, AgeBand: report.Age25Plus},
 			[]string{"demo-trust-shelter-kisumu"},
 			[]string{"demo-child-shelter", "demo-trust-shelter-women"},
 		},
 		{
 			"abroad, wanting to come home: national repatriation",
-			Query{County: CountyOutside, Needs: []Need{NeedTravelHome}},
+			Query{County: CountyOutside, Needs: []report.Need{report.NeedTravelHome}},
 			[]string{"demo-intake-repatriation"},
 			[]string{"demo-trust-legal-aid"},
 		},
 		{
 			"Turkana, takedown: national takedown desk",
-			Query{County: "turkana", Needs: []Need{NeedTakedown}},
+			Query{County: "turkana", Needs: []report.Need{report.NeedTakedown}},
 			[]string{"demo-intake-takedown"},
 			[]string{"demo-intake-counselling"},
 		},
 		{
 			"counselling in Mombasa: local counselling before the national helpline",
-			Query{County: "mombasa", Needs: []Need{NeedCounselling}, AgeBand: Age18to24},
+			Query{County: "mombasa", Needs: []report.Need{report.NeedCounselling}, AgeBand: report.Age18to24},
 			[]string{"demo-intake-counselling", "demo-intake-helpline"},
 			[]string{"demo-child-counselling"},
 		},
 		{
 			"a service meeting two wanted needs beats one meeting one",
-			Query{County: "nakuru", Needs: []Need{NeedLegal, NeedPolice}, AgeBand: Age25Plus},
+			Query{County: "nakuru", Needs: []report.Need{report.NeedLegal, report.NeedPolice}, AgeBand: report.Age25Plus},
 			[]string{"demo-trust-legal-aid", "demo-trust-police-desk"},
 			nil,
 		},
@@ -213,12 +215,12 @@ func TestMatchFreeFirstAndStable(t *testing.T) {
 			Ages: AgesAll, Channels: Channels{Phone: "0700 000 097"}, Free: free}
 	}
 	in := []Service{mk("paid-1", false), mk("free-1", true), mk("paid-2", false), mk("free-2", true), mk("free-1", true)}
-	got := ids(Match(in, Query{County: "nyeri", Needs: []Need{NeedCounselling}}))
+	got := ids(Match(in, Query{County: "nyeri", Needs: []report.Need{report.NeedCounselling}}))
 	if want := []string{"free-1", "free-2", "paid-1", "paid-2"}; !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v (free first, input order kept, duplicates dropped)", got, want)
 	}
 	for range 20 {
-		if again := ids(Match(in, Query{County: "nyeri", Needs: []Need{NeedCounselling}})); !slices.Equal(again, got) {
+		if again := ids(Match(in, Query{County: "nyeri", Needs: []report.Need{report.NeedCounselling}})); !slices.Equal(again, got) {
 			t.Fatalf("order changed: %v then %v", got, again)
 		}
 	}
@@ -226,7 +228,7 @@ func TestMatchFreeFirstAndStable(t *testing.T) {
 
 func TestMatchAdultDoesNotGetChildrenOnly(t *testing.T) {
 	for _, county := range answers() {
-		for _, band := range []string{Age18to24, Age25Plus} {
+		for _, band := range []string{report.Age18to24, report.Age25Plus} {
 			for _, s := range Match(demoServices(), Query{County: county, AgeBand: band}) {
 				if !s.Ages.ServesAdults() {
 					t.Errorf("adult %s in %s matched %s", band, county, s.ID)

@@ -1,46 +1,15 @@
 package directory
 
-import "slices"
+import (
+	"slices"
 
-// Need is a kind of help a survivor asks for on the report form (SPEC §4.1).
-type Need string
-
-const (
-	NeedMedical     Need = "medical"
-	NeedCounselling Need = "counselling"
-	NeedLegal       Need = "legal"
-	NeedShelter     Need = "shelter"
-	NeedPolice      Need = "police"
-	NeedTakedown    Need = "takedown"
-	NeedTravelHome  Need = "travel_home"
-	// NeedRecordOnly asks for nothing: no service type serves it, and in
-	// matching it counts as no need at all.
-	NeedRecordOnly Need = "record_only"
+	"github.com/salama-ke/salama/internal/report"
 )
 
-var needs = []Need{
-	NeedMedical, NeedCounselling, NeedLegal, NeedShelter,
-	NeedPolice, NeedTakedown, NeedTravelHome, NeedRecordOnly,
-}
-
-// Needs returns every need in form order.
-func Needs() []Need { return slices.Clone(needs) }
-
-// ParseNeed accepts a need exactly as spelt in the constants.
-func ParseNeed(s string) (Need, bool) {
-	if n := Need(s); slices.Contains(needs, n) {
-		return n, true
-	}
-	return "", false
-}
-
-// Key is the need's catalog key, e.g. "need.travel_home".
-func (n Need) Key() string { return "need." + string(n) }
-
-// ServiceTypes returns the types of service that meet the need, best first.
+// NeedTypes returns the types of service that meet a need, best first.
 // A child-protection service meets every need of a child as well (see
 // Service.Serves); that depends on who asks, so it is not listed here.
-func (n Need) ServiceTypes() []ServiceType { return slices.Clone(needTypes[n]) }
+func NeedTypes(n report.Need) []ServiceType { return slices.Clone(needTypes[n]) }
 
 // ServiceType is what a service in the directory does (SPEC §5.1).
 type ServiceType string
@@ -79,9 +48,9 @@ func ParseServiceType(s string) (ServiceType, bool) {
 func (t ServiceType) Key() string { return "servicetype." + string(t) }
 
 // Needs returns the needs this type of service meets, in form order.
-func (t ServiceType) Needs() []Need {
-	var out []Need
-	for _, n := range needs {
+func (t ServiceType) Needs() []report.Need {
+	var out []report.Need
+	for _, n := range report.Needs() {
 		if slices.Contains(needTypes[n], t) {
 			out = append(out, n)
 		}
@@ -93,12 +62,12 @@ func (t ServiceType) Needs() []Need {
 // police is the gender desk and also a lawyer, who can go with the survivor;
 // someone to talk to is counselling and also a helpline. Economic support
 // meets no need on the form: it is offered, not asked for, and ranks after.
-var needTypes = map[Need][]ServiceType{
-	NeedMedical:     {TypeMedicalPEP},
-	NeedCounselling: {TypeCounselling, TypeHelpline},
-	NeedLegal:       {TypeLegalAid},
-	NeedShelter:     {TypeShelter},
-	NeedPolice:      {TypePoliceDesk, TypeLegalAid},
-	NeedTakedown:    {TypeOnlineTakedown},
-	NeedTravelHome:  {TypeRepatriation},
+var needTypes = map[report.Need][]ServiceType{
+	report.NeedMedical:     {TypeMedicalPEP},
+	report.NeedCounselling: {TypeCounselling, TypeHelpline},
+	report.NeedLegal:       {TypeLegalAid},
+	report.NeedShelter:     {TypeShelter},
+	report.NeedPolice:      {TypePoliceDesk, TypeLegalAid},
+	report.NeedTakedown:    {TypeOnlineTakedown},
+	report.NeedTravelHome:  {TypeRepatriation},
 }

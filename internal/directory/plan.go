@@ -1,42 +1,21 @@
 package directory
 
-import "slices"
+import (
+	"slices"
 
-// Answers to "about whom" on the report form.
-const (
-	AboutMe    = "me"
-	AboutChild = "child" // a child under 18
-	AboutAdult = "adult" // another adult
-)
-
-// Answers to "what happened" (several may be given).
-const (
-	CategoryImagesRequested = "images_requested"
-	CategorySextortion      = "sextortion"
-	CategoryAdvertised      = "advertised"
-	CategoryTrafficking     = "trafficking"
-	CategorySexualViolence  = "sexual_violence"
-	CategoryOther           = "other"
-)
-
-// Answers to "when did it last happen".
-const (
-	WhenOngoing = "ongoing"
-	When72h     = "72h"
-	WhenMonth   = "month"
-	WhenLonger  = "longer"
+	"github.com/salama-ke/salama/internal/report"
 )
 
 // Situation is the structured part of a report, all of it optional: what
 // help-now matches on. It holds nothing the survivor wrote in their own words.
 type Situation struct {
-	About      string   // AboutMe, AboutChild, AboutAdult or ""
+	About      string   // report.AboutMe, report.AboutChild, report.AboutAdult or ""
 	Categories []string // Category* values
 	AgeBand    string   // an age band or ""
 	County     string   // a county slug, CountyOutside or ""
 	WhenLast   string   // When* value or ""
 	DangerNow  bool
-	Help       []Need
+	Help       []report.Need
 }
 
 // ImageRemoval says which image-removal tool to show.
@@ -104,18 +83,17 @@ type HelpPlan struct {
 // message is shown too: PEP works only if started within 72 hours, and
 // showing it to someone past that time costs a paragraph.
 func Plan(s Situation, services []Service) HelpPlan {
-	child := s.About == AboutChild || IsChild(s.AgeBand)
-	adult := !child && (IsAdult(s.AgeBand) || s.About == AboutAdult)
+	child := s.About == report.AboutChild || report.IsChild(s.AgeBand)
+	adult := !child && (report.IsAdult(s.AgeBand) || s.About == report.AboutAdult)
 	p := HelpPlan{
-		Emergency: s.DangerNow,
-		PostRapeCare: slices.Contains(s.Categories, CategorySexualViolence) &&
-			(s.WhenLast == WhenOngoing || s.WhenLast == When72h || s.WhenLast == ""),
-		ChildLine: child,
-		National:  NationalLines(),
+		Emergency:    s.DangerNow,
+		PostRapeCare: report.MayBeWithinPEPWindow(s.Categories, s.WhenLast),
+		ChildLine:    child,
+		National:     NationalLines(),
 	}
-	if slices.Contains(s.Help, NeedTakedown) ||
-		slices.Contains(s.Categories, CategorySextortion) ||
-		slices.Contains(s.Categories, CategoryImagesRequested) {
+	if slices.Contains(s.Help, report.NeedTakedown) ||
+		slices.Contains(s.Categories, report.CategorySextortion) ||
+		slices.Contains(s.Categories, report.CategoryImagesRequested) {
 		switch {
 		case child:
 			p.ImageRemoval = ImageRemovalTakeItDown
@@ -127,10 +105,10 @@ func Plan(s Situation, services []Service) HelpPlan {
 	}
 	// An advert of a child for sex nearly always carries pictures of them;
 	// whoever saw one can have it taken down.
-	p.ChildImages = child && (p.ImageRemoval != ImageRemovalNone || slices.Contains(s.Categories, CategoryAdvertised))
+	p.ChildImages = child && (p.ImageRemoval != ImageRemovalNone || slices.Contains(s.Categories, report.CategoryAdvertised))
 	asked := false
 	for _, n := range s.Help {
-		if n != NeedRecordOnly {
+		if n != report.NeedRecordOnly {
 			asked = true
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/salama-ke/salama/internal/report"
 )
 
 // Text is a short text an organisation writes in both languages. Either may
@@ -297,12 +299,12 @@ func validWebsite(s string) bool {
 // Serves reports whether the service meets need n for someone who is, or is
 // not, a child. A child-protection service meets every need of a child: it
 // takes the case and arranges the rest.
-func (s Service) Serves(n Need, child bool) bool {
-	if n == NeedRecordOnly {
+func (s Service) Serves(n report.Need, child bool) bool {
+	if n == report.NeedRecordOnly {
 		return false
 	}
 	if child && s.Type == TypeChildProtection {
-		_, ok := ParseNeed(string(n))
+		_, ok := report.ParseNeed(string(n))
 		return ok
 	}
 	return slices.Contains(needTypes[n], s.Type)

@@ -18,6 +18,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/salama-ke/salama/internal/report"
+
 	"github.com/salama-ke/salama/internal/ids"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
@@ -134,12 +136,12 @@ func Copy(ctx context.Context, st *store.Store, dk *seal.DataKey, orig *store.Re
 			return nil, err
 		}
 		for _, a := range atts {
-			plain, err := dk.Open(orig.ID, "attachment:"+a.ID, a.Sealed)
+			plain, err := dk.Open(orig.ID, report.AttachmentField(a.ID), a.Sealed)
 			if err != nil {
 				return nil, err
 			}
 			aid := ids.New()
-			v, err := dk2.Seal(id, "attachment:"+aid, plain)
+			v, err := dk2.Seal(id, report.AttachmentField(aid), plain)
 			if err != nil {
 				return nil, err
 			}

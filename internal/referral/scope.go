@@ -39,6 +39,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/salama-ke/salama/internal/report"
+
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/orgs"
 	"github.com/salama-ke/salama/internal/store"
@@ -71,8 +73,8 @@ func OwnConsent(t directory.ServiceType) string {
 // Person says what the report says of the person's age: a child (under 18,
 // or a child involved), a known adult, or neither (not said).
 func Person(r *store.Report) (child, adult bool) {
-	child = r.ChildInvolved || r.About == directory.AboutChild || directory.IsChild(r.AgeBand)
-	adult = !child && (directory.IsAdult(r.AgeBand) || r.About == directory.AboutAdult)
+	child = r.ChildInvolved || r.About == report.AboutChild || report.IsChild(r.AgeBand)
+	adult = !child && (report.IsAdult(r.AgeBand) || r.About == report.AboutAdult)
 	return child, adult
 }
 
@@ -91,11 +93,11 @@ func MatchingTypes(r *store.Report) []directory.ServiceType {
 		}
 	}
 	for _, h := range r.Help {
-		n, ok := directory.ParseNeed(h)
-		if !ok || n == directory.NeedRecordOnly {
+		n, ok := report.ParseNeed(h)
+		if !ok || n == report.NeedRecordOnly {
 			continue
 		}
-		for _, t := range n.ServiceTypes() {
+		for _, t := range directory.NeedTypes(n) {
 			add(t)
 		}
 		if child {
@@ -177,9 +179,9 @@ func Fits(s directory.Service, r *store.Report) bool {
 // A service outside this list is never referred to, whatever is posted.
 func Offered(d Directory, r *store.Report, fromOrg string) []directory.Service {
 	child, _ := Person(r)
-	needs := make([]directory.Need, 0, len(r.Help))
+	needs := make([]report.Need, 0, len(r.Help))
 	for _, h := range r.Help {
-		needs = append(needs, directory.Need(h))
+		needs = append(needs, report.Need(h))
 	}
 	var out []directory.Service
 	for _, s := range directory.Match(d.Services, directory.Query{County: r.County, Needs: needs, AgeBand: r.AgeBand, Child: child}) {

@@ -11,6 +11,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/salama-ke/salama/internal/report"
+
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/ids"
 	"github.com/salama-ke/salama/internal/seal"
@@ -238,15 +240,15 @@ func (s *Service) View(ctx context.Context, c *CheckSession) (*View, error) {
 	if err != nil {
 		return nil, err
 	}
-	if f, ok := fields[FieldNarrative]; ok {
-		b, err := c.dk.Open(r.ID, FieldNarrative, f)
+	if f, ok := fields[report.FieldNarrative]; ok {
+		b, err := c.dk.Open(r.ID, report.FieldNarrative, f)
 		if err != nil {
 			return nil, err
 		}
 		v.Narrative = string(b)
 	}
-	if f, ok := fields[FieldIdentifiers]; ok {
-		b, err := c.dk.Open(r.ID, FieldIdentifiers, f)
+	if f, ok := fields[report.FieldIdentifiers]; ok {
+		b, err := c.dk.Open(r.ID, report.FieldIdentifiers, f)
 		if err != nil {
 			return nil, err
 		}
@@ -254,8 +256,8 @@ func (s *Service) View(ctx context.Context, c *CheckSession) (*View, error) {
 			return nil, err
 		}
 	}
-	if f, ok := fields[FieldContact]; ok {
-		b, err := c.dk.Open(r.ID, FieldContact, f)
+	if f, ok := fields[report.FieldContact]; ok {
+		b, err := c.dk.Open(r.ID, report.FieldContact, f)
 		if err != nil {
 			return nil, err
 		}
@@ -275,7 +277,7 @@ func (s *Service) View(ctx context.Context, c *CheckSession) (*View, error) {
 		return nil, err
 	}
 	for _, m := range msgs {
-		b, err := c.dk.Open(r.ID, "message:"+m.ID, m.Sealed)
+		b, err := c.dk.Open(r.ID, report.MessageField(m.ID), m.Sealed)
 		if err != nil {
 			return nil, err
 		}
@@ -296,7 +298,7 @@ func (s *Service) Reply(ctx context.Context, c *CheckSession, text string) error
 		return errors.New("reporting: reply too long")
 	}
 	id := ids.New()
-	sealed, err := c.dk.Seal(c.ReportID, "message:"+id, []byte(text))
+	sealed, err := c.dk.Seal(c.ReportID, report.MessageField(id), []byte(text))
 	if err != nil {
 		return err
 	}

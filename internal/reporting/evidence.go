@@ -66,7 +66,3 @@ func (s *Service) prepare(ctx context.Context, in Input) (prepared, error) {
 	}
 	return p, nil
 }
-
-// DisplayField is the name of a screenshot's sealed display copy; the
-// original is "attachment:<id>".
-func DisplayField(attachmentID string) string { return "attachment-display:" + attachmentID }

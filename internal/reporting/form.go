@@ -11,18 +11,19 @@ import (
 	"github.com/salama-ke/salama/internal/evidence"
 	"github.com/salama-ke/salama/internal/formbody"
 	"github.com/salama-ke/salama/internal/identifiers"
+	"github.com/salama-ke/salama/internal/report"
 )
 
 // The choices a form offers. A value outside these lists is a problem the
 // survivor is told about, never silently dropped.
 var (
-	AboutChoices    = []string{"me", "child", "adult"}
-	WhatChoices     = []string{"images_requested", "sextortion", "advertised", "trafficking", "sexual_violence", "other"}
-	AgeChoices      = []string{"under13", "13-15", "16-17", "18-24", "25plus", "notsay"}
-	WhenChoices     = []string{"ongoing", "72h", "month", "longer"}
+	AboutChoices    = report.Abouts()
+	WhatChoices     = report.Categories()
+	AgeChoices      = report.AgeAnswers()
+	WhenChoices     = report.Whens()
 	YesNo           = []string{"yes", "no"}
 	TipChildChoices = []string{"yes", "no", "unsure"}
-	HelpChoices     = []string{"medical", "counselling", "legal", "shelter", "police", "takedown", "travel_home", "record_only"}
+	HelpChoices     = report.NeedAnswers()
 	IDTypeChoices   = []string{"phone", "handle", "link"}
 	PlatformChoices = []string{"whatsapp", "telegram", "facebook", "instagram", "tiktok", "x", "snapchat", "other"}
 	ContactChoices  = []string{"code", "phone"}
@@ -345,8 +346,7 @@ func (in *Input) FilledIdentifiers() []Identifier {
 
 // Child reports whether the form says a child is involved.
 func (in *Input) Child() bool {
-	return in.About == "child" || in.TipChild == "yes" ||
-		in.AgeBand == "under13" || in.AgeBand == "13-15" || in.AgeBand == "16-17"
+	return in.About == report.AboutChild || in.TipChild == "yes" || report.IsChild(in.AgeBand)
 }
 
 // plausiblePhone accepts what people type for a phone number: digits with

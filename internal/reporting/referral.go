@@ -6,6 +6,8 @@ import (
 	"errors"
 	"slices"
 
+	"github.com/salama-ke/salama/internal/report"
+
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/referral"
@@ -77,7 +79,7 @@ func (s *Service) Referrals(ctx context.Context, c *CheckSession) ([]SurvivorRef
 			}
 		}
 		if ref.Sealed != nil {
-			b, err := c.dk.Open(c.ReportID, "referral:"+ref.ID, ref.Sealed)
+			b, err := c.dk.Open(c.ReportID, report.ReferralField(ref.ID), ref.Sealed)
 			if err != nil {
 				return nil, err
 			}

@@ -16,9 +16,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
+
+	"github.com/salama-ke/salama/internal/report"
 
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/directory"
@@ -26,15 +27,6 @@ import (
 	"github.com/salama-ke/salama/internal/ids"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
-)
-
-// Sealed field names. They are also the associated data that binds each
-// ciphertext to its field.
-const (
-	FieldNarrative   = "narrative"
-	FieldIdentifiers = "identifiers"
-	FieldContact     = "contact"
-	FieldCountry     = "country"
 )
 
 // Errors the web layer turns into messages.
@@ -390,35 +382,35 @@ func (s *Service) sealInto(nr *store.NewReport, dk *seal.DataKey, in Input, prep
 		return err
 	}
 	if in.Narrative != "" {
-		if err := put(FieldNarrative, []byte(in.Narrative)); err != nil {
+		if err := put(report.FieldNarrative, []byte(in.Narrative)); err != nil {
 			return err
 		}
 	}
 	if len(prep.identifiers) > 0 {
 		b, _ := json.Marshal(prep.identifiers)
-		if err := put(FieldIdentifiers, b); err != nil {
+		if err := put(report.FieldIdentifiers, b); err != nil {
 			return err
 		}
 	}
 	if in.ContactPref == "phone" && in.Phone != "" {
 		b, _ := json.Marshal(Contact{Phone: in.Phone, SafeTimes: in.SafeTimes, MaySayWho: in.MaySayWho})
-		if err := put(FieldContact, b); err != nil {
+		if err := put(report.FieldContact, b); err != nil {
 			return err
 		}
 	}
 	if in.Country != "" && in.County == "outside" {
-		if err := put(FieldCountry, []byte(in.Country)); err != nil {
+		if err := put(report.FieldCountry, []byte(in.Country)); err != nil {
 			return err
 		}
 	}
 	for i, u := range in.Files {
 		a := store.NewAttachment{ID: ids.New()}
 		var err error
-		if a.Sealed, err = dk.Seal(nr.ID, "attachment:"+a.ID, attachmentBytes(u)); err != nil {
+		if a.Sealed, err = dk.Seal(nr.ID, report.AttachmentField(a.ID), attachmentBytes(u)); err != nil {
 			return err
 		}
 		if d := prep.displays[i]; d != nil {
-			if a.Display, err = dk.Seal(nr.ID, DisplayField(a.ID), d); err != nil {
+			if a.Display, err = dk.Seal(nr.ID, report.DisplayField(a.ID), d); err != nil {
 				return err
 			}
 		}
@@ -461,7 +453,7 @@ func Urgency(r store.Report) int {
 	if r.ChildInvolved {
 		u += 2
 	}
-	if slices.Contains(r.Categories, "sexual_violence") && (r.WhenLast == "ongoing" || r.WhenLast == "72h") {
+	if report.WithinPEPWindow(r.Categories, r.WhenLast) {
 		u++
 	}
 	return u
@@ -469,9 +461,9 @@ func Urgency(r store.Report) int {
 
 // Situation is what the help-now page matches on.
 func Situation(r *store.Report) directory.Situation {
-	needs := make([]directory.Need, 0, len(r.Help))
+	needs := make([]report.Need, 0, len(r.Help))
 	for _, h := range r.Help {
-		needs = append(needs, directory.Need(h))
+		needs = append(needs, report.Need(h))
 	}
 	about := r.About
 	if r.ChildInvolved && about == "" {

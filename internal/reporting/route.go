@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/salama-ke/salama/internal/report"
+
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/store"
 )
@@ -120,9 +122,9 @@ func factsOf(in *Input) facts {
 		f.county = ""
 	}
 	if in.Kind == KindTip {
-		f.categories = []string{directory.CategoryAdvertised} // as reportFromInput stores a tip
+		f.categories = []string{report.CategoryAdvertised} // as reportFromInput stores a tip
 	}
-	f.adult = !f.child && (directory.IsAdult(in.AgeBand) || in.About == directory.AboutAdult)
+	f.adult = !f.child && (report.IsAdult(in.AgeBand) || in.About == report.AboutAdult)
 	return f
 }
 
@@ -192,7 +194,7 @@ var (
 	RuleAgeGroups  = []string{store.RuleChild, store.RuleAdult}
 	RuleCategories = WhatChoices
 	// RuleNeeds leaves out record_only, which asks for nobody.
-	RuleNeeds = slices.DeleteFunc(slices.Clone(HelpChoices), func(n string) bool { return n == string(directory.NeedRecordOnly) })
+	RuleNeeds = slices.DeleteFunc(slices.Clone(HelpChoices), func(n string) bool { return n == string(report.NeedRecordOnly) })
 )
 
 // RuleError says which condition of a routing rule is wrong.

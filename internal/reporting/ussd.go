@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/salama-ke/salama/internal/report"
+
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
 )
@@ -82,7 +84,7 @@ func (s *Service) Latest(ctx context.Context, c *CheckSession) (*Latest, error) 
 		}
 	}
 	if newest != nil {
-		b, err := c.dk.Open(r.ID, "message:"+newest.ID, newest.Sealed)
+		b, err := c.dk.Open(r.ID, report.MessageField(newest.ID), newest.Sealed)
 		if err != nil {
 			return nil, err
 		}

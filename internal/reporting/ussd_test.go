@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	vocab "github.com/salama-ke/salama/internal/report"
+
 	"github.com/salama-ke/salama/internal/orgs"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/seal"
@@ -98,7 +100,7 @@ func TestSubmitOnceAndOpenWithReceipt(t *testing.T) {
 		at := time.Now().UTC()
 		for i, text := range []string{"First note from the helper", "Newest: we can help you today"} {
 			id := []string{"m1", "m2"}[i]
-			sealed, err := dk.Seal(first.Report.ID, "message:"+id, []byte(text))
+			sealed, err := dk.Seal(first.Report.ID, vocab.MessageField(id), []byte(text))
 			if err != nil {
 				t.Fatal(err)
 			}

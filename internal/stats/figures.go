@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/salama-ke/salama/internal/directory"
+	"github.com/salama-ke/salama/internal/report"
 	"github.com/salama-ke/salama/internal/store"
 )
 
@@ -25,16 +26,16 @@ const (
 
 // Categories are the kinds of harm a report can name, in the form's order
 // (reporting.WhatChoices). A report can name several, or none.
-var Categories = []string{"images_requested", "sextortion", "advertised", "trafficking", "sexual_violence", "other"}
+var Categories = report.Categories()
 
 // Rows that are not a county or an age band.
 const (
-	Outside = "outside" // outside Kenya
-	NotSaid = "notsay"  // the person chose not to say
+	Outside = "outside"              // outside Kenya
+	NotSaid = report.AgeRatherNotSay // the person chose not to say
 )
 
 // AgeBands are the age bands of the person affected, in the form's order.
-var AgeBands = []string{"under13", "13-15", "16-17", "18-24", "25plus", NotSaid}
+var AgeBands = append(report.AgeBands(), NotSaid)
 
 // Table names.
 const (

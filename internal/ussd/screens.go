@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/salama-ke/salama/internal/report"
+
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/locale"
 	"github.com/salama-ke/salama/internal/reporting"
@@ -143,7 +145,7 @@ func (t *turn) show(st *state) Response {
 	case sDanger:
 		about := st.Report.About
 		if about == "" {
-			about = directory.AboutMe
+			about = report.AboutMe
 		}
 		return t.con(st, menuScreen{title: p.T("ussd.danger." + about), options: numbered(p, "ussd.yes", "ussd.no")})
 	case sHelp:

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"slices"
 
+	"github.com/salama-ke/salama/internal/report"
+
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/locale"
 )
@@ -54,10 +56,10 @@ func (s screen) freeText() bool { return s == sReply }
 
 // The choices each screen offers, in the order of their numbers.
 var (
-	whomChoices    = []string{directory.AboutMe, directory.AboutChild, directory.AboutAdult}
-	whatChoices    = []string{"images_requested", "sextortion", "advertised", "trafficking", "sexual_violence", "other"}
+	whomChoices    = []string{report.AboutMe, report.AboutChild, report.AboutAdult}
+	whatChoices    = report.Categories()
 	dangerChoices  = []string{"yes", "no"}
-	helpChoices    = []string{"medical", "counselling", "legal", "shelter", "police", "takedown", "travel_home", "record_only"}
+	helpChoices    = report.NeedAnswers()
 	contactChoices = []string{"code", "phone"}
 	// quickCounties are offered by number on the county screen: the
 	// largest towns, where most reports of advertising and trafficking

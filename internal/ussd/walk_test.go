@@ -5,7 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/salama-ke/salama/internal/directory"
+	"github.com/salama-ke/salama/internal/report"
+
 	"github.com/salama-ke/salama/internal/locale"
 	"github.com/salama-ke/salama/internal/store"
 )
@@ -129,11 +130,11 @@ func (g *rig) checkReceiptScreen(r Response, answers []int) {
 		if !strings.Contains(lines[2], "999") {
 			t.Errorf("danger: third line is not the emergency line:\n%s", r)
 		}
-	case what == directory.CategorySexualViolence:
+	case what == report.CategorySexualViolence:
 		if !strings.Contains(lines[2], "PEP") {
 			t.Errorf("sexual violence: third line is not the 72-hour line:\n%s", r)
 		}
-	case about == directory.AboutChild:
+	case about == report.AboutChild:
 		if !strings.Contains(lines[2], "116") {
 			t.Errorf("child: third line is not 116:\n%s", r)
 		}

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/salama-ke/salama/internal/report"
+
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/locale"
 )
@@ -104,7 +106,7 @@ func (s *Server) help(w http.ResponseWriter, r *http.Request) {
 	if _, ok := directory.CountyBySlug(county); !ok && county != directory.CountyOutside {
 		county = ""
 	}
-	n, ok := directory.ParseNeed(need)
+	n, ok := report.ParseNeed(need)
 	if !ok {
 		n = ""
 	}
@@ -127,10 +129,10 @@ func (s *Server) help(w http.ResponseWriter, r *http.Request) {
 		})
 }
 
-func (s *Server) helpPage(p *locale.Printer, svcs []directory.Service, county string, n directory.Need) *helpPage {
+func (s *Server) helpPage(p *locale.Printer, svcs []directory.Service, county string, n report.Need) *helpPage {
 	q := directory.Query{County: county}
 	if n != "" {
-		q.Needs = []directory.Need{n}
+		q.Needs = []report.Need{n}
 	}
 	page := &helpPage{
 		County: selectList{Name: "county", Items: []opt{{Value: "", Label: p.T("help.any_county")}}},
@@ -139,8 +141,8 @@ func (s *Server) helpPage(p *locale.Printer, svcs []directory.Service, county st
 	for _, c := range directory.Counties() {
 		page.County.Items = append(page.County.Items, opt{Value: c.Slug, Label: p.T(c.Key()), Checked: c.Slug == county})
 	}
-	for _, x := range directory.Needs() {
-		if x == directory.NeedRecordOnly {
+	for _, x := range report.Needs() {
+		if x == report.NeedRecordOnly {
 			continue
 		}
 		page.Need.Items = append(page.Need.Items, opt{Value: string(x), Label: p.T(x.Key()), Checked: x == n})

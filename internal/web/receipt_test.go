@@ -6,8 +6,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/salama-ke/salama/internal/report"
+
 	"github.com/salama-ke/salama/internal/casework/caseworktest"
-	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/web"
@@ -129,7 +130,7 @@ func TestDumpCannotConfirmReceipt(t *testing.T) {
 		if len(fields) != 1 {
 			t.Fatalf("%d narrative fields", len(fields))
 		}
-		if got, err := dk.Open(id, reporting.FieldNarrative, fields[0]); err != nil || string(got) != narrative {
+		if got, err := dk.Open(id, report.FieldNarrative, fields[0]); err != nil || string(got) != narrative {
 			t.Fatalf("the narrative under the receipt's data key: %q, %v", got, err)
 		}
 	})

@@ -21,6 +21,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/salama-ke/salama/internal/report"
+
 	"github.com/salama-ke/salama/internal/app"
 	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/demo"
@@ -334,7 +336,7 @@ func (e *Env) PutReport(org *store.Organisation, r store.Report, narrative strin
 	if nr.OrgWrap, err = recipient.WrapDataKey(dk); err != nil {
 		e.T.Fatal(err)
 	}
-	if nr.Fields[reporting.FieldNarrative], err = dk.Seal(r.ID, reporting.FieldNarrative, []byte(narrative)); err != nil {
+	if nr.Fields[report.FieldNarrative], err = dk.Seal(r.ID, report.FieldNarrative, []byte(narrative)); err != nil {
 		e.T.Fatal(err)
 	}
 	if err := e.App.Store.CreateReport(e.Ctx(), nr); err != nil {
