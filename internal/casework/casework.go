@@ -18,10 +18,11 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"sync"
 	"time"
+
+	"github.com/salama-ke/salama/internal/token"
 
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/evidence"
@@ -165,13 +166,25 @@ func (p *Principal) Can(r Role) bool {
 
 // CSRF is the token every console form of this session carries.
 func (s *Service) CSRF(p *Principal) string {
-	return base64.RawURLEncoding.EncodeToString(s.Secret.MAC("console-csrf", p.sessID))
+	return s.tokens().CSRF("console-csrf", p.sessID)
+}
+
+// tokens makes and checks the console's form and CSRF tokens.
+func (s *Service) tokens() token.Maker { return token.Maker{Secret: s.Secret, Now: s.Now} }
+
+// FormToken is a token for a console form shown before login (login,
+// enrolment), valid two hours.
+func (s *Service) FormToken() string { return s.tokens().Form("console-form") }
+
+// CheckFormToken reports whether tok is a fresh console form token.
+func (s *Service) CheckFormToken(tok string) bool {
+	_, err := s.tokens().CheckForm("console-form", tok, 2*time.Hour)
+	return err == nil
 }
 
 // VerifyCSRF checks a form's token.
 func (s *Service) VerifyCSRF(p *Principal, tok string) bool {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	return err == nil && s.Secret.VerifyMAC("console-csrf", p.sessID, b)
+	return s.tokens().VerifyCSRF("console-csrf", p.sessID, tok)
 }
 
 // Refused records a console request refused for a reason the audit log must

@@ -11,10 +11,7 @@ package console
 
 import (
 	"bytes"
-	"crypto/rand"
 	"embed"
-	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"html/template"
 	"log/slog"
@@ -256,23 +253,10 @@ func (c *Console) clearCookie(w http.ResponseWriter) {
 }
 
 // A form token protects the forms shown before login (login, enrolment)
-// against cross-site posting: issued time ‖ random ‖ MAC, valid two hours.
-func (c *Console) formToken() string {
-	b := binary.BigEndian.AppendUint64(nil, uint64(c.cw.Now().Unix()))
-	b = append(b, make([]byte, 12)...)
-	rand.Read(b[8:])
-	b = append(b, c.cw.Secret.MAC("console-form", b)...)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+// against cross-site posting (internal/token), valid two hours.
+func (c *Console) formToken() string { return c.cw.FormToken() }
 
-func (c *Console) checkFormToken(tok string) bool {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil || len(b) != 20+32 || !c.cw.Secret.VerifyMAC("console-form", b[:20], b[20:]) {
-		return false
-	}
-	issued := time.Unix(int64(binary.BigEndian.Uint64(b[:8])), 0)
-	return c.cw.Now().Sub(issued) < 2*time.Hour
-}
+func (c *Console) checkFormToken(tok string) bool { return c.cw.CheckFormToken(tok) }
 
 // view is what every console template gets.
 type view struct {

@@ -45,13 +45,12 @@ func (s *Service) CSRF(c *CheckSession) string {
 	if c.id == nil {
 		return ""
 	}
-	return base64.RawURLEncoding.EncodeToString(s.Secret.MAC("check-csrf", c.id))
+	return s.tokens().CSRF("check-csrf", c.id)
 }
 
 // VerifyCSRF checks a form's token against the session.
 func (s *Service) VerifyCSRF(c *CheckSession, tok string) bool {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	return err == nil && c.id != nil && s.Secret.VerifyMAC("check-csrf", c.id, b)
+	return c.id != nil && s.tokens().VerifyCSRF("check-csrf", c.id, tok)
 }
 
 // LogIn opens the report a receipt belongs to and starts a session. It

@@ -9,15 +9,14 @@ package reporting
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/salama-ke/salama/internal/token"
 
 	"github.com/salama-ke/salama/internal/report"
 
@@ -183,33 +182,18 @@ func (s *Service) CheckLoginToken(tok string) error {
 	return err
 }
 
-func (s *Service) newToken(purpose string) string {
-	b := make([]byte, 1+8+16, 1+8+16+32)
-	b[0] = tokenVersion
-	binary.BigEndian.PutUint64(b[1:9], uint64(s.Now().Unix()))
-	if _, err := rand.Read(b[9:25]); err != nil {
-		panic(err) // crypto/rand never fails on supported platforms
-	}
-	b = append(b, s.Secret.MAC(purpose, b)...)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
+func (s *Service) tokens() token.Maker { return token.Maker{Secret: s.Secret, Now: s.Now} }
+
+func (s *Service) newToken(purpose string) string { return s.tokens().Form(purpose) }
 
 // checkToken returns the token's random part if it is ours, for purpose,
 // and fresh.
 func (s *Service) checkToken(purpose, tok string) ([]byte, error) {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil || len(b) != 1+8+16+32 || b[0] != tokenVersion {
+	r, err := s.tokens().CheckForm(purpose, tok, s.TokenLifetime)
+	if err != nil {
 		return nil, ErrTokenExpired
 	}
-	if !s.Secret.VerifyMAC(purpose, b[:25], b[25:]) {
-		return nil, ErrTokenExpired
-	}
-	issued := time.Unix(int64(binary.BigEndian.Uint64(b[1:9])), 0)
-	now := s.Now()
-	if now.Sub(issued) > s.TokenLifetime || issued.After(now.Add(time.Minute)) {
-		return nil, ErrTokenExpired
-	}
-	return b[9:25], nil
+	return r, nil
 }
 
 // --- submission ----------------------------------------------------------
