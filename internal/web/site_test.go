@@ -2,28 +2,24 @@ package web_test
 
 import (
 	"bytes"
-	"context"
 	"database/sql"
 	"encoding/hex"
 	"io"
-	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"net/url"
 	"os"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/salama-ke/salama/internal/casework/caseworktest"
 
 	"github.com/salama-ke/salama/internal/app"
-	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
 	"github.com/salama-ke/salama/internal/testkit"
-	"github.com/salama-ke/salama/internal/web"
 )
 
 // The client every scenario pretends to be. None of this may be stored.
@@ -46,31 +42,14 @@ type site struct {
 	demo map[string]bool
 }
 
+// newSite is the real application with the demo network on db
+// (caseworktest's harness), served over HTTP as a survivor's browser sees it.
 func newSite(t *testing.T, db storetest.DB, tweak ...func(*app.Options)) *site {
 	t.Helper()
-	logs := &testkit.LogBuffer{}
-	c := testkit.NewClock(time.Now())
-	wc := web.DefaultConfig()
-	wc.ExitURL = "https://neutral.example/"
-	wc.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
-	o := app.Options{DataDir: db.DataDir, Database: db.DSN, KDFParams: seal.TestKDFParams, Demo: true,
-		Web: wc, Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})), Now: c.Now}
-	if o.DataDir == "" {
-		o.DataDir = t.TempDir() // the network secret file
-	}
-	for _, f := range tweak {
-		f(&o)
-	}
-	a, err := app.New(context.Background(), o)
-	if err != nil {
-		t.Fatalf("app.New: %v", err)
-	}
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(func() {
-		srv.Close()
-		a.Close()
-	})
-	st := &site{t: t, db: db, app: a, srv: srv, logs: logs, clock: c, demo: map[string]bool{}}
+	e := caseworktest.Open(t, db, tweak...)
+	srv := httptest.NewServer(e.App.Handler())
+	t.Cleanup(srv.Close)
+	st := &site{t: t, db: db, app: e.App, srv: srv, logs: e.Logs, clock: e.Clock, demo: map[string]bool{}}
 	for _, id := range st.reportIDs() {
 		st.demo[id] = true
 	}

@@ -55,6 +55,18 @@ type Env struct {
 // parameters and a clock the test moves. tweak may change the options.
 func New(t testing.TB, db storetest.DB, tweak ...func(*app.Options)) *Env {
 	t.Helper()
+	e := Open(t, db, tweak...)
+	if e.App.Demo == nil {
+		t.Fatal("the demo network was not seeded")
+	}
+	return e
+}
+
+// Open is New on a database that may already hold the demo network (a
+// second instance, or a restart): the demo accounts are known only when
+// this start seeded them.
+func Open(t testing.TB, db storetest.DB, tweak ...func(*app.Options)) *Env {
+	t.Helper()
 	logs := &testkit.LogBuffer{}
 	// A whole second, well inside a TOTP step: tests reason in steps.
 	c := testkit.NewClock(time.Unix(time.Now().Unix(), 0))
@@ -77,12 +89,11 @@ func New(t testing.TB, db storetest.DB, tweak ...func(*app.Options)) *Env {
 		t.Fatalf("app.New: %v", err)
 	}
 	t.Cleanup(func() { a.Close() })
-	if a.Demo == nil {
-		t.Fatal("the demo network was not seeded")
-	}
 	e := &Env{T: t, DB: db, App: a, Clock: c, Logs: logs, DataDir: o.DataDir, accounts: map[string]demo.Account{}}
-	for _, acc := range a.Demo.Accounts {
-		e.accounts[acc.Username] = acc
+	if a.Demo != nil {
+		for _, acc := range a.Demo.Accounts {
+			e.accounts[acc.Username] = acc
+		}
 	}
 	return e
 }
