@@ -109,20 +109,11 @@ func AlertContactsTx(ctx context.Context, tx *sql.Tx, orgID string) ([]AlertCont
 }
 
 func alertContacts(ctx context.Context, db querier, orgID string) ([]AlertContact, error) {
-	rows, err := db.QueryContext(ctx, `SELECT `+alertContactColumns+` FROM alert_contacts WHERE org_id = $1 ORDER BY created_at, id`, orgID)
+	out, err := collect(ctx, db, scanAlertContact, `SELECT `+alertContactColumns+` FROM alert_contacts WHERE org_id = $1 ORDER BY created_at, id`, orgID)
 	if err != nil {
 		return nil, fmt.Errorf("store: alert contacts: %w", err)
 	}
-	defer rows.Close()
-	var out []AlertContact
-	for rows.Next() {
-		c, err := scanAlertContact(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: alert contacts: %w", err)
-		}
-		out = append(out, *c)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // AlertContact returns one contact; ErrNotFound if it was removed.

@@ -58,18 +58,5 @@ func (s *Store) AppendAuditBatch(ctx context.Context, entries []*PendingAudit) e
 // ReferralsOf lists every referral an organisation made or received, for a
 // case export: one query instead of one per report.
 func (s *Store) ReferralsOf(ctx context.Context, orgID string) ([]Referral, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+referralColumns+` FROM referrals WHERE from_org = $1 OR to_org = $1 ORDER BY created_at, id`, orgID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Referral
-	for rows.Next() {
-		r, err := scanReferral(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *r)
-	}
-	return out, rows.Err()
+	return collect(ctx, s.r, scanReferral, `SELECT `+referralColumns+` FROM referrals WHERE from_org = $1 OR to_org = $1 ORDER BY created_at, id`, orgID)
 }

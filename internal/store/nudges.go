@@ -102,20 +102,11 @@ func (s *Store) Nudge(ctx context.Context, id string) (*Nudge, error) {
 
 // Nudges lists a report's nudges, oldest first.
 func (s *Store) Nudges(ctx context.Context, reportID string) ([]Nudge, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+nudgeColumns+` FROM nudges WHERE report_id = $1 ORDER BY created_at, id`, reportID)
+	out, err := collect(ctx, s.r, scanNudge, `SELECT `+nudgeColumns+` FROM nudges WHERE report_id = $1 ORDER BY created_at, id`, reportID)
 	if err != nil {
 		return nil, fmt.Errorf("store: nudges: %w", err)
 	}
-	defer rows.Close()
-	var out []Nudge
-	for rows.Next() {
-		n, err := scanNudge(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: nudges: %w", err)
-		}
-		out = append(out, *n)
-	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // NudgeSent records that a queued nudge went out. It reports false if the

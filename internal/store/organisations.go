@@ -97,18 +97,5 @@ func (s *Store) PutServiceRecord(ctx context.Context, rec ServiceRecord, now tim
 // ServiceRecords returns the whole directory (it is small: hundreds of
 // rows), for matching in memory.
 func (s *Store) ServiceRecords(ctx context.Context) ([]ServiceRecord, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, org_id, data, child_protection FROM services ORDER BY id`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []ServiceRecord
-	for rows.Next() {
-		rec, err := scanService(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *rec)
-	}
-	return out, rows.Err()
+	return collect(ctx, s.r, scanService, `SELECT id, org_id, data, child_protection FROM services ORDER BY id`)
 }

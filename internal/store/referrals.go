@@ -111,20 +111,7 @@ func (s *Store) ReferralByCopy(ctx context.Context, reportID string) (*Referral,
 
 // Referrals lists a report's referrals, oldest first.
 func (s *Store) Referrals(ctx context.Context, reportID string) ([]Referral, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+referralColumns+` FROM referrals WHERE report_id = $1 ORDER BY created_at, id`, reportID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Referral
-	for rows.Next() {
-		r, err := scanReferral(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *r)
-	}
-	return out, rows.Err()
+	return collect(ctx, s.r, scanReferral, `SELECT `+referralColumns+` FROM referrals WHERE report_id = $1 ORDER BY created_at, id`, reportID)
 }
 
 // ErrStale means the referral changed state since it was read: the caller's

@@ -231,6 +231,24 @@ func (s *Store) Report(ctx context.Context, id string) (*Report, error) {
 
 type scanner interface{ Scan(...any) error }
 
+// collect runs a query and scans every row with scan.
+func collect[T any](ctx context.Context, q querier, scan func(scanner) (*T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *v)
+	}
+	return out, rows.Err()
+}
+
 func scanReport(row scanner) (*Report, error) {
 	var r Report
 	var created, updated int64

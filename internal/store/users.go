@@ -96,20 +96,7 @@ func (s *Store) User(ctx context.Context, id string) (*User, error) {
 
 // Users lists an organisation's members by username.
 func (s *Store) Users(ctx context.Context, orgID string) ([]User, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE org_id = $1 ORDER BY username`, orgID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *u)
-	}
-	return out, rows.Err()
+	return collect(ctx, s.r, scanUser, `SELECT `+userColumns+` FROM users WHERE org_id = $1 ORDER BY username`, orgID)
 }
 
 // SetUserKeys replaces a user's password-derived material (enrolment,
