@@ -45,40 +45,29 @@ const (
 // kill -9 under load: retrievable, content intact", and §3.9's "nothing
 // half-written is stored".
 func TestKillDuringSubmissions(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the server binary")
-	}
-	bin := buildSalama(t)
-	for _, engine := range storetest.Engines {
-		t.Run(engine, func(t *testing.T) {
-			db := storetest.NewDB(t, engine)
-			dataDir := db.DataDir
-			if dataDir == "" {
-				dataDir = t.TempDir() // the network secret and signing key live here
-			}
-			ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
-			defer cancel()
+	eachEngine(t, func(t *testing.T, bin string, db storetest.DB, dataDir string) {
+		ctx, cancel := context.WithTimeout(t.Context(), 4*time.Minute)
+		defer cancel()
 
-			srv := startServer(t, ctx, bin, dataDir, db.DSN)
-			acked, inFlight := loadAndKill(t, ctx, srv)
-			t.Logf("%d receipts reached reporters; %d submissions were in flight at SIGKILL", len(acked), inFlight)
-			if inFlight == 0 {
-				t.Error("no submission was in flight when the server was killed: the test did not kill it under load")
-			}
+		srv := startServer(t, ctx, bin, dataDir, db.DSN)
+		acked, inFlight := loadAndKill(t, ctx, srv)
+		t.Logf("%d receipts reached reporters; %d submissions were in flight at SIGKILL", len(acked), inFlight)
+		if inFlight == 0 {
+			t.Error("no submission was in flight when the server was killed: the test did not kill it under load")
+		}
 
-			srv = startServer(t, ctx, bin, dataDir, db.DSN)
-			for i, a := range acked {
-				checkReceipt(t, ctx, srv.base, fmt.Sprintf("2001:db8:cc:%x::1", i), a)
-			}
-			checkNoHalfReports(t, ctx, engine, dataDir, db.DSN)
+		srv = startServer(t, ctx, bin, dataDir, db.DSN)
+		for i, a := range acked {
+			checkReceipt(t, ctx, srv.base, fmt.Sprintf("2001:db8:cc:%x::1", i), a)
+		}
+		checkNoHalfReports(t, ctx, db.Engine, dataDir, db.DSN)
 
-			// The restarted server takes reports again.
-			if _, err := submit(ctx, newClient(), srv.base, "2001:db8:cd::1", "After the restart."); err != nil {
-				t.Errorf("a report after the restart: %v", err)
-			}
-			srv.stop(t)
-		})
-	}
+		// The restarted server takes reports again.
+		if _, err := submit(ctx, newClient(), srv.base, "2001:db8:cd::1", "After the restart."); err != nil {
+			t.Errorf("a report after the restart: %v", err)
+		}
+		srv.stop(t)
+	})
 }
 
 // ack is a receipt that reached a reporter, and what they had sent.
@@ -467,4 +456,25 @@ func statusOf(r *http.Response) any {
 		return "none"
 	}
 	return r.StatusCode
+}
+
+// eachEngine builds the salama binary once and runs fn on a fresh database
+// of each engine, with the data directory the server's keys live in (the
+// SQLite database's own, or a temporary one beside PostgreSQL).
+func eachEngine(t *testing.T, fn func(t *testing.T, bin string, db storetest.DB, dataDir string)) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the server binary")
+	}
+	bin := buildSalama(t)
+	for _, engine := range storetest.Engines {
+		t.Run(engine, func(t *testing.T) {
+			db := storetest.NewDB(t, engine)
+			dataDir := db.DataDir
+			if dataDir == "" {
+				dataDir = t.TempDir()
+			}
+			fn(t, bin, db, dataDir)
+		})
+	}
 }

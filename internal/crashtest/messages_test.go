@@ -30,105 +30,94 @@ const crashGatewayToken = "crash-gateway-token-0123456789abcdef"
 // restart every message goes out, once, and the gateway posting the same
 // inbound SMS again gets no second answer.
 func TestKillBetweenEnqueueAndSend(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the server binary")
-	}
-	bin := buildSalama(t)
-	for _, engine := range storetest.Engines {
-		t.Run(engine, func(t *testing.T) {
-			db := storetest.NewDB(t, engine)
-			dataDir := db.DataDir
-			if dataDir == "" {
-				dataDir = t.TempDir()
-			}
-			ctx, cancel := context.WithTimeout(t.Context(), 8*time.Minute)
-			defer cancel()
-			prov := smstest.NewAT(t)
-			prov.Fail(http.StatusServiceUnavailable)
-			mail := mailtest.Start(t, mailtest.Options{})
-			mail.Refuse(451)
-			extra := []string{"--gateway-token", crashGatewayToken, "--ussd-code", "*384*123#", "--sms-provider", "africastalking",
-				"--at-username", "salama", "--at-endpoint", prov.URL, "--smtp-from", "Salama <alerts@salama.example.org>",
-				"--public-url", "https://salama.example.org"}
-			env := []string{"SALAMA_AT_API_KEY=crash-test-key", "SSL_CERT_FILE=" + mail.CertFile,
-				"SALAMA_SMTP_URL=" + (&url.URL{Scheme: "smtp", Host: mail.Addr, User: url.UserPassword(mail.User, mail.Password)}).String()}
-			srv := startServerWith(t, ctx, bin, dataDir, db.DSN, extra, env)
+	eachEngine(t, func(t *testing.T, bin string, db storetest.DB, dataDir string) {
+		ctx, cancel := context.WithTimeout(t.Context(), 8*time.Minute)
+		defer cancel()
+		prov := smstest.NewAT(t)
+		prov.Fail(http.StatusServiceUnavailable)
+		mail := mailtest.Start(t, mailtest.Options{})
+		mail.Refuse(451)
+		extra := []string{"--gateway-token", crashGatewayToken, "--ussd-code", "*384*123#", "--sms-provider", "africastalking",
+			"--at-username", "salama", "--at-endpoint", prov.URL, "--smtp-from", "Salama <alerts@salama.example.org>",
+			"--public-url", "https://salama.example.org"}
+		env := []string{"SALAMA_AT_API_KEY=crash-test-key", "SSL_CERT_FILE=" + mail.CertFile,
+			"SALAMA_SMTP_URL=" + (&url.URL{Scheme: "smtp", Host: mail.Addr, User: url.UserPassword(mail.User, mail.Password)}).String()}
+		srv := startServerWith(t, ctx, bin, dataDir, db.DSN, extra, env)
 
-			const (
-				texter   = "+254711222333"
-				survivor = "0722 444 555"
-				survE164 = "+254722444555"
-			)
-			inbound := url.Values{"from": {texter}, "to": {"22384"}, "text": {"HELP"}, "date": {"2026-03-12 10:00:00"}, "id": {"ATXid_crash_1"}, "linkId": {"l1"}}
-			postInbound := func(base string) {
-				t.Helper()
-				resp, _, err := do(ctx, newClient(), "POST", base+"/gw/"+crashGatewayToken+"/sms", "2001:db8:ee::1",
-					"application/x-www-form-urlencoded", strings.NewReader(inbound.Encode()))
-				if err != nil || resp.StatusCode != http.StatusOK {
-					t.Fatalf("inbound SMS: %v %v", statusOf(resp), err)
+		const (
+			texter   = "+254711222333"
+			survivor = "0722 444 555"
+			survE164 = "+254722444555"
+		)
+		inbound := url.Values{"from": {texter}, "to": {"22384"}, "text": {"HELP"}, "date": {"2026-03-12 10:00:00"}, "id": {"ATXid_crash_1"}, "linkId": {"l1"}}
+		postInbound := func(base string) {
+			t.Helper()
+			resp, _, err := do(ctx, newClient(), "POST", base+"/gw/"+crashGatewayToken+"/sms", "2001:db8:ee::1",
+				"application/x-www-form-urlencoded", strings.NewReader(inbound.Encode()))
+			if err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("inbound SMS: %v %v", statusOf(resp), err)
+			}
+		}
+		postInbound(srv.base)
+		narrative := fmt.Sprintf("Crash-nudge-%d: they took my phone, call me on my sister's.", time.Now().UnixNano())
+		if err := submitFields(ctx, newClient(), srv.base, "2001:db8:ee::2", map[string]string{"about": "me", "what": "trafficking",
+			"age": "18-24", "county": "nairobi", "when": "ongoing", "danger": "yes", "help": "shelter", "narrative": narrative,
+			"contact": "phone", "phone": survivor, "share": "ask"}); err != nil {
+			t.Fatal(err)
+		}
+		reply(t, ctx, srv, narrative, "We have read your report. We will call at the safe time.")
+
+		// Every message has been tried and refused, and none is being
+		// tried, when the server dies: each waits for its retry.
+		waitTried(t, ctx, db.Engine, dataDir, db.DSN)
+		if n := len(prov.Sent()) + len(mail.Messages()); n != 0 {
+			t.Fatalf("%d messages delivered by providers that refuse everything", n)
+		}
+		if prov.Requests() == 0 || mail.Attempts() == 0 {
+			t.Fatalf("before the kill: %d SMS attempts, %d mail attempts", prov.Requests(), mail.Attempts())
+		}
+		srv.kill()
+		srv.wait()
+
+		prov.Work()
+		mail.Refuse(0)
+		srv = startServerWith(t, ctx, bin, dataDir, db.DSN, extra, env)
+		waitForMessages(t, ctx, db.Engine, dataDir, db.DSN)
+		// The gateway posts the same message again. A second answer
+		// would be queued before the callback returns: waiting for the
+		// queue to empty then catches it.
+		postInbound(srv.base)
+		waitForMessages(t, ctx, db.Engine, dataDir, db.DSN)
+
+		count := func(to string) (n int, text string) {
+			for _, m := range prov.Sent() {
+				if m.To == to {
+					n, text = n+1, m.Text
 				}
 			}
-			postInbound(srv.base)
-			narrative := fmt.Sprintf("Crash-nudge-%d: they took my phone, call me on my sister's.", time.Now().UnixNano())
-			if err := submitFields(ctx, newClient(), srv.base, "2001:db8:ee::2", map[string]string{"about": "me", "what": "trafficking",
-				"age": "18-24", "county": "nairobi", "when": "ongoing", "danger": "yes", "help": "shelter", "narrative": narrative,
-				"contact": "phone", "phone": survivor, "share": "ask"}); err != nil {
-				t.Fatal(err)
+			return n, text
+		}
+		if n, text := count(survE164); n != 1 || !strings.Contains(text, "*384*123#") || strings.Contains(text, "Crash") {
+			t.Errorf("nudges to the survivor: %d (%q), want 1", n, text)
+		}
+		if n, text := count(texter); n != 1 || !strings.Contains(text, "1195") {
+			t.Errorf("answers to HELP: %d (%q), want 1", n, text)
+		}
+		alertSMS, _ := count("+254700000100")
+		done := jobCount(t, ctx, db.Engine, dataDir, db.DSN, "alert.send", store.JobDone)
+		if alertSMS == 0 || len(mail.Messages()) == 0 || alertSMS+len(mail.Messages()) != done {
+			t.Errorf("alerts: %d SMS and %d emails delivered for %d finished alert jobs", alertSMS, len(mail.Messages()), done)
+		}
+		for _, m := range mail.Messages() {
+			if !m.TLS || strings.Contains(m.Data, "Crash-nudge") || strings.Contains(m.Data, "nairobi") || strings.Contains(m.Data, "722444555") {
+				t.Errorf("alert email to %v: TLS %v\n%s", m.To, m.TLS, m.Data)
 			}
-			reply(t, ctx, srv, narrative, "We have read your report. We will call at the safe time.")
-
-			// Every message has been tried and refused, and none is being
-			// tried, when the server dies: each waits for its retry.
-			waitTried(t, ctx, engine, dataDir, db.DSN)
-			if n := len(prov.Sent()) + len(mail.Messages()); n != 0 {
-				t.Fatalf("%d messages delivered by providers that refuse everything", n)
-			}
-			if prov.Requests() == 0 || mail.Attempts() == 0 {
-				t.Fatalf("before the kill: %d SMS attempts, %d mail attempts", prov.Requests(), mail.Attempts())
-			}
-			srv.kill()
-			srv.wait()
-
-			prov.Work()
-			mail.Refuse(0)
-			srv = startServerWith(t, ctx, bin, dataDir, db.DSN, extra, env)
-			waitForMessages(t, ctx, engine, dataDir, db.DSN)
-			// The gateway posts the same message again. A second answer
-			// would be queued before the callback returns: waiting for the
-			// queue to empty then catches it.
-			postInbound(srv.base)
-			waitForMessages(t, ctx, engine, dataDir, db.DSN)
-
-			count := func(to string) (n int, text string) {
-				for _, m := range prov.Sent() {
-					if m.To == to {
-						n, text = n+1, m.Text
-					}
-				}
-				return n, text
-			}
-			if n, text := count(survE164); n != 1 || !strings.Contains(text, "*384*123#") || strings.Contains(text, "Crash") {
-				t.Errorf("nudges to the survivor: %d (%q), want 1", n, text)
-			}
-			if n, text := count(texter); n != 1 || !strings.Contains(text, "1195") {
-				t.Errorf("answers to HELP: %d (%q), want 1", n, text)
-			}
-			alertSMS, _ := count("+254700000100")
-			done := jobCount(t, ctx, engine, dataDir, db.DSN, "alert.send", store.JobDone)
-			if alertSMS == 0 || len(mail.Messages()) == 0 || alertSMS+len(mail.Messages()) != done {
-				t.Errorf("alerts: %d SMS and %d emails delivered for %d finished alert jobs", alertSMS, len(mail.Messages()), done)
-			}
-			for _, m := range mail.Messages() {
-				if !m.TLS || strings.Contains(m.Data, "Crash-nudge") || strings.Contains(m.Data, "nairobi") || strings.Contains(m.Data, "722444555") {
-					t.Errorf("alert email to %v: TLS %v\n%s", m.To, m.TLS, m.Data)
-				}
-			}
-			if n := jobCount(t, ctx, engine, dataDir, db.DSN, "", store.JobFailed); n != 0 {
-				t.Errorf("%d jobs failed", n)
-			}
-			srv.stop(t)
-		})
-	}
+		}
+		if n := jobCount(t, ctx, db.Engine, dataDir, db.DSN, "", store.JobFailed); n != 0 {
+			t.Errorf("%d jobs failed", n)
+		}
+		srv.stop(t)
+	})
 }
 
 // messageKinds are the jobs that carry messages out (digests wait for the

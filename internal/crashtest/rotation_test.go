@@ -34,127 +34,116 @@ var recoveryRE = regexp.MustCompile(`\((org_[0-9a-f]+)\): ([A-Z0-9-]{39})`)
 // re-wrapped), and a server started afterwards finishes the job from where
 // the kill left it, after which the old key is gone.
 func TestKillDuringKeyRotation(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the server binary")
-	}
-	bin := buildSalama(t)
-	for _, engine := range storetest.Engines {
-		t.Run(engine, func(t *testing.T) {
-			db := storetest.NewDB(t, engine)
-			dataDir := db.DataDir
-			if dataDir == "" {
-				dataDir = t.TempDir()
-			}
-			ctx, cancel := context.WithTimeout(t.Context(), 6*time.Minute)
-			defer cancel()
+	eachEngine(t, func(t *testing.T, bin string, db storetest.DB, dataDir string) {
+		ctx, cancel := context.WithTimeout(t.Context(), 6*time.Minute)
+		defer cancel()
 
-			// The demo network, made by the real server.
-			srv := startServer(t, ctx, bin, dataDir, db.DSN)
-			srv.stop(t)
-			creds, err := os.ReadFile(filepath.Join(dataDir, "demo-credentials.txt"))
+		// The demo network, made by the real server.
+		srv := startServer(t, ctx, bin, dataDir, db.DSN)
+		srv.stop(t)
+		creds, err := os.ReadFile(filepath.Join(dataDir, "demo-credentials.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		core, err := app.OpenCore(ctx, &app.Options{DataDir: dataDir, Database: db.DSN})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer core.Close()
+		st := core.Store
+		var org *store.Organisation
+		var code string
+		for _, m := range recoveryRE.FindAllStringSubmatch(string(creds), -1) {
+			o, err := st.Organisation(ctx, m[1])
+			if err == nil && o.Intake {
+				org, code = o, m[2]
+			}
+		}
+		if org == nil {
+			t.Fatalf("no intake organisation in the demo credentials:\n%s", creds)
+		}
+		narratives := putReports(t, ctx, st, org, rotationReports)
+		recipient := "org:" + org.ID
+
+		// Rotate, and kill the command once some batches are in.
+		cmd := exec.Command(bin, "org", "rotate-key", "--org", org.ID, "--data", dataDir)
+		if db.DSN != "" {
+			cmd.Args = append(cmd.Args, "--database", db.DSN)
+		}
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "SALAMA_") {
+				cmd.Env = append(cmd.Env, kv)
+			}
+		}
+		cmd.Env = append(cmd.Env, "SALAMA_RECOVERY_CODE="+code)
+		out := &testkit.LogBuffer{}
+		cmd.Stdout, cmd.Stderr = out, out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		var left int
+		for {
+			o, err := st.Organisation(ctx, org.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			core, err := app.OpenCore(ctx, &app.Options{DataDir: dataDir, Database: db.DSN})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer core.Close()
-			st := core.Store
-			var org *store.Organisation
-			var code string
-			for _, m := range recoveryRE.FindAllStringSubmatch(string(creds), -1) {
-				o, err := st.Organisation(ctx, m[1])
-				if err == nil && o.Intake {
-					org, code = o, m[2]
-				}
-			}
-			if org == nil {
-				t.Fatalf("no intake organisation in the demo credentials:\n%s", creds)
-			}
-			narratives := putReports(t, ctx, st, org, rotationReports)
-			recipient := "org:" + org.ID
-
-			// Rotate, and kill the command once some batches are in.
-			cmd := exec.Command(bin, "org", "rotate-key", "--org", org.ID, "--data", dataDir)
-			if db.DSN != "" {
-				cmd.Args = append(cmd.Args, "--database", db.DSN)
-			}
-			for _, kv := range os.Environ() {
-				if !strings.HasPrefix(kv, "SALAMA_") {
-					cmd.Env = append(cmd.Env, kv)
-				}
-			}
-			cmd.Env = append(cmd.Env, "SALAMA_RECOVERY_CODE="+code)
-			out := &testkit.LogBuffer{}
-			cmd.Stdout, cmd.Stderr = out, out
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			var left int
-			for {
-				o, err := st.Organisation(ctx, org.ID)
-				if err != nil {
+			if o.KeyGen == 2 {
+				if left, err = st.CountStaleReportWraps(ctx, recipient, 2); err != nil {
 					t.Fatal(err)
 				}
-				if o.KeyGen == 2 {
-					if left, err = st.CountStaleReportWraps(ctx, recipient, 2); err != nil {
-						t.Fatal(err)
-					}
-					if left < len(narratives) {
-						cmd.Process.Signal(syscall.SIGKILL)
-						<-done
-						break
-					}
-				}
-				select {
-				case err := <-done:
-					t.Fatalf("rotate-key finished before the kill (%v):\n%s", err, out.String())
-				case <-time.After(5 * time.Millisecond):
-				}
-			}
-			if left, _ = st.CountStaleReportWraps(ctx, recipient, 2); left == 0 {
-				t.Fatalf("the kill came after the last batch:\n%s", out.String())
-			}
-			t.Logf("killed with %d of %d report keys still on the old key", left, len(narratives))
-
-			// Killed mid-way: everything opens with the new key, through
-			// the chain where not yet re-wrapped.
-			key, err := orgs.Recover(ctx, st, core.KDF, org.ID, code)
-			if err != nil {
-				t.Fatalf("the recovery code after the kill: %v", err)
-			}
-			checkAll(t, ctx, st, org.ID, key, narratives)
-
-			// A server started afterwards finishes the job.
-			srv = startServer(t, ctx, bin, dataDir, db.DSN)
-			deadline := time.Now().Add(3 * time.Minute)
-			for {
-				chain, err := st.OrgKeyChain(ctx, org.ID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(chain) == 0 {
+				if left < len(narratives) {
+					cmd.Process.Signal(syscall.SIGKILL)
+					<-done
 					break
 				}
-				if time.Now().After(deadline) {
-					left, _ := st.CountStaleReportWraps(ctx, recipient, 2)
-					t.Fatalf("the server did not finish the rotation: %d left\n%s", left, srv.output.String())
-				}
-				time.Sleep(50 * time.Millisecond)
 			}
-			srv.stop(t)
-			if left, _ := st.CountStaleReportWraps(ctx, recipient, 2); left != 0 {
-				t.Errorf("%d report keys still on the old key", left)
+			select {
+			case err := <-done:
+				t.Fatalf("rotate-key finished before the kill (%v):\n%s", err, out.String())
+			case <-time.After(5 * time.Millisecond):
 			}
-			if jc, _ := st.OrgKeyJobCopies(ctx, org.ID); len(jc) != 0 {
-				t.Error("the job's copy of the old key outlived the rotation")
+		}
+		if left, _ = st.CountStaleReportWraps(ctx, recipient, 2); left == 0 {
+			t.Fatalf("the kill came after the last batch:\n%s", out.String())
+		}
+		t.Logf("killed with %d of %d report keys still on the old key", left, len(narratives))
+
+		// Killed mid-way: everything opens with the new key, through
+		// the chain where not yet re-wrapped.
+		key, err := orgs.Recover(ctx, st, core.KDF, org.ID, code)
+		if err != nil {
+			t.Fatalf("the recovery code after the kill: %v", err)
+		}
+		checkAll(t, ctx, st, org.ID, key, narratives)
+
+		// A server started afterwards finishes the job.
+		srv = startServer(t, ctx, bin, dataDir, db.DSN)
+		deadline := time.Now().Add(3 * time.Minute)
+		for {
+			chain, err := st.OrgKeyChain(ctx, org.ID)
+			if err != nil {
+				t.Fatal(err)
 			}
-			checkAll(t, ctx, st, org.ID, key, narratives)
-		})
-	}
+			if len(chain) == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				left, _ := st.CountStaleReportWraps(ctx, recipient, 2)
+				t.Fatalf("the server did not finish the rotation: %d left\n%s", left, srv.output.String())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		srv.stop(t)
+		if left, _ := st.CountStaleReportWraps(ctx, recipient, 2); left != 0 {
+			t.Errorf("%d report keys still on the old key", left)
+		}
+		if jc, _ := st.OrgKeyJobCopies(ctx, org.ID); len(jc) != 0 {
+			t.Error("the job's copy of the old key outlived the rotation")
+		}
+		checkAll(t, ctx, st, org.ID, key, narratives)
+	})
 }
 
 // putReports stores n reports in org, sealed and wrapped as a submission
