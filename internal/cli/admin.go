@@ -80,20 +80,12 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if !ok {
 		return fmt.Errorf("--role must be caseworker, org_admin or coordinator")
 	}
-	code, err := recoveryCode(c.secrets, stdin, stderr)
-	if err != nil {
-		return err
-	}
 	ctx := context.Background()
-	core, err := c.openCore(ctx)
+	core, key, err := c.openOrgKey(ctx, *orgID, stdin, stderr)
 	if err != nil {
 		return err
 	}
 	defer core.Close()
-	key, err := recoverKey(ctx, core, *orgID, code)
-	if err != nil {
-		return err
-	}
 	enrol, err := core.Casework.CreateUser(ctx, audit.ActorCLI, *orgID, key, casework.NewUser{Username: *username, DisplayName: *name, Role: r})
 	if err != nil {
 		return err
@@ -126,6 +118,27 @@ func recoveryCode(env secrets, stdin io.Reader, stderr io.Writer) (string, error
 
 // recoverKey opens an organisation's current key with its recovery code,
 // and audits the attempt.
+// openOrgKey asks for an organisation's recovery code (or reads
+// SALAMA_RECOVERY_CODE), opens the database and unwraps the organisation's
+// key with it, as the commands that act for an organisation do. The caller
+// closes the core.
+func (c common) openOrgKey(ctx context.Context, orgID string, stdin io.Reader, stderr io.Writer) (*app.Core, *seal.OrgIdentity, error) {
+	code, err := recoveryCode(c.secrets, stdin, stderr)
+	if err != nil {
+		return nil, nil, err
+	}
+	core, err := c.openCore(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	key, err := recoverKey(ctx, core, orgID, code)
+	if err != nil {
+		core.Close()
+		return nil, nil, err
+	}
+	return core, key, nil
+}
+
 func recoverKey(ctx context.Context, core *app.Core, orgID, code string) (*seal.OrgIdentity, error) {
 	key, err := orgs.Recover(ctx, core.Store, core.KDF, orgID, code)
 	if errors.Is(err, orgs.ErrNoRecoveryCopy) {
@@ -154,20 +167,12 @@ func rotateKeyCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 	if *orgID == "" {
 		return errors.New("usage: salama org rotate-key --org ORG_ID (asks for the recovery code, or reads SALAMA_RECOVERY_CODE)")
 	}
-	code, err := recoveryCode(c.secrets, stdin, stderr)
-	if err != nil {
-		return err
-	}
 	ctx := context.Background()
-	core, err := c.openCore(ctx)
+	core, key, err := c.openOrgKey(ctx, *orgID, stdin, stderr)
 	if err != nil {
 		return err
 	}
 	defer core.Close()
-	key, err := recoverKey(ctx, core, *orgID, code)
-	if err != nil {
-		return err
-	}
 	gen, members, err := core.Casework.RotateOrgKey(ctx, *orgID, key)
 	if err != nil {
 		return err
