@@ -258,7 +258,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return fail(err)
 	}
 	if a.Console, err = console.New(console.Config{ExitURL: o.Web.ExitURL, TLS: o.Web.TLS, ClientAddr: a.Web.ClientAddr, StatsK: o.Web.StatsK,
-		Alerts: a.Alerts}, core.Casework, o.Logger); err != nil {
+		Alerts: a.Alerts, Reporting: a.Reporting}, core.Casework, o.Logger); err != nil {
 		return fail(err)
 	}
 	a.Web.Mount(a.Console.Register, console.CSS)

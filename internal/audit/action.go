@@ -97,6 +97,10 @@ const (
 	// (internal/referral, Check); nothing was disclosed. Detail:
 	// [service=<id>] consent=<how it was to be given> reason=<code>.
 	ReferralRefused Action = "referral.refused"
+	// ReportTaken: a caseworker took a report on a survivor's behalf in the
+	// console (detail: channel=intake_phone|intake_walk_in|intake_chat|intake_other).
+	// The actor is the caseworker; the receipt they read out is never in it.
+	ReportTaken     Action = "report.taken"
 	ReportWithdrawn Action = "report.withdrawn" // by the survivor, with the receipt
 	ReportPurged    Action = "report.purged"    // by retention (salama purge); detail: reason=retention_closed|retention_unopened
 	// ReportEscalated: nobody in the receiving organisation opened the
@@ -113,7 +117,7 @@ var actions = map[Action]bool{
 	ReportRead: true, AttachmentRevealed: true, ReportExported: true, StatusChanged: true,
 	Assigned: true, NoteAdded: true, MessageSent: true, ClassificationChanged: true,
 	ReferralCreated: true, ReferralSent: true, ReferralAccepted: true, ReferralDeclined: true,
-	ReferralOverride: true, ReferralRefused: true, ReferralCompleted: true, ReferralRevoked: true, ReportWithdrawn: true, ReportPurged: true, ReportEscalated: true,
+	ReferralOverride: true, ReferralRefused: true, ReferralCompleted: true, ReferralRevoked: true, ReportTaken: true, ReportWithdrawn: true, ReportPurged: true, ReportEscalated: true,
 }
 
 // Actors that are not a console user (a user is "user:<id>", see UserActor).
@@ -136,7 +140,7 @@ var detailKeys = []string{
 	"change",         // what happened to a directory service or routing rule: added / edited / removed / moved_up / moved_down / imported
 	"classification", // from→to, codes
 	"consent",        // how consent was given: yes / no / override / ask / phone / at_submission / survivor
-	"channel",        // an alert contact's channel: email / sms
+	"channel",        // an alert contact's channel: email / sms; how a report a caseworker took reached them: intake_phone …
 	"contact",        // alert contact id
 	"count",          // a number
 	"fields",         // names of the sealed fields opened, comma-separated

@@ -168,6 +168,8 @@ var words = map[string]string{
 	"online": "Online", "commercial_sexual_exploitation": "Commercial sexual exploitation", "child_sexual_abuse": "Child sexual abuse",
 	"report": "Report by the survivor or someone close", "tip": "Tip (an advert, number or account)", "referral": "Referral received",
 	"web": "Web form", "ussd": "USSD (feature phone)",
+	"intake_phone": "Taken by a caseworker: phone call", "intake_walk_in": "Taken by a caseworker: walk-in",
+	"intake_chat": "Taken by a caseworker: chat", "intake_other": "Taken by a caseworker",
 	"new": "New", "in_review": "In review", "referred": "Referred", "closed": "Closed",
 }
 

@@ -235,7 +235,7 @@ func (s *Service) ExportBundle(ctx context.Context, p *Principal, reportID strin
 			Description: "The system's record of every action on the report (opened, changed, referred, exported), each entry with its time, chained and signed."},
 	}, shots...)
 	cert, err := evidence.Certificate(evidence.CertificateInfo{CaseRef: r.CaseRef, Organisation: p.OrgName, Produced: now,
-		BundleName: fileName, Source: sourceOf(r, p.OrgName), System: s.systemParticulars(), SigningKey: s.SigningKey()}, records)
+		BundleName: fileName, Source: sourceOf(r), System: s.systemParticulars(), SigningKey: s.SigningKey()}, records)
 	if err != nil {
 		return nil, err
 	}
@@ -262,10 +262,19 @@ func (s *Service) ExportBundle(ctx context.Context, p *Principal, reportID strin
 
 // sourceOf says, for the certificate, how the report's information came
 // into the system.
-func sourceOf(r *store.Report, org string) string {
+func sourceOf(r *store.Report) string {
 	what := "report"
 	if r.Kind == store.KindTip {
 		what = "tip"
+	}
+	how := map[string]string{store.ChannelIntakePhone: "during a phone call with the person reporting",
+		store.ChannelIntakeWalkIn: "when the person reporting came to the organisation in person",
+		store.ChannelIntakeChat:   "during a written chat with the person reporting",
+		store.ChannelIntakeOther:  "from what the person reporting told them"}
+	if h, ok := how[r.Channel]; ok {
+		return "A caseworker of an organisation of the Salama network entered the information into the Salama console " + h +
+			", reading out the " + what + " form's questions and recording the answers given, and the person's " +
+			"choices about sharing as they stated them. The console records which member of staff did so."
 	}
 	switch r.Channel {
 	case store.ChannelUSSD:
@@ -439,7 +448,11 @@ func (a *account) answers() []qa {
 
 // channelText says in a few words how a report arrived.
 func channelText(channel string) string {
-	return map[string]string{store.ChannelWeb: "the web form", store.ChannelUSSD: "USSD (a feature phone menu)"}[channel]
+	return map[string]string{store.ChannelWeb: "the web form", store.ChannelUSSD: "USSD (a feature phone menu)",
+		store.ChannelIntakePhone:  "a caseworker, who took it down during a phone call with the survivor",
+		store.ChannelIntakeWalkIn: "a caseworker, who took it down when the survivor came in person",
+		store.ChannelIntakeChat:   "a caseworker, who took it down during a chat with the survivor",
+		store.ChannelIntakeOther:  "a caseworker, who took it down from the survivor"}[channel]
 }
 
 // idKind names an identifier's kind and platform in English: "Phone number

@@ -319,6 +319,8 @@ func TestAccessWalk(t *testing.T) {
 // with walkForm's values.
 var ownStatus = map[string]int{
 	"GET /console/{$}":                            http.StatusOK,
+	"GET /console/intake":                         http.StatusOK,
+	"POST /console/intake":                        http.StatusUnprocessableEntity, // walkForm's channel "email" is not an intake channel, and it has no form token
 	"GET /console/reports/{id}":                   http.StatusOK,
 	"GET /console/reports/{id}/attachments/{att}": http.StatusOK,
 	"POST /console/reports/{id}/status":           http.StatusSeeOther,

@@ -25,6 +25,7 @@ import (
 	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/notify"
 	"github.com/salama-ke/salama/internal/ratelimit"
+	"github.com/salama-ke/salama/internal/reporting"
 )
 
 //go:embed templates/*.html
@@ -54,6 +55,9 @@ type Config struct {
 	StatsK int
 	// Alerts keeps the organisations' staff alert contacts (alerts.go).
 	Alerts *notify.Service
+	// Reporting takes the reports caseworkers enter on a survivor's
+	// behalf (intake.go), as the public form's reports are made.
+	Reporting *reporting.Service
 }
 
 // Console is the caseworkers' site.
@@ -81,7 +85,10 @@ func New(cfg Config, cw *casework.Service, log *slog.Logger) (*Console, error) {
 	if cfg.Alerts == nil {
 		return nil, errors.New("console: no alert service")
 	}
-	for _, name := range append([]string{"login", "enrol", "enrol_totp", "inbox", "case", "members", "password", "message", "clusters", "alerts", "referral_form", "export"}, directoryPages...) {
+	if cfg.Reporting == nil {
+		return nil, errors.New("console: no reporting service")
+	}
+	for _, name := range append([]string{"login", "enrol", "enrol_totp", "inbox", "case", "members", "password", "message", "clusters", "alerts", "referral_form", "export", "intake", "intake_done"}, directoryPages...) {
 		files := []string{"templates/layout.html", "templates/" + name + ".html"}
 		switch name {
 		case "case":
@@ -117,6 +124,8 @@ func (c *Console) routes() []Route {
 		{"POST", "/console/enrol", pub, c.enrolStart},
 		{"POST", "/console/enrol/finish", pub, c.enrolFinish},
 		{"GET", "/console/{$}", cw, c.inbox},
+		{"GET", "/console/intake", cw, c.intakeForm},
+		{"POST", "/console/intake", cw, c.takeReport},
 		{"GET", "/console/reports/{id}", cw, c.showCase},
 		{"GET", "/console/reports/{id}/attachments/{att}", cw, c.attachment},
 		{"GET", "/console/reports/{id}/attachments/{att}/blurred", cw, c.attachmentBlurred},

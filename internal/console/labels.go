@@ -21,6 +21,7 @@ var labels = map[string]string{
 	"online": "Online", "commercial_sexual_exploitation": "Commercial sexual exploitation", "child_sexual_abuse": "Child sexual abuse",
 	"caseworker": "Caseworker", "org_admin": "Organisation admin", "coordinator": "Network coordinator",
 	"report": "Report", "tip": "Tip", "web": "Web", "ussd": "USSD",
+	"intake_phone": "a caseworker, by phone", "intake_walk_in": "a caseworker, in person", "intake_chat": "a caseworker, by chat", "intake_other": "a caseworker",
 	"outside":  "Outside Kenya",
 	"referral": "Referral",
 	// Referrals.

@@ -31,6 +31,9 @@ var bodyCaps = map[string]int{
 // bodyLimits are the caps for a route: its characters, the form's tokens,
 // then a quarter more.
 func bodyLimits(pattern string) formbody.Limits {
+	if pattern == "/console/intake" {
+		return intakeCaps()
+	}
 	chars := bodyCaps[pattern]
 	return formbody.Limits{Text: (12*int64(chars) + 2<<10) * 5 / 4, Fields: 512}
 }

@@ -177,3 +177,17 @@ func Negotiate(acceptLanguage string) Lang {
 	}
 	return best
 }
+
+// Number writes n with a comma between thousands, as Kenyans write it in
+// English and in Kiswahili.
+func Number(n int) string {
+	s := strconv.Itoa(n)
+	start := 0
+	if n < 0 {
+		start = 1
+	}
+	for i := len(s) - 3; i > start; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}

@@ -215,12 +215,20 @@ type Submission struct {
 // A form token that already made a report is spent: sending it again
 // stores nothing and returns that report with Again set and no receipt.
 func (s *Service) Submit(ctx context.Context, in Input) (*Submission, error) {
-	random, err := s.checkToken(tokenReport, in.Token)
+	return s.submitOnce(ctx, in, tokenReport, origin{channel: store.ChannelWeb})
+}
+
+// submitOnce stores a report from a form whose token has the given
+// purpose, with a fresh random receipt, unless the token is not ours or
+// spent: a token that made a report returns that report with Again set
+// and no receipt.
+func (s *Service) submitOnce(ctx context.Context, in Input, purpose string, o origin) (*Submission, error) {
+	random, err := s.checkToken(purpose, in.Token)
 	if err != nil {
 		return nil, err
 	}
-	tokenHash := s.Secret.MAC("submit-token", random)
-	if id, err := s.Store.ReportIDByToken(ctx, tokenHash, s.Now().Add(-s.TokenLifetime)); err == nil {
+	o.tokenHash = s.Secret.MAC("submit-token", random)
+	if id, err := s.Store.ReportIDByToken(ctx, o.tokenHash, s.Now().Add(-s.TokenLifetime)); err == nil {
 		return s.again(ctx, seal.Receipt{}, id)
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
@@ -229,7 +237,7 @@ func (s *Service) Submit(ctx context.Context, in Input) (*Submission, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.create(ctx, in, store.ChannelWeb, receipt, tokenHash)
+	return s.create(ctx, in, o, receipt)
 }
 
 // SubmitFrom stores a report that arrived on another channel (USSD): it has
@@ -239,11 +247,27 @@ func (s *Service) SubmitFrom(ctx context.Context, in Input, channel string) (*Su
 	if err != nil {
 		return nil, err
 	}
-	return s.create(ctx, in, channel, receipt, nil)
+	return s.create(ctx, in, origin{channel: channel}, receipt)
+}
+
+// origin is how a report reached create.
+type origin struct {
+	channel string
+	// tokenHash marks the submission, so that the same one sent twice
+	// stores one report (nil: no mark).
+	tokenHash []byte
+	// seeded: the receipt was derived from the submission's seed, so a
+	// repeated submission may show it again (USSD); otherwise a repeat
+	// never shows a receipt (SPEC §6 "Shown once").
+	seeded bool
+	// taker is the caseworker who took the report on the survivor's
+	// behalf (intake.go); nil when the survivor sent it herself.
+	taker *Taker
 }
 
 // create seals, routes and stores a report in one transaction.
-func (s *Service) create(ctx context.Context, in Input, channel string, receipt seal.Receipt, tokenHash []byte) (*Submission, error) {
+func (s *Service) create(ctx context.Context, in Input, o origin, receipt seal.Receipt) (*Submission, error) {
+	channel, tokenHash := o.channel, o.tokenHash
 	// Refuse before the argon2id and the sealing, not half-way through a
 	// write that would fail on a full disk. (A form sent twice while the
 	// disk is low is refused too, though its first copy may be stored:
@@ -270,7 +294,12 @@ func (s *Service) create(ctx context.Context, in Input, channel string, receipt 
 	if err != nil {
 		return nil, err
 	}
-	org, err := Route(in, orgs, svcs, rules)
+	var org *store.Organisation
+	if o.taker != nil {
+		org, err = takerOrg(o.taker, orgs)
+	} else {
+		org, err = Route(in, orgs, svcs, rules)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -299,6 +328,14 @@ func (s *Service) create(ctx context.Context, in Input, channel string, receipt 
 			return nil, err
 		}
 		nr.ReceiptLookup, nr.ReceiptVersion = keys.Lookup, int(keys.Version)
+		if o.taker != nil {
+			// The report and the entry naming who took it commit
+			// together: no report taken without its entry.
+			if nr.Audit, err = s.Audit.Prepare(audit.Event{Actor: audit.UserActor(o.taker.UserID), OrgID: o.taker.OrgID,
+				Action: audit.ReportTaken, ReportID: nr.ID, Detail: "channel=" + channel}); err != nil {
+				return nil, err
+			}
+		}
 		err = s.Store.CreateReport(ctx, nr)
 		switch {
 		case err == nil:
@@ -310,7 +347,7 @@ func (s *Service) create(ctx context.Context, in Input, channel string, receipt 
 			}
 			// Another request with the same token won the race and
 			// showed its receipt; this one's was never stored.
-			if channel == store.ChannelWeb {
+			if !o.seeded {
 				receipt = seal.Receipt{}
 			}
 			return s.again(ctx, receipt, id)

@@ -36,7 +36,7 @@ func (s *Service) SubmitOnce(ctx context.Context, in Input, channel string, seed
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return nil, err
 	}
-	return s.create(ctx, in, channel, receipt, tokenHash)
+	return s.create(ctx, in, origin{channel: channel, tokenHash: tokenHash, seeded: true}, receipt)
 }
 
 // OpenWithReceipt opens the report a receipt belongs to for the length of

@@ -54,6 +54,12 @@ const (
 
 	ChannelWeb  = "web"
 	ChannelUSSD = "ussd"
+	// A caseworker took the report on a survivor's behalf, in the console,
+	// from a phone call, a walk-in, a chat, or another way.
+	ChannelIntakePhone  = "intake_phone"
+	ChannelIntakeWalkIn = "intake_walk_in"
+	ChannelIntakeChat   = "intake_chat"
+	ChannelIntakeOther  = "intake_other"
 
 	StatusNew       = "new"
 	StatusInReview  = "in_review"
@@ -84,6 +90,10 @@ type NewReport struct {
 	// Blind is the report's blind index (identifiers.go): empty unless the
 	// survivor agreed to matching, or the report is a tip.
 	Blind []BlindID
+	// Audit, when set, is appended to the audit log in the same
+	// transaction (a report a caseworker took on a survivor's behalf
+	// names them): the report and its entry commit together or not at all.
+	Audit *PendingAudit
 }
 
 // NewAttachment is a sealed file.
@@ -123,7 +133,13 @@ func (s *Store) CreateReport(ctx context.Context, nr *NewReport) error {
 				return ErrDuplicateToken
 			}
 		}
-		return s.insertReport(ctx, tx, nr)
+		if err := s.insertReport(ctx, tx, nr); err != nil {
+			return err
+		}
+		if nr.Audit != nil {
+			return s.appendAuditTx(ctx, tx, nr.Audit.Entry, nr.Audit.Sign)
+		}
+		return nil
 	})
 	if err != nil && !errors.Is(err, ErrDuplicateToken) && IsUniqueViolation(err) {
 		// A concurrent double submit loses the race on submit_tokens.

@@ -4,86 +4,26 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/salama-ke/salama/internal/report"
 
 	"github.com/salama-ke/salama/internal/directory"
+	"github.com/salama-ke/salama/internal/helpnow"
 	"github.com/salama-ke/salama/internal/locale"
 )
 
-// serviceCard is a directory service in the reader's language.
-type serviceCard struct {
-	Name, Desc, Hours, Cost, Type string
-	Phone, SMS, WhatsApp, WalkIn  string
-	Website                       string
-	Free                          bool
-}
+// The help-now words are built by internal/helpnow, shared with the
+// console's intake page.
+type (
+	serviceCard = helpnow.ServiceCard
+	helpView    = helpnow.View
+)
 
-func card(p *locale.Printer, s directory.Service) serviceCard {
-	lang := string(p.Lang)
-	c := serviceCard{Name: s.Name, Desc: s.Description.In(lang), Hours: s.Hours.In(lang), Cost: s.Cost.In(lang),
-		Type: p.T(s.Type.Key()), Phone: s.Channels.Phone, SMS: s.Channels.SMS, WhatsApp: s.Channels.WhatsApp,
-		WalkIn: s.Channels.WalkIn.In(lang), Website: s.Channels.Website, Free: s.Free}
-	if key, ok := s.CatalogKey(); ok {
-		for _, f := range []struct {
-			dst    *string
-			suffix string
-		}{{&c.Name, ".name"}, {&c.Desc, ".desc"}, {&c.Hours, ".hours"}} {
-			if p.Has(key + f.suffix) {
-				*f.dst = p.T(key + f.suffix)
-			}
-		}
-	}
-	return c
-}
+func card(p *locale.Printer, s directory.Service) serviceCard { return helpnow.Card(p, s) }
 
-// section is one block of help-now, already in words.
-type section struct {
-	ID, Title string
-	Body      []string // paragraphs
-	Services  []serviceCard
-}
-
-type helpView struct {
-	Sections []section
-}
-
-// helpNow turns the directory's plan into sections, in the order SPEC §3.4
-// fixes: danger first, then post-rape care, the child line, image removal,
-// local services, and the national lines always.
+// helpNow is help now for a report's situation (helpnow.Build).
 func (s *Server) helpNow(p *locale.Printer, sit directory.Situation, svcs []directory.Service) *helpView {
-	plan := directory.Plan(sit, svcs)
-	v := &helpView{}
-	for _, sec := range plan.Sections() {
-		bodyKey := sec.BodyKey()
-		var cards []directory.Service
-		switch sec {
-		case directory.SectionEmergency:
-			cards = plan.EmergencyLines()
-		case directory.SectionPostRapeCare:
-			cards = plan.PostRapeCareLines()
-		case directory.SectionChildLine:
-			cards = plan.ChildLines()
-		case directory.SectionImageRemoval:
-			cards = plan.ImageTools()
-		case directory.SectionChildImages:
-			cards = plan.ChildImageTools()
-		case directory.SectionServices:
-			cards = plan.Services
-			if plan.NoLocalMatch {
-				bodyKey = "helpnow.services.none"
-			}
-		case directory.SectionNational:
-			cards = plan.National
-		}
-		x := section{ID: string(sec), Title: p.T(sec.TitleKey()), Body: strings.Split(p.T(bodyKey), "\n\n")}
-		for _, c := range cards {
-			x.Services = append(x.Services, card(p, c))
-		}
-		v.Sections = append(v.Sections, x)
-	}
-	return v
+	return helpnow.Build(p, sit, svcs)
 }
 
 // helpPage is the public directory: filter by county and need, no login.
@@ -164,13 +104,4 @@ func (s *Server) helpPage(p *locale.Printer, svcs []directory.Service, county st
 
 // nationalHelp is help now without anything about a report: the national
 // lines alone.
-func (s *Server) nationalHelp(p *locale.Printer) *helpView {
-	all := s.helpNow(p, directory.Situation{}, nil)
-	v := &helpView{}
-	for _, sec := range all.Sections {
-		if sec.ID == string(directory.SectionNational) {
-			v.Sections = append(v.Sections, sec)
-		}
-	}
-	return v
-}
+func (s *Server) nationalHelp(p *locale.Printer) *helpView { return helpnow.National(p) }

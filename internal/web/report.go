@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strconv"
 	"unicode/utf8"
 
 	"github.com/salama-ke/salama/internal/directory"
@@ -120,15 +119,8 @@ func problemText(p *locale.Printer, in reporting.Input, field, key string) strin
 	return p.T(key)
 }
 
-// number writes n with a comma between thousands, as Kenyans write it in
-// English and in Kiswahili.
-func number(n int) string {
-	s := strconv.Itoa(n)
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "," + s[i:]
-	}
-	return s
-}
+// number writes n with a comma between thousands (locale.Number).
+func number(n int) string { return locale.Number(n) }
 
 func (s *Server) reportForm(w http.ResponseWriter, r *http.Request) {
 	s.showForm(w, r, reporting.KindReport)
