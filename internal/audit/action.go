@@ -82,8 +82,8 @@ const (
 	NoteAdded             Action = "report.note_added"     // detail: note=<id>
 	MessageSent           Action = "report.message_sent"   // detail: message=<id>
 	ClassificationChanged Action = "report.classification_changed"
-	ReferralCreated       Action = "referral.created"   // detail: referral=<id> service=<id> type=<service type> consent=ask|phone|at_submission|override [scope=needs|police|legal]
-	ReferralSent          Action = "referral.sent"      // detail: referral=<id>
+	ReferralCreated       Action = "referral.created"   // detail: referral=<id> service=<id> type=<service type> consent=ask|phone|at_submission|override [scope=needs|police|legal] [narrative=original|edited]
+	ReferralSent          Action = "referral.sent"      // detail: referral=<id> [consent=survivor] [narrative=original|edited]
 	ReferralAccepted      Action = "referral.accepted"  // detail: referral=<id>
 	ReferralDeclined      Action = "referral.declined"  // detail: referral=<id> reason=<code>
 	ReferralCompleted     Action = "referral.completed" // detail: referral=<id> reason=<outcome code>
@@ -149,6 +149,7 @@ var detailKeys = []string{
 	"layout",         // gbvims / salama, of a case export
 	"key",            // a new key: a signing public key or a network secret fingerprint, hex
 	"message",        // message id
+	"narrative",      // what a referral shares of the narrative: original / edited (never the text)
 	"method",         // password / totp / recovery
 	"note",           // note id
 	"org",            // organisation id (the other party of a referral)

@@ -16,6 +16,7 @@ import (
 	"github.com/salama-ke/salama/internal/ids"
 	"github.com/salama-ke/salama/internal/orgs"
 	"github.com/salama-ke/salama/internal/referral"
+	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
 )
@@ -202,16 +203,24 @@ type NewReferral struct {
 	AgreedType    string // ModePhone: the kind of service the survivor agreed to
 	Justification string // required for ModeOverride
 	HandoffMethod string // for a service outside Salama, when sent at once
+	// Summary, when the narrative is shared, is the copy of it the
+	// caseworker edited to share instead of the survivor's words (third
+	// parties' names taken out, say). nil, or her words unchanged, shares
+	// her words; empty is a problem (untick the narrative to share none).
+	Summary *string
 }
 
 // Problems with a referral form that are not about consent, by field.
 const (
-	ProblemReceivedCopy      = "received_copy"       // a received referral is not referred on
-	ProblemNoFields          = "choose_fields"       // nothing, or something unknown, to share
-	ProblemNoMode            = "choose_mode"         // how consent was given is missing or unknown
-	ProblemJustification     = "justification_short" // the override without a written reason
-	ProblemJustificationLong = "justification_long"  // a reason over MaxJustification
-	ProblemNoHandoff         = "handoff_missing"     // sent to a service outside Salama without saying how
+	ProblemReceivedCopy      = "received_copy"        // a received referral is not referred on
+	ProblemNoFields          = "choose_fields"        // nothing, or something unknown, to share
+	ProblemNoMode            = "choose_mode"          // how consent was given is missing or unknown
+	ProblemJustification     = "justification_short"  // the override without a written reason
+	ProblemJustificationLong = "justification_long"   // a reason over MaxJustification
+	ProblemNoHandoff         = "handoff_missing"      // sent to a service outside Salama without saying how
+	ProblemSummaryEmpty      = "summary_empty"        // the edited narrative is empty
+	ProblemSummaryLong       = "summary_long"         // the edited narrative is over reporting.MaxNarrative
+	ProblemSummaryNoNarr     = "summary_no_narrative" // an edited narrative for a report without one
 )
 
 // ReferralError is why a referral was not made. Nothing was stored and
@@ -272,6 +281,10 @@ func (s *Service) CreateReferral(ctx context.Context, p *Principal, reportID str
 	} else if utf8.RuneCountInString(just) > MaxJustification {
 		problems["justification"] = ProblemJustificationLong
 	}
+	summary, err := s.referralSummary(ctx, p, r, fields, n.Summary, problems)
+	if err != nil {
+		return err
+	}
 	agreed, _ := directory.ParseServiceType(n.AgreedType)
 	var dec referral.Decision
 	var refusal *referral.Refusal
@@ -305,12 +318,20 @@ func (s *Service) CreateReferral(ctx context.Context, p *Principal, reportID str
 	} else {
 		ref.State = store.ReferralAwaitingConsent
 	}
-	if n.Mode == ModeOverride {
+	if n.Mode == ModeOverride || summary != nil {
 		dk, err := s.dataKey(ctx, p, r)
 		if err != nil {
 			return err
 		}
-		ref.Sealed, err = dk.Seal(r.ID, report.ReferralField(ref.ID), []byte(just))
+		if n.Mode == ModeOverride {
+			ref.Sealed, err = dk.Seal(r.ID, report.ReferralField(ref.ID), []byte(just))
+		}
+		if err == nil && summary != nil {
+			// Sealed like the narrative it stands for, bound to this
+			// referral: referral.Copy puts it in the receiving
+			// organisation's copy only when the referral is sent.
+			ref.Summary, err = dk.Seal(r.ID, store.SummaryField(ref.ID), []byte(*summary))
+		}
 		dk.Destroy()
 		if err != nil {
 			return err
@@ -337,6 +358,7 @@ func (s *Service) CreateReferral(ctx context.Context, p *Principal, reportID str
 	if dec.Scope != "" {
 		detail += " scope=" + dec.Scope
 	}
+	detail += referral.NarrativeDetail(ref)
 	if err := s.record(ctx, actor, p.OrgID, audit.ReferralCreated, r.ID, detail); err != nil {
 		return err
 	}
@@ -346,9 +368,50 @@ func (s *Service) CreateReferral(ctx context.Context, p *Principal, reportID str
 		}
 	}
 	if ref.State == store.ReferralSent {
-		return s.record(ctx, actor, p.OrgID, audit.ReferralSent, r.ID, "referral="+ref.ID)
+		return s.record(ctx, actor, p.OrgID, audit.ReferralSent, r.ID, "referral="+ref.ID+referral.NarrativeDetail(ref))
 	}
 	return nil
+}
+
+// referralSummary checks the edited narrative of a referral form: the
+// text to seal, or nil to share the survivor's words (the narrative not
+// shared, no edited copy posted, or her words unchanged). A problem goes
+// into problems.
+func (s *Service) referralSummary(ctx context.Context, p *Principal, r *store.Report, fields []string, posted *string, problems map[string]string) (*string, error) {
+	if posted == nil || !slices.Contains(fields, referral.FieldNarrative) {
+		return nil, nil
+	}
+	text := strings.TrimSpace(strings.ReplaceAll(*posted, "\r\n", "\n"))
+	switch n := utf8.RuneCountInString(text); {
+	case n == 0:
+		problems["summary"] = ProblemSummaryEmpty
+		return nil, nil
+	case n > reporting.MaxNarrative:
+		problems["summary"] = ProblemSummaryLong
+		return nil, nil
+	}
+	sealed, err := s.Store.ReportFields(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	v, ok := sealed[report.FieldNarrative]
+	if !ok {
+		problems["summary"] = ProblemSummaryNoNarr
+		return nil, nil
+	}
+	dk, err := s.dataKey(ctx, p, r)
+	if err != nil {
+		return nil, err
+	}
+	defer dk.Destroy()
+	words, err := dk.Open(r.ID, report.FieldNarrative, v)
+	if err != nil {
+		return nil, err
+	}
+	if text == strings.TrimSpace(string(words)) {
+		return nil, nil // her words, unchanged
+	}
+	return &text, nil
 }
 
 // recordRefusal audits a referral refused by referral.Check: the service
@@ -364,7 +427,7 @@ func (s *Service) copyFor(ctx context.Context, p *Principal, r *store.Report, re
 		return nil, err
 	}
 	defer dk.Destroy()
-	nr, err := referral.Copy(ctx, s.Store, dk, r, ref.Fields, dec, &to, s.Now().UTC())
+	nr, err := referral.Copy(ctx, s.Store, dk, r, ref, dec, &to, s.Now().UTC())
 	if err != nil {
 		return nil, err
 	}

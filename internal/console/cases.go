@@ -120,6 +120,8 @@ func (c *Console) renderCase(w http.ResponseWriter, r *http.Request, p *casework
 		GBVTypes: casework.GBVTypes, Flags: casework.ContextFlags, Reveal: r.URL.Query().Get("reveal"),
 		ShareFields: referral.Fields, DeclineReasons: referral.DeclineReasons, Outcomes: referral.Outcomes, HandoffMethods: referral.HandoffMethods,
 		AgreedTypes: agreedTypes(), RefDraft: newReferralDraft()}
+	// The box of the narrative as shared starts with her words.
+	v.RefDraft.Summary, v.RefDraft.HasSummary = cs.Narrative, cs.Narrative != ""
 	if v.Ref, err = c.cw.Referrals(r.Context(), p, cs.Report.ID); err != nil {
 		c.log.Error("referral panel failed", "err", err)
 		c.fail(w, r, p, http.StatusServiceUnavailable, "The report could not be opened. Please try again in a minute.")

@@ -6,6 +6,7 @@ import (
 
 	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/formbody"
+	"github.com/salama-ke/salama/internal/reporting"
 )
 
 // maxPassword is the longest password the login, enrolment and password
@@ -23,8 +24,8 @@ var bodyCaps = map[string]int{
 	"/console/password":                3 * maxPassword,
 	"/console/reports/{id}/note":       casework.MaxText,
 	"/console/reports/{id}/message":    casework.MaxText,
-	"/console/reports/{id}/referrals":  casework.MaxJustification + 200,
-	"/console/directory":               4000, // a service: names, two descriptions, hours, cost, channels, counties
+	"/console/reports/{id}/referrals":  casework.MaxJustification + reporting.MaxNarrative + 200, // the reason, and the narrative as shared
+	"/console/directory":               4000,                                                     // a service: names, two descriptions, hours, cost, channels, counties
 	"/console/directory/services/{id}": 4000,
 }
 

@@ -9,7 +9,9 @@ import (
 
 	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/directory"
+	"github.com/salama-ke/salama/internal/locale"
 	"github.com/salama-ke/salama/internal/referral"
+	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/store"
 )
 
@@ -18,6 +20,10 @@ import (
 type referralDraft struct {
 	Service, Mode, AgreedType, Justification, Handoff string
 	Fields                                            []string
+	// Summary is the narrative as it is to be shared, edited or not;
+	// HasSummary says the form shows it (the report has a narrative).
+	Summary    string
+	HasSummary bool
 	// Problems are what is wrong, by field, in words.
 	Problems map[string]string
 }
@@ -28,8 +34,19 @@ func newReferralDraft() *referralDraft {
 }
 
 func draftFromForm(f url.Values) *referralDraft {
+	_, has := f["summary"]
 	return &referralDraft{Service: f.Get("service"), Mode: f.Get("mode"), AgreedType: f.Get("agreed_type"),
-		Justification: f.Get("justification"), Handoff: f.Get("handoff"), Fields: f["field"]}
+		Justification: f.Get("justification"), Handoff: f.Get("handoff"), Fields: f["field"], Summary: f.Get("summary"), HasSummary: has}
+}
+
+// postedSummary is the edited narrative of a referral form, nil when the
+// form had no such box.
+func postedSummary(f url.Values) *string {
+	if _, ok := f["summary"]; !ok {
+		return nil
+	}
+	v := f.Get("summary")
+	return &v
 }
 
 // referralFieldNames name the form's fields in words, in form order, for
@@ -37,7 +54,7 @@ func draftFromForm(f url.Values) *referralDraft {
 var referralFieldNames = []struct{ field, name string }{
 	{"service", "Service"}, {"field", "Share only"}, {"mode", "Consent"},
 	{"agreed_type", "What they agreed to by phone"}, {"justification", "Why the child is at risk"},
-	{"handoff", "How it was handed over"},
+	{"handoff", "How it was handed over"}, {"summary", "Their words as shared"},
 }
 
 // createReferral proposes a referral from the report page. A problem shows
@@ -47,7 +64,7 @@ func (c *Console) createReferral(w http.ResponseWriter, r *http.Request, p *case
 	f := r.PostForm
 	err := c.cw.CreateReferral(r.Context(), p, r.PathValue("id"), casework.NewReferral{ServiceID: f.Get("service"),
 		Fields: f["field"], Mode: f.Get("mode"), AgreedType: f.Get("agreed_type"), Justification: f.Get("justification"),
-		HandoffMethod: f.Get("handoff")})
+		HandoffMethod: f.Get("handoff"), Summary: postedSummary(f)})
 	var re *casework.ReferralError
 	if !errors.As(err, &re) {
 		c.actReferral(w, r, p, r.PathValue("id"), err)
@@ -97,6 +114,9 @@ func referralProblems(re *casework.ReferralError) map[string]string {
 			casework.ProblemJustification:     fmt.Sprintf("Write why the child is at risk (at least %d characters). The survivor will read it.", casework.MinJustification),
 			casework.ProblemNoHandoff:         "This service does not use Salama: say how it was handed over.",
 			casework.ProblemJustificationLong: fmt.Sprintf("The reason is too long: at most %d characters.", casework.MaxJustification),
+			casework.ProblemSummaryEmpty:      "The copy of their words to share is empty. Write what may be shared, or untick “Their own words”.",
+			casework.ProblemSummaryLong:       fmt.Sprintf("The copy of their words to share is too long: at most %s characters.", locale.Number(reporting.MaxNarrative)),
+			casework.ProblemSummaryNoNarr:     "This report has no words of theirs to share: untick “Their own words”.",
 		}[code]
 	}
 	if rf := re.Refusal; rf != nil {

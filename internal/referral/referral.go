@@ -87,14 +87,32 @@ func sealedFor(name string) string {
 	return "" // anything else (notes, messages) is never shared
 }
 
-// Copy builds the receiving organisation's copy of orig with only fields.
+// NarrativeDetail is what the audit entries of a referral that shares the
+// narrative say about it: " narrative=edited" when an edited copy goes
+// instead of the survivor's words, " narrative=original" when her words
+// go, "" when the narrative is not shared. Never the text.
+func NarrativeDetail(ref *store.Referral) string {
+	switch {
+	case !slices.Contains(ref.Fields, FieldNarrative):
+		return ""
+	case ref.Summary != nil:
+		return " narrative=edited"
+	}
+	return " narrative=original"
+}
+
+// Copy builds the receiving organisation's copy of orig for ref, with
+// only ref's fields; where ref carries an edited copy of the narrative
+// (ref.Summary), the copy's narrative is that, never the survivor's words.
 // dk is orig's data key; the copy gets a fresh one, wrapped to toOrg. dec
 // is Check's decision to send it now, to toOrg: there is no other way to
-// get one, so nothing is copied that Check did not allow.
-func Copy(ctx context.Context, st *store.Store, dk *seal.DataKey, orig *store.Report, fields []string, dec Decision, toOrg *store.Organisation, now time.Time) (*store.NewReport, error) {
-	if !dec.send || dec.ToOrg == "" || dec.ToOrg != toOrg.ID {
+// get one, so nothing is copied that Check did not allow, and an edited
+// narrative goes only where its referral goes.
+func Copy(ctx context.Context, st *store.Store, dk *seal.DataKey, orig *store.Report, ref *store.Referral, dec Decision, toOrg *store.Organisation, now time.Time) (*store.NewReport, error) {
+	if !dec.send || dec.ToOrg == "" || dec.ToOrg != toOrg.ID || ref.ReportID != orig.ID {
 		return nil, errors.New("referral: a copy needs Check's decision to send it to this organisation")
 	}
+	fields := ref.Fields
 	recipient, err := seal.ParseOrgRecipient(toOrg.PublicKey)
 	if err != nil {
 		return nil, fmt.Errorf("referral: organisation %s key: %w", toOrg.ID, err)
@@ -122,7 +140,12 @@ func Copy(ctx context.Context, st *store.Store, dk *seal.DataKey, orig *store.Re
 		if f := sealedFor(name); f == "" || !slices.Contains(fields, f) {
 			continue
 		}
-		plain, err := dk.Open(orig.ID, name, v)
+		from := name
+		if name == "narrative" && ref.Summary != nil {
+			// The edited copy, opened under its own field name.
+			v, from = ref.Summary, store.SummaryField(ref.ID)
+		}
+		plain, err := dk.Open(orig.ID, from, v)
 		if err != nil {
 			return nil, err
 		}

@@ -43,8 +43,12 @@ type SurvivorReferral struct {
 	Consent       string
 	Reason        string
 	Justification string
-	CanAnswer     bool // waiting for the survivor's yes or no
-	CanStop       bool
+	// Summary is the copy of her words a caseworker edited to share
+	// instead of them, opened for her to read; "" when her own words
+	// are shared, or none.
+	Summary   string
+	CanAnswer bool // waiting for the survivor's yes or no
+	CanStop   bool
 }
 
 // Referrals lists the survivor's report's referrals.
@@ -84,6 +88,13 @@ func (s *Service) Referrals(ctx context.Context, c *CheckSession) ([]SurvivorRef
 				return nil, err
 			}
 			sr.Justification = string(b)
+		}
+		if ref.Summary != nil && slices.Contains(ref.Fields, referral.FieldNarrative) {
+			b, err := c.dk.Open(c.ReportID, store.SummaryField(ref.ID), ref.Summary)
+			if err != nil {
+				return nil, err
+			}
+			sr.Summary = string(b)
 		}
 		out = append(out, sr)
 	}
@@ -140,13 +151,13 @@ func (s *Service) AnswerReferral(ctx context.Context, c *CheckSession, id string
 			return err
 		}
 		next.State, next.Consent = store.ReferralSent, referral.ConsentSurvivor
-		act, detail = audit.ReferralSent, "referral="+ref.ID+" consent=survivor"
+		act, detail = audit.ReferralSent, "referral="+ref.ID+" consent=survivor"+referral.NarrativeDetail(ref)
 		if ref.ToOrg != "" {
 			to, err := s.Store.Organisation(ctx, ref.ToOrg)
 			if err != nil {
 				return err
 			}
-			if copy, err = referral.Copy(ctx, s.Store, c.dk, r, ref.Fields, dec, to, next.UpdatedAt); err != nil {
+			if copy, err = referral.Copy(ctx, s.Store, c.dk, r, ref, dec, to, next.UpdatedAt); err != nil {
 				return err
 			}
 			next.ReferredReportID = copy.ID

@@ -89,7 +89,7 @@ func destroyTx(ctx context.Context, tx *sql.Tx, reportID string, now time.Time, 
 	}
 	// Referral states are a closed set of constants, not input.
 	revoke := "'" + strings.Join(end.revoke, "', '") + "'"
-	if _, err := tx.ExecContext(ctx, `UPDATE referrals SET sealed = NULL, updated_at = $2,
+	if _, err := tx.ExecContext(ctx, `UPDATE referrals SET sealed = NULL, summary = NULL, updated_at = $2,
 		state = CASE WHEN state IN (`+revoke+`) THEN '`+ReferralRevoked+`' ELSE state END,
 		reason = CASE WHEN state IN (`+revoke+`) THEN $3 ELSE reason END
 		WHERE report_id = $1`, reportID, now.Unix(), end.reason); err != nil {

@@ -38,17 +38,26 @@ type Referral struct {
 	HandoffMethod    string // for a service outside Salama: how it was handed over
 	ReferredReportID string // the receiving organisation's copy
 	Sealed           []byte // the override's justification, sealed under the report's key
+	// Summary is the edited copy of the narrative the caseworker chose to
+	// share instead of the survivor's words, sealed under the report's
+	// key (field SummaryField(ID)); nil when her words are shared, or
+	// the narrative is not.
+	Summary []byte
 }
 
+// SummaryField is the sealed field name (and associated data) of a
+// referral's edited narrative.
+func SummaryField(referralID string) string { return "referral-summary:" + referralID }
+
 const referralColumns = `id, report_id, from_org, to_org, service_id, state, fields, consent, created_by, created_at, updated_at,
-	reason, handoff_method, referred_report_id, sealed, service_type`
+	reason, handoff_method, referred_report_id, sealed, service_type, summary`
 
 func scanReferral(row scanner) (*Referral, error) {
 	var r Referral
 	var fields string
 	var created, updated int64
 	err := row.Scan(&r.ID, &r.ReportID, &r.FromOrg, &r.ToOrg, &r.ServiceID, &r.State, &fields, &r.Consent, &r.CreatedBy,
-		&created, &updated, &r.Reason, &r.HandoffMethod, &r.ReferredReportID, &r.Sealed, &r.ServiceType)
+		&created, &updated, &r.Reason, &r.HandoffMethod, &r.ReferredReportID, &r.Sealed, &r.ServiceType, &r.Summary)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -60,13 +69,16 @@ func scanReferral(row scanner) (*Referral, error) {
 	if len(r.Sealed) == 0 {
 		r.Sealed = nil
 	}
+	if len(r.Summary) == 0 {
+		r.Summary = nil
+	}
 	return &r, nil
 }
 
 func insertReferral(ctx context.Context, tx *sql.Tx, r *Referral) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO referrals (`+referralColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16)`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO referrals (`+referralColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17)`,
 		r.ID, r.ReportID, r.FromOrg, r.ToOrg, r.ServiceID, r.State, joinList(r.Fields), r.Consent, r.CreatedBy,
-		r.CreatedAt.Unix(), r.UpdatedAt.Unix(), r.Reason, r.HandoffMethod, r.ReferredReportID, r.Sealed, r.ServiceType)
+		r.CreatedAt.Unix(), r.UpdatedAt.Unix(), r.Reason, r.HandoffMethod, r.ReferredReportID, r.Sealed, r.ServiceType, r.Summary)
 	return err
 }
 

@@ -186,6 +186,7 @@ type threadView struct {
 // referralView is a referral in the survivor's words.
 type referralView struct {
 	ID, Name, Org, Kind, State, Fields, Consent, Justification string
+	Summary                                                    string // shared instead of her words
 	CanAnswer, CanStop                                         bool
 }
 
@@ -235,8 +236,12 @@ func (s *Server) renderThread(w http.ResponseWriter, r *http.Request, l locale.L
 		}
 		var fields []string
 		for _, f := range ref.Fields {
+			if f == "narrative" && ref.Summary != "" {
+				f = "summary" // a helper's summary, not her words
+			}
 			fields = append(fields, p.T("ref.field."+f))
 		}
+		rv.Summary = ref.Summary
 		rv.Fields = strings.Join(fields, ", ")
 		if ref.State == "declined" || ref.State == "revoked" || ref.State == "completed" {
 			if key := "ref.reason." + ref.Reason; ref.Reason != "" && p.Has(key) {
