@@ -95,13 +95,14 @@ func (c *Console) renderIntake(w http.ResponseWriter, r *http.Request, p *casewo
 	for field, key := range problems {
 		f.Problems[field] = intakeProblem(pr, in, field, key)
 	}
-	group := func(name, typ, legendKey, hintKey string, values []string, labelPrefix string, selected ...string) intakeGroup {
-		g := intakeGroup{Name: name, Type: typ, Legend: pr.T(legendKey), Problem: f.Problems[name]}
-		if hintKey != "" {
-			g.Hint = pr.T(hintKey)
+	// The public form's questions (reporting.Question*), in its words.
+	group := func(q reporting.Question, selected ...string) intakeGroup {
+		g := intakeGroup{Name: q.Name, Type: q.Type, Legend: pr.T(q.Legend), Problem: f.Problems[q.Name]}
+		if q.Hint != "" {
+			g.Hint = pr.T(q.Hint)
 		}
-		for _, v := range values {
-			g.Items = append(g.Items, intakeOpt{Value: v, Label: pr.T(labelPrefix + v), Checked: slices.Contains(selected, v)})
+		for _, v := range q.Choices {
+			g.Items = append(g.Items, intakeOpt{Value: v, Label: pr.T(q.LabelPrefix + v), Checked: slices.Contains(selected, v)})
 		}
 		return g
 	}
@@ -111,15 +112,15 @@ func (c *Console) renderIntake(w http.ResponseWriter, r *http.Request, p *casewo
 	for _, ch := range reporting.IntakeChannels {
 		f.Channel.Items = append(f.Channel.Items, intakeOpt{Value: ch, Label: intakeChannelWords[ch], Checked: ch == channel})
 	}
-	f.About = group("about", "radio", "report.about", "", reporting.AboutChoices, "report.about.", in.About)
-	f.What = group("what", "checkbox", "report.what", "report.several", reporting.WhatChoices, "report.what.", in.What...)
-	f.Age = group("age", "radio", "report.age", "report.age_hint", reporting.AgeChoices, "report.age.", in.AgeBand)
-	f.When = group("when", "radio", "report.when", "", reporting.WhenChoices, "report.when.", in.WhenLast)
-	f.Danger = group("danger", "radio", "report.danger", "report.danger_hint", reporting.YesNo, "choice.", in.Danger)
-	f.Help = group("help", "checkbox", "report.help", "report.several", reporting.HelpChoices, "need.", in.Help...)
-	f.Contact = group("contact", "radio", "report.contact", "", reporting.ContactChoices, "report.contact.", in.ContactPref)
-	f.SayWho = group("say_who", "radio", "report.say_who", "report.say_who_hint", reporting.YesNo, "choice.", in.MaySayWho)
-	f.Share = group("share", "radio", "report.share", "report.share_hint", reporting.ShareChoices, "report.share.", in.Share)
+	f.About = group(reporting.QuestionAbout, in.About)
+	f.What = group(reporting.QuestionWhat, in.What...)
+	f.Age = group(reporting.QuestionAge, in.AgeBand)
+	f.When = group(reporting.QuestionWhen, in.WhenLast)
+	f.Danger = group(reporting.QuestionDanger, in.Danger)
+	f.Help = group(reporting.QuestionHelp, in.Help...)
+	f.Contact = group(reporting.QuestionContact, in.ContactPref)
+	f.SayWho = group(reporting.QuestionSayWho, in.MaySayWho)
+	f.Share = group(reporting.QuestionShare, in.Share)
 
 	f.County = []intakeOpt{{Value: "", Label: pr.T("report.county_choose")}}
 	for _, ct := range directory.Counties() {

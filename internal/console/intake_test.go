@@ -1,7 +1,9 @@
 package console_test
 
 import (
+	"archive/zip"
 	"context"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/salama-ke/salama/internal/app"
 	"github.com/salama-ke/salama/internal/audit"
+	"github.com/salama-ke/salama/internal/evidence"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
 	"github.com/salama-ke/salama/internal/web"
@@ -132,6 +135,35 @@ func TestIntakeEndToEnd(t *testing.T) {
 		}
 		if n := len(s.AuditSince(head, string(audit.ReportTaken))); n != 1 {
 			t.Errorf("%d report.taken entries, want 1", n)
+		}
+
+		// The evidence bundle (she chose the police) says who entered it
+		// and how: the certificate and the account.
+		bundle := cw.post("/console/reports/"+id+"/bundle", url.Values{"csrf": {form.Get("csrf")}})
+		if bundle.StatusCode != http.StatusOK || bundle.Header.Get("Content-Type") != "application/zip" {
+			t.Fatalf("bundle: %d %q", bundle.StatusCode, bundle.Header.Get("Content-Type"))
+		}
+		zr, err := zip.NewReader(strings.NewReader(bundle.body), int64(len(bundle.body)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		inBundle := map[string]string{}
+		for _, f := range zr.File {
+			rc, err := f.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(rc)
+			rc.Close()
+			inBundle[f.Name] = strings.Join(strings.Fields(string(b)), " ")
+		}
+		for name, want := range map[string]string{
+			evidence.CertificateName: "A caseworker of an organisation of the Salama network entered the information into the Salama console during a phone call",
+			"account.txt":            "Through: a caseworker, who took it down during a phone call with the survivor",
+		} {
+			if !strings.Contains(inBundle[name], want) {
+				t.Errorf("%s lacks %q:\n%s", name, want, inBundle[name])
+			}
 		}
 
 		// The caseworker's organisation sees it; the other does not.

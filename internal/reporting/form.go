@@ -30,6 +30,30 @@ var (
 	ShareChoices    = []string{"ask", "refer"}
 )
 
+// Question is one choice question of the report and tip forms, in catalog
+// keys: the web form and the console's intake, which reads the questions
+// out to a survivor, ask them alike from this one list.
+type Question struct {
+	Name, Type   string // the form field; "radio" or "checkbox"
+	Legend, Hint string // catalog keys; Hint may be ""
+	LabelPrefix  string // catalog key of a choice's label: LabelPrefix + choice
+	Choices      []string
+}
+
+// The forms' choice questions.
+var (
+	QuestionAbout    = Question{"about", "radio", "report.about", "", "report.about.", AboutChoices}
+	QuestionWhat     = Question{"what", "checkbox", "report.what", "report.several", "report.what.", WhatChoices}
+	QuestionAge      = Question{"age", "radio", "report.age", "report.age_hint", "report.age.", AgeChoices}
+	QuestionWhen     = Question{"when", "radio", "report.when", "", "report.when.", WhenChoices}
+	QuestionDanger   = Question{"danger", "radio", "report.danger", "report.danger_hint", "choice.", YesNo}
+	QuestionHelp     = Question{"help", "checkbox", "report.help", "report.several", "need.", HelpChoices}
+	QuestionContact  = Question{"contact", "radio", "report.contact", "", "report.contact.", ContactChoices}
+	QuestionSayWho   = Question{"say_who", "radio", "report.say_who", "report.say_who_hint", "choice.", YesNo}
+	QuestionShare    = Question{"share", "radio", "report.share", "report.share_hint", "report.share.", ShareChoices}
+	QuestionTipChild = Question{"child", "radio", "tip.child", "", "tip.child.", TipChildChoices}
+)
+
 // Limits on what one form may carry. Over a limit, the form comes back with
 // a message beside the field and every word kept; nothing is stored.
 const (

@@ -58,26 +58,26 @@ func (s *Server) buildForm(p *locale.Printer, in reporting.Input, problems repor
 	for field, key := range problems {
 		f.Problems[field] = problemText(p, in, field, key)
 	}
-	group := func(name, typ, legendKey, hintKey string, values []string, labelPrefix string, selected ...string) choices {
-		c := choices{Name: name, Type: typ, Legend: p.T(legendKey), Problem: f.Problems[name]}
-		if hintKey != "" {
-			c.Hint = p.T(hintKey)
+	group := func(q reporting.Question, selected ...string) choices {
+		c := choices{Name: q.Name, Type: q.Type, Legend: p.T(q.Legend), Problem: f.Problems[q.Name]}
+		if q.Hint != "" {
+			c.Hint = p.T(q.Hint)
 		}
-		for _, v := range values {
-			c.Items = append(c.Items, opt{Value: v, Label: p.T(labelPrefix + v), Checked: slices.Contains(selected, v)})
+		for _, v := range q.Choices {
+			c.Items = append(c.Items, opt{Value: v, Label: p.T(q.LabelPrefix + v), Checked: slices.Contains(selected, v)})
 		}
 		return c
 	}
-	f.About = group("about", "radio", "report.about", "", reporting.AboutChoices, "report.about.", in.About)
-	f.What = group("what", "checkbox", "report.what", "report.several", reporting.WhatChoices, "report.what.", in.What...)
-	f.Age = group("age", "radio", "report.age", "report.age_hint", reporting.AgeChoices, "report.age.", in.AgeBand)
-	f.When = group("when", "radio", "report.when", "", reporting.WhenChoices, "report.when.", in.WhenLast)
-	f.Danger = group("danger", "radio", "report.danger", "report.danger_hint", reporting.YesNo, "choice.", in.Danger)
-	f.Help = group("help", "checkbox", "report.help", "report.several", reporting.HelpChoices, "need.", in.Help...)
-	f.Contact = group("contact", "radio", "report.contact", "", reporting.ContactChoices, "report.contact.", in.ContactPref)
-	f.SayWho = group("say_who", "radio", "report.say_who", "report.say_who_hint", reporting.YesNo, "choice.", in.MaySayWho)
-	f.Share = group("share", "radio", "report.share", "report.share_hint", reporting.ShareChoices, "report.share.", in.Share)
-	f.TipChild = group("child", "radio", "tip.child", "", reporting.TipChildChoices, "tip.child.", in.TipChild)
+	f.About = group(reporting.QuestionAbout, in.About)
+	f.What = group(reporting.QuestionWhat, in.What...)
+	f.Age = group(reporting.QuestionAge, in.AgeBand)
+	f.When = group(reporting.QuestionWhen, in.WhenLast)
+	f.Danger = group(reporting.QuestionDanger, in.Danger)
+	f.Help = group(reporting.QuestionHelp, in.Help...)
+	f.Contact = group(reporting.QuestionContact, in.ContactPref)
+	f.SayWho = group(reporting.QuestionSayWho, in.MaySayWho)
+	f.Share = group(reporting.QuestionShare, in.Share)
+	f.TipChild = group(reporting.QuestionTipChild, in.TipChild)
 
 	f.County = selectList{Name: "county", Items: []opt{{Value: "", Label: p.T("report.county_choose")}}}
 	for _, c := range directory.Counties() {
