@@ -220,6 +220,13 @@ func TestIntakeAttacks(t *testing.T) {
 		expect(t, "a public form's token", cw.post("/console/intake", f), http.StatusUnprocessableEntity, "nothing was saved", "Intake narrative 9002")
 		nothing("a public form's token")
 
+		// And the intake form's token on the public form: refused too.
+		pub := s.browser(t)
+		if r := pub.post("/en/report", url.Values{"token": {s.App.Reporting.NewIntakeToken()}, "about": {"me"},
+			"narrative": {"Public 9002"}, "send": {"1"}}); r.StatusCode != http.StatusUnprocessableEntity || !r.has("Public 9002") {
+			t.Errorf("an intake token on the public form: %d", r.StatusCode)
+		}
+
 		f = cw.intakeForm(t, "9003")
 		f.Set("channel", "email")
 		expect(t, "a channel not offered", cw.post("/console/intake", f), http.StatusUnprocessableEntity, "Choose how the survivor reached you", "Intake narrative 9003")
