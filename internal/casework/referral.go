@@ -330,7 +330,7 @@ func (s *Service) CreateReferral(ctx context.Context, p *Principal, reportID str
 			// Sealed like the narrative it stands for, bound to this
 			// referral: referral.Copy puts it in the receiving
 			// organisation's copy only when the referral is sent.
-			ref.Summary, err = dk.Seal(r.ID, store.SummaryField(ref.ID), []byte(*summary))
+			ref.Summary, err = dk.Seal(r.ID, report.SummaryField(ref.ID), []byte(*summary))
 		}
 		dk.Destroy()
 		if err != nil {

@@ -143,7 +143,7 @@ func Copy(ctx context.Context, st *store.Store, dk *seal.DataKey, orig *store.Re
 		from := name
 		if name == "narrative" && ref.Summary != nil {
 			// The edited copy, opened under its own field name.
-			v, from = ref.Summary, store.SummaryField(ref.ID)
+			v, from = ref.Summary, report.SummaryField(ref.ID)
 		}
 		plain, err := dk.Open(orig.ID, from, v)
 		if err != nil {

@@ -183,3 +183,7 @@ func NoteField(noteID string) string { return "note:" + noteID }
 // ReferralField names a referral's sealed part (the override's written
 // justification).
 func ReferralField(referralID string) string { return "referral:" + referralID }
+
+// SummaryField names the edited copy of the narrative a caseworker shared
+// with a referral instead of the survivor's words.
+func SummaryField(referralID string) string { return "referral-summary:" + referralID }

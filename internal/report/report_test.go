@@ -12,7 +12,7 @@ func TestSealedFieldNamesArePinned(t *testing.T) {
 	for got, want := range map[string]string{
 		FieldNarrative: "narrative", FieldIdentifiers: "identifiers", FieldContact: "contact", FieldCountry: "country",
 		AttachmentField("a1"): "attachment:a1", DisplayField("a1"): "attachment-display:a1",
-		MessageField("m1"): "message:m1", NoteField("n1"): "note:n1", ReferralField("r1"): "referral:r1",
+		MessageField("m1"): "message:m1", NoteField("n1"): "note:n1", ReferralField("r1"): "referral:r1", SummaryField("r1"): "referral-summary:r1",
 	} {
 		if got != want {
 			t.Errorf("field name %q, pinned %q", got, want)

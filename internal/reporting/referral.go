@@ -90,7 +90,7 @@ func (s *Service) Referrals(ctx context.Context, c *CheckSession) ([]SurvivorRef
 			sr.Justification = string(b)
 		}
 		if ref.Summary != nil && slices.Contains(ref.Fields, referral.FieldNarrative) {
-			b, err := c.dk.Open(c.ReportID, store.SummaryField(ref.ID), ref.Summary)
+			b, err := c.dk.Open(c.ReportID, report.SummaryField(ref.ID), ref.Summary)
 			if err != nil {
 				return nil, err
 			}

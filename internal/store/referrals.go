@@ -45,10 +45,6 @@ type Referral struct {
 	Summary []byte
 }
 
-// SummaryField is the sealed field name (and associated data) of a
-// referral's edited narrative.
-func SummaryField(referralID string) string { return "referral-summary:" + referralID }
-
 const referralColumns = `id, report_id, from_org, to_org, service_id, state, fields, consent, created_by, created_at, updated_at,
 	reason, handoff_method, referred_report_id, sealed, service_type, summary`
 
