@@ -23,6 +23,7 @@ import (
 	"github.com/salama-ke/salama/internal/jobs"
 	"github.com/salama-ke/salama/internal/keys"
 	"github.com/salama-ke/salama/internal/locale"
+	"github.com/salama-ke/salama/internal/network"
 	"github.com/salama-ke/salama/internal/notify"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/retention"
@@ -132,6 +133,7 @@ type App struct {
 	Reporting *reporting.Service
 	Web       *web.Server
 	Console   *console.Console
+	Network   *network.Service // directory and routing edits
 	Catalog   *locale.Catalog
 	Demo      *demo.Seeded // what --demo created, if anything
 	// Jobs is the durable job queue: the retention, session-expiry and
@@ -217,6 +219,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 	// An edit of the directory or the routing rules in the console shows on
 	// the help pages and routes the next report at once.
 	core.Casework.OnDirectoryChange = a.Reporting.InvalidateDirectory
+	a.Network = network.New(core.Casework)
+	a.Network.OnDirectoryChange = a.Reporting.InvalidateDirectory
 	// Alerts before the demo, which gives its organisations example alert
 	// addresses.
 	if err := a.setUpAlerts(o); err != nil {
@@ -258,7 +262,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return fail(err)
 	}
 	if a.Console, err = console.New(console.Config{ExitURL: o.Web.ExitURL, TLS: o.Web.TLS, ClientAddr: a.Web.ClientAddr, StatsK: o.Web.StatsK,
-		Alerts: a.Alerts, Reporting: a.Reporting}, core.Casework, o.Logger); err != nil {
+		Alerts: a.Alerts, Reporting: a.Reporting, Network: a.Network}, core.Casework, o.Logger); err != nil {
 		return fail(err)
 	}
 	a.Web.Mount(a.Console.Register, console.CSS)

@@ -86,8 +86,10 @@ type Config struct {
 	Nudge func(ctx context.Context, tx *sql.Tx, reportID, messageID, phone string) error
 	// EnrolmentLifetime is how long an enrolment code works.
 	EnrolmentLifetime time.Duration
-	// OnDirectoryChange, if set, is called after the directory or the
-	// routing rules change, to drop caches of them (reporting's).
+	// OnDirectoryChange, if set, is called after an organisation's key
+	// changes, to drop caches of the organisations (reporting's); the
+	// network's editing service (internal/network) has its own for
+	// directory and routing edits.
 	OnDirectoryChange func()
 	// AfterRekeyBatch, if set, runs after each committed batch of the
 	// key-rotation job (RewrapOrgKeys) with its size; an error stops the

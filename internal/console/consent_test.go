@@ -169,7 +169,7 @@ func newMatrix(t *testing.T, s *site) *matrix {
 			marked bool
 		}{{directory.AgesAdults, false}, {directory.AgesChildren, true}} {
 			ms := matrixService{id: fmt.Sprintf("m-%s-%s-%t", typ, v.ages, v.marked), typ: typ, ages: v.ages, marked: v.marked}
-			if _, err := s.App.Casework.AddService(s.Ctx(), coord, directory.Service{ID: ms.id, OrgID: m.trust, Name: "Matrix " + ms.id,
+			if _, err := s.App.Network.AddService(s.Ctx(), coord, directory.Service{ID: ms.id, OrgID: m.trust, Name: "Matrix " + ms.id,
 				Type: typ, Counties: []string{matrixCounty}, Ages: v.ages, Channels: directory.Channels{Phone: "0700 100 100"},
 				ChildProtection: v.marked}); err != nil {
 				t.Fatalf("add %s: %v", ms.id, err)

@@ -20,6 +20,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/salama-ke/salama/internal/network"
 	"github.com/salama-ke/salama/internal/report"
 
 	"github.com/salama-ke/salama/internal/casework"
@@ -58,6 +59,9 @@ type Config struct {
 	// Reporting takes the reports caseworkers enter on a survivor's
 	// behalf (intake.go), as the public form's reports are made.
 	Reporting *reporting.Service
+	// Network edits the directory and the routing rules (directory.go,
+	// routing.go).
+	Network *network.Service
 }
 
 // Console is the caseworkers' site.
@@ -84,6 +88,9 @@ func New(cfg Config, cw *casework.Service, log *slog.Logger) (*Console, error) {
 	c := &Console{cfg: cfg, cw: cw, log: log, pages: map[string]*template.Template{}, logins: ratelimit.New(cfg.LoginRule)}
 	if cfg.Alerts == nil {
 		return nil, errors.New("console: no alert service")
+	}
+	if cfg.Network == nil {
+		return nil, errors.New("console: no network service")
 	}
 	if cfg.Reporting == nil {
 		return nil, errors.New("console: no reporting service")

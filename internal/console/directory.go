@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/salama-ke/salama/internal/network"
+
 	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/locale"
@@ -82,7 +84,7 @@ var doneWords = map[string]string{
 }
 
 func (c *Console) directoryList(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
-	ds, err := c.cw.Directory(r.Context(), p)
+	ds, err := c.cfg.Network.Directory(r.Context(), p)
 	if err != nil {
 		c.unexpected(w, r, p, "directory failed", err)
 		return
@@ -153,7 +155,7 @@ type serviceFormView struct {
 }
 
 func (c *Console) serviceForm(w http.ResponseWriter, r *http.Request, p *casework.Principal, status int, isNew bool, svc directory.Service, problem error) {
-	orgs, err := c.cw.DirectoryOrgs(r.Context(), p)
+	orgs, err := c.cfg.Network.DirectoryOrgs(r.Context(), p)
 	if err != nil {
 		c.unexpected(w, r, p, "directory organisations failed", err)
 		return
@@ -226,17 +228,17 @@ func (c *Console) directoryNew(w http.ResponseWriter, r *http.Request, p *casewo
 }
 
 func formService(r *http.Request) directory.Service {
-	return casework.ServiceFromForm(r.PostForm.Get, func(name string) []string { return r.PostForm[name] })
+	return network.ServiceFromForm(r.PostForm.Get, func(name string) []string { return r.PostForm[name] })
 }
 
 func (c *Console) directoryCreate(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
 	svc := formService(r)
-	_, err := c.cw.AddService(r.Context(), p, svc)
+	_, err := c.cfg.Network.AddService(r.Context(), p, svc)
 	c.afterServiceEdit(w, r, p, true, svc, err, "added")
 }
 
 func (c *Console) directoryEdit(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
-	svc, err := c.cw.DirectoryService(r.Context(), p, r.PathValue("id"))
+	svc, err := c.cfg.Network.DirectoryService(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		c.serviceError(w, r, p, err)
 		return
@@ -247,12 +249,12 @@ func (c *Console) directoryEdit(w http.ResponseWriter, r *http.Request, p *casew
 func (c *Console) directoryUpdate(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
 	svc := formService(r)
 	svc.ID = r.PathValue("id")
-	err := c.cw.UpdateService(r.Context(), p, svc.ID, svc)
+	err := c.cfg.Network.UpdateService(r.Context(), p, svc.ID, svc)
 	c.afterServiceEdit(w, r, p, false, svc, err, "saved")
 }
 
 func (c *Console) directoryDelete(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
-	if err := c.cw.DeleteService(r.Context(), p, r.PathValue("id")); err != nil {
+	if err := c.cfg.Network.DeleteService(r.Context(), p, r.PathValue("id")); err != nil {
 		c.serviceError(w, r, p, err)
 		return
 	}
@@ -284,7 +286,7 @@ func (c *Console) serviceError(w http.ResponseWriter, r *http.Request, p *casewo
 }
 
 func (c *Console) directoryExport(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
-	b, err := c.cw.ExportDirectory(r.Context(), p)
+	b, err := c.cfg.Network.ExportDirectory(r.Context(), p)
 	if err != nil {
 		c.unexpected(w, r, p, "directory export failed", err)
 		return
@@ -342,7 +344,7 @@ func (c *Console) routing(w http.ResponseWriter, r *http.Request, p *casework.Pr
 }
 
 func (c *Console) routingEdit(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
-	rule, err := c.cw.RoutingRule(r.Context(), p, r.PathValue("id"))
+	rule, err := c.cfg.Network.RoutingRule(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		c.serviceError(w, r, p, err)
 		return
@@ -351,7 +353,7 @@ func (c *Console) routingEdit(w http.ResponseWriter, r *http.Request, p *casewor
 }
 
 func (c *Console) renderRouting(w http.ResponseWriter, r *http.Request, p *casework.Principal, status int, edit *store.RoutingRule, form store.RoutingRule, problem error) {
-	rt, err := c.cw.Routing(r.Context(), p)
+	rt, err := c.cfg.Network.Routing(r.Context(), p)
 	if err != nil {
 		c.serviceError(w, r, p, err)
 		return
@@ -485,19 +487,19 @@ func ruleFromForm(f url.Values) store.RoutingRule {
 
 func (c *Console) routingAdd(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
 	rule := ruleFromForm(r.PostForm)
-	_, err := c.cw.AddRoutingRule(r.Context(), p, rule)
+	_, err := c.cfg.Network.AddRoutingRule(r.Context(), p, rule)
 	c.afterRuleEdit(w, r, p, nil, rule, err, "added")
 }
 
 func (c *Console) routingUpdate(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
-	old, err := c.cw.RoutingRule(r.Context(), p, r.PathValue("id"))
+	old, err := c.cfg.Network.RoutingRule(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		c.serviceError(w, r, p, err)
 		return
 	}
 	rule := ruleFromForm(r.PostForm)
 	rule.ID = old.ID
-	err = c.cw.UpdateRoutingRule(r.Context(), p, rule)
+	err = c.cfg.Network.UpdateRoutingRule(r.Context(), p, rule)
 	c.afterRuleEdit(w, r, p, old, rule, err, "saved")
 }
 
@@ -517,15 +519,15 @@ func (c *Console) afterRuleEdit(w http.ResponseWriter, r *http.Request, p *casew
 }
 
 func (c *Console) routingDelete(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
-	c.ruleAction(w, r, p, "removed", func() error { return c.cw.DeleteRoutingRule(r.Context(), p, r.PathValue("id")) })
+	c.ruleAction(w, r, p, "removed", func() error { return c.cfg.Network.DeleteRoutingRule(r.Context(), p, r.PathValue("id")) })
 }
 
 func (c *Console) routingUp(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
-	c.ruleAction(w, r, p, "moved", func() error { return c.cw.MoveRoutingRule(r.Context(), p, r.PathValue("id"), true) })
+	c.ruleAction(w, r, p, "moved", func() error { return c.cfg.Network.MoveRoutingRule(r.Context(), p, r.PathValue("id"), true) })
 }
 
 func (c *Console) routingDown(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
-	c.ruleAction(w, r, p, "moved", func() error { return c.cw.MoveRoutingRule(r.Context(), p, r.PathValue("id"), false) })
+	c.ruleAction(w, r, p, "moved", func() error { return c.cfg.Network.MoveRoutingRule(r.Context(), p, r.PathValue("id"), false) })
 }
 
 func (c *Console) ruleAction(w http.ResponseWriter, r *http.Request, p *casework.Principal, done string, do func() error) {

@@ -31,7 +31,7 @@ func (s *site) addService(t *testing.T, svc directory.Service) {
 	if svc.Channels.IsZero() {
 		svc.Channels.Phone = "0700 100 200"
 	}
-	if _, err := s.App.Casework.AddService(s.Ctx(), p, svc); err != nil {
+	if _, err := s.App.Network.AddService(s.Ctx(), p, svc); err != nil {
 		t.Fatalf("add %s: %v", svc.ID, err)
 	}
 }
@@ -182,7 +182,7 @@ func TestReferralAttacks(t *testing.T) {
 		coord := s.Principal("demo-coordinator")
 		moved := *s.service("atk-shelter")
 		moved.OrgID = s.ChildOrg().Org.ID
-		if err := s.App.Casework.UpdateService(s.Ctx(), coord, moved.ID, moved); err != nil {
+		if err := s.App.Network.UpdateService(s.Ctx(), coord, moved.ID, moved); err != nil {
 			t.Fatal(err)
 		}
 		coord.Close()

@@ -1,4 +1,11 @@
-package casework
+// Package network owns the network's shape as the console edits it: the
+// directory of services and the routing rules. An organisation admin
+// adds, edits and removes the services of their own organisation; a
+// coordinator those of every organisation, and the routing rules
+// (SPEC §5.1). It is apart from casework, which owns what is done with
+// reports, and from staff identity (casework's logins), whose Principal
+// it is given.
+package network
 
 // The network's directory and routing rules, as edited in the console
 // (SPEC §5.1): an organisation admin adds, edits and removes the services of
@@ -17,6 +24,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/salama-ke/salama/internal/casework"
+
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/ids"
@@ -32,12 +41,12 @@ type OrgDirectory struct {
 
 // Directory returns the organisations whose services p may edit, with their
 // services: an organisation admin's own, or every one for a coordinator.
-func (s *Service) Directory(ctx context.Context, p *Principal) ([]OrgDirectory, error) {
+func (s *Service) Directory(ctx context.Context, p *casework.Principal) ([]OrgDirectory, error) {
 	orgs, err := s.directoryOrgs(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	svcs, err := directory.Stored(ctx, s.Store)
+	svcs, err := directory.Stored(ctx, s.cw.Store)
 	if err != nil {
 		return nil, err
 	}
@@ -57,32 +66,32 @@ func (s *Service) Directory(ctx context.Context, p *Principal) ([]OrgDirectory, 
 }
 
 // DirectoryOrgs returns the organisations p may add services to.
-func (s *Service) DirectoryOrgs(ctx context.Context, p *Principal) ([]store.Organisation, error) {
+func (s *Service) DirectoryOrgs(ctx context.Context, p *casework.Principal) ([]store.Organisation, error) {
 	return s.directoryOrgs(ctx, p)
 }
 
-func (s *Service) directoryOrgs(ctx context.Context, p *Principal) ([]store.Organisation, error) {
-	if !p.Can(RoleOrgAdmin) {
-		return nil, ErrForbidden
+func (s *Service) directoryOrgs(ctx context.Context, p *casework.Principal) ([]store.Organisation, error) {
+	if !p.Can(casework.RoleOrgAdmin) {
+		return nil, casework.ErrForbidden
 	}
-	orgs, err := s.Store.Organisations(ctx)
+	orgs, err := s.cw.Store.Organisations(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if p.Role != RoleCoordinator {
+	if p.Role != casework.RoleCoordinator {
 		orgs = slices.DeleteFunc(orgs, func(o store.Organisation) bool { return o.ID != p.OrgID })
 	}
 	return orgs, nil
 }
 
-// DirectoryService returns a service p may edit; any other is ErrNotFound.
-func (s *Service) DirectoryService(ctx context.Context, p *Principal, id string) (*directory.Service, error) {
-	if !p.Can(RoleOrgAdmin) {
-		return nil, ErrForbidden
+// DirectoryService returns a service p may edit; any other is casework.ErrNotFound.
+func (s *Service) DirectoryService(ctx context.Context, p *casework.Principal, id string) (*directory.Service, error) {
+	if !p.Can(casework.RoleOrgAdmin) {
+		return nil, casework.ErrForbidden
 	}
-	svc, err := directory.StoredService(ctx, s.Store, id)
-	if errors.Is(err, store.ErrNotFound) || err == nil && p.Role != RoleCoordinator && svc.OrgID != p.OrgID {
-		return nil, ErrNotFound
+	svc, err := directory.StoredService(ctx, s.cw.Store, id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && p.Role != casework.RoleCoordinator && svc.OrgID != p.OrgID {
+		return nil, casework.ErrNotFound
 	}
 	return svc, err
 }
@@ -90,12 +99,12 @@ func (s *Service) DirectoryService(ctx context.Context, p *Principal, id string)
 // ownerFor decides which organisation a service p writes belongs to: an
 // organisation admin's own, whatever the form said; for a coordinator the
 // organisation chosen, which must exist.
-func (s *Service) ownerFor(ctx context.Context, p *Principal, svc *directory.Service) error {
-	if p.Role != RoleCoordinator {
+func (s *Service) ownerFor(ctx context.Context, p *casework.Principal, svc *directory.Service) error {
+	if p.Role != casework.RoleCoordinator {
 		svc.OrgID = p.OrgID
 		return nil
 	}
-	if _, err := s.Store.Organisation(ctx, svc.OrgID); errors.Is(err, store.ErrNotFound) {
+	if _, err := s.cw.Store.Organisation(ctx, svc.OrgID); errors.Is(err, store.ErrNotFound) {
 		return &directory.FieldError{ID: svc.ID, Field: "org_id", Problem: "choose an organisation"}
 	} else if err != nil {
 		return err
@@ -113,12 +122,12 @@ func errMarkNotYours(id string) error {
 // AddService adds a service to the directory. An empty ID is made from the
 // name. A problem with the service is a *directory.FieldError naming the
 // field. Only a coordinator may give the child-protection mark.
-func (s *Service) AddService(ctx context.Context, p *Principal, svc directory.Service) (string, error) {
-	if !p.Can(RoleOrgAdmin) {
-		return "", ErrForbidden
+func (s *Service) AddService(ctx context.Context, p *casework.Principal, svc directory.Service) (string, error) {
+	if !p.Can(casework.RoleOrgAdmin) {
+		return "", casework.ErrForbidden
 	}
-	if svc.ChildProtection && p.Role != RoleCoordinator {
-		s.Refused(ctx, p, "child_protection_mark")
+	if svc.ChildProtection && p.Role != casework.RoleCoordinator {
+		s.cw.Refused(ctx, p, "child_protection_mark")
 		return "", errMarkNotYours(svc.ID)
 	}
 	if err := s.ownerFor(ctx, p, &svc); err != nil {
@@ -135,7 +144,7 @@ func (s *Service) AddService(ctx context.Context, p *Principal, svc directory.Se
 		return "", err
 	}
 	taken := &directory.FieldError{ID: svc.ID, Field: "id", Problem: "is already used by another service; choose another"}
-	if _, err := directory.StoredService(ctx, s.Store, svc.ID); err == nil {
+	if _, err := directory.StoredService(ctx, s.cw.Store, svc.ID); err == nil {
 		return "", taken
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return "", err
@@ -146,7 +155,7 @@ func (s *Service) AddService(ctx context.Context, p *Principal, svc directory.Se
 	if err := s.recordMark(ctx, p, directory.Service{}, svc); err != nil {
 		return "", err
 	}
-	switch err := directory.Create(ctx, s.Store, svc, s.Now().UTC()); {
+	switch err := directory.Create(ctx, s.cw.Store, svc, s.cw.Now().UTC()); {
 	case errors.Is(err, store.ErrDuplicateKey):
 		return "", taken
 	case err != nil:
@@ -162,15 +171,15 @@ func (s *Service) AddService(ctx context.Context, p *Principal, svc directory.Se
 // child-protection mark; an organisation admin may do neither, and their
 // change of a marked service's type or ages removes the mark (the
 // coordinator judged the service as it was).
-func (s *Service) UpdateService(ctx context.Context, p *Principal, id string, svc directory.Service) error {
+func (s *Service) UpdateService(ctx context.Context, p *casework.Principal, id string, svc directory.Service) error {
 	old, err := s.DirectoryService(ctx, p, id)
 	if err != nil {
 		return err
 	}
 	svc.ID = old.ID
-	if p.Role != RoleCoordinator {
+	if p.Role != casework.RoleCoordinator {
 		if svc.ChildProtection && !old.ChildProtection {
-			s.Refused(ctx, p, "child_protection_mark")
+			s.cw.Refused(ctx, p, "child_protection_mark")
 			return errMarkNotYours(svc.ID)
 		}
 		svc.OrgID = old.OrgID
@@ -190,9 +199,9 @@ func (s *Service) UpdateService(ctx context.Context, p *Principal, id string, sv
 	if err := s.recordMark(ctx, p, *old, svc); err != nil {
 		return err
 	}
-	if err := directory.Update(ctx, s.Store, svc, old.OrgID, s.Now().UTC()); err != nil {
+	if err := directory.Update(ctx, s.cw.Store, svc, old.OrgID, s.cw.Now().UTC()); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return ErrNotFound // removed or moved meanwhile
+			return casework.ErrNotFound // removed or moved meanwhile
 		}
 		return err
 	}
@@ -202,7 +211,7 @@ func (s *Service) UpdateService(ctx context.Context, p *Principal, id string, sv
 
 // DeleteService removes a service from the directory. Referrals already
 // made to it keep its id.
-func (s *Service) DeleteService(ctx context.Context, p *Principal, id string) error {
+func (s *Service) DeleteService(ctx context.Context, p *casework.Principal, id string) error {
 	old, err := s.DirectoryService(ctx, p, id)
 	if err != nil {
 		return err
@@ -210,9 +219,9 @@ func (s *Service) DeleteService(ctx context.Context, p *Principal, id string) er
 	if err := s.recordDirectory(ctx, p, old.ID, old.OrgID, "removed"); err != nil {
 		return err
 	}
-	if err := s.Store.DeleteService(ctx, old.ID, old.OrgID); err != nil {
+	if err := s.cw.Store.DeleteService(ctx, old.ID, old.OrgID); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return ErrNotFound
+			return casework.ErrNotFound
 		}
 		return err
 	}
@@ -222,7 +231,7 @@ func (s *Service) DeleteService(ctx context.Context, p *Principal, id string) er
 
 // ExportDirectory writes the directory file (see directory.MarshalFile) of
 // the organisations p may edit.
-func (s *Service) ExportDirectory(ctx context.Context, p *Principal) ([]byte, error) {
+func (s *Service) ExportDirectory(ctx context.Context, p *casework.Principal) ([]byte, error) {
 	ds, err := s.Directory(ctx, p)
 	if err != nil {
 		return nil, err
@@ -236,13 +245,29 @@ func (s *Service) ExportDirectory(ctx context.Context, p *Principal) ([]byte, er
 	return directory.MarshalFile(orgs, svcs)
 }
 
-func (s *Service) recordDirectory(ctx context.Context, p *Principal, serviceID, orgID, change string) error {
+// Service edits the directory and the routing rules, with casework's
+// store, audit log and clock.
+type Service struct {
+	cw *casework.Service
+	// OnDirectoryChange, if set, is called after the directory or the
+	// routing rules change, so that the help pages show it at once.
+	OnDirectoryChange func()
+}
+
+// New returns the network's editing service over casework's store.
+func New(cw *casework.Service) *Service { return &Service{cw: cw} }
+
+func (s *Service) record(ctx context.Context, actor, orgID string, action audit.Action, reportID, detail string) error {
+	return s.cw.Audit.Record(ctx, audit.Event{Actor: actor, OrgID: orgID, Action: action, ReportID: reportID, Detail: detail})
+}
+
+func (s *Service) recordDirectory(ctx context.Context, p *casework.Principal, serviceID, orgID, change string) error {
 	return s.record(ctx, audit.UserActor(p.UserID), p.OrgID, audit.DirectoryChanged, "",
 		fmt.Sprintf("service=%s org=%s change=%s", serviceID, orgID, change))
 }
 
 // recordMark audits a change of the child-protection mark from old to svc.
-func (s *Service) recordMark(ctx context.Context, p *Principal, old, svc directory.Service) error {
+func (s *Service) recordMark(ctx context.Context, p *casework.Principal, old, svc directory.Service) error {
 	switch {
 	case svc.ChildProtection && !old.ChildProtection:
 		return s.recordDirectory(ctx, p, svc.ID, svc.OrgID, "child_protection_marked")
@@ -285,7 +310,7 @@ func (s *Service) freeServiceID(ctx context.Context, name string) (string, error
 		if n > 1 {
 			id = fmt.Sprintf("%s-%d", base, n)
 		}
-		switch _, err := directory.StoredService(ctx, s.Store, id); {
+		switch _, err := directory.StoredService(ctx, s.cw.Store, id); {
 		case errors.Is(err, store.ErrNotFound):
 			return id, nil
 		case err != nil:
@@ -306,39 +331,39 @@ type Routing struct {
 }
 
 // Routing returns the rules, organisations and services (coordinators only).
-func (s *Service) Routing(ctx context.Context, p *Principal) (*Routing, error) {
-	if !p.Can(RoleCoordinator) {
-		return nil, ErrForbidden
+func (s *Service) Routing(ctx context.Context, p *casework.Principal) (*Routing, error) {
+	if !p.Can(casework.RoleCoordinator) {
+		return nil, casework.ErrForbidden
 	}
 	var r Routing
 	var err error
-	if r.Rules, err = s.Store.RoutingRules(ctx); err != nil {
+	if r.Rules, err = s.cw.Store.RoutingRules(ctx); err != nil {
 		return nil, err
 	}
-	if r.Orgs, err = s.Store.Organisations(ctx); err != nil {
+	if r.Orgs, err = s.cw.Store.Organisations(ctx); err != nil {
 		return nil, err
 	}
-	if r.Services, err = directory.Stored(ctx, s.Store); err != nil {
+	if r.Services, err = directory.Stored(ctx, s.cw.Store); err != nil {
 		return nil, err
 	}
 	return &r, nil
 }
 
 // RoutingRule returns one rule (coordinators only).
-func (s *Service) RoutingRule(ctx context.Context, p *Principal, id string) (*store.RoutingRule, error) {
-	if !p.Can(RoleCoordinator) {
-		return nil, ErrForbidden
+func (s *Service) RoutingRule(ctx context.Context, p *casework.Principal, id string) (*store.RoutingRule, error) {
+	if !p.Can(casework.RoleCoordinator) {
+		return nil, casework.ErrForbidden
 	}
-	r, err := s.Store.RoutingRule(ctx, id)
+	r, err := s.cw.Store.RoutingRule(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, ErrNotFound
+		return nil, casework.ErrNotFound
 	}
 	return r, err
 }
 
 // AddRoutingRule adds a rule after the others. A problem with it is a
 // *reporting.RuleError naming the condition.
-func (s *Service) AddRoutingRule(ctx context.Context, p *Principal, r store.RoutingRule) (string, error) {
+func (s *Service) AddRoutingRule(ctx context.Context, p *casework.Principal, r store.RoutingRule) (string, error) {
 	if err := s.checkRule(ctx, p, r); err != nil {
 		return "", err
 	}
@@ -346,7 +371,7 @@ func (s *Service) AddRoutingRule(ctx context.Context, p *Principal, r store.Rout
 	if err := s.recordRouting(ctx, p, r.ID, r.OrgID, "added"); err != nil {
 		return "", err
 	}
-	if err := s.Store.AddRoutingRule(ctx, &r, s.Now().UTC()); err != nil {
+	if err := s.cw.Store.AddRoutingRule(ctx, &r, s.cw.Now().UTC()); err != nil {
 		return "", err
 	}
 	s.directoryChanged()
@@ -355,7 +380,7 @@ func (s *Service) AddRoutingRule(ctx context.Context, p *Principal, r store.Rout
 
 // UpdateRoutingRule changes a rule's conditions and organisation; it keeps
 // its place.
-func (s *Service) UpdateRoutingRule(ctx context.Context, p *Principal, r store.RoutingRule) error {
+func (s *Service) UpdateRoutingRule(ctx context.Context, p *casework.Principal, r store.RoutingRule) error {
 	old, err := s.RoutingRule(ctx, p, r.ID)
 	if err != nil {
 		return err
@@ -369,9 +394,9 @@ func (s *Service) UpdateRoutingRule(ctx context.Context, p *Principal, r store.R
 	if err := s.recordRouting(ctx, p, r.ID, r.OrgID, "edited"); err != nil {
 		return err
 	}
-	if err := s.Store.UpdateRoutingRule(ctx, r, s.Now().UTC()); err != nil {
+	if err := s.cw.Store.UpdateRoutingRule(ctx, r, s.cw.Now().UTC()); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return ErrNotFound
+			return casework.ErrNotFound
 		}
 		return err
 	}
@@ -380,7 +405,7 @@ func (s *Service) UpdateRoutingRule(ctx context.Context, p *Principal, r store.R
 }
 
 // DeleteRoutingRule removes a rule.
-func (s *Service) DeleteRoutingRule(ctx context.Context, p *Principal, id string) error {
+func (s *Service) DeleteRoutingRule(ctx context.Context, p *casework.Principal, id string) error {
 	old, err := s.RoutingRule(ctx, p, id)
 	if err != nil {
 		return err
@@ -388,9 +413,9 @@ func (s *Service) DeleteRoutingRule(ctx context.Context, p *Principal, id string
 	if err := s.recordRouting(ctx, p, old.ID, old.OrgID, "removed"); err != nil {
 		return err
 	}
-	if err := s.Store.DeleteRoutingRule(ctx, id); err != nil {
+	if err := s.cw.Store.DeleteRoutingRule(ctx, id); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return ErrNotFound
+			return casework.ErrNotFound
 		}
 		return err
 	}
@@ -399,7 +424,7 @@ func (s *Service) DeleteRoutingRule(ctx context.Context, p *Principal, id string
 }
 
 // MoveRoutingRule moves a rule one place up (tried sooner) or down.
-func (s *Service) MoveRoutingRule(ctx context.Context, p *Principal, id string, up bool) error {
+func (s *Service) MoveRoutingRule(ctx context.Context, p *casework.Principal, id string, up bool) error {
 	old, err := s.RoutingRule(ctx, p, id)
 	if err != nil {
 		return err
@@ -411,9 +436,9 @@ func (s *Service) MoveRoutingRule(ctx context.Context, p *Principal, id string, 
 	if err := s.recordRouting(ctx, p, old.ID, old.OrgID, change); err != nil {
 		return err
 	}
-	if err := s.Store.MoveRoutingRule(ctx, id, by, s.Now().UTC()); err != nil {
+	if err := s.cw.Store.MoveRoutingRule(ctx, id, by, s.cw.Now().UTC()); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return ErrNotFound
+			return casework.ErrNotFound
 		}
 		return err
 	}
@@ -421,28 +446,18 @@ func (s *Service) MoveRoutingRule(ctx context.Context, p *Principal, id string, 
 	return nil
 }
 
-// TryRoute says where a report with these answers would go under the rules
-// as they are now (coordinators only); nothing is stored.
-func (s *Service) TryRoute(ctx context.Context, p *Principal, in reporting.Input) (reporting.Decision, error) {
-	r, err := s.Routing(ctx, p)
-	if err != nil {
-		return reporting.Decision{}, err
+func (s *Service) checkRule(ctx context.Context, p *casework.Principal, r store.RoutingRule) error {
+	if !p.Can(casework.RoleCoordinator) {
+		return casework.ErrForbidden
 	}
-	return reporting.Explain(in, r.Orgs, r.Services, r.Rules)
-}
-
-func (s *Service) checkRule(ctx context.Context, p *Principal, r store.RoutingRule) error {
-	if !p.Can(RoleCoordinator) {
-		return ErrForbidden
-	}
-	orgs, err := s.Store.Organisations(ctx)
+	orgs, err := s.cw.Store.Organisations(ctx)
 	if err != nil {
 		return err
 	}
 	return reporting.CheckRule(r, orgs)
 }
 
-func (s *Service) recordRouting(ctx context.Context, p *Principal, ruleID, orgID, change string) error {
+func (s *Service) recordRouting(ctx context.Context, p *casework.Principal, ruleID, orgID, change string) error {
 	return s.record(ctx, audit.UserActor(p.UserID), p.OrgID, audit.RoutingChanged, "",
 		fmt.Sprintf("rule=%s org=%s change=%s", ruleID, orgID, change))
 }
