@@ -69,6 +69,7 @@ var sections = []section{
 	{"upload memory", uploadMemory},
 	{"inbox", inbox},
 	{"slow uploads", slowUploads},
+	{"ussd check", ussdLoad},
 }
 
 // Result is one row of the table. A row without a budget is a figure to

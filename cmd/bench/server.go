@@ -155,7 +155,8 @@ func start(ctx context.Context, c Config) (*env, error) {
 	wc := web.DefaultConfig()
 	wc.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
 	a, err := app.New(ctx, app.Options{DataDir: dir, Database: e.dsn, KDFParams: c.KDFParams,
-		KDFConcurrency: c.KDFConcurrency, Web: wc, Demo: true, Logger: c.Logger})
+		KDFConcurrency: c.KDFConcurrency, Web: wc, Demo: true, Logger: c.Logger,
+		Gateway: app.GatewayOptions{Token: benchGatewayToken, USSDCode: "*384*123#"}})
 	if err != nil {
 		e.dropDB()
 		os.RemoveAll(dir)

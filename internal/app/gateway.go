@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/locale"
@@ -27,6 +28,9 @@ type GatewayOptions struct {
 	SMS sms.Sender
 	// Nudge is the nudge's wording; "" means sms.DefaultNudge.
 	Nudge string
+	// USSDDeadline bounds the work of one USSD request; zero means
+	// ussd.DefaultDeadline.
+	USSDDeadline time.Duration
 }
 
 // gatewayRoutes are the callback patterns. The token is a path value, so
@@ -65,7 +69,7 @@ func (a *App) setUpGateway(o Options) error {
 		return err
 	}
 	h, err := ussd.New(ussd.Config{Reports: ussd.FromReporting(a.Reporting, store.ChannelUSSD), Sessions: a.Store,
-		Catalog: a.Catalog, Secret: a.Secret, Lang: g.Lang, Log: o.Logger, Now: o.Now})
+		Catalog: a.Catalog, Secret: a.Secret, Lang: g.Lang, Log: o.Logger, Now: o.Now, Deadline: g.USSDDeadline})
 	if err != nil {
 		return err
 	}

@@ -92,3 +92,37 @@ func (s *Service) Latest(ctx context.Context, c *CheckSession) (*Latest, error) 
 	}
 	return l, nil
 }
+
+// purposeChannelCheck binds a data key wrapped for a check session on a
+// channel without cookies (USSD) to that use.
+const purposeChannelCheck = "channel-check"
+
+// WrapKey wraps the session's data key under k, for a channel that has no
+// cookie to carry a session key (USSD): the caller keeps the wrap in its
+// own session state and k where the database is not (see ResumeWithKey).
+func (c *CheckSession) WrapKey(k *seal.Key) ([]byte, error) {
+	return k.WrapDataKey(c.ReportID, purposeChannelCheck, c.dk)
+}
+
+// ResumeWithKey opens a report again from a data key wrapped by WrapKey,
+// without the argon2id evaluation of OpenWithReceipt: a feature phone that
+// checked its receipt on one screen reads its report on the next ones at
+// the cost of one unwrap. A wrap that does not open under k (another key,
+// another report, a tampered state) is ErrNoSession; a report withdrawn or
+// purged meanwhile is ErrNoReport, as at OpenWithReceipt.
+func (s *Service) ResumeWithKey(ctx context.Context, reportID string, k *seal.Key, wrapped []byte) (*CheckSession, error) {
+	dk, err := k.UnwrapDataKey(reportID, purposeChannelCheck, wrapped)
+	if err != nil {
+		return nil, ErrNoSession
+	}
+	r, err := s.Store.Report(ctx, reportID)
+	if errors.Is(err, store.ErrNotFound) || err == nil && r.Destroyed() {
+		dk.Destroy()
+		return nil, ErrNoReport
+	}
+	if err != nil {
+		dk.Destroy()
+		return nil, err
+	}
+	return &CheckSession{ReportID: reportID, dk: dk}, nil
+}

@@ -59,9 +59,19 @@ type gateway struct {
 
 func newGateway(t *testing.T, db storetest.DB) *gateway {
 	t.Helper()
+	return newGatewayWith(t, db, nil)
+}
+
+// newGatewayWith is newGateway with the options tweaked after the gateway's
+// are set.
+func newGatewayWith(t *testing.T, db storetest.DB, tweak func(*app.Options)) *gateway {
+	t.Helper()
 	rec := &recorder{}
 	env := caseworktest.New(t, db, func(o *app.Options) {
 		o.Gateway = app.GatewayOptions{Token: gatewayToken, USSDCode: "*384*123#", SMS: rec}
+		if tweak != nil {
+			tweak(o)
+		}
 	})
 	if !env.App.GatewayMounted {
 		t.Fatal("gateway not mounted")

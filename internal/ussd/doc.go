@@ -16,5 +16,7 @@
 // gateway's token, and it must answer every request it is given with a
 // screen (CON … or END …), never an error page: a feature phone shows a
 // failed request as "connection problem or invalid MMI code" and the
-// survivor is left with nothing.
+// survivor is left with nothing. Every request's work runs under a deadline
+// well inside the gateway's 10 seconds (DefaultDeadline); one that cannot
+// finish in time says Salama is busy.
 package ussd

@@ -80,6 +80,10 @@ type fakeReports struct {
 	reports   map[seal.Receipt]*fakeReport
 	failWrite bool
 	opens     int
+	resumes   int
+	// slow makes Open wait for its context, as argon2id does when the
+	// queue is long.
+	slow bool
 }
 
 type fakeReport struct {
@@ -126,7 +130,11 @@ func (f *fakeReports) add(status, msg string) seal.Receipt {
 	return r
 }
 
-func (f *fakeReports) Open(_ context.Context, r seal.Receipt) (Opened, error) {
+func (f *fakeReports) Open(ctx context.Context, r seal.Receipt) (Opened, error) {
+	if f.slow {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.opens++
@@ -135,6 +143,24 @@ func (f *fakeReports) Open(_ context.Context, r seal.Receipt) (Opened, error) {
 		return nil, reporting.ErrNoReport
 	}
 	return &fakeOpened{f: f, r: fr}, nil
+}
+
+// Resume opens a wrap made by fakeOpened.WrapKey: the report's id sealed
+// under k, standing in for its data key.
+func (f *fakeReports) Resume(_ context.Context, reportID string, k *seal.Key, wrapped []byte) (Opened, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := k.OpenSecret("fake", reportID, wrapped)
+	if err != nil || string(b) != reportID {
+		return nil, reporting.ErrNoSession
+	}
+	for _, fr := range f.reports {
+		if fmt.Sprintf("fake-%p", fr) == reportID {
+			f.resumes++
+			return &fakeOpened{f: f, r: fr}, nil
+		}
+	}
+	return nil, reporting.ErrNoReport
 }
 
 func (f *fakeReports) Services(context.Context) ([]directory.Service, error) {
@@ -174,6 +200,10 @@ func (o *fakeOpened) Reply(_ context.Context, text string) error {
 }
 
 func (o *fakeOpened) Close() {}
+
+func (o *fakeOpened) WrapKey(k *seal.Key) ([]byte, error) {
+	return k.SealSecret("fake", o.ReportID(), []byte(o.ReportID()))
+}
 
 // ReportID names the fake report by its address: unique while it lives.
 func (o *fakeOpened) ReportID() string { return fmt.Sprintf("fake-%p", o.r) }

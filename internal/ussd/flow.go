@@ -27,6 +27,18 @@ type turn struct {
 	opened Opened
 	// idHash is the session's key (Handler.sessionKey).
 	idHash []byte
+	// busy is set when the request ran out of its deadline: it ends with
+	// the busy screen and leaves the session's state as it was.
+	busy bool
+}
+
+// overdue reports whether err is the request's deadline running out (most
+// often in the argon2id queue), and marks the turn busy if so.
+func (t *turn) overdue(err error) bool {
+	if err != nil && t.ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
+		t.busy = true
+	}
+	return t.busy
 }
 
 func (t *turn) close() {
@@ -263,6 +275,8 @@ func (t *turn) code(st *state, in string, at int) {
 	case errors.Is(err, reporting.ErrNoReport):
 		st.Problem = "ussd.problem.code_unknown"
 		return
+	case t.overdue(err):
+		return
 	case err != nil:
 		t.h.Log.ErrorContext(t.ctx, "ussd check: report not opened", "err", err)
 		st.Problem = "ussd.problem.try_later"
@@ -271,6 +285,64 @@ func (t *turn) code(st *state, in string, at int) {
 	t.opened = op
 	st.CodeAt, st.Screen, st.Page = at+1, sStatus, 0
 	st.Bound = t.h.bind(t.idHash, op.ReportID())
+	t.keep(st, op, r)
+}
+
+// keep puts the opened report's data key, wrapped, into the state, so the
+// session's later screens cost no argon2id. When that fails they simply
+// take the slow way.
+func (t *turn) keep(st *state, op Opened, r seal.Receipt) {
+	st.Key, st.Ref = nil, nil
+	k, err := t.h.checkKey(t.idHash, r)
+	if err != nil {
+		return
+	}
+	defer k.Destroy()
+	wrapped, err := op.WrapKey(k)
+	if err != nil {
+		t.h.Log.WarnContext(t.ctx, "ussd check: report key not kept", "err", err)
+		return
+	}
+	ref, err := k.SealSecret(refOwner, refName, []byte(op.ReportID()))
+	if err != nil {
+		t.h.Log.WarnContext(t.ctx, "ussd check: report key not kept", "err", err)
+		return
+	}
+	st.Key, st.Ref = wrapped, ref
+}
+
+// The binding of a state's sealed report id (Key.SealSecret's owner and
+// name): the key is already the session's own.
+const (
+	refOwner = "ussd-session"
+	refName  = "report-id"
+)
+
+// resume opens the report from the state's wrapped key: ok is false when
+// the state has none or it does not open (another process made it, or the
+// receipt at CodeAt is not the one it was made with), and the caller goes
+// the slow way.
+func (t *turn) resume(st *state, r seal.Receipt) (op Opened, ok bool, err error) {
+	if len(st.Key) == 0 || len(st.Ref) == 0 {
+		return nil, false, nil
+	}
+	k, err := t.h.checkKey(t.idHash, r)
+	if err != nil {
+		return nil, false, nil
+	}
+	defer k.Destroy()
+	id, err := k.OpenSecret(refOwner, refName, st.Ref)
+	if err != nil || !hmac.Equal(t.h.bind(t.idHash, string(id)), st.Bound) {
+		return nil, false, nil
+	}
+	op, err = t.h.Reports.Resume(t.ctx, string(id), k, st.Key)
+	switch {
+	case errors.Is(err, reporting.ErrNoSession):
+		return nil, false, nil
+	case err != nil:
+		return nil, true, err
+	}
+	return op, true, nil
 }
 
 // open opens the report whose receipt is at st.CodeAt in the gateway's
@@ -294,6 +366,14 @@ func (t *turn) open(st *state) (Opened, error) {
 		t.h.guesses.Allow(t.h.guessKey(t.req.Phone))
 		return nil, reporting.ErrNoReport
 	}
+	if op, ok, err := t.resume(st, r); ok {
+		if err != nil {
+			t.overdue(err)
+			return nil, err
+		}
+		t.opened = op
+		return op, nil
+	}
 	op, err := t.h.Reports.Open(t.ctx, r)
 	if errors.Is(err, reporting.ErrNoReport) || err == nil && !hmac.Equal(t.h.bind(t.idHash, op.ReportID()), st.Bound) {
 		if op != nil {
@@ -303,9 +383,13 @@ func (t *turn) open(st *state) (Opened, error) {
 		return nil, reporting.ErrNoReport
 	}
 	if err != nil {
+		t.overdue(err)
 		return nil, err
 	}
 	t.opened = op
+	// Kept again for the screens after this one: the state's wrap was
+	// made by another process, or before a restart.
+	t.keep(st, op, r)
 	return op, nil
 }
 
@@ -323,6 +407,9 @@ func (t *turn) reply(st *state, text string) {
 	op, err := t.open(st)
 	if err == nil {
 		err = op.Reply(t.ctx, text)
+	}
+	if t.overdue(err) {
+		return
 	}
 	if err != nil {
 		t.h.Log.ErrorContext(t.ctx, "ussd reply not stored", "err", err)

@@ -66,6 +66,14 @@ func (a reportsAdapter) Open(ctx context.Context, r seal.Receipt) (Opened, error
 	return opened{s: a.s, c: c}, nil
 }
 
+func (a reportsAdapter) Resume(ctx context.Context, reportID string, k *seal.Key, wrapped []byte) (Opened, error) {
+	c, err := a.s.ResumeWithKey(ctx, reportID, k, wrapped)
+	if err != nil {
+		return nil, err
+	}
+	return opened{s: a.s, c: c}, nil
+}
+
 func (a reportsAdapter) Services(ctx context.Context) ([]directory.Service, error) {
 	svcs, _, err := a.s.Directory(ctx)
 	return svcs, err
@@ -78,5 +86,6 @@ type opened struct {
 
 func (o opened) Latest(ctx context.Context) (*reporting.Latest, error) { return o.s.Latest(ctx, o.c) }
 func (o opened) Reply(ctx context.Context, text string) error          { return o.s.Reply(ctx, o.c, text) }
+func (o opened) WrapKey(k *seal.Key) ([]byte, error)                   { return o.c.WrapKey(k) }
 func (o opened) Close()                                                { o.c.Close() }
 func (o opened) ReportID() string                                      { return o.c.ReportID }

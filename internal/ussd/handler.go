@@ -27,8 +27,14 @@ type Reports interface {
 	// and one report.
 	SubmitOnce(ctx context.Context, in reporting.Input, seed []byte) (*reporting.Submission, error)
 	// Open opens a report from its receipt for one request; an unknown
-	// receipt is reporting.ErrNoReport.
+	// receipt is reporting.ErrNoReport. It costs one argon2id evaluation,
+	// queued behind every other one the server is running.
 	Open(ctx context.Context, r seal.Receipt) (Opened, error)
+	// Resume opens the report again from a data key Opened.WrapKey
+	// wrapped under k, without argon2id. A wrap that does not open is
+	// reporting.ErrNoSession; a report withdrawn since,
+	// reporting.ErrNoReport.
+	Resume(ctx context.Context, reportID string, k *seal.Key, wrapped []byte) (Opened, error)
 	// Services is the directory.
 	Services(ctx context.Context) ([]directory.Service, error)
 }
@@ -39,6 +45,8 @@ type Opened interface {
 	ReportID() string
 	Latest(ctx context.Context) (*reporting.Latest, error)
 	Reply(ctx context.Context, text string) error
+	// WrapKey wraps the report's data key under k, for Resume.
+	WrapKey(k *seal.Key) ([]byte, error)
 	Close()
 }
 
@@ -64,10 +72,20 @@ type Config struct {
 	// ReceiptRule limits receipts typed from one phone number (hard: a
 	// receipt is the only key to a report).
 	ReceiptRule ratelimit.Rule
+	// Deadline bounds the work of one request (opening a report waits in
+	// the argon2id queue); zero means DefaultDeadline. A request that
+	// runs out of it ends with "busy, dial again in a minute".
+	Deadline time.Duration
 }
 
 // DefaultTTL is the longest a gateway keeps a USSD session alive.
 const DefaultTTL = 180 * time.Second
+
+// DefaultDeadline is how long one request may work before it gives up and
+// says the service is busy. Gateways drop a request after 10 seconds, and
+// the phone then shows "connection problem or invalid MMI code"; 6 seconds
+// leaves room for the network both ways and for writing the session.
+const DefaultDeadline = 6 * time.Second
 
 // DefaultReceiptRule allows five receipts at once from one phone, then one
 // every two minutes, like the web.
@@ -78,6 +96,10 @@ type Handler struct {
 	Config
 	guesses  *ratelimit.Limiter
 	counties map[locale.Lang][]string // slugs sorted by name, per language
+	// mem keys the wraps of report data keys kept in session states
+	// (checkKey). It is random, lives only in this process's memory and
+	// dies with it: the database holds wraps nothing on disk can open.
+	mem *seal.NetworkSecret
 }
 
 // New returns a handler.
@@ -100,7 +122,14 @@ func New(c Config) (*Handler, error) {
 	if c.ReceiptRule == (ratelimit.Rule{}) {
 		c.ReceiptRule = DefaultReceiptRule
 	}
-	h := &Handler{Config: c, guesses: ratelimit.New(c.ReceiptRule), counties: map[locale.Lang][]string{}}
+	if c.Deadline <= 0 {
+		c.Deadline = DefaultDeadline
+	}
+	mem, err := seal.GenerateNetworkSecret()
+	if err != nil {
+		return nil, err
+	}
+	h := &Handler{Config: c, guesses: ratelimit.New(c.ReceiptRule), counties: map[locale.Lang][]string{}, mem: mem}
 	for _, l := range locale.Langs {
 		p := c.Catalog.Printer(l)
 		var slugs []string
@@ -150,7 +179,12 @@ func (h *Handler) Answer(ctx context.Context, req Request) Response {
 	now := h.Now()
 	idHash := h.sessionKey(req.SessionID, req.Phone)
 	inputs := req.Inputs()
-	t := &turn{h: h, ctx: ctx, req: req, inputs: inputs, idHash: idHash}
+	// The screen's own work (argon2id above all) runs under the
+	// deadline; reading and writing the session state do not, so that a
+	// request that ran out of time still leaves the state as it was.
+	work, cancel := context.WithTimeout(ctx, h.Deadline)
+	defer cancel()
+	t := &turn{h: h, ctx: work, req: req, inputs: inputs, idHash: idHash}
 	defer t.close()
 
 	raw, err := h.Sessions.USSDSession(ctx, idHash, now)
@@ -170,6 +204,9 @@ func (h *Handler) Answer(ctx context.Context, req Request) Response {
 			t.step(st, inputs[0], 0)
 		}
 		resp := t.show(st)
+		if t.busy {
+			return h.busyEnd(ctx, st.Lang)
+		}
 		if err := h.Sessions.PutUSSDSession(ctx, idHash, "", st.encode(), now, now.Add(h.TTL)); err != nil {
 			return h.afterSaveError(t, idHash, err)
 		}
@@ -202,6 +239,11 @@ func (h *Handler) Answer(ctx context.Context, req Request) Response {
 		}
 	}
 	resp := t.show(st)
+	if t.busy {
+		// The state stays as it was: the gateway may post the request
+		// again, and a later dial starts afresh.
+		return h.busyEnd(ctx, st.Lang)
+	}
 	if next := st.encode(); next != raw {
 		if err := h.Sessions.PutUSSDSession(ctx, idHash, raw, next, now, now.Add(h.TTL)); err != nil {
 			return h.afterSaveError(t, idHash, err)
@@ -248,6 +290,18 @@ func (h *Handler) bind(idHash []byte, reportID string) []byte {
 	return h.Secret.MAC("ussd-opened", append(append([]byte{}, idHash...), reportID...))
 }
 
+// checkKey is the key a session's state keeps the opened report's data key
+// under: a MAC, under the process's memory-only key, of the session's key
+// and the receipt typed in it. So the wrap opens only in this process, only
+// for this caller's session, and only with the receipt that opened it; a
+// request carrying anything else at the receipt's place cannot unwrap it and
+// goes the slow way, through argon2id and the binding check.
+func (h *Handler) checkKey(idHash []byte, r seal.Receipt) (*seal.Key, error) {
+	msg := binary.BigEndian.AppendUint32(nil, uint32(len(idHash)))
+	msg = append(append(msg, idHash...), r.String()...)
+	return seal.KeyFromBytes(h.mem.MAC("ussd-check-key", msg))
+}
+
 // afterSaveError answers when the state could not be written: if another
 // request of the session moved it meanwhile, with that request's screen;
 // otherwise with an apology.
@@ -261,6 +315,14 @@ func (h *Handler) afterSaveError(t *turn, idHash []byte, err error) Response {
 	}
 	h.Log.ErrorContext(t.ctx, "ussd session not saved", "err", err)
 	return h.failEnd(h.Lang, "ussd.error")
+}
+
+// busyEnd ends a request that ran out of time, most often waiting for
+// argon2id while many check their reports at once: a clear screen the
+// survivor can act on, rather than nothing when the gateway gives up.
+func (h *Handler) busyEnd(ctx context.Context, l locale.Lang) Response {
+	h.Log.WarnContext(ctx, "ussd request out of time; answered busy", "deadline", h.Deadline.String())
+	return h.failEnd(l, "ussd.busy")
 }
 
 // failEnd ends the session with a message and the emergency numbers.

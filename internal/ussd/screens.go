@@ -306,6 +306,8 @@ func (t *turn) status(st *state) Response {
 		// Deleted on the web meanwhile, or inputs that are not the
 		// ones the receipt was checked with.
 		return t.h.failEnd(st.Lang, "ussd.code.gone")
+	case t.overdue(err):
+		return Response{End: true} // Answer shows the busy screen
 	case err != nil:
 		t.h.Log.ErrorContext(t.ctx, "ussd check: report not read", "err", err)
 		return t.h.failEnd(st.Lang, "ussd.error")

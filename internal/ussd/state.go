@@ -86,6 +86,8 @@ type answers struct {
 // state is a session's position, stored as JSON. It holds no receipt, no
 // phone number and nothing typed in free text: CodeAt and ReplyFrom/ReplyTo
 // say where in the gateway's inputs those are, and they are read from there.
+// An opened report's data key is kept only wrapped (Key, Ref), under a key
+// no one with the database can compute (Handler.checkKey).
 type state struct {
 	V      int         `json:"v"`
 	Lang   locale.Lang `json:"lang"`
@@ -105,6 +107,11 @@ type state struct {
 	// Bound is a keyed hash of the report the receipt at CodeAt opened
 	// (Handler.bind): later requests open that report or none.
 	Bound []byte `json:"bound,omitempty"`
+	// Key is the opened report's data key wrapped under Handler.checkKey,
+	// and Ref the report's id sealed under the same key, so that later
+	// screens read the report without another argon2id evaluation.
+	Key []byte `json:"key,omitempty"`
+	Ref []byte `json:"ref,omitempty"`
 	// ReplyFrom and ReplyTo are the positions (from 1, inclusive) of the
 	// inputs holding a reply that could not be stored, to try again.
 	ReplyFrom int    `json:"reply_from,omitempty"`
@@ -113,6 +120,10 @@ type state struct {
 }
 
 const stateVersion = 1
+
+// maxWrap bounds the sealed fields of a state: a wrapped data key or a
+// report id is well under 200 bytes.
+const maxWrap = 256
 
 func newState(l locale.Lang) *state {
 	return &state{V: stateVersion, Lang: l, Screen: sMenu}
@@ -145,7 +156,8 @@ func decodeState(s string) (*state, error) {
 		return nil, errBadState
 	}
 	ok := st.V == stateVersion && slices.Contains(screens, st.Screen) && st.Seen >= 0 && st.Page >= 0 &&
-		st.CodeAt >= 0 && st.CodeAt <= st.Seen && (len(st.Bound) == 0 || len(st.Bound) == 32) && st.ReplyFrom >= 0 && st.ReplyTo <= st.Seen && st.ReplyFrom <= st.ReplyTo &&
+		st.CodeAt >= 0 && st.CodeAt <= st.Seen && (len(st.Bound) == 0 || len(st.Bound) == 32) &&
+		len(st.Key) <= maxWrap && len(st.Ref) <= maxWrap && (len(st.Key) == 0 || len(st.Bound) == 32) && st.ReplyFrom >= 0 && st.ReplyTo <= st.Seen && st.ReplyFrom <= st.ReplyTo &&
 		len(st.Matches) <= 47 && (st.Flow == "" || st.Flow == flowReport || st.Flow == flowHelp)
 	if _, known := locale.ParseLang(string(st.Lang)); !known {
 		ok = false
@@ -200,7 +212,7 @@ func (st *state) back() {
 	case sSendFailed:
 		st.Screen = sContact
 	case sStatus:
-		st.CodeAt, st.Bound = 0, nil
+		st.CodeAt, st.Bound, st.Key, st.Ref = 0, nil, nil, nil
 		st.Screen = sCode
 	case sMessage:
 		if st.Page > 0 {
