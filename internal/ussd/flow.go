@@ -261,7 +261,7 @@ func (t *turn) pickCounty(st *state, slug string) {
 
 // code reads a receipt typed to check a report.
 func (t *turn) code(st *state, in string, at int) {
-	r, err := seal.ParseReceipt(in)
+	r, err := parseCode(in)
 	if err != nil {
 		st.Problem = "ussd.problem.code_format"
 		return
@@ -283,9 +283,16 @@ func (t *turn) code(st *state, in string, at int) {
 		return
 	}
 	t.opened = op
-	st.CodeAt, st.Screen, st.Page = at+1, sStatus, 0
+	st.CodeAt, st.CodeTo, st.Screen, st.Page = at+1, st.Seen, sStatus, 0
 	st.Bound = t.h.bind(t.idHash, op.ReportID())
 	t.keep(st, op, r)
+}
+
+// parseCode reads a receipt as typed on a phone: '*' between the digits
+// (the gateway joins answers with it, and a survivor may use it to group
+// them) counts as a space.
+func parseCode(in string) (seal.Receipt, error) {
+	return seal.ParseReceipt(strings.ReplaceAll(in, "*", " "))
 }
 
 // keep puts the opened report's data key, wrapped, into the state, so the
@@ -358,10 +365,11 @@ func (t *turn) open(st *state) (Opened, error) {
 	if t.opened != nil {
 		return t.opened, nil
 	}
-	if st.CodeAt < 1 || st.CodeAt > len(t.inputs) || len(st.Bound) == 0 {
+	to := max(st.CodeTo, st.CodeAt)
+	if st.CodeAt < 1 || to > len(t.inputs) || len(st.Bound) == 0 {
 		return nil, reporting.ErrNoReport
 	}
-	r, err := seal.ParseReceipt(t.inputs[st.CodeAt-1])
+	r, err := parseCode(strings.Join(t.inputs[st.CodeAt-1:to], "*"))
 	if err != nil {
 		t.h.guesses.Allow(t.h.guessKey(t.req.Phone))
 		return nil, reporting.ErrNoReport

@@ -167,10 +167,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Answer turns one request into one screen and moves the session on.
 //
 // The gateway sends all inputs so far; the state records how many it has
-// acted on. One more than that is the survivor's next answer. The same
-// number again is the gateway repeating a request: the same screen is shown
-// again and nothing is done twice. Anything else (inputs missing, or fewer
-// than before) cannot come from one phone following the screens: the session
+// acted on. Any more than that are the survivor's next answer, whole (it
+// may itself contain '*'). The same number again is the gateway repeating a
+// request: the same screen is shown again and nothing is done twice. Fewer
+// than before cannot come from one phone following the screens: the session
 // starts again at the menu and says so.
 func (h *Handler) Answer(ctx context.Context, req Request) Response {
 	if req.SessionID == "" {
@@ -229,7 +229,12 @@ func (h *Handler) Answer(ctx context.Context, req Request) Response {
 			}
 		case n == st.Seen:
 			// A repeated request: show the screen again.
-		case n == st.Seen+1 || (n > st.Seen && st.Screen.freeText()):
+		case n > st.Seen:
+			// Everything after the inputs already acted on is the one
+			// answer typed on this screen: the gateway joins answers with
+			// '*', so an answer with a '*' in it ("Homa*Bay", a code typed
+			// as 1234*5678*…, a reply) arrives as several inputs, and is
+			// put back together whole.
 			from := st.Seen
 			st.Seen = n
 			st.Problem = ""

@@ -50,10 +50,6 @@ func (s screen) final() bool {
 	return s == sSent || s == sReplied || s == sNear || s == sBlocked
 }
 
-// freeText screens take what the survivor wrote, which may itself contain
-// '*' and so span several of the gateway's inputs.
-func (s screen) freeText() bool { return s == sReply }
-
 // The choices each screen offers, in the order of their numbers.
 var (
 	whomChoices    = []string{report.AboutMe, report.AboutChild, report.AboutAdult}
@@ -102,8 +98,11 @@ type state struct {
 	// Nonce, with the gateway's session id, seeds the report's receipt,
 	// so the same report is never stored twice.
 	Nonce []byte `json:"nonce,omitempty"`
-	// CodeAt is the position (from 1) of the input holding the receipt.
+	// CodeAt and CodeTo are the positions (from 1, inclusive) of the
+	// inputs holding the receipt: more than one when it was typed with
+	// '*' between the digits. CodeTo 0 means CodeAt.
 	CodeAt int `json:"code_at,omitempty"`
+	CodeTo int `json:"code_to,omitempty"`
 	// Bound is a keyed hash of the report the receipt at CodeAt opened
 	// (Handler.bind): later requests open that report or none.
 	Bound []byte `json:"bound,omitempty"`
@@ -156,7 +155,7 @@ func decodeState(s string) (*state, error) {
 		return nil, errBadState
 	}
 	ok := st.V == stateVersion && slices.Contains(screens, st.Screen) && st.Seen >= 0 && st.Page >= 0 &&
-		st.CodeAt >= 0 && st.CodeAt <= st.Seen && (len(st.Bound) == 0 || len(st.Bound) == 32) &&
+		st.CodeAt >= 0 && st.CodeAt <= st.Seen && st.CodeTo >= 0 && st.CodeTo <= st.Seen && (st.CodeTo == 0 || st.CodeTo >= st.CodeAt) && (len(st.Bound) == 0 || len(st.Bound) == 32) &&
 		len(st.Key) <= maxWrap && len(st.Ref) <= maxWrap && (len(st.Key) == 0 || len(st.Bound) == 32) && st.ReplyFrom >= 0 && st.ReplyTo <= st.Seen && st.ReplyFrom <= st.ReplyTo &&
 		len(st.Matches) <= 47 && (st.Flow == "" || st.Flow == flowReport || st.Flow == flowHelp)
 	if _, known := locale.ParseLang(string(st.Lang)); !known {
@@ -212,7 +211,7 @@ func (st *state) back() {
 	case sSendFailed:
 		st.Screen = sContact
 	case sStatus:
-		st.CodeAt, st.Bound, st.Key, st.Ref = 0, nil, nil, nil
+		st.CodeAt, st.CodeTo, st.Bound, st.Key, st.Ref = 0, 0, nil, nil, nil
 		st.Screen = sCode
 	case sMessage:
 		if st.Page > 0 {
