@@ -97,8 +97,11 @@ func ParseKeyword(cat *locale.Catalog, text string, def locale.Lang) Keyword {
 
 // HelpReply is the answer to a help request: one or two SMS, each within
 // one segment of the GSM 7-bit alphabet. The first always carries the
-// national lines; the second, when a county was named, the directory's best
-// services there with a phone number.
+// national lines and, when the network has one, the USSD code to report on
+// (the catalog's words leave room for a code of 12 characters,
+// *384*123456#; TestHelpReplyEveryCounty holds them to it); the second,
+// when a county was named, the directory's best services there with a
+// phone number.
 func HelpReply(p *locale.Printer, k Keyword, services []directory.Service, ussdCode string) []string {
 	first := p.T("sms.help.national")
 	switch {

@@ -147,33 +147,60 @@ func demoServices() []directory.Service {
 	return out
 }
 
+// gsm7 is the GSM 03.38 default alphabet, written out here again rather
+// than taken from gsm.go, so that the test does not trust what it checks.
+const gsm7 = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?" +
+	"¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+
+// oneSegment reports whether m travels as one SMS: at most 160 characters,
+// every one in the default alphabet (one character outside it makes the
+// whole message UCS-2, 70 a segment).
+func oneSegment(m string) bool {
+	for _, r := range m {
+		if !strings.ContainsRune(gsm7, r) {
+			return false
+		}
+	}
+	return utf8.RuneCountInString(m) <= 160
+}
+
 // Every help reply, for every county in both languages, is one or two SMS of
-// one segment each in the GSM 7-bit alphabet, and carries the national
-// lines.
+// one segment each in the GSM 7-bit alphabet, carries the national lines,
+// and names the USSD code (a long one too), and the reply to a bare HELP
+// says how to ask for a county.
 func TestHelpReplyEveryCounty(t *testing.T) {
 	cat := testCatalog()
 	svcs := demoServices()
-	for _, l := range locale.Langs {
-		p := cat.Printer(l)
-		check := func(name string, msgs []string, wantCounty bool) {
-			t.Helper()
-			if len(msgs) == 0 || len(msgs) > 2 || (len(msgs) == 2) != wantCounty {
-				t.Errorf("%s %s: %d messages", l, name, len(msgs))
-			}
-			for _, m := range msgs {
-				if utf8.RuneCountInString(m) > MaxSingle || !IsPlain(m) || strings.Contains(m, "sms.") || strings.Contains(m, "{") {
-					t.Errorf("%s %s: bad message (%d chars):\n%s", l, name, utf8.RuneCountInString(m), m)
+	for _, code := range []string{"*384*123#", "*384*123456#"} {
+		for _, l := range locale.Langs {
+			p := cat.Printer(l)
+			check := func(name string, msgs []string, wantCounty bool) {
+				t.Helper()
+				if len(msgs) == 0 || len(msgs) > 2 || (len(msgs) == 2) != wantCounty {
+					t.Errorf("%s %s: %d messages", l, name, len(msgs))
+				}
+				for _, m := range msgs {
+					if !oneSegment(m) || strings.Contains(m, "?") || strings.Contains(m, "sms.") || strings.Contains(m, "{") {
+						t.Errorf("%s %s: not one plain segment (%d chars):\n%s", l, name, utf8.RuneCountInString(m), m)
+					}
+				}
+				if !strings.Contains(msgs[0], "999") || !strings.Contains(msgs[0], "1195") || !strings.Contains(msgs[0], "116") {
+					t.Errorf("%s %s: national lines missing:\n%s", l, name, msgs[0])
+				}
+				if !strings.Contains(msgs[0], code) {
+					t.Errorf("%s %s: the USSD code %s is not named:\n%s", l, name, code, msgs[0])
 				}
 			}
-			if !strings.Contains(msgs[0], "999") || !strings.Contains(msgs[0], "1195") || !strings.Contains(msgs[0], "116") {
-				t.Errorf("%s %s: national lines missing:\n%s", l, name, msgs[0])
+			help := HelpReply(p, Keyword{Help: true, Lang: l}, svcs, code)
+			check("no county", help, false)
+			if hint := p.T("sms.help.county_hint"); !strings.Contains(help[0], hint) {
+				t.Errorf("%s: a bare HELP is not told how to ask for a county:\n%s", l, help[0])
 			}
-		}
-		check("no county", HelpReply(p, Keyword{Help: true, Lang: l}, svcs, "*384*123#"), false)
-		check("usage", HelpReply(p, Keyword{Lang: l}, svcs, "*384*123#"), false)
-		check("unknown county", HelpReply(p, Keyword{Help: true, Lang: l, Typed: "atlantis"}, svcs, "*384*123#"), false)
-		for _, c := range directory.Counties() {
-			check(c.Slug, HelpReply(p, Keyword{Help: true, Lang: l, Typed: c.Slug, County: c.Slug}, svcs, "*384*123#"), true)
+			check("usage", HelpReply(p, Keyword{Lang: l}, svcs, code), false)
+			check("unknown county", HelpReply(p, Keyword{Help: true, Lang: l, Typed: "atlantis"}, svcs, code), false)
+			for _, c := range directory.Counties() {
+				check(c.Slug, HelpReply(p, Keyword{Help: true, Lang: l, Typed: c.Slug, County: c.Slug}, svcs, code), true)
+			}
 		}
 	}
 	// A county with demo services lists them with numbers.
@@ -239,7 +266,7 @@ func TestResponder(t *testing.T) {
 			t.Fatal("the reply went out inside the callback")
 		}
 		run()
-		if len(rec.sent) != 2 || rec.sent[0].to != "+254711000111" || !strings.Contains(rec.sent[0].msg, "Msaada bure") ||
+		if len(rec.sent) != 2 || rec.sent[0].to != "+254711000111" || !strings.Contains(rec.sent[0].msg, "Bure, saa zote") || !strings.Contains(rec.sent[0].msg, "*384*123#") ||
 			!strings.Contains(rec.sent[1].msg, "Msaada katika Kisumu") {
 			t.Errorf("sent %q", rec.sent)
 		}

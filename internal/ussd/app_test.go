@@ -457,6 +457,12 @@ func TestGatewayAuthAndSMS(t *testing.T) {
 	if status != 200 || len(sent) != 2 || sent[0][0] != "+254712000111" || !strings.Contains(sent[1][1], "Help in Nairobi") {
 		t.Errorf("SMS help: %d %q", status, sent)
 	}
+	// The first names the USSD code, and each fits one SMS.
+	for i, m := range sent {
+		if utf8.RuneCountInString(m[1]) > 160 || (i == 0 && !strings.Contains(m[1], "dial *384*123#")) {
+			t.Errorf("SMS help %d (%d characters):\n%s", i, utf8.RuneCountInString(m[1]), m[1])
+		}
+	}
 	// The gateway posts the same message again (it did not hear our 200):
 	// answered 200, and not answered again.
 	status, _ = g.post("/gw/"+gatewayToken+"/sms", url.Values{"from": {"+254712000111"}, "to": {"22384"},
