@@ -2,7 +2,10 @@ package sms
 
 import (
 	"strings"
+	"unicode"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // MaxSingle is the length of one SMS in the GSM 7-bit alphabet, and of a
@@ -53,14 +56,16 @@ var plainMap = map[rune]string{
 }
 
 // Plain returns s in the GSM 7-bit default alphabet: look-alikes replaced,
-// invalid UTF-8 and anything else (emoji, other scripts) as '?', control
-// characters other than a line break dropped.
+// accented letters outside it without their accents (ş → s), emoji dropped,
+// invalid UTF-8 and letters of other scripts as '?', control characters
+// other than a line break dropped.
 func Plain(s string) string {
 	if IsPlain(s) {
 		return s
 	}
 	var b strings.Builder
 	b.Grow(len(s))
+	gap := false // something was dropped: spaces around it may double
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
 		i += size
@@ -73,20 +78,157 @@ func Plain(s string) string {
 			b.WriteString(plainMap[r])
 		case r < 0x20 || r == 0x7f || r == '\r' || (r >= 0x80 && r < 0xa0) || r == '\u200b' || r == '\ufeff':
 			// control and zero-width characters: dropped
+		case dropped(r):
+			// emoji, their modifiers and joiners, other pictographs
+			gap = true
 		default:
+			if a := fold(r); a != "" {
+				b.WriteString(a)
+			} else {
+				b.WriteByte('?')
+			}
+		}
+	}
+	if gap {
+		return tidySpaces(b.String())
+	}
+	return b.String()
+}
+
+// gsmEscaped are the ASCII characters outside the GSM default alphabet
+// (its escape table costs two characters each, and '`' has no place): ASCII
+// replaces them as Plain does.
+const gsmEscaped = "[]{}~|\\^`"
+
+// ASCII returns s in printable ASCII, for USSD screens (some handsets and
+// gateways show anything else as '?' or boxes): accented letters lose their
+// accents (é → e, ß → ss), look-alike punctuation becomes its plain form,
+// emoji and other pictographs are dropped, and a letter of another script
+// that has no ASCII form becomes '?'. Line breaks are kept; other control
+// characters are dropped. What it returns is also in the GSM default
+// alphabet (IsPlain), one character a character.
+func ASCII(s string) string {
+	ascii := !strings.ContainsAny(s, gsmEscaped)
+	for i := 0; ascii && i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || (c < 0x20 && c != '\n') || c == 0x7f {
+			ascii = false
+		}
+	}
+	if ascii {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s))
+	gap := false // something was dropped: spaces around it may double
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
+		switch {
+		case r == utf8.RuneError && size <= 1:
 			b.WriteByte('?')
+		case isASCII(plainMap[r]) && plainMap[r] != "":
+			b.WriteString(plainMap[r])
+		case r == '\n' || (r >= 0x20 && r < 0x7f):
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u200b' || r == '\ufeff':
+		case dropped(r):
+			gap = true
+		default:
+			if a := fold(r); a != "" {
+				b.WriteString(a)
+			} else {
+				b.WriteByte('?')
+			}
+		}
+	}
+	if gap {
+		return tidySpaces(b.String())
+	}
+	return b.String()
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// foldMap holds the letters whose decomposition has no ASCII base.
+var foldMap = map[rune]string{
+	'ß': "ss", 'ẞ': "SS", 'Æ': "AE", 'æ': "ae", 'Ø': "O", 'ø': "o", 'Œ': "OE", 'œ': "oe",
+	'Đ': "D", 'đ': "d", 'Ð': "D", 'ð': "d", 'Ł': "L", 'ł': "l", 'Þ': "Th", 'þ': "th",
+	'ı': "i", 'Ħ': "H", 'ħ': "h", 'ŋ': "ng", 'Ŋ': "NG",
+	'¡': "!", '¿': "?", '£': "GBP", '¥': "JPY", '§': "S", '¤': "",
+}
+
+// fold is r in ASCII letters when it is a Latin letter with marks (é, ñ,
+// ş), a compatibility form (ﬁ, Ａ, ²) or in foldMap; "" when it has none.
+func fold(r rune) string {
+	if a, ok := foldMap[r]; ok {
+		return a
+	}
+	var b strings.Builder
+	for _, d := range norm.NFKD.String(string(r)) {
+		switch {
+		case d >= 0x20 && d < 0x7f:
+			b.WriteRune(d)
+		case unicode.Is(unicode.Mn, d):
+			// the accent
+		default:
+			return ""
 		}
 	}
 	return b.String()
 }
 
+// dropped reports whether r is an emoji or a part of one (a skin tone, a
+// variation selector, a joiner, a keycap), or another pictograph: there is
+// nothing to say in its place.
+func dropped(r rune) bool {
+	switch {
+	case r == '\u200d' || r == '\u20e3' || (r >= 0xfe00 && r <= 0xfe0f) || (r >= 0xe0020 && r <= 0xe007f):
+		return true
+	case r >= 0x1f000 && r <= 0x1faff, r >= 0x2600 && r <= 0x27bf, r >= 0x2b00 && r <= 0x2bff:
+		return true
+	}
+	return unicode.In(r, unicode.So, unicode.Sk, unicode.Me, unicode.Cs, unicode.Co)
+}
+
+// tidySpaces removes the doubled and trailing spaces a dropped emoji leaves
+// ("Clinic 😀 Nairobi"), line by line.
+func tidySpaces(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lead := len(l) - len(strings.TrimLeft(l, " "))
+		lines[i] = l[:lead] + strings.Join(strings.Fields(l[lead:]), " ")
+	}
+	return strings.Join(lines, "\n")
+}
+
 // Truncate cuts s to at most n characters, ending with "..." when it cut.
+// It cuts at the end of a word when one ends in the second half of the
+// room, so that a name reads "Example Child Protection..." and not
+// "Example Child Protection Centre, Kisu...".
 func Truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
+	rs := []rune(s)
+	if len(rs) <= n {
 		return s
 	}
 	if n <= 3 {
-		return string([]rune(s)[:n])
+		return string(rs[:n])
 	}
-	return strings.TrimRight(string([]rune(s)[:n-3]), " ,;:-") + "..."
+	room := n - 3
+	cut := room
+	// A word ends at rs[i-1] when rs[i] is a space (or rs[room] is, for
+	// the whole room).
+	for i := room; i > room/2; i-- {
+		if rs[i] == ' ' {
+			cut = i
+			break
+		}
+	}
+	return strings.TrimRight(string(rs[:cut]), " ,;:-/(") + "..."
 }

@@ -61,7 +61,9 @@ func TestPlain(t *testing.T) {
 		"Hello, Nairobi!":          "Hello, Nairobi!",
 		"Murang’a – “safe”":        `Murang'a - "safe"`,
 		"Café [demo] {x} ~ € | \\": "Café (demo) (x) - EUR / /",
-		"emoji 😀 here":             "emoji ? here",
+		"emoji 😀 here":             "emoji here",
+		"Şule Öztürk ❤️":           "Sule Öztürk",
+		"Ōkubo 東京":                 "Okubo ??",
 		"tab\there\r\nline":        "tab here\nline",
 		"bad \xff byte":            "bad ? byte",
 		"zero\u200bwidth":          "zerowidth",
@@ -75,12 +77,80 @@ func TestPlain(t *testing.T) {
 			t.Errorf("Plain(%q) = %q is not plain", in, got)
 		}
 	}
-	if got := Truncate("Nairobi Women's Clinic", 10); got != "Nairobi..." {
-		t.Errorf("Truncate = %q", got)
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"Nairobi Women's Clinic", 10, "Nairobi..."},
+		{"Nairobi Women's Clinic", 22, "Nairobi Women's Clinic"},
+		// A word is never cut in two while one ends in the second half.
+		{"Example Child Protection Centre, Kisumu", 34, "Example Child Protection..."},
+		{"Haki Legal Aid Nairobi - a very long name", 24, "Haki Legal Aid..."},
+		{"Haki Legal Aid Nairobi - a very long name", 25, "Haki Legal Aid Nairobi..."},
+		// One long word has nowhere else to go.
+		{"Supercalifragilisticexpialidocious", 12, "Supercali..."},
+		{"ab", 2, "ab"},
+	} {
+		if got := Truncate(tc.in, tc.n); got != tc.want || utf8.RuneCountInString(got) > tc.n {
+			t.Errorf("Truncate(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
 	}
 	if Segments(strings.Repeat("a", 160)) != 1 || Segments(strings.Repeat("a", 161)) != 2 || Segments(strings.Repeat("a", 307)) != 3 {
 		t.Error("Segments")
 	}
+}
+
+// USSD screens are plain ASCII: accents go, emoji go, look-alikes become
+// their plain form.
+func TestASCII(t *testing.T) {
+	for in, want := range map[string]string{
+		"Hello, Nairobi!":               "Hello, Nairobi!",
+		"Café Amélie, Ñandú ¿sí?":       "Cafe Amelie, Nandu ?si?",
+		"Straße Ærø Łódź":               "Strasse AEro Lodz",
+		"Murang’a – “safe”":             `Murang'a - "safe"`,
+		"Clinic 😀 Nairobi 👍🏽":           "Clinic Nairobi",
+		"family 👨‍👩‍👧 here":             "family here",
+		"flag 🇰🇪 ok ✅":                  "flag ok",
+		"ﬁne Ｆull ²":                    "fine Full 2",
+		"tab\there\r\nline":             "tab here\nline",
+		"bad \xff byte":                 "bad ? byte",
+		"line one \U0001F600\nline two": "line one\nline two",
+		"东京":                            "??",
+	} {
+		got := ASCII(in)
+		if got != want {
+			t.Errorf("ASCII(%q) = %q, want %q", in, got, want)
+		}
+		for _, r := range got {
+			if r != '\n' && (r < 0x20 || r >= 0x7f) {
+				t.Errorf("ASCII(%q) = %q holds %q", in, got, r)
+			}
+		}
+	}
+}
+
+func FuzzASCII(f *testing.F) {
+	for _, s := range []string{"Café 😀", "\xff\xfe", "👨‍👩‍👧", "ﬁ", "a\r\nb"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := ASCII(s)
+		for _, r := range got {
+			if r != '\n' && (r < 0x20 || r >= 0x7f) {
+				t.Fatalf("ASCII(%q) = %q holds %q", s, got, r)
+			}
+		}
+		if !IsPlain(got) {
+			t.Fatalf("ASCII(%q) = %q is not in the GSM default alphabet", s, got)
+		}
+		if again := ASCII(got); again != got {
+			t.Fatalf("ASCII is not stable: %q then %q", got, again)
+		}
+		if p := Plain(s); !IsPlain(p) {
+			t.Fatalf("Plain(%q) = %q is not plain", s, p)
+		}
+	})
 }
 
 func TestMatchCounties(t *testing.T) {

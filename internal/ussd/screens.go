@@ -52,7 +52,7 @@ func fill(lines []string, first string, alts ...string) []string {
 // finish makes the response, cutting a screen that is too long (a defect the
 // tests catch) rather than sending one the phone would refuse.
 func finish(end bool, lines []string) Response {
-	text := sms.Plain(strings.Join(lines, "\n"))
+	text := sms.ASCII(strings.Join(lines, "\n"))
 	r := Response{End: end, Text: text}
 	if utf8.RuneCountInString(text)+prefixLen > maxScreen {
 		r.Text, r.Clipped = string([]rune(text)[:maxScreen-prefixLen]), true
@@ -254,7 +254,7 @@ func (t *turn) sent(st *state) Response {
 	if !plan.NoLocalMatch {
 		for _, s := range plan.Services {
 			if phone := sms.FirstNumber(s.Channels.Phone); phone != "" && !strings.HasPrefix(s.ID, "national.") {
-				lines = fill(lines, p.T("ussd.now.near", sms.Truncate(sms.Plain(s.Name), 24), phone))
+				lines = fill(lines, p.T("ussd.now.near", sms.Truncate(sms.ASCII(s.Name), 24), phone))
 				break
 			}
 		}
@@ -274,7 +274,7 @@ func (t *turn) near(st *state) Response {
 	var found []string
 	for _, s := range directory.Match(services, directory.Query{County: st.Near}) {
 		if phone := sms.FirstNumber(s.Channels.Phone); phone != "" && !strings.HasPrefix(s.ID, "national.") {
-			found = append(found, sms.Truncate(sms.Plain(s.Name), 34)+" "+phone)
+			found = append(found, sms.Truncate(sms.ASCII(s.Name), 34)+" "+phone)
 		}
 	}
 	if len(found) == 0 {
@@ -357,7 +357,7 @@ func (t *turn) pageBudget(st *state) int {
 // one is near the end of the page. Runs of white space become one space: a
 // screen has no room for blank lines.
 func paginate(text string, n int) []string {
-	text = strings.Join(strings.Fields(sms.Plain(text)), " ")
+	text = strings.Join(strings.Fields(sms.ASCII(text)), " ")
 	if n < 10 {
 		n = 10
 	}
