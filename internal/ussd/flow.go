@@ -152,6 +152,29 @@ func (t *turn) step(st *state, input string, at int) {
 	}
 }
 
+// walk acts on inputs that arrived at once with no session, one input an
+// answer, from the menu: a deep code (*384*123*1*1#) starts the menu it
+// names. It stops at an answer the screen does not take (that screen is
+// shown, with the problem), and before the screens whose answer must be
+// typed on them: a receipt or a reply (a dialled code stays in the phone's
+// call history, where a receipt must never be), and how to be contacted
+// (consent to an SMS is given on the screen that warns about it, and the
+// answer sends the report). The rest of the inputs are not acted on.
+func (t *turn) walk(st *state, inputs []string) {
+	for i, in := range inputs {
+		if st.Screen == sCode || st.Screen == sReply || st.Screen == sContact {
+			break
+		}
+		st.Seen = i + 1
+		st.Problem = ""
+		t.step(st, in, i)
+		if st.Problem != "" || st.Screen.final() || t.busy {
+			break
+		}
+	}
+	st.Seen = len(inputs)
+}
+
 // choose stores the numbered choice and moves to next, or asks again.
 func (t *turn) choose(st *state, in string, choices []string, into *string, next screen) {
 	n := number(in)

@@ -190,19 +190,12 @@ func (h *Handler) Answer(ctx context.Context, req Request) Response {
 	raw, err := h.Sessions.USSDSession(ctx, idHash, now)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		if len(inputs) > 1 {
-			// Answers for a session we do not know: it expired (three
-			// minutes without a request) or never began here.
-			return h.failEnd(h.Lang, "ussd.expired")
-		}
+		// Answers and no session: a code dialled with choices
+		// (*384*123*1*1# arrives as "1*1" on the first request), or a
+		// session whose state is gone (a menu left open too long). Either
+		// way the answers are all here: they are walked from the menu.
 		st := newState(h.Lang)
-		if len(inputs) == 1 {
-			// One answer and no session: a code dialled with a choice
-			// (*384*123*2# arrives as "2"), or a menu left open too long.
-			// Either way nothing was sent yet: go on from the menu.
-			st.Seen = 1
-			t.step(st, inputs[0], 0)
-		}
+		t.walk(st, inputs)
 		resp := t.show(st)
 		if t.busy {
 			return h.busyEnd(ctx, st.Lang)

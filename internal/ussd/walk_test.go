@@ -50,6 +50,16 @@ func TestWalkEveryScreen(t *testing.T) {
 					ends++
 					continue
 				}
+				// Every question but the main menu says how to go back.
+				menu, back := false, false
+				for _, l := range locale.Langs {
+					pr := g.h.Catalog.Printer(l)
+					menu = menu || strings.Contains(r.Text, "\n1 "+pr.T("ussd.menu.report"))
+					back = back || strings.Contains(r.Text, "\n"+pr.T("ussd.back"))
+				}
+				if !menu && !back {
+					t.Errorf("no back hint after %q:\n%s", p.inputs, r)
+				}
 				if len(p.inputs) >= 12 {
 					continue
 				}
