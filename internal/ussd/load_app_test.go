@@ -20,7 +20,9 @@ func TestUSSDCheckArgonOncePerSessionAndBusy(t *testing.T) {
 	storetest.EachDB(t, func(t *testing.T, db storetest.DB) {
 		g := newGatewayWith(t, db, func(o *app.Options) {
 			o.KDFConcurrency = 1
-			o.Gateway.USSDDeadline = 300 * time.Millisecond
+			// Long enough for one (test-sized) argon2id on a loaded machine
+			// under -race; the full queue waits it out twice.
+			o.Gateway.USSDDeadline = 2 * time.Second
 		})
 		receipt := g.newReceipt()
 		id := g.env.ReportOfReceipt(receipt)
