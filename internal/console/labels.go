@@ -39,6 +39,7 @@ var labels = map[string]string{
 	// Why an SMS nudge failed (internal/sms).
 	"nudge_bad_number": "the number they gave is not a mobile number", "nudge_rejected": "the SMS provider refused it",
 	"nudge_gave_up": "the SMS provider could not be reached for 24 hours",
+	"nudge_stopped": "their number texted STOP: no SMS goes to it until it texts START",
 	// Service types.
 	"medical_pep": "Medical / PEP", "legal_aid": "Legal aid", "police_desk": "Police gender desk", "online_takedown": "Online takedown",
 	"child_protection": "Child protection", "repatriation": "Repatriation and reintegration", "economic_support": "Economic support", "helpline": "Helpline",

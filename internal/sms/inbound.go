@@ -58,8 +58,11 @@ func ParseInbound(form url.Values) (Inbound, error) {
 
 // Keyword is what an inbound text asks for.
 type Keyword struct {
-	Help bool        // HELP, MSAADA or SAIDIA, or anything else we answer with how to ask
-	Lang locale.Lang // the language of the keyword
+	Help bool // HELP, MSAADA or SAIDIA, or anything else we answer with how to ask
+	// Stop is a text of just STOP or ACHA: no more nudges to this number.
+	// Start is START or ANZA, which undoes it.
+	Stop, Start bool
+	Lang        locale.Lang // the language of the keyword
 	// Typed is what followed the keyword (a county, we hope); County is
 	// the county it names, "" when none or more than one.
 	Typed, County string
@@ -67,6 +70,34 @@ type Keyword struct {
 
 var keywords = map[string]locale.Lang{
 	"help": locale.English, "msaada": locale.Kiswahili, "saidia": locale.Kiswahili,
+}
+
+// stopWords end nudges to the number that sends one of them alone;
+// startWords undo that.
+var (
+	stopWords  = map[string]locale.Lang{"stop": locale.English, "acha": locale.Kiswahili}
+	startWords = map[string]locale.Lang{"start": locale.English, "anza": locale.Kiswahili}
+)
+
+// StopKey is how a number that texted STOP is kept (store.StopSMSTx): its
+// blind index, never the number. phone is in E.164 (NormalisePhone).
+func StopKey(secret *seal.NetworkSecret, phone string) []byte {
+	return secret.BlindIndex("sms-stop", phone)
+}
+
+// StopReply is the confirmation of a STOP (stop true) or a START, in both
+// languages, the keyword's first: the language of the number is not kept.
+// It fits one SMS.
+func StopReply(cat *locale.Catalog, first locale.Lang, stop bool) string {
+	key := "sms.start.done"
+	if stop {
+		key = "sms.stop.done"
+	}
+	other := locale.Kiswahili
+	if first == locale.Kiswahili {
+		other = locale.English
+	}
+	return Plain(cat.Printer(first).T(key) + "\n" + cat.Printer(other).T(key))
 }
 
 // ParseKeyword reads "HELP", "Msaada nakuru", "help: Homa Bay" and the like.
@@ -80,6 +111,18 @@ func ParseKeyword(cat *locale.Catalog, text string, def locale.Lang) Keyword {
 	k := Keyword{Lang: def}
 	if len(fields) == 0 {
 		return k
+	}
+	if len(fields) == 1 {
+		// Only a text of the one word: "acha" or "stop" may begin a
+		// sentence that means something else.
+		if l, ok := stopWords[letters(fields[0])]; ok {
+			k.Stop, k.Lang = true, l
+			return k
+		}
+		if l, ok := startWords[letters(fields[0])]; ok {
+			k.Start, k.Lang = true, l
+			return k
+		}
 	}
 	lang, ok := keywords[letters(fields[0])]
 	if !ok {
@@ -242,6 +285,9 @@ func (h *Responder) Answer(ctx context.Context, in Inbound) error {
 		idHash = h.Secret.MAC("sms-inbound-id", []byte(in.ID))
 	}
 	k := ParseKeyword(h.Catalog, in.Text, h.Lang)
+	if k.Stop || k.Start {
+		return h.stopOrStart(ctx, in, idHash, k)
+	}
 	var services []directory.Service
 	if k.County != "" && h.Services != nil {
 		var err error
@@ -295,6 +341,57 @@ func (h *Responder) Answer(ctx context.Context, in Inbound) error {
 		}
 		h.Log.InfoContext(ctx, "sms help queued", "kind", kind, "county_named", k.County != "", "messages", len(msgs))
 	}
+	return nil
+}
+
+// stopOrStart honours STOP (no more nudges to the number) or START. The
+// number is kept by its blind index only. It is confirmed once: a STOP from
+// a number already stopped, or a START from one that is not, changes
+// nothing and gets no answer, so that a number cannot be made to receive
+// SMS by texting STOP again and again.
+func (h *Responder) stopOrStart(ctx context.Context, in Inbound, idHash []byte, k Keyword) error {
+	key := StopKey(h.Secret, in.From)
+	now := h.Now().UTC()
+	var changed, again, limited bool
+	err := h.Store.Tx(ctx, func(tx *sql.Tx) error {
+		changed, again, limited = false, false, false
+		if idHash != nil {
+			fresh, err := store.MarkInboundSeenTx(ctx, tx, idHash, now, now.Add(InboundIDTTL))
+			if err != nil {
+				return err
+			}
+			if !fresh {
+				again = true
+				return nil
+			}
+		}
+		var err error
+		if k.Stop {
+			changed, err = store.StopSMSTx(ctx, tx, key, now)
+		} else {
+			changed, err = store.StartSMSTx(ctx, tx, key)
+		}
+		if err != nil || !changed {
+			return err
+		}
+		if ok, _ := h.limit.Allow(KeyAddr(h.Secret, "sms-inbound", in.From)); !ok {
+			limited = true
+			return nil // honoured all the same; only the confirmation is left out
+		}
+		jobKey := ""
+		if idHash != nil {
+			jobKey = fmt.Sprintf("%s%x:0", replyJobPrefix, idHash[:16])
+		}
+		return queueReply(ctx, tx, h.Secret, in.From, StopReply(h.Catalog, k.Lang, k.Stop), jobKey, now, now)
+	})
+	if err != nil {
+		return err
+	}
+	what := "start"
+	if k.Stop {
+		what = "stop"
+	}
+	h.Log.InfoContext(ctx, "sms "+what, "changed", changed, "posted_again", again, "confirmation_limited", limited)
 	return nil
 }
 

@@ -192,6 +192,7 @@ const (
 	FailBadNumber = "bad_number" // the survivor's number is not a mobile number
 	FailRejected  = "rejected"   // the provider refused it
 	FailGaveUp    = "gave_up"    // not sent within NudgeGiveUp
+	FailStopped   = "stopped"    // the number texted STOP
 )
 
 // Register adds the nudge's job to q.
@@ -232,6 +233,21 @@ func (n *Nudger) send(ctx context.Context, j *jobs.Job) error {
 	to, err := n.secret.Open(purposeNudge, nd.ID, pl.To)
 	if err != nil {
 		return jobs.Permanent(errors.New("sms nudge: the number does not open with this network secret"))
+	}
+	// Checked when sending, not when queueing: a STOP that arrives while
+	// the nudge waits out the quiet period or a provider's outage counts.
+	stopped, err := n.store.SMSStopped(ctx, StopKey(n.secret, string(to)))
+	if err != nil {
+		clear(to)
+		return err
+	}
+	if stopped {
+		clear(to)
+		if _, err := n.store.NudgeFailed(ctx, nd.ID, FailStopped, n.now().UTC()); err != nil {
+			return err
+		}
+		n.log.InfoContext(ctx, "sms nudge not sent: the number texted STOP")
+		return nil
 	}
 	sctx, cancel := context.WithTimeout(ctx, sendTimeout)
 	err = n.sender.Send(sctx, string(to), n.text)

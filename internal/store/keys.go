@@ -26,8 +26,8 @@ type KeyChange struct {
 	Expect map[string][]byte
 	// Set: settings to write; a nil value deletes the setting.
 	Set map[string][]byte
-	// RekeyBlind, if not nil, replaces every stored blind index b (table
-	// identifiers) with RekeyBlind(b).
+	// RekeyBlind, if not nil, replaces every stored blind index b (tables
+	// identifiers and sms_stops) with RekeyBlind(b).
 	RekeyBlind func([]byte) []byte
 	// Audit is the entry that records the change.
 	Audit *PendingAudit
@@ -86,6 +86,31 @@ func (s *Store) ChangeKeys(ctx context.Context, c KeyChange) (int, error) {
 				}
 			}
 			n = len(all)
+			// The numbers that texted STOP are kept by the same blind
+			// index, so they are re-keyed with it: a rotation must not
+			// start nudging them again.
+			var stops [][]byte
+			rows, err = tx.QueryContext(ctx, `SELECT phone_hash FROM sms_stops`)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var h []byte
+				if err := rows.Scan(&h); err != nil {
+					rows.Close()
+					return err
+				}
+				stops = append(stops, h)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			for _, h := range stops {
+				if _, err := tx.ExecContext(ctx, `UPDATE sms_stops SET phone_hash = $2 WHERE phone_hash = $1`, h, c.RekeyBlind(h)); err != nil {
+					return fmt.Errorf("re-key the SMS stops: %w", err)
+				}
+			}
 		}
 		for key, v := range c.Set {
 			var err error
