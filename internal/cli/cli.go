@@ -238,6 +238,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// A newcomer trying the demo should be able to try USSD too: without a
+	// token of its own, a demo gets a fresh one at each start (printed
+	// below with the callback URLs; a demo prints its passwords too).
+	var demoToken string
+	if *demoNet && gw.Token == "" {
+		if demoToken, err = newGatewayToken(); err != nil {
+			return err
+		}
+		gw.Token = demoToken
+		if gw.USSDCode == "" {
+			gw.USSDCode = demoUSSDCode
+		}
+	}
 
 	wc := web.DefaultConfig()
 	wc.ExitURL = *exitURL
@@ -280,7 +293,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if a.Demo != nil {
 		printDemo(stdout, a.Demo, *c.data)
 	}
-	printGateway(stdout, a)
+	printGateway(stdout, a, demoToken != "")
 	if a.StatsK.Held {
 		fmt.Fprintln(stderr, "Warning:", a.StatsK.Message)
 	} else if a.StatsK.Message != "" {
@@ -300,6 +313,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		scheme = "https"
 	}
 	fmt.Fprintf(stdout, "Salama is serving on %s://%s/\n", scheme, ln.Addr())
+	if demoToken != "" && a.GatewayMounted {
+		printDemoGateway(stdout, scheme, ln.Addr(), demoToken, gw.USSDCode)
+	}
 	// Background jobs (retention, session expiry, notifications) run
 	// beside the server and stop with it.
 	jobsDone := make(chan struct{})

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -71,12 +73,43 @@ func (f flags) gateway() func(log *slog.Logger) (app.GatewayOptions, error) {
 	}
 }
 
+// demoUSSDCode is the code a demo names in its SMS when none is set.
+const demoUSSDCode = "*384*123#"
+
+// newGatewayToken is a demo's gateway token: 24 random bytes in hex.
+func newGatewayToken() (string, error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// printDemoGateway prints a demo's callback URLs, token included, and the
+// simulator command that tries them, once the address is known.
+func printDemoGateway(w io.Writer, scheme string, addr net.Addr, token, code string) {
+	host := addr.String()
+	if ap, err := netip.ParseAddrPort(host); err == nil && ap.Addr().IsUnspecified() {
+		// Listening on every address: loopback reaches it from here.
+		host = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), ap.Port()).String()
+	}
+	base := scheme + "://" + host + "/gw/" + token
+	fmt.Fprintln(w, "USSD and SMS callbacks (demo: a new gateway token at each start):")
+	fmt.Fprintln(w, "  USSD: POST "+base+"/ussd")
+	fmt.Fprintln(w, "  SMS:  POST "+base+"/sms")
+	fmt.Fprintf(w, "Try the menus (the code %s) from another terminal:\n", code)
+	fmt.Fprintln(w, "  salama ussd --url "+base+"/ussd")
+}
+
 // printGateway says at start whether the feature-phone channels are on.
-// It never prints the token.
-func printGateway(w io.Writer, a *app.App) {
-	if !a.GatewayMounted {
+// It never prints a token set by the operator; a demo's own is printed by
+// printDemoGateway once the server listens.
+func printGateway(w io.Writer, a *app.App, demo bool) {
+	switch {
+	case !a.GatewayMounted:
 		fmt.Fprintln(w, "USSD and SMS callbacks are off: set --gateway-token (SALAMA_GATEWAY_TOKEN) to serve them.")
-	} else {
+	case demo:
+	default:
 		fmt.Fprintln(w, "USSD callback: POST /gw/<gateway token>/ussd   SMS callback: POST /gw/<gateway token>/sms")
 		fmt.Fprintln(w, "Try the menus: salama ussd --url http://HOST:PORT/gw/<gateway token>/ussd")
 	}
