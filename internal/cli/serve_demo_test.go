@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/salama-ke/salama/internal/testkit"
 )
 
 var (
@@ -17,10 +19,10 @@ var (
 
 // startServe runs serve with args until the test ends and returns its
 // output so far once it listens.
-func startServe(t *testing.T, args ...string) (stdout *lockedBuffer, stop func()) {
+func startServe(t *testing.T, args ...string) (stdout *testkit.LogBuffer, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
+	stdout, stderr := &testkit.LogBuffer{}, &testkit.LogBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, args, stdout, stderr) }()
 	deadline := time.Now().Add(2 * time.Minute)
@@ -65,7 +67,7 @@ func TestServeDemoUSSD(t *testing.T) {
 		t.Fatalf("serve --demo does not print the callbacks and the simulator command:\n%s", text)
 	}
 	// The command as printed, through the CLI's own entry point.
-	var simOut, simErr lockedBuffer
+	var simOut, simErr testkit.LogBuffer
 	err := ussdCmd([]string{"--url", m[1], "--phone", "+254700222333"}, strings.NewReader("1\n1\n3\nHoma*Bay\n2\n4\n1\n"), &simOut, &simErr)
 	if err != nil || !strings.Contains(simOut.String(), "Sent. Your code:") {
 		t.Errorf("salama ussd --url %s: %v\n%s%s", m[1], err, simOut.String(), simErr.String())
