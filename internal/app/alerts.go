@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/salama-ke/salama/internal/health"
 	"github.com/salama-ke/salama/internal/notify"
 	"github.com/salama-ke/salama/internal/sms"
 )
@@ -33,6 +34,9 @@ func (a *App) setUpAlerts(o Options) error {
 	if a.SMS = o.Gateway.SMS; a.SMS == nil {
 		a.SMS = sms.LogSender{Log: o.Logger}
 	}
+	// Every SMS (nudges, replies, alerts) and every alert email is
+	// counted for the health page and the metrics.
+	a.SMS = health.CountSMS(a.SMS, a.SMSProvider)
 	if ao.PublicURL != "" {
 		u, err := url.Parse(ao.PublicURL)
 		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil {
@@ -47,6 +51,10 @@ func (a *App) setUpAlerts(o Options) error {
 			return err
 		}
 		mail = smtp
+	}
+	if mail != nil {
+		a.MailProvider = health.NewProvider("email", o.Now)
+		mail = health.CountMail(mail, a.MailProvider)
 	}
 	svc, err := notify.New(notify.Config{Store: a.Store, Secret: a.Secret, Audit: a.Audit, Mail: mail, SMS: a.SMS,
 		PublicURL: ao.PublicURL, Log: o.Logger, Now: o.Now})

@@ -20,9 +20,11 @@ import (
 	"github.com/salama-ke/salama/internal/demo"
 	"github.com/salama-ke/salama/internal/diskspace"
 	"github.com/salama-ke/salama/internal/evidence"
+	"github.com/salama-ke/salama/internal/health"
 	"github.com/salama-ke/salama/internal/jobs"
 	"github.com/salama-ke/salama/internal/keys"
 	"github.com/salama-ke/salama/internal/locale"
+	"github.com/salama-ke/salama/internal/metrics"
 	"github.com/salama-ke/salama/internal/network"
 	"github.com/salama-ke/salama/internal/notify"
 	"github.com/salama-ke/salama/internal/reporting"
@@ -31,6 +33,7 @@ import (
 	"github.com/salama-ke/salama/internal/sms"
 	"github.com/salama-ke/salama/internal/stats"
 	"github.com/salama-ke/salama/internal/store"
+	"github.com/salama-ke/salama/internal/version"
 	"github.com/salama-ke/salama/internal/web"
 )
 
@@ -156,7 +159,16 @@ type App struct {
 	Alerts *notify.Service
 	// Disk watches the free space under the data directory (nil when
 	// the check is off).
-	Disk    *diskspace.Monitor
+	Disk *diskspace.Monitor
+	// Health gathers the health page's report; Metrics is what salama
+	// serve --metrics-addr serves (internal/health, internal/metrics).
+	// SMSProvider and MailProvider count what was sent and failed
+	// (MailProvider is nil when no mail server is set).
+	Health                    *health.Checker
+	Metrics                   *metrics.Metrics
+	SMSProvider, MailProvider *health.Provider
+	// Version is what this build says it is (internal/version).
+	Version string
 	dataDir string
 	log     *slog.Logger
 }
@@ -175,12 +187,13 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &App{Core: core, Catalog: cat, log: o.Logger, dataDir: o.DataDir}
+	a := &App{Core: core, Catalog: cat, log: o.Logger, dataDir: o.DataDir, Version: version.String()}
 	if o.MinFreeDisk > 0 && o.DataDir != "" {
 		a.Disk = diskspace.New(o.DataDir, o.MinFreeDisk, o.Logger)
 		a.Disk.Check() // warns now if the disk is already low
 		o.Web.DiskLow = a.Disk.Low
 	}
+	a.SMSProvider = health.NewProvider("sms", o.Now)
 	fail := func(err error) (*App, error) {
 		core.Close()
 		return nil, err
@@ -258,11 +271,25 @@ func New(ctx context.Context, o Options) (*App, error) {
 	} else if a.StatsK.Message != "" {
 		o.Logger.Info(a.StatsK.Message)
 	}
+	providers := []*health.Provider{a.SMSProvider}
+	if a.MailProvider != nil {
+		providers = append(providers, a.MailProvider)
+	}
+	a.Health = &health.Checker{Store: st, Disk: a.Disk, Providers: providers, Version: a.Version, Queue: core.KDF.Queued, Now: o.Now}
+	a.Metrics = metrics.New(metrics.Sources{Store: st, KDF: core.KDF, Providers: providers, Version: a.Version})
+	if next := o.Web.OnRequest; next != nil {
+		o.Web.OnRequest = func(route string, status int, took time.Duration) {
+			a.Metrics.ObserveRequest(route, status, took)
+			next(route, status, took)
+		}
+	} else {
+		o.Web.OnRequest = a.Metrics.ObserveRequest
+	}
 	if a.Web, err = web.New(o.Web, cat, a.Reporting, o.Logger); err != nil {
 		return fail(err)
 	}
 	if a.Console, err = console.New(console.Config{ExitURL: o.Web.ExitURL, TLS: o.Web.TLS, ClientAddr: a.Web.ClientAddr, StatsK: o.Web.StatsK,
-		Alerts: a.Alerts, Reporting: a.Reporting, Network: a.Network}, core.Casework, o.Logger); err != nil {
+		Alerts: a.Alerts, Reporting: a.Reporting, Network: a.Network, Health: a.Health}, core.Casework, o.Logger); err != nil {
 		return fail(err)
 	}
 	a.Web.Mount(a.Console.Register, console.CSS)

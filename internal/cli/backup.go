@@ -15,6 +15,7 @@ import (
 
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/backup"
+	"github.com/salama-ke/salama/internal/health"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
 )
@@ -218,6 +219,12 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	if err != nil {
 		return err
+	}
+	// The health page and the start-up warnings read when the last
+	// backup was taken. A backup that was written is not undone because
+	// this fails (a read-only database, say): say so and go on.
+	if err := health.RecordBackup(ctx, st, sum.Created); err != nil {
+		fmt.Fprintf(stderr, "Warning: the backup was written, but its time could not be recorded for the health page: %v\n", err)
 	}
 	kind := "classic X25519"
 	if rcpt.PostQuantum() {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/netip"
 	"os"
 	"os/signal"
@@ -194,6 +195,27 @@ func (c common) openCore(ctx context.Context) (*app.Core, error) {
 	return app.OpenCore(ctx, &o)
 }
 
+// serveMetrics serves the metrics and /healthz on their own listener
+// until the returned function is called.
+func serveMetrics(ln net.Listener, a *app.App, log *slog.Logger) (stop func()) {
+	srv := &http.Server{Handler: a.Metrics.Handler(a.Web.HealthHandler()), ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("the metrics listener stopped", "err", err)
+		}
+	}()
+	return func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+		<-done
+	}
+}
+
 // serve runs the server until ctx ends, then shuts it down gracefully.
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	f := newFlags("serve", stderr)
@@ -214,6 +236,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	publicStats := f.boolean("public-stats", false, "publish the statistics page, /en/stats and /sw/stats (counts with small ones suppressed); off, it is a 404")
 	statsK := f.integer("stats-k", web.DefaultStatsK, "statistics: suppress every count under this, at least 2; choose once, as pages with different values together reveal more")
 	statsKReplaces := f.integer("stats-k-replaces", 0, "statistics: confirm a change of --stats-k by naming the value figures were published with before; without it, nothing new is published after a change")
+	metricsAddr := f.str("metrics-addr", "", "serve Prometheus metrics (/metrics) and /healthz on this address, e.g. 127.0.0.1:9464; keep it private; empty: off")
 	minFree := f.str("min-free-disk", "1GB", "refuse new reports (words kept, /healthz says so) when less than this is free under --data; 0 switches the check off")
 	keep := f.retention()
 	gateway := f.gateway()
@@ -307,6 +330,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
+	}
+	if *metricsAddr != "" {
+		mln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		stopMetrics := serveMetrics(mln, a, log)
+		defer stopMetrics()
+		fmt.Fprintf(stdout, "Metrics on http://%s/metrics\n", mln.Addr())
 	}
 	scheme := "http"
 	if *tlsCert != "" {

@@ -131,6 +131,11 @@ func TestBackupRestoreCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(stdout, "Backup written") || !strings.Contains(stdout, "Reminder: the network secret and the signing key are not in it") {
 		t.Fatalf("backup: exit %d\n%s\n%s", code, stdout, stderr)
 	}
+	// The health page and the start-up warning read when it was taken.
+	at := countRows(t, src, "SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'last_backup'")
+	if d := time.Since(time.Unix(int64(at), 0)); d < 0 || d > time.Minute {
+		t.Errorf("last backup recorded at %d, %v ago", at, d)
+	}
 	if code, _, stderr := run("backup", "--data", src, "--to", plain, "--recipient", pub); code != 1 || !strings.Contains(stderr, "exists") {
 		t.Errorf("overwriting a backup: exit %d %s", code, stderr)
 	}

@@ -113,7 +113,7 @@ func printGateway(w io.Writer, a *app.App, demo bool) {
 		fmt.Fprintln(w, "USSD callback: POST /gw/<gateway token>/ussd   SMS callback: POST /gw/<gateway token>/sms")
 		fmt.Fprintln(w, "Try the menus: salama ussd --url http://HOST:PORT/gw/<gateway token>/ussd")
 	}
-	switch s := a.SMS.(type) {
+	switch s := sms.Provider(a.SMS).(type) {
 	case *sms.AfricasTalking:
 		fmt.Fprintf(w, "SMS: Africa's Talking (%s)\n", s.Endpoint)
 	default:

@@ -337,6 +337,7 @@ var ownStatus = map[string]int{
 	"GET /console/alerts":                         http.StatusOK,
 	"POST /console/alerts":                        http.StatusSeeOther,
 	"POST /console/alerts/{contact}/delete":       http.StatusSeeOther,
+	"GET /console/health":                         http.StatusOK,
 }
 
 // walkForm has a plausible value for every field any console form posts.

@@ -24,6 +24,7 @@ import (
 	"github.com/salama-ke/salama/internal/report"
 
 	"github.com/salama-ke/salama/internal/casework"
+	"github.com/salama-ke/salama/internal/health"
 	"github.com/salama-ke/salama/internal/notify"
 	"github.com/salama-ke/salama/internal/ratelimit"
 	"github.com/salama-ke/salama/internal/reporting"
@@ -62,6 +63,8 @@ type Config struct {
 	// Network edits the directory and the routing rules (directory.go,
 	// routing.go).
 	Network *network.Service
+	// Health gathers the health page's report (health.go).
+	Health *health.Checker
 }
 
 // Console is the caseworkers' site.
@@ -89,13 +92,16 @@ func New(cfg Config, cw *casework.Service, log *slog.Logger) (*Console, error) {
 	if cfg.Alerts == nil {
 		return nil, errors.New("console: no alert service")
 	}
+	if cfg.Health == nil {
+		return nil, errors.New("console: no health checker")
+	}
 	if cfg.Network == nil {
 		return nil, errors.New("console: no network service")
 	}
 	if cfg.Reporting == nil {
 		return nil, errors.New("console: no reporting service")
 	}
-	for _, name := range append([]string{"login", "enrol", "enrol_totp", "inbox", "case", "members", "password", "message", "clusters", "alerts", "referral_form", "export", "intake", "intake_done"}, directoryPages...) {
+	for _, name := range append([]string{"login", "enrol", "enrol_totp", "inbox", "case", "members", "password", "message", "clusters", "alerts", "referral_form", "export", "intake", "intake_done", "health"}, directoryPages...) {
 		files := []string{"templates/layout.html", "templates/" + name + ".html"}
 		switch name {
 		case "case":
@@ -155,6 +161,7 @@ func (c *Console) routes() []Route {
 		{"GET", "/console/alerts", admin, c.alerts},
 		{"POST", "/console/alerts", admin, c.addAlertContact},
 		{"POST", "/console/alerts/{contact}/delete", admin, c.removeAlertContact},
+		{"GET", "/console/health", admin, c.health},
 		{"GET", "/console/export", admin, c.exportForm},
 		{"POST", "/console/export", admin, c.export},
 		{"GET", "/console/directory", admin, c.directoryList},

@@ -22,6 +22,18 @@ type Mailer interface {
 	Send(ctx context.Context, to, subject, body string) error
 }
 
+// Provider returns the mailer underneath wrappers (a counter for the
+// metrics) that have an Unwrap method, to say which mail server is set.
+func Provider(m Mailer) Mailer {
+	for {
+		u, ok := m.(interface{ Unwrap() Mailer })
+		if !ok {
+			return m
+		}
+		m = u.Unwrap()
+	}
+}
+
 // ErrRefused means the mail server refused the message for good (a 5xx
 // answer: no such mailbox, relaying denied); sending it again will not help.
 var ErrRefused = errors.New("notify: the mail server refused the message")

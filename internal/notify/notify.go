@@ -269,7 +269,7 @@ func (s *Service) send(ctx context.Context, j *jobs.Job) error {
 // Alerts page and the start-up lines: where email goes (or that it is only
 // logged), and whether SMS go through a provider.
 func (s *Service) Channels() (email, text string) {
-	switch m := s.mail.(type) {
+	switch m := Provider(s.mail).(type) {
 	case *SMTP:
 		email = "Email alerts go through " + m.Describe() + "."
 	case LogMailer:
@@ -277,7 +277,7 @@ func (s *Service) Channels() (email, text string) {
 	default:
 		email = "Email alerts are sent."
 	}
-	switch s.sms.(type) {
+	switch sms.Provider(s.sms).(type) {
 	case sms.LogSender:
 		text = "SMS alerts are only logged, not sent: no SMS provider is set (--sms-provider)."
 	default:

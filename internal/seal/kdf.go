@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -117,6 +118,10 @@ type KDF struct {
 	inFlight atomic.Int64
 	queued   atomic.Int64
 	done     atomic.Int64
+	// waits and waited count the turns taken through Slot and the time
+	// spent queueing for them, for the metrics (WaitTotals).
+	waits  atomic.Int64
+	waited atomic.Int64 // nanoseconds
 
 	// testHook, when set by a test before use, runs while a slot is held.
 	testHook func()
@@ -151,6 +156,13 @@ func (k *KDF) Queued() int { return int(k.queued.Load()) }
 // one does) without measuring time.
 func (k *KDF) Evaluations() int64 { return k.done.Load() }
 
+// WaitTotals reports how many turns were given through Slot (evaluations
+// and screenshot decodes) and how long they waited for it in all: the
+// metrics' argon2id queue wait (the mean is waited/turns).
+func (k *KDF) WaitTotals() (turns int64, waited time.Duration) {
+	return k.waits.Load(), time.Duration(k.waited.Load())
+}
+
 // Slot waits for one of the KDF's slots, as an evaluation does (in the same
 // queue, until ctx ends), and returns the function that gives it back.
 // Other work that needs, like argon2id, a CPU and up to an evaluation's
@@ -163,9 +175,12 @@ func (k *KDF) Slot(ctx context.Context) (release func(), err error) {
 		return nil, err
 	}
 	k.queued.Add(1)
+	start := time.Now()
 	select {
 	case k.sem <- struct{}{}:
 		k.queued.Add(-1)
+		k.waited.Add(int64(time.Since(start)))
+		k.waits.Add(1)
 	case <-ctx.Done():
 		k.queued.Add(-1)
 		return nil, ctx.Err()

@@ -316,3 +316,38 @@ func TestKDFEvaluationsCounts(t *testing.T) {
 		t.Errorf("%d evaluations counted, want 3", n)
 	}
 }
+
+// TestKDFWaitTotals: every turn given counts, and a turn that had to queue
+// behind a held slot counts its wait; a cancelled wait gives no turn.
+func TestKDFWaitTotals(t *testing.T) {
+	k := NewKDF(1)
+	release, err := k.Slot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if turns, _ := k.WaitTotals(); turns != 1 {
+		t.Fatalf("turns = %d after one slot, want 1", turns)
+	}
+	got := make(chan time.Duration)
+	go func() {
+		r, err := k.Slot(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		r()
+		_, w := k.WaitTotals()
+		got <- w
+	}()
+	waitFor(t, "the second caller to queue", func() bool { return k.Queued() == 1 })
+	time.Sleep(20 * time.Millisecond) // the held slot makes it wait at least this
+	release()
+	if w := <-got; w < 20*time.Millisecond {
+		t.Errorf("waited %v in all, want at least the 20ms the slot was held", w)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	k.Slot(ctx)
+	if turns, _ := k.WaitTotals(); turns != 2 {
+		t.Errorf("turns = %d, want 2 (a cancelled wait is no turn)", turns)
+	}
+}

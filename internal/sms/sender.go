@@ -14,6 +14,18 @@ type Sender interface {
 	Send(ctx context.Context, to, message string) error
 }
 
+// Provider returns the sender underneath wrappers (a counter for the
+// metrics) that have an Unwrap method, to say which provider is set.
+func Provider(s Sender) Sender {
+	for {
+		u, ok := s.(interface{ Unwrap() Sender })
+		if !ok {
+			return s
+		}
+		s = u.Unwrap()
+	}
+}
+
 // ErrRejected means the provider refused the message (a bad number, no
 // credit, a blocked sender id); sending it again will not help.
 var ErrRejected = errors.New("sms: the provider refused the message")

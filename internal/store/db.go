@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
@@ -53,6 +54,9 @@ type Store struct {
 	// restore is set by OpenForRestore: Load then migrates inside its
 	// transaction, and Discard cleans up after a failure.
 	restore *restoreTarget
+
+	// errs counts database faults (Errors).
+	errs atomic.Int64
 }
 
 // The SQLite pragmas, applied by the driver to every new connection in this
@@ -226,10 +230,12 @@ func (s *Store) Close() error {
 // Ping checks that the database answers, for readiness probes.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.w.PingContext(ctx); err != nil {
+		s.errs.Add(1)
 		return fmt.Errorf("store: ping: %w", err)
 	}
 	if s.r != s.w {
 		if err := s.r.PingContext(ctx); err != nil {
+			s.errs.Add(1)
 			return fmt.Errorf("store: ping: %w", err)
 		}
 	}
@@ -251,7 +257,7 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	for attempt := 1; ; attempt++ {
 		err := s.tx(ctx, fn)
 		if err == nil || attempt == txAttempts || !s.d.retryable(err) || ctx.Err() != nil {
-			return err
+			return s.fault(err)
 		}
 	}
 }
@@ -259,7 +265,7 @@ func (s *Store) Tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("store: begin: %w", err)
+		return txFault{fmt.Errorf("store: begin: %w", err)}
 	}
 	committed := false
 	defer func() {
@@ -275,7 +281,7 @@ func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
 	if err := tx.Commit(); err != nil {
 		// A failed commit has already ended the transaction.
 		committed = true
-		return fmt.Errorf("store: commit: %w", err)
+		return txFault{fmt.Errorf("store: commit: %w", err)}
 	}
 	committed = true
 	return nil

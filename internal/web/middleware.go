@@ -96,13 +96,17 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
+		took := time.Since(start)
+		if s.cfg.OnRequest != nil {
+			s.cfg.OnRequest(r.Pattern, sw.status, took)
+		}
 		level := slog.LevelDebug
 		if sw.status >= 500 {
 			level = slog.LevelWarn
 		}
 		if s.log.Enabled(r.Context(), level) {
 			s.log.Log(r.Context(), level, "request", "method", r.Method, "route", r.Pattern, "status", sw.status,
-				"ms", time.Since(start).Milliseconds())
+				"ms", took.Milliseconds())
 		}
 	})
 }

@@ -55,6 +55,10 @@ type Config struct {
 	// DiskLow, if set, says the disk under the data directory is nearly
 	// full; /healthz then says so (reports are being refused).
 	DiskLow func() bool
+	// OnRequest, if set, is told of every answered request: the route
+	// pattern that served it (never the path), the status and the time
+	// taken (internal/metrics).
+	OnRequest func(route string, status int, took time.Duration)
 }
 
 // DefaultConfig returns the production defaults.
@@ -162,6 +166,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	return s.lifecycle(s.recoverer(s.securityHeaders(compressed(s.logRequests(s.refuseNew(mux))))))
 }
+
+// HealthHandler is /healthz, for the metrics listener to serve too.
+func (s *Server) HealthHandler() http.Handler { return http.HandlerFunc(s.healthz) }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	if s.life.isDraining() {
