@@ -21,6 +21,7 @@ import (
 
 	"github.com/salama-ke/salama/internal/app"
 	"github.com/salama-ke/salama/internal/diskspace"
+	"github.com/salama-ke/salama/internal/version"
 	"github.com/salama-ke/salama/internal/web"
 )
 
@@ -43,6 +44,7 @@ Usage:
   salama backup            write an age-encrypted backup of the database
   salama restore           load a backup into an empty database
   salama jobs              list background jobs and their errors
+  salama version           print which build this is
   salama help              this text
 
 Every flag can also be set with an environment variable, named in its help
@@ -88,6 +90,9 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		err = userCmd(args[2:], os.Stdin, stdout, stderr)
 	case "directory":
 		err = directoryCmd(args[2:], stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, version.Full())
+		return 0
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -257,6 +262,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--log-level: %w", err)
 	}
 	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
+	// First, so that a log read after an upgrade says which build wrote
+	// what follows.
+	log.Info("salama starting", "version", version.String())
 	gw, err := gateway(log)
 	if err != nil {
 		return err

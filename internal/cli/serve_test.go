@@ -13,6 +13,8 @@ import (
 
 	"github.com/salama-ke/salama/internal/app"
 	"github.com/salama-ke/salama/internal/testkit"
+
+	"github.com/salama-ke/salama/internal/version"
 )
 
 var servingRE = regexp.MustCompile(`Salama is serving on https?://(\S+?)/\n`)
@@ -94,6 +96,9 @@ func TestServeWarnings(t *testing.T) {
 				if c.want && n != 1 || !c.want && n != 0 {
 					t.Errorf("%q said %d times, want it %v once:\n%s", c.what, n, c.want, logs)
 				}
+			}
+			if !strings.Contains(logs, `"msg":"salama starting","version":"`+version.String()+`"`) {
+				t.Errorf("the start is not logged with the version %q:\n%s", version.String(), logs)
 			}
 			if strings.Contains(logs, "197.248.33.71") {
 				t.Errorf("the log names the forwarded address:\n%s", logs)
