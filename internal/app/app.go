@@ -296,7 +296,24 @@ func New(ctx context.Context, o Options) (*App, error) {
 	if err := a.setUpGateway(o); err != nil {
 		return fail(err)
 	}
+	a.warnBackup(ctx)
 	return a, nil
+}
+
+// warnBackup says at start, once, when no backup was ever recorded or the
+// last is older than a week (salama backup records its time).
+func (a *App) warnBackup(ctx context.Context) {
+	at, ok, err := health.LastBackup(ctx, a.Store)
+	switch {
+	case err != nil:
+		a.log.Warn("the time of the last backup could not be read", "err", err)
+	case !ok:
+		a.log.Warn("no backup has ever been taken of this database: if the disk fails, every report is lost. " +
+			"Schedule salama backup and copy the files off this machine (docs/operating.md, \"Backups\")")
+	case a.Now().Sub(at) > health.BackupDue:
+		a.log.Warn("the last backup is more than a week old: check the backup timer (docs/operating.md, \"Backups\")",
+			"last_backup", at.UTC().Format(time.RFC3339), "days", int(a.Now().Sub(at).Hours()/24))
+	}
 }
 
 // checkStoredParams refuses to serve receipts with the test-only argon2id

@@ -50,8 +50,17 @@ func (a *App) setUpGateway(o Options) error {
 	if wording == "" {
 		wording = sms.DefaultNudge
 	}
+	_, logOnly := sms.Provider(a.SMS).(sms.LogSender)
+	smsOn := g.Token != "" || !logOnly
+	if code == "" && smsOn {
+		// One clear line (docs/operating.md, "USSD and SMS").
+		o.Logger.Warn("SMS is on but no --ussd-code is set: SMS help replies cannot tell survivors the code to dial to report " +
+			"or check a report, and SMS nudges, which name it, are off. Set --ussd-code (SALAMA_USSD_CODE), e.g. *384*123#")
+	}
 	if code == "" && strings.Contains(wording, "{ussd}") {
-		o.Logger.Warn("SMS nudges are off: the wording names the USSD code, and no --ussd-code is set")
+		if !smsOn {
+			o.Logger.Warn("SMS nudges are off: the wording names the USSD code, and no --ussd-code is set")
+		}
 	} else {
 		n, err := sms.NewNudger(sms.NudgeConfig{Store: a.Store, Sender: a.SMS, Wording: wording, USSDCode: code, Secret: a.Secret,
 			Log: o.Logger, Now: o.Now})
