@@ -14,12 +14,15 @@ import (
 // alerts adds serve's flags for staff alerts and returns a function that
 // builds the options after parsing. The SMTP URL may carry a password: it
 // is never printed, and its help prefers the environment.
-func (f flags) alerts() func(log *slog.Logger, addr string, tls, behindProxy bool) app.AlertOptions {
+func (f flags) alerts() func(log *slog.Logger, addr string, tls, behindProxy bool, acmeDomain string) app.AlertOptions {
 	public := f.str("public-url", "", "where people reach this Salama, e.g. https://salama.example.org: the console link in staff alerts. Empty: derived from --addr when that is a loopback address, otherwise alerts carry no link")
 	smtpURL := f.str("smtp-url", "", "mail server for staff alerts: smtp://user:password@host:587 (STARTTLS, required) or smtps://user:password@host:465 (TLS). Empty: alert emails are logged, not sent. It holds a password: prefer the environment variable")
 	smtpFrom := f.str("smtp-from", "", "From address of alert emails, e.g. \"Salama <alerts@example.org>\"; needed with --smtp-url")
-	return func(log *slog.Logger, addr string, tls, behindProxy bool) app.AlertOptions {
+	return func(log *slog.Logger, addr string, tls, behindProxy bool, acmeDomain string) app.AlertOptions {
 		o := app.AlertOptions{PublicURL: strings.TrimSpace(*public), SMTPURL: strings.TrimSpace(*smtpURL), SMTPFrom: strings.TrimSpace(*smtpFrom)}
+		if o.PublicURL == "" && acmeDomain != "" {
+			o.PublicURL = "https://" + acmeDomain // --acme-domain: the first domain
+		}
 		if o.PublicURL == "" && !behindProxy {
 			o.PublicURL = loopbackURL(addr, tls)
 		}

@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -244,6 +245,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	metricsAddr := f.str("metrics-addr", "", "serve Prometheus metrics (/metrics) and /healthz on this address, e.g. 127.0.0.1:9464; keep it private; empty: off")
 	minFree := f.str("min-free-disk", "1GB", "refuse new reports (words kept, /healthz says so) when less than this is free under --data; 0 switches the check off")
 	keep := f.retention()
+	acmeF := f.acme()
 	gateway := f.gateway()
 	alerts := f.alerts()
 	if err := f.Parse(args); err != nil {
@@ -289,7 +291,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if wc.UploadMemory = int64(*uploadMemory) << 20; *uploadMemory < 1 {
 		return errors.New("--upload-memory-mb must be at least 1")
 	}
-	wc.TLS = *behindTLS || *tlsCert != ""
+	domains, err := acmeF.domainList()
+	if err != nil {
+		return err
+	}
+	if len(domains) > 0 && (*tlsCert != "" || *tlsKey != "") {
+		return errors.New("--acme-domain obtains certificates itself: give it or --tls-cert/--tls-key, not both")
+	}
+	if len(domains) > 0 && *behindTLS {
+		return errors.New("--acme-domain serves HTTPS itself: --behind-tls is for a proxy in front that does; give one or the other")
+	}
+	wc.TLS = *behindTLS || *tlsCert != "" || len(domains) > 0
 	if wc.PublicStats, wc.StatsK = *publicStats, *statsK; *statsK < 2 {
 		return errors.New("--stats-k must be at least 2")
 	}
@@ -311,7 +323,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		wc.TrustedProxies = append(wc.TrustedProxies, prefix)
 	}
 
-	ao := alerts(log, *addr, *tlsCert != "", *behindTLS)
+	firstDomain := ""
+	if len(domains) > 0 {
+		firstDomain = domains[0]
+	}
+	ao := alerts(log, *addr, *tlsCert != "", *behindTLS, firstDomain)
 
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -335,7 +351,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if st := a.Disk.Status(); st.Low {
 		fmt.Fprintf(stderr, "Warning: only %s: new reports are refused until space is freed (--min-free-disk).\n", st)
 	}
-	ln, err := net.Listen("tcp", *addr)
+	listenAddr := *addr
+	var site *acmeSite
+	if len(domains) > 0 {
+		// The site is served on the HTTPS address; --addr is not used.
+		listenAddr = *acmeF.httpsAddr
+		if site, err = newACMESite(acmeF, domains, *c.data, log); err != nil {
+			return err
+		}
+		if err := site.listen(*acmeF.httpAddr); err != nil {
+			return err
+		}
+		defer site.close()
+	}
+	ln, err := net.Listen("tcp", listenAddr)
 	if err != nil {
 		return err
 	}
@@ -350,12 +379,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "Metrics on http://%s/metrics\n", mln.Addr())
 	}
 	scheme := "http"
-	if *tlsCert != "" {
+	if *tlsCert != "" || site != nil {
 		scheme = "https"
 	}
 	fmt.Fprintf(stdout, "Salama is serving on %s://%s/\n", scheme, ln.Addr())
 	if demoToken != "" && a.GatewayMounted {
 		printDemoGateway(stdout, scheme, ln.Addr(), demoToken, gw.USSDCode)
+	}
+	if site != nil {
+		fmt.Fprintf(stdout, "HTTPS for %s with certificates from %s (kept in %s); %s answers its challenges and redirects to HTTPS\n",
+			strings.Join(domains, ", "), *acmeF.directory, filepath.Join(*c.data, "acme"), site.httpLn.Addr())
 	}
 	// Background jobs (retention, session expiry, notifications) run
 	// beside the server and stop with it.
@@ -370,5 +403,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}()
 	// Serve returns once every request has been answered (or the grace
 	// period is over); only then does the database close.
+	if site != nil {
+		go site.warm(ctx)
+		return a.Web.ServeTLS(ctx, ln, site.m.TLSConfig())
+	}
 	return a.Web.Serve(ctx, ln, *tlsCert, *tlsKey)
 }

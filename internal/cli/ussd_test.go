@@ -124,7 +124,7 @@ func TestAlertFlags(t *testing.T) {
 	}
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
-	o := build(log, "127.0.0.1:8080", false, false)
+	o := build(log, "127.0.0.1:8080", false, false, "")
 	if o.SMTPURL != "smtps://u:secret@mail.example.org" || o.SMTPFrom != "Salama <a@example.org>" || o.PublicURL != "http://127.0.0.1:8080" {
 		t.Errorf("options %+v", o)
 	}
@@ -141,7 +141,7 @@ func TestAlertFlags(t *testing.T) {
 		{"127.0.0.1:8080", false, true, ""}, // behind a proxy: its public name is not ours to guess
 	} {
 		logs.Reset()
-		if o := build(log, tc.addr, tc.tls, tc.behind); o.PublicURL != tc.want {
+		if o := build(log, tc.addr, tc.tls, tc.behind, ""); o.PublicURL != tc.want {
 			t.Errorf("%s: public URL %q, want %q", tc.addr, o.PublicURL, tc.want)
 		} else if tc.want == "" && !strings.Contains(logs.String(), "no --public-url") {
 			t.Errorf("%s: no warning that alerts carry no link", tc.addr)

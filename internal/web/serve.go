@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log"
 	"log/slog"
@@ -107,11 +108,22 @@ func (l Limits) withDefaults() Limits {
 //  3. The listener and idle connections are closed, and Serve returns once
 //     every handler has returned, so the caller may close the database.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, certFile, keyFile string) error {
+	return s.serve(ctx, ln, certFile, keyFile, nil)
+}
+
+// ServeTLS is Serve over HTTPS with cfg's certificates (from ACME:
+// salama serve --acme-domain).
+func (s *Server) ServeTLS(ctx context.Context, ln net.Listener, cfg *tls.Config) error {
+	return s.serve(ctx, ln, "", "", cfg)
+}
+
+func (s *Server) serve(ctx context.Context, ln net.Listener, certFile, keyFile string, tlsCfg *tls.Config) error {
 	lim := s.cfg.Limits
+	secure := certFile != "" || tlsCfg != nil
 	s.startupWarnings(ln.Addr())
 	if lim.ConnsPerClient > 0 {
 		ln = &capListener{Listener: ln, slots: ratelimit.NewSlots(lim.ConnsPerClient), trusted: s.trusted,
-			refusing: make(chan struct{}, 64), plain: certFile == ""}
+			refusing: make(chan struct{}, 64), plain: !secure}
 	}
 	hard, cut := context.WithCancel(context.Background())
 	defer cut()
@@ -125,10 +137,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, certFile, keyFile s
 		MaxHeaderBytes: 16 << 10,
 		ErrorLog:       log.New(&errorLog{log: s.log}, "", 0),
 		BaseContext:    func(net.Listener) context.Context { return hard },
+		TLSConfig:      tlsCfg,
 	}
 	errc := make(chan error, 1)
 	go func() {
-		if certFile != "" {
+		if secure {
 			errc <- srv.ServeTLS(ln, certFile, keyFile)
 		} else {
 			errc <- srv.Serve(ln)
