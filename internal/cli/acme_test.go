@@ -218,6 +218,7 @@ func TestACMEFlagsRefused(t *testing.T) {
 		{[]string{"--acme-domain", "https://salama.example.org/"}, "not a domain name"},
 		{[]string{"--acme-domain", "192.0.2.1"}, "not a domain name"},
 		{[]string{"--acme-domain", "localhost"}, "not a domain name"},
+		{[]string{"--onion-address", "salama.onion"}, "not a Tor v3 onion address"},
 	} {
 		err := serve(t.Context(), append([]string{"--data", t.TempDir()}, tc.args...), io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

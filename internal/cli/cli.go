@@ -242,6 +242,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	publicStats := f.boolean("public-stats", false, "publish the statistics page, /en/stats and /sw/stats (counts with small ones suppressed); off, it is a 404")
 	statsK := f.integer("stats-k", web.DefaultStatsK, "statistics: suppress every count under this, at least 2; choose once, as pages with different values together reveal more")
 	statsKReplaces := f.integer("stats-k-replaces", 0, "statistics: confirm a change of --stats-k by naming the value figures were published with before; without it, nothing new is published after a change")
+	onion := f.str("onion-address", "", "the Tor v3 onion service address of this Salama (from the HiddenServiceDir's hostname file): public pages then carry an Onion-Location header, so Tor Browser offers it")
 	metricsAddr := f.str("metrics-addr", "", "serve Prometheus metrics (/metrics) and /healthz on this address, e.g. 127.0.0.1:9464; keep it private; empty: off")
 	minFree := f.str("min-free-disk", "1GB", "refuse new reports (words kept, /healthz says so) when less than this is free under --data; 0 switches the check off")
 	keep := f.retention()
@@ -290,6 +291,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	wc.MaxUpload = int64(*maxUpload) << 20
 	if wc.UploadMemory = int64(*uploadMemory) << 20; *uploadMemory < 1 {
 		return errors.New("--upload-memory-mb must be at least 1")
+	}
+	if *onion != "" {
+		if wc.OnionOrigin, err = web.OnionOrigin(*onion); err != nil {
+			return fmt.Errorf("--onion-address: %w", err)
+		}
 	}
 	domains, err := acmeF.domainList()
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -11,6 +12,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/salama-ke/salama/internal/seal"
 )
 
 // contentSecurityPolicy allows exactly our inline stylesheet and quick-exit
@@ -45,8 +48,32 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 		if s.cfg.TLS {
 			h.Set("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 		}
+		if s.cfg.OnionOrigin != "" && isPublicPage(r) {
+			h.Set("Onion-Location", s.cfg.OnionOrigin+r.URL.RequestURI())
+		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// isPublicPage: the survivors' pages, which Tor Browser may offer to open
+// on the onion service; not the console, the gateway callbacks or the
+// health check.
+func isPublicPage(r *http.Request) bool {
+	p := r.URL.Path
+	return (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+		!strings.HasPrefix(p, "/console") && !strings.HasPrefix(p, "/gw/") && p != "/healthz"
+}
+
+// OnionOrigin checks an --onion-address (a v3 onion service name, with or
+// without http://) and returns the origin Onion-Location names.
+func OnionOrigin(addr string) (string, error) {
+	host := strings.TrimSpace(addr)
+	host = strings.TrimPrefix(strings.TrimPrefix(host, "http://"), "https://")
+	host = strings.TrimSuffix(host, "/")
+	if !seal.ValidOnionV3(host) {
+		return "", fmt.Errorf("%q is not a Tor v3 onion address (56 letters and digits, then .onion; see hostname in the HiddenServiceDir)", addr)
+	}
+	return "http://" + strings.ToLower(host), nil
 }
 
 // recoverer turns a panic into the generic error page; the panic value is

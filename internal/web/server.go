@@ -59,6 +59,10 @@ type Config struct {
 	// pattern that served it (never the path), the status and the time
 	// taken (internal/metrics).
 	OnRequest func(route string, status int, took time.Duration)
+	// OnionOrigin, if set ("http://….onion"), is announced on public pages
+	// with an Onion-Location header, so Tor Browser offers the onion
+	// service (salama serve --onion-address).
+	OnionOrigin string
 }
 
 // DefaultConfig returns the production defaults.
