@@ -54,7 +54,7 @@ func TestSystemdUnit(t *testing.T) {
 		return ""
 	}
 	for k, want := range map[string]string{
-		"DynamicUser": "yes", "NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes",
+		"User": "salama", "NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes", "PrivateTmp": "yes",
 		"StateDirectory": "salama", "Restart": "on-failure", "AmbientCapabilities": "CAP_NET_BIND_SERVICE",
 		"CapabilityBoundingSet": "CAP_NET_BIND_SERVICE", "PrivateDevices": "yes", "RestrictSUIDSGID": "yes",
 		"ProtectKernelModules": "yes", "ProtectKernelTunables": "yes", "ProtectControlGroups": "yes", "LockPersonality": "yes",
@@ -90,15 +90,22 @@ func TestSystemdUnit(t *testing.T) {
 	if err != nil {
 		t.Skip("no systemd-analyze here: only the keys were checked")
 	}
-	b, _ := os.ReadFile("salama.service")
 	dir := t.TempDir()
 	stand := filepath.Join(dir, "salama")
 	if err := os.WriteFile(stand, []byte("#!/bin/sh\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	copied := filepath.Join(dir, "salama.service")
-	os.WriteFile(copied, []byte(strings.ReplaceAll(string(b), "/usr/local/bin/salama", stand)), 0o644)
-	out, err := exec.Command(sa, "verify", "--man=no", copied).CombinedOutput()
+	var copies []string
+	for _, name := range []string{"salama.service", "salama-backup.service", "salama-backup.timer"} {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		copied := filepath.Join(dir, name)
+		os.WriteFile(copied, []byte(strings.ReplaceAll(string(b), "/usr/local/bin/salama", stand)), 0o644)
+		copies = append(copies, copied)
+	}
+	out, err := exec.Command(sa, append([]string{"verify", "--man=no"}, copies...)...).CombinedOutput()
 	if err != nil || len(strings.TrimSpace(string(out))) > 0 {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
