@@ -54,8 +54,9 @@ func (a acmeFlags) domainList() ([]string, error) {
 		if d == "" {
 			continue
 		}
-		if strings.Contains(d, "://") || strings.ContainsAny(d, "/:*") || !strings.Contains(d, ".") || net.ParseIP(d) != nil {
-			return nil, fmt.Errorf("--acme-domain: %q is not a domain name such as salama.example.org", d)
+		bad := strings.IndexFunc(d, func(r rune) bool { return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.') }) >= 0
+		if bad || !strings.Contains(d, ".") || strings.HasPrefix(d, ".") || strings.Contains(d, "..") || net.ParseIP(d) != nil {
+			return nil, fmt.Errorf("--acme-domain: %q is not a domain name such as salama.example.org (an internationalised name is written in its xn-- form)", d)
 		}
 		if !slices.Contains(out, d) {
 			out = append(out, d)

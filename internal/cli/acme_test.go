@@ -226,3 +226,22 @@ func TestACMEFlagsRefused(t *testing.T) {
 		}
 	}
 }
+
+// FuzzACMEDomains: whatever --acme-domain holds, the list is refused or is
+// lower-case host names with a dot, no scheme, port, path or wildcard.
+func FuzzACMEDomains(f *testing.F) {
+	for _, s := range []string{"salama.example.org", "a.example,b.example", "HTTPS://x.example/", "x.example.:443", "*.example.org", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ds, err := acmeFlags{domains: &s}.domainList()
+		if err != nil {
+			return
+		}
+		for _, d := range ds {
+			if d == "" || !strings.Contains(d, ".") || strings.Trim(d, "abcdefghijklmnopqrstuvwxyz0123456789.-") != "" || net.ParseIP(d) != nil {
+				t.Errorf("%q gave the domain %q", s, d)
+			}
+		}
+	})
+}
