@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/salama-ke/salama/internal/app"
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/health"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
+	"github.com/salama-ke/salama/internal/testkit"
 )
 
 // TestStartWarnings: at start the log says once, as a warning, what a
@@ -24,7 +24,7 @@ func TestStartWarnings(t *testing.T) {
 	const noBackup, oldBackup, noCode = "no backup has ever been taken", "the last backup is more than a week old", "SMS is on but no --ussd-code is set"
 	start := func(gw app.GatewayOptions, demo bool) string {
 		t.Helper()
-		logs := &caseworktest.SyncBuffer{}
+		logs := &testkit.LogBuffer{}
 		a, err := app.New(context.Background(), app.Options{DataDir: dir, KDFParams: seal.TestKDFParams, Demo: demo, Gateway: gw,
 			Logger: slog.New(slog.NewJSONHandler(logs, nil)), Now: func() time.Time { return now }})
 		if err != nil {

@@ -25,6 +25,7 @@ import (
 	"github.com/letsencrypt/pebble/v2/wfe"
 
 	"github.com/salama-ke/salama/internal/app"
+	"github.com/salama-ke/salama/internal/testkit"
 )
 
 // freeAddr returns a loopback address with a port nothing listens on now
@@ -107,7 +108,7 @@ func TestACMEObtainsAndServesHTTPS(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
+	stdout, stderr := &testkit.LogBuffer{}, &testkit.LogBuffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- serve(ctx, []string{"--data", dir, "--acme-domain", domain, "--acme-directory", acmeSrv.URL + wfe.DirectoryPath,
