@@ -248,6 +248,22 @@ func New(ctx context.Context, o Options) (*App, error) {
 			return fail(err)
 		}
 	}
+	if a.Disk != nil {
+		// The staff hear when the disk runs short and new reports are
+		// refused: now, if it already is, and whenever it falls short.
+		a.Disk.OnLow = func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if err := a.Alerts.DiskLow(ctx); err != nil {
+				o.Logger.Error("alerting the staff that disk space is low", "err", err)
+			}
+		}
+		if a.Disk.Status().Low {
+			if err := a.Alerts.DiskLow(ctx); err != nil {
+				o.Logger.Error("alerting the staff that disk space is low", "err", err)
+			}
+		}
+	}
 	if err := a.Alerts.WarnUncovered(ctx); err != nil {
 		return fail(err)
 	}

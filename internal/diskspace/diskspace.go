@@ -52,6 +52,11 @@ type Monitor struct {
 	free func(string) (uint64, error)
 	now  func() time.Time
 
+	// OnLow, if set, runs (in a goroutine of its own) each time the free
+	// space falls under the threshold: the staff alerts. Set it before the
+	// monitor is shared.
+	OnLow func()
+
 	mu   sync.Mutex
 	last Status
 	at   time.Time
@@ -83,6 +88,9 @@ func (m *Monitor) Check() Status {
 	switch {
 	case st.Low && (!seen || !was):
 		m.log.Warn("disk space low: new reports are refused until space is freed", "path", st.Path, "free", Bytes(st.Free), "min", Bytes(st.Min))
+		if m.OnLow != nil {
+			go m.OnLow()
+		}
 	case !st.Low && seen && was:
 		m.log.Info("disk space back above the minimum: new reports are taken again", "path", st.Path, "free", Bytes(st.Free))
 	}

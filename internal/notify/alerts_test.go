@@ -379,3 +379,80 @@ func ussd(t *testing.T, e *env, phone string, keys ...string) {
 		}
 	}
 }
+
+// Issue 17 (8): when the disk runs short and new reports are refused, the
+// staff are told, not only the log: every organisation's contacts get an
+// alert that names no report, once a day however often the disk crosses
+// the threshold.
+func TestDiskLowAlertsTheStaff(t *testing.T) {
+	storetest.EachDB(t, func(t *testing.T, db storetest.DB) {
+		mail := mailtest.Start(t, mailtest.Options{})
+		first := caseworktest.New(t, db) // the demo network, with its alert contacts
+		first.App.Close()
+		// The next start finds the disk short.
+		e := caseworktest.Open(t, db, func(o *app.Options) {
+			o.DataDir, o.Demo = first.DataDir, false
+			o.MinFreeDisk = 1 << 62 // more than any disk has
+			o.Alerts = app.AlertOptions{PublicURL: "https://salama.example.org",
+				SMTPURL:  (&url.URL{Scheme: "smtp", Host: mail.Addr, User: url.UserPassword(mail.User, mail.Password)}).String(),
+				SMTPFrom: "Salama <alerts@salama.example.org>", SMTPTLS: mail.ClientTLS()}
+		})
+		if e.App.Disk == nil {
+			t.Fatal("no disk monitor")
+		}
+		if _, err := e.App.Jobs.RunDue(e.Ctx()); err != nil {
+			t.Fatal(err)
+		}
+		orgs, err := e.App.Store.Organisations(e.Ctx())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := 0
+		for _, o := range orgs {
+			cs, err := e.App.Alerts.Contacts(e.Ctx(), o.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range cs {
+				if c.Channel == store.AlertEmail {
+					want++
+				}
+			}
+		}
+		diskLow := func() []mailtest.Message {
+			var out []mailtest.Message
+			for _, m := range mail.Messages() {
+				if strings.Contains(m.Data, "disk space") {
+					out = append(out, m)
+				}
+			}
+			return out
+		}
+		msgs := diskLow() // the demo's own report alerts go out too
+		if want == 0 || len(msgs) != want {
+			t.Fatalf("%d emails, want one to each of the %d email contacts", len(msgs), want)
+		}
+		for _, m := range msgs {
+			if !strings.Contains(m.Data, "Subject: Salama is running out of disk space") ||
+				!strings.Contains(m.Data, "https://salama.example.org/console/health") {
+				t.Errorf("alert:\n%s", m.Data)
+			}
+			for _, demoWord := range []string{"Example", "(demo)", "report id", "nairobi"} {
+				if strings.Contains(m.Data, demoWord) {
+					t.Errorf("the alert carries %q:\n%s", demoWord, m.Data)
+				}
+			}
+		}
+		// The disk comes back and runs short again the same day: no
+		// second round.
+		if err := e.App.Alerts.DiskLow(e.Ctx()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.App.Jobs.RunDue(e.Ctx()); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(diskLow()); n != want {
+			t.Errorf("%d disk alerts after a second fall the same day, want %d", n, want)
+		}
+	})
+}

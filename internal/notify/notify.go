@@ -107,6 +107,7 @@ const (
 	whyNew       = "new"       // an urgent report arrived
 	whyDigest    = "digest"    // routine reports arrived this hour
 	whyEscalated = "escalated" // nobody opened a report in the escalation period
+	whyDiskLow   = "disk_low"  // the server refuses new reports for lack of disk space
 )
 
 type eventPayload struct {
@@ -217,6 +218,26 @@ func (s *Service) fanOut(ctx context.Context, orgID, why, event string) error {
 		s.log.WarnContext(ctx, "alert not sent: the organisation has no alert contact (console: Alerts)", "org", orgID, "why", why)
 	}
 	return err
+}
+
+// DiskLow tells every organisation's alert contacts that the server has
+// too little free disk space and refuses new reports (salama serve
+// --min-free-disk): survivors are turned away until someone frees space,
+// so the staff must hear of it, not only the log. At most once a day: the
+// jobs' unique keys name the day, so the disk crossing the threshold back
+// and forth does not send it again.
+func (s *Service) DiskLow(ctx context.Context) error {
+	orgs, err := s.st.Organisations(ctx)
+	if err != nil {
+		return err
+	}
+	day := s.now().UTC().Format("2006-01-02")
+	for _, o := range orgs {
+		if err := s.fanOut(ctx, o.ID, whyDiskLow, whyDiskLow+":"+day); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // send delivers one alert to one contact.
