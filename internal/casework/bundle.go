@@ -162,14 +162,14 @@ func (s *Service) ExportBundle(ctx context.Context, p *Principal, reportID strin
 			return nil, err
 		}
 		ct, data, _ := bytes.Cut(b, []byte("\n"))
-		ext := ".bin"
-		switch string(ct) {
-		case evidence.JPEG:
-			ext = ".jpg"
-		case evidence.PNG:
-			ext = ".png"
+		// Screenshots where they always were; the other files (PDFs,
+		// voice notes, chat exports) beside them, by the extension of
+		// the kind found in their bytes.
+		folder := "screenshots"
+		if evidence.KindOf(string(ct)) != evidence.KindImage {
+			folder = "files"
 		}
-		path := fmt.Sprintf("screenshots/%d-%s%s", i+1, att.ID, ext)
+		path := fmt.Sprintf("%s/%d-%s%s", folder, i+1, att.ID, evidence.Extension(string(ct)))
 		shots = append(shots, evidence.Record{Path: path, Captured: att.CreatedAt, Data: data,
 			Description: fmt.Sprintf("A file the survivor sent (%s, %d bytes), exactly as received, byte for byte.", ct, len(data))})
 		sum := sha256.Sum256(data)
@@ -511,7 +511,7 @@ func (a *account) text() string {
 		}
 	}
 	b.WriteString("\nPhone numbers are normalised to international form (+254… for Kenya),\nusernames to lower case without @, links without tracking parameters.\n")
-	b.WriteString("\n\nSCREENSHOTS\n\n")
+	b.WriteString("\n\nFILES SENT (screenshots, PDFs, voice notes, chat exports)\n\n")
 	if len(a.screenshots) == 0 {
 		b.WriteString("(none sent)\n")
 	}
@@ -553,7 +553,9 @@ WHAT IS IN IT
   thread.txt        the messages between the survivor and the caseworkers
   audit.json        every recorded action on this report: who opened it,
                     changed it, revealed a screenshot, referred it
-  screenshots/      %[5]d screenshot(s), exactly as the survivor sent them
+  screenshots/      the screenshots, and files/ any PDFs, voice notes and chat
+                    exports: %[5]d file(s) in all, exactly as the survivor
+                    sent them (a chat export's zip with any media inside it)
   certificate.txt   a certificate under section 106B(4) of the Evidence Act for
                     the files above, with their SHA-256 and when each was
                     captured, to be printed and signed by a person in a

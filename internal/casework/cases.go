@@ -17,6 +17,7 @@ import (
 	"github.com/salama-ke/salama/internal/problem"
 
 	"github.com/salama-ke/salama/internal/audit"
+	"github.com/salama-ke/salama/internal/evidence"
 	"github.com/salama-ke/salama/internal/ids"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/seal"
@@ -124,9 +125,11 @@ type Case struct {
 	SMSNudges bool
 }
 
-// AttachmentInfo describes a screenshot without its bytes.
+// AttachmentInfo describes a file without its bytes: its content type as
+// evidence.Check found it, and so its kind (what the console does with it).
 type AttachmentInfo struct {
 	ID, ContentType string
+	Kind            evidence.Kind
 	Size            int
 }
 
@@ -216,7 +219,7 @@ func (s *Service) Open(ctx context.Context, p *Principal, id string) (*Case, err
 			return nil, err
 		}
 		ct, data, _ := bytes.Cut(b, []byte("\n"))
-		c.Attachments = append(c.Attachments, AttachmentInfo{ID: a.ID, ContentType: string(ct), Size: len(data)})
+		c.Attachments = append(c.Attachments, AttachmentInfo{ID: a.ID, ContentType: string(ct), Kind: evidence.KindOf(string(ct)), Size: len(data)})
 	}
 	if c.Members, err = s.Store.Users(ctx, p.OrgID); err != nil {
 		return nil, err
@@ -271,33 +274,97 @@ func (s *Service) Open(ctx context.Context, p *Principal, id string) (*Case, err
 	return c, nil
 }
 
-// Attachment returns a screenshot for viewing, and audits it: its display
-// copy (turned upright, re-encoded without EXIF, GPS or XMP; see
-// displayCopy), never the original, which only leaves in an evidence
-// bundle. ErrNoPreview if it cannot be shown.
+// Attachment returns a file for viewing, and audits it. A screenshot comes
+// as its display copy (turned upright, re-encoded without EXIF, GPS or XMP;
+// see displayCopy), never the original, which only leaves in an evidence
+// bundle; ErrNoPreview if it cannot be shown. Any other file comes as sent,
+// with the content type found in its bytes, for the console to play (a
+// voice note) or offer as a download (a PDF, a chat export): nothing is
+// made from it on the server.
 func (s *Service) Attachment(ctx context.Context, p *Principal, reportID, attID string) (contentType string, data []byte, err error) {
-	r, err := s.report(ctx, p, reportID)
-	if err != nil {
-		return "", nil, err
-	}
-	atts, err := s.Store.Attachments(ctx, r.ID)
-	if err != nil {
-		return "", nil, err
-	}
-	i := slices.IndexFunc(atts, func(a store.Attachment) bool { return a.ID == attID })
-	if i < 0 {
-		return "", nil, ErrNotFound
-	}
-	dk, err := s.dataKey(ctx, p, r)
+	r, att, dk, err := s.revealAttachment(ctx, p, reportID, attID)
 	if err != nil {
 		return "", nil, err
 	}
 	defer dk.Destroy()
-	// The read goes on the log before the screenshot is decrypted.
-	if err := s.record(ctx, audit.UserActor(p.UserID), p.OrgID, audit.AttachmentRevealed, r.ID, "attachment="+attID); err != nil {
+	b, err := dk.Open(r.ID, "attachment:"+att.ID, att.Sealed)
+	if err != nil {
 		return "", nil, err
 	}
-	return s.displayCopy(ctx, dk, r.ID, atts[i])
+	ct, original, _ := bytes.Cut(b, []byte("\n"))
+	if evidence.KindOf(string(ct)) != evidence.KindImage {
+		return string(ct), original, nil
+	}
+	return s.displayCopy(ctx, dk, r.ID, att)
+}
+
+// Conversation returns a chat export read as a conversation, and audits it
+// as a reveal: from the display copy made when the report arrived, or, for
+// a report without one (a referral's copy), read from the original now,
+// never stored. ErrNoPreview if the file is not a chat export or cannot be
+// read.
+func (s *Service) Conversation(ctx context.Context, p *Principal, reportID, attID string) (*evidence.Chat, error) {
+	r, att, dk, err := s.revealAttachment(ctx, p, reportID, attID)
+	if err != nil {
+		return nil, err
+	}
+	defer dk.Destroy()
+	b, err := dk.Open(r.ID, "attachment:"+att.ID, att.Sealed)
+	if err != nil {
+		return nil, err
+	}
+	ct, original, _ := bytes.Cut(b, []byte("\n"))
+	if evidence.KindOf(string(ct)) != evidence.KindChat {
+		return nil, ErrNoPreview
+	}
+	sealed, err := s.Store.AttachmentDisplay(ctx, r.ID, att.ID)
+	if err != nil {
+		return nil, err
+	}
+	var js []byte
+	if sealed != nil {
+		d, err := dk.Open(r.ID, reporting.DisplayField(att.ID), sealed)
+		if err != nil {
+			return nil, err
+		}
+		_, js, _ = bytes.Cut(d, []byte("\n"))
+	} else if js, err = s.Images.Conversation(ctx, string(ct), original); err != nil {
+		if errors.Is(err, evidence.ErrBusy) || ctx.Err() != nil {
+			return nil, err
+		}
+		return nil, ErrNoPreview
+	}
+	var c evidence.Chat
+	if err := json.Unmarshal(js, &c); err != nil {
+		return nil, ErrNoPreview
+	}
+	return &c, nil
+}
+
+// revealAttachment finds a report's file for the principal and records the
+// reveal before anything of it is decrypted.
+func (s *Service) revealAttachment(ctx context.Context, p *Principal, reportID, attID string) (*store.Report, store.Attachment, *seal.DataKey, error) {
+	r, err := s.report(ctx, p, reportID)
+	if err != nil {
+		return nil, store.Attachment{}, nil, err
+	}
+	atts, err := s.Store.Attachments(ctx, r.ID)
+	if err != nil {
+		return nil, store.Attachment{}, nil, err
+	}
+	i := slices.IndexFunc(atts, func(a store.Attachment) bool { return a.ID == attID })
+	if i < 0 {
+		return nil, store.Attachment{}, nil, ErrNotFound
+	}
+	dk, err := s.dataKey(ctx, p, r)
+	if err != nil {
+		return nil, store.Attachment{}, nil, err
+	}
+	if err := s.record(ctx, audit.UserActor(p.UserID), p.OrgID, audit.AttachmentRevealed, r.ID, "attachment="+attID); err != nil {
+		dk.Destroy()
+		return nil, store.Attachment{}, nil, err
+	}
+	return r, atts[i], dk, nil
 }
 
 // SetStatus moves a report along its workflow; closing needs a reason.

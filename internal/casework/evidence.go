@@ -151,13 +151,19 @@ func (s *Service) displayCopy(ctx context.Context, dk *seal.DataKey, reportID st
 			return "", nil, err
 		}
 		ct, data, _ := bytes.Cut(b, []byte("\n"))
+		if evidence.KindOf(string(ct)) != evidence.KindImage {
+			return "", nil, ErrNoPreview // a chat's conversation: see Conversation
+		}
 		return string(ct), data, nil
 	}
 	b, err := dk.Open(reportID, report.AttachmentField(att.ID), att.Sealed)
 	if err != nil {
 		return "", nil, err
 	}
-	_, original, _ := bytes.Cut(b, []byte("\n"))
+	octype, original, _ := bytes.Cut(b, []byte("\n"))
+	if evidence.KindOf(string(octype)) != evidence.KindImage {
+		return "", nil, ErrNoPreview // nothing is made from a PDF, a voice note or a chat on the server
+	}
 	ct, data, err := s.Images.Display(ctx, original)
 	if errors.Is(err, evidence.ErrNotImage) || errors.Is(err, evidence.ErrTooLarge) || errors.Is(err, evidence.ErrDamaged) {
 		return "", nil, ErrNoPreview

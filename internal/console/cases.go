@@ -9,6 +9,7 @@ import (
 
 	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/directory"
+	"github.com/salama-ke/salama/internal/evidence"
 	"github.com/salama-ke/salama/internal/referral"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/store"
@@ -82,6 +83,10 @@ type caseView struct {
 	GBVTypes     []string
 	Flags        []string
 	Reveal       string
+	// Chat is the chat export being revealed, read as a conversation;
+	// ChatProblem says why it cannot be.
+	Chat        *evidence.Chat
+	ChatProblem string
 	// What was typed in the reply or the note form, kept after a problem,
 	// each in its own form: a private note must never come back in the
 	// box that writes to the survivor.
@@ -122,6 +127,22 @@ func (c *Console) renderCase(w http.ResponseWriter, r *http.Request, p *casework
 		AgreedTypes: agreedTypes(), RefDraft: newReferralDraft()}
 	// The box of the narrative as shared starts with her words.
 	v.RefDraft.Summary, v.RefDraft.HasSummary = cs.Narrative, cs.Narrative != ""
+
+	for _, a := range cs.Attachments {
+		if a.ID != v.Reveal || a.Kind != evidence.KindChat || r.Method != http.MethodGet {
+			continue
+		}
+		// Reading the conversation is the reveal, recorded in the audit
+		// log as a screenshot's is.
+		v.Chat, err = c.cw.Conversation(r.Context(), p, cs.Report.ID, a.ID)
+		switch {
+		case errors.Is(err, casework.ErrNoPreview):
+			v.ChatProblem = "This chat export cannot be read here. It is in the evidence bundle exactly as sent, and you can download it."
+		case err != nil:
+			c.log.Error("chat export failed", "err", err)
+			v.ChatProblem = "This chat export could not be opened. Please try again in a minute."
+		}
+	}
 	if v.Ref, err = c.cw.Referrals(r.Context(), p, cs.Report.ID); err != nil {
 		c.log.Error("referral panel failed", "err", err)
 		c.fail(w, r, p, http.StatusServiceUnavailable, "The report could not be opened. Please try again in a minute.")
@@ -143,10 +164,17 @@ func (c *Console) renderCase(w http.ResponseWriter, r *http.Request, p *casework
 	c.render(w, status, "case", &view{Title: "Report " + cs.Report.CaseRef, P: p, Flash: flash, Problem: problem, Data: v})
 }
 
+// attachment sends a file after a caseworker chose to reveal it (the
+// reveal is audited by casework). A screenshot is its clean display copy,
+// shown inline; a voice note is the file as sent, with the content type
+// found in its bytes, for the page's <audio> player; a PDF or a chat export
+// is only ever a download, never opened in the console's origin. No
+// response lets the browser guess a type (nosniff), and the sandbox keeps
+// anything a file holds from running as the console.
 func (c *Console) attachment(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
 	ct, data, err := c.cw.Attachment(r.Context(), p, r.PathValue("id"), r.PathValue("att"))
 	if errors.Is(err, casework.ErrNotFound) {
-		c.fail(w, r, p, http.StatusNotFound, "This screenshot does not exist.")
+		c.fail(w, r, p, http.StatusNotFound, "This file does not exist.")
 		return
 	}
 	if errors.Is(err, casework.ErrNoPreview) {
@@ -158,11 +186,25 @@ func (c *Console) attachment(w http.ResponseWriter, r *http.Request, p *casework
 		http.Error(w, "unavailable", http.StatusServiceUnavailable)
 		return
 	}
-	if ct != "image/jpeg" && ct != "image/png" {
-		ct = "application/octet-stream"
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
+	switch kind := evidence.KindOf(ct); {
+	case kind == evidence.KindImage || kind == evidence.KindAudio && r.URL.Query().Get("download") == "":
+		h.Set("Content-Type", ct)
+		h.Set("Content-Disposition", "inline")
+	case kind == evidence.KindOther:
+		h.Set("Content-Type", "application/octet-stream")
+		h.Set("Content-Disposition", `attachment; filename="salama-file.bin"`)
+	default:
+		// The id matched a stored attachment, so it is one of ours: hex.
+		name := "salama-" + r.PathValue("att") + evidence.Extension(ct)
+		if kind == evidence.KindChat {
+			ct = "application/octet-stream" // a text or JSON file is never shown as a page
+		}
+		h.Set("Content-Type", ct)
+		h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
 	}
-	w.Header().Set("Content-Type", ct)
-	w.Header().Set("Content-Disposition", "inline")
 	w.Write(data)
 }
 

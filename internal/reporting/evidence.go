@@ -21,7 +21,7 @@ type prepared struct {
 
 // prepare normalises the identifiers, computes their blind index when the
 // report takes part in matching (the survivor agreed, or it is a tip), and
-// makes the display copy of each screenshot.
+// makes the display copy of each screenshot and chat export.
 //
 // A screenshot that cannot be decoded (damaged data behind a good header)
 // is kept as received without a display copy, rather than failing the whole
@@ -49,7 +49,22 @@ func (s *Service) prepare(ctx context.Context, in Input) (prepared, error) {
 		}
 	}
 	for _, u := range in.Files {
-		ct, display, err := s.Images.Display(ctx, u.Data)
+		var (
+			ct      string
+			display []byte
+			err     error
+		)
+		switch evidence.KindOf(u.ContentType) {
+		case evidence.KindImage:
+			ct, display, err = s.Images.Display(ctx, u.Data)
+		case evidence.KindChat:
+			// The conversation, read once here: the console shows it
+			// from this copy and never parses the export again.
+			ct = evidence.Conversation
+			display, err = s.Images.Conversation(ctx, u.ContentType, u.Data)
+		}
+		// PDFs and voice notes have no display copy: nothing is made
+		// from them on the server (see docs/evidence.md).
 		if err != nil {
 			if ctx.Err() != nil {
 				return p, ctx.Err()

@@ -194,7 +194,8 @@ type Identifier struct {
 	Keys       []identifiers.Key `json:"keys,omitempty"`
 }
 
-// Upload is a screenshot as received.
+// Upload is a file as received, with the content type evidence.Check
+// found in its bytes.
 type Upload struct {
 	ContentType string
 	Data        []byte
@@ -389,22 +390,32 @@ func plausiblePhone(s string) bool {
 	return digits >= 7 && digits <= 15
 }
 
-// Uploads checks the screenshots of a form as formbody read them: kind
-// and pixel dimensions, from the header, before anything is decoded (the
-// display copy is made when the report is stored; the original bytes are
-// what is sealed for the evidence bundle). Its problem is the form's
-// "files" problem; count and size were checked as the body was read.
+// Uploads checks the files of a form as formbody read them, by their
+// bytes, never their names (evidence.Check): a screenshot's kind and pixel
+// dimensions from its header, before anything is decoded (the display copy
+// is made when the report is stored); a PDF's, a voice note's or a chat
+// export's structure, within its bounds. The original bytes are what is
+// sealed. Its problem is the form's "files" problem; count and size were
+// checked as the body was read.
 func Uploads(files [][]byte) ([]Upload, string) {
 	var out []Upload
 	for _, data := range files {
-		info, err := evidence.Inspect(data)
+		ct, err := evidence.Check(data)
 		switch {
 		case errors.Is(err, evidence.ErrTooLarge):
 			return nil, "problem.image_too_large"
+		case errors.Is(err, evidence.ErrVideo):
+			return nil, "problem.file_video"
+		case errors.Is(err, evidence.ErrBomb):
+			return nil, "problem.file_zip_too_big"
+		case errors.Is(err, evidence.ErrNotChat):
+			return nil, "problem.file_not_chat"
+		case errors.Is(err, evidence.ErrBrokenFile):
+			return nil, "problem.file_damaged"
 		case err != nil:
 			return nil, "problem.file_type"
 		}
-		out = append(out, Upload{ContentType: info.ContentType, Data: data})
+		out = append(out, Upload{ContentType: ct, Data: data})
 	}
 	return out, ""
 }

@@ -84,7 +84,7 @@ func TestReportCheckReplyWithdraw(t *testing.T) {
 		if r.StatusCode != web.StatusReport {
 			t.Fatalf("thread: %d", r.StatusCode)
 		}
-		for _, want := range []string{html.EscapeString(narrative), idPhone, html.EscapeString(idHandle), contactTel, "Received", "Screenshots sent: 1"} {
+		for _, want := range []string{html.EscapeString(narrative), idPhone, html.EscapeString(idHandle), contactTel, "Received", "Files sent: 1"} {
 			if !strings.Contains(r.body, want) {
 				t.Errorf("thread page lacks %q", want)
 			}

@@ -17,7 +17,9 @@ import (
 )
 
 // contentSecurityPolicy allows exactly our inline stylesheet and quick-exit
-// script, by hash, and nothing from anywhere else.
+// script, by hash, and nothing from anywhere else; images and audio only
+// from our own origin (the console plays a revealed voice note from its
+// authenticated attachment route).
 func contentSecurityPolicy(extraStyles ...string) string {
 	h := func(b string) string {
 		sum := sha256.Sum256([]byte(b))
@@ -28,7 +30,7 @@ func contentSecurityPolicy(extraStyles ...string) string {
 		styles += " " + h(x)
 	}
 	return "default-src 'none'; style-src " + styles + "; script-src " + h(exitJS) +
-		"; img-src 'self' data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+		"; img-src 'self' data:; media-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 }
 
 // securityHeaders sets SPEC §9's headers on every response, once, here.
