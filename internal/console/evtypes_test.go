@@ -47,7 +47,6 @@ func (b *browser) sendReport(lang, narrative string, files ...upload) response {
 	return b.do(req)
 }
 
-
 // Issue 15 (4): the evidence survivors actually have, through the public
 // form, the console and the bundle: a PDF, voice notes as WhatsApp,
 // Telegram and iPhones write them, WhatsApp and Telegram chat exports;
@@ -112,7 +111,7 @@ func TestEvidenceTypesFromTheForm(t *testing.T) {
 			return match(t, re, r.body, kind+" reveal link")
 		}
 		chatID, pdfID := att("Chat export"), att("PDF document")
-		voice := regexp.MustCompile(`<strong>Voice note</strong> <a class="btn" href="` + regexp.QuoteMeta(page) + `\?reveal=([0-9a-f]+)#`).FindAllStringSubmatch(r.body, -1)
+		voice := regexp.MustCompile(`<strong>Voice note</strong> <a class="btn" href="`+regexp.QuoteMeta(page)+`\?reveal=([0-9a-f]+)#`).FindAllStringSubmatch(r.body, -1)
 		if len(voice) != 2 {
 			t.Fatalf("%d voice notes on the page, want 2 (the PNG named .mp3 is a screenshot)", len(voice))
 		}
