@@ -287,7 +287,7 @@ func (s *Service) Attachment(ctx context.Context, p *Principal, reportID, attID 
 		return "", nil, err
 	}
 	defer dk.Destroy()
-	b, err := dk.Open(r.ID, "attachment:"+att.ID, att.Sealed)
+	b, err := dk.Open(r.ID, report.AttachmentField(att.ID), att.Sealed)
 	if err != nil {
 		return "", nil, err
 	}
@@ -309,7 +309,7 @@ func (s *Service) Conversation(ctx context.Context, p *Principal, reportID, attI
 		return nil, err
 	}
 	defer dk.Destroy()
-	b, err := dk.Open(r.ID, "attachment:"+att.ID, att.Sealed)
+	b, err := dk.Open(r.ID, report.AttachmentField(att.ID), att.Sealed)
 	if err != nil {
 		return nil, err
 	}
@@ -323,7 +323,7 @@ func (s *Service) Conversation(ctx context.Context, p *Principal, reportID, attI
 	}
 	var js []byte
 	if sealed != nil {
-		d, err := dk.Open(r.ID, reporting.DisplayField(att.ID), sealed)
+		d, err := dk.Open(r.ID, report.DisplayField(att.ID), sealed)
 		if err != nil {
 			return nil, err
 		}

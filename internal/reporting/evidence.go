@@ -32,21 +32,7 @@ func (s *Service) prepare(ctx context.Context, in Input) (prepared, error) {
 	var p prepared
 	matching := in.Kind == KindTip || in.AllowMatch
 	for _, id := range in.FilledIdentifiers() {
-		r := identifiers.Normalise(id.Type, id.Platform, id.Value)
-		if id.Type == "" {
-			id.Type = r.Type
-		}
-		id.Normalised, id.Flag, id.Keys = r.Normalised, r.Flag, r.Keys
-		p.identifiers = append(p.identifiers, id)
-		if !matching {
-			continue
-		}
-		for _, k := range r.Keys {
-			b := store.BlindID{Kind: k.Kind, Blind: s.Secret.BlindIndex(k.Kind, k.Value)}
-			if !slices.ContainsFunc(p.blind, func(x store.BlindID) bool { return x.Kind == b.Kind && string(x.Blind) == string(b.Blind) }) {
-				p.blind = append(p.blind, b)
-			}
-		}
+		p.identifiers = append(p.identifiers, s.index(id, matching, &p.blind))
 	}
 	for _, u := range in.Files {
 		var (
@@ -80,4 +66,24 @@ func (s *Service) prepare(ctx context.Context, in Input) (prepared, error) {
 		p.displays = append(p.displays, display)
 	}
 	return p, nil
+}
+
+// index normalises an identifier as typed and, when the report takes part
+// in matching, adds its blind-index rows to blind (each row once).
+func (s *Service) index(id Identifier, matching bool, blind *[]store.BlindID) Identifier {
+	r := identifiers.Normalise(id.Type, id.Platform, id.Value)
+	if id.Type == "" {
+		id.Type = r.Type
+	}
+	id.Normalised, id.Flag, id.Keys = r.Normalised, r.Flag, r.Keys
+	if !matching {
+		return id
+	}
+	for _, k := range r.Keys {
+		b := store.BlindID{Kind: k.Kind, Blind: s.Secret.BlindIndex(k.Kind, k.Value)}
+		if !slices.ContainsFunc(*blind, func(x store.BlindID) bool { return x.Kind == b.Kind && string(x.Blind) == string(b.Blind) }) {
+			*blind = append(*blind, b)
+		}
+	}
+	return id
 }

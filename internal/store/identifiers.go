@@ -4,8 +4,11 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"errors"
 	"slices"
 	"time"
+
+	"github.com/salama-ke/salama/internal/seal"
 )
 
 // The blind index of online-exploitation identifiers (SPEC §5.2). Each row
@@ -128,4 +131,26 @@ func (s *Store) Clusters(ctx context.Context, minReports int) ([]Cluster, error)
 		return cmp.Or(cmp.Compare(b.Reports, a.Reports), b.Latest.Compare(a.Latest))
 	})
 	return out, nil
+}
+
+// AddIdentifiers replaces a report's sealed identifiers field with one that
+// holds more (the survivor chose, on their check page, numbers and
+// usernames found in a chat export they sent) and adds their blind-index
+// rows, in one transaction: the field and the index never disagree.
+// Blind is empty when the report does not take part in matching.
+func (s *Store) AddIdentifiers(ctx context.Context, reportID, field string, sealed seal.Sealed, blind []BlindID) error {
+	return s.Tx(ctx, func(tx *sql.Tx) error {
+		var org string
+		if err := tx.QueryRowContext(ctx, `SELECT org_id FROM reports WHERE id = $1`, reportID).Scan(&org); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO report_fields (report_id, name, sealed) VALUES ($1, $2, $3)
+			ON CONFLICT (report_id, name) DO UPDATE SET sealed = excluded.sealed`, reportID, field, []byte(sealed)); err != nil {
+			return err
+		}
+		return insertIdentifiers(ctx, tx, reportID, org, blind)
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/salama-ke/salama/internal/evidence"
 	"github.com/salama-ke/salama/internal/formbody"
 	"github.com/salama-ke/salama/internal/locale"
 	"github.com/salama-ke/salama/internal/reporting"
@@ -181,7 +182,16 @@ type threadView struct {
 	Problem                     string
 	RefProblem                  string // a problem with a referral answer, shown with the referrals
 	Referrals                   []referralView
+	// Found are the numbers and usernames in the chat exports the
+	// survivor sent, offered for her to choose which to add.
+	Found        []foundView
+	FoundProblem string
+	Matching     bool // the report takes part in matching
 }
+
+// foundView is one identifier found in a chat export, as the check page
+// offers it: its label and the value posted back when ticked.
+type foundView struct{ Label, Value string }
 
 // referralView is a referral in the survivor's words.
 type referralView struct {
@@ -257,7 +267,60 @@ func (s *Server) renderThread(w http.ResponseWriter, r *http.Request, l locale.L
 		}
 		tv.Identifiers = append(tv.Identifiers, label+id.Value)
 	}
+	found, err := s.rep.FoundIdentifiers(r.Context(), sess)
+	if err != nil {
+		s.log.Error("found identifiers failed", "err", err)
+		s.fail(w, r, http.StatusServiceUnavailable, "problem.try_later")
+		return
+	}
+	for _, f := range found {
+		label := p.T("form.id_type." + f.Type)
+		if f.Platform != "" {
+			label += " (" + p.T("platform."+f.Platform) + ")"
+		}
+		tv.Found = append(tv.Found, foundView{Label: label, Value: f.Value})
+	}
+	tv.Matching = v.Report.ConsentMatch
+	if problemKey == "thread.found_pick" || problemKey == "thread.found_gone" {
+		tv.FoundProblem, tv.Problem = p.T(problemKey), ""
+	}
 	s.render(w, status, "thread", s.newView(r, l, "thread.page_title", tv))
+}
+
+// foundLimits: the form of found identifiers holds a token and at most
+// evidence.ChatMaxFound values, each an identifier's length at most.
+var foundLimits = formbody.Limits{Text: 4<<10 + evidence.ChatMaxFound*(12*reporting.MaxIdentifier+64), Fields: evidence.ChatMaxFound + 8}
+
+// checkFound adds the identifiers the survivor ticked among those found in
+// her chat exports.
+func (s *Server) checkFound(w http.ResponseWriter, r *http.Request) {
+	l, sess, cut := s.postSession(w, r, foundLimits)
+	if sess == nil {
+		return
+	}
+	defer sess.Close()
+	if cut {
+		s.fail(w, r, http.StatusRequestEntityTooLarge, "problem.unreadable_form")
+		return
+	}
+	if refused(r) {
+		w.Header().Set("Retry-After", "60")
+		s.renderThread(w, r, l, sess, http.StatusServiceUnavailable, "", "problem.try_later")
+		return
+	}
+	switch _, err := s.rep.AddFound(r.Context(), sess, r.PostForm["found"]); {
+	case errors.Is(err, reporting.ErrEmpty):
+		s.renderThread(w, r, l, sess, http.StatusUnprocessableEntity, "", "thread.found_pick")
+		return
+	case errors.Is(err, reporting.ErrNotOffered):
+		s.renderThread(w, r, l, sess, http.StatusUnprocessableEntity, "", "thread.found_gone")
+		return
+	case err != nil:
+		s.log.Error("adding found identifiers failed", "err", err)
+		s.renderThread(w, r, l, sess, http.StatusServiceUnavailable, "", "problem.try_later")
+		return
+	}
+	http.Redirect(w, r, "/"+string(l)+"/check/report#sent", http.StatusSeeOther)
 }
 
 func (s *Server) checkReport(w http.ResponseWriter, r *http.Request) {

@@ -158,6 +158,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /{lang}/check/reply", s.checkReply)
 	mux.HandleFunc("POST /{lang}/check/withdraw", s.checkWithdraw)
 	mux.HandleFunc("POST /{lang}/check/referral", s.checkReferral)
+	mux.HandleFunc("POST /{lang}/check/identifiers", s.checkFound)
 	mux.HandleFunc("POST /{lang}/check/logout", s.checkLogout)
 	mux.HandleFunc("GET "+exitPath, s.quickExit)
 	mux.HandleFunc("GET /healthz", s.healthz)
