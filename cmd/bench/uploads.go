@@ -1,11 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"image"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/salama-ke/salama/internal/evidence"
 	et "github.com/salama-ke/salama/internal/evidence/evidencetest"
@@ -84,6 +89,31 @@ func uploadMemory(ctx context.Context, e *env) ([]Result, error) {
 	}
 	rows := []Result{r}
 
+	// Chat exports are the one kind read whole on the server: the
+	// costliest the limits accept, a WhatsApp zip whose chat inflates to
+	// evidence.ChatMaxText and a Telegram result.json as big as an
+	// upload, each of them as many short messages as it can hold.
+	chats, err := worstChats(e.dir, maxUpload)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range chats {
+		e.note("Upload memory: %s", c.note)
+	}
+	c, res, err := peakDuring(ctx, e, loadSpec{Base: e.Base, Lang: "en", Reporters: l.Uploads, Reports: l.Uploads * l.Rounds,
+		Net: 0x302, Files: []string{chats[0].path, chats[1].path}})
+	if err != nil {
+		return nil, err
+	}
+	c.Name = fmt.Sprintf("peak resident memory, %d worst-case chat-export uploads at once", l.Uploads)
+	c.Budget = budget(c)
+	c.Detail["decodes_max"] = float64(e.App.Images.Peak())
+	c.Detail["upload_budget_peak_MB"] = float64(uploads.Peak()) / MB
+	if res.Failed > 0 {
+		c.Note = fmt.Sprint(res.Errors)
+	}
+	rows = append(rows, c)
+
 	f, res, err := peakDuring(ctx, e, loadSpec{Base: e.Base, Lang: "sw", Reporters: l.Floods, Reports: l.Floods,
 		Net: 0x301, Flood: l.FloodBytes})
 	if err != nil {
@@ -104,4 +134,69 @@ func uploadMemory(ctx context.Context, e *env) ([]Result, error) {
 func interlacedHeader(w, h int) []byte {
 	ihdr := []byte{byte(w >> 24), byte(w >> 16), byte(w >> 8), byte(w), byte(h >> 24), byte(h >> 16), byte(h >> 8), byte(h), 8, 6, 0, 0, 1}
 	return append([]byte("\x89PNG\r\n\x1a\n"), et.PNGChunk("IHDR", ihdr)...)
+}
+
+type chatFile struct{ path, note string }
+
+// worstChats writes the two costliest chat exports the limits accept: a
+// WhatsApp zip whose _chat.txt is as close to evidence.ChatMaxText as an
+// upload's size lets it be deflated (varied text, so that it does not
+// compress past the zip limits), and a Telegram result.json of just under
+// an upload. Their text is made from SHA-256 of a counter: varied, the
+// same every run, and no math/rand outside tests.
+func worstChats(dir string, maxUpload int64) ([]chatFile, error) {
+	words := func(n int) string {
+		var b strings.Builder
+		for i := 0; b.Len() < n; i++ {
+			sum := sha256.Sum256([]byte(strconv.Itoa(i)))
+			b.WriteString(hex.EncodeToString(sum[:6]))
+			b.WriteByte(' ')
+		}
+		return b.String()
+	}
+	var text strings.Builder
+	for i := 0; ; i++ {
+		line := fmt.Sprintf("12/03/2026, 21:%02d - +254 7%02d %03d %03d: %s@u%d\n", i%60, i%100, i%1000, (i*7)%1000, words(60+i%200), i%5000)
+		if text.Len()+len(line) > evidence.ChatMaxText {
+			break
+		}
+		text.WriteString(line)
+	}
+	chat := []byte(text.String())
+	var zipped []byte
+	for {
+		zipped = et.Zip("_chat.txt")(chat)
+		if int64(len(zipped)) <= maxUpload-4<<10 {
+			break
+		}
+		chat = chat[:len(chat)*9/10]
+		chat = chat[:bytes.LastIndexByte(chat, '\n')+1]
+	}
+	var msgs [][2]string
+	for i := 0; ; i++ {
+		msgs = append(msgs, [2]string{"+254 7" + strconv.Itoa(i%100), words(60 + i%200)})
+		if i%500 == 0 && int64(len(et.Telegram(msgs...))) > maxUpload-64<<10 {
+			msgs = msgs[:len(msgs)-500]
+			break
+		}
+	}
+	tg := et.Telegram(msgs...)
+	var out []chatFile
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{"WhatsApp Chat with Boss.zip", zipped}, {"result.json", tg}} {
+		ct, err := evidence.Check(f.data)
+		if err != nil {
+			return nil, fmt.Errorf("the worst-case %s is refused: %w", f.name, err)
+		}
+		c, _ := evidence.ReadChat(ct, f.data)
+		path := filepath.Join(dir, f.name)
+		if err := os.WriteFile(path, f.data, 0o600); err != nil {
+			return nil, err
+		}
+		out = append(out, chatFile{path, fmt.Sprintf("%s is %s bytes, %d messages (%v cut), %d identifiers found.",
+			f.name, num(float64(len(f.data))), len(c.Messages), c.Truncated, len(c.Found))})
+	}
+	return out, nil
 }

@@ -26,6 +26,12 @@ const (
 	// with more is shown up to there, marked cut (the original, whole, is
 	// in the evidence bundle).
 	ChatMaxMessages = 20000
+	// ChatMaxShown bounds the text of the messages kept for the console
+	// (times, names and words together): two megabytes is a thick book,
+	// more than anyone reads on a screen, and it bounds what every report
+	// holds of its chat's display copy while it is sealed. The rest is
+	// marked cut, and is in the original.
+	ChatMaxShown = 2 << 20
 	// ChatMaxFound bounds the phone numbers and usernames offered to the
 	// survivor from one export.
 	ChatMaxFound = 50
@@ -202,7 +208,11 @@ func readChatZip(data []byte) (*Chat, error) {
 	}
 	defer rc.Close()
 	// The header's size is the sender's word: the limit is ours.
-	text, err := io.ReadAll(io.LimitReader(rc, ChatMaxText+1))
+	// Read into a buffer of the size the header claims (within the
+	// limit), not one that doubles as it goes.
+	buf := bytes.NewBuffer(make([]byte, 0, min(read.UncompressedSize64, ChatMaxText)+bytes.MinRead))
+	_, err = buf.ReadFrom(io.LimitReader(rc, ChatMaxText+1))
+	text := buf.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrBrokenFile, err)
 	}
@@ -268,6 +278,7 @@ const senderMax = 80
 // be a message line, within the first lines: any other text is not a chat.
 func readWhatsApp(data []byte) (*Chat, error) {
 	c := &Chat{App: "whatsapp"}
+	shown := 0
 	text := strings.ToValidUTF8(string(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))), "\uFFFD")
 	lines, seen := 0, false
 	for line := range strings.Lines(text) {
@@ -287,12 +298,16 @@ func readWhatsApp(data []byte) (*Chat, error) {
 			if c.Truncated {
 				continue
 			}
+			if shown += len(line) + 1; shown > ChatMaxShown {
+				c.Truncated = true
+				continue
+			}
 			last := &c.Messages[len(c.Messages)-1]
 			last.Text += "\n" + line
 			continue
 		}
 		seen = true
-		if len(c.Messages) == ChatMaxMessages {
+		if shown += len(line); len(c.Messages) == ChatMaxMessages || shown > ChatMaxShown {
 			c.Truncated = true
 			continue
 		}
@@ -346,8 +361,9 @@ func readTelegram(data []byte) (*Chat, error) {
 		return nil, fmt.Errorf("%w: not a Telegram export (no \"messages\")", ErrNotChat)
 	}
 	c := &Chat{App: "telegram"}
+	shown := 0
 	for _, m := range *e.Messages {
-		if len(c.Messages) == ChatMaxMessages {
+		if len(c.Messages) == ChatMaxMessages || shown > ChatMaxShown {
 			c.Truncated = true
 			break
 		}
@@ -365,6 +381,10 @@ func readTelegram(data []byte) (*Chat, error) {
 			if f != "" {
 				msg.Text = strings.TrimSpace(msg.Text + "\n[" + cmpOr(m.MediaType, "file") + ": " + path.Base(f) + "]")
 			}
+		}
+		if shown += len(msg.At) + len(msg.From) + len(msg.Text); shown > ChatMaxShown {
+			c.Truncated = true
+			break
 		}
 		c.Messages = append(c.Messages, msg)
 	}
