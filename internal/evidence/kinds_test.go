@@ -197,3 +197,24 @@ func FuzzReadChat(f *testing.F) {
 		}
 	})
 }
+
+// A chat of long messages is kept for the console up to ChatMaxShown of
+// text, marked cut.
+func TestChatShownBounded(t *testing.T) {
+	long := strings.Repeat("maneno ", 1000)
+	var b bytes.Buffer
+	for b.Len() < 3*evidence.ChatMaxShown {
+		b.WriteString("12/03/2026, 21:14 - Boss: " + long + "\n" + long + "\n")
+	}
+	c, err := evidence.ReadChat(evidence.WhatsAppText, b.Bytes())
+	if err != nil || !c.Truncated {
+		t.Fatalf("%v, truncated %v", err, c.Truncated)
+	}
+	shown := 0
+	for _, m := range c.Messages {
+		shown += len(m.At) + len(m.From) + len(m.Text)
+	}
+	if shown > evidence.ChatMaxShown || shown < evidence.ChatMaxShown/2 {
+		t.Errorf("%d bytes shown, want up to %d", shown, evidence.ChatMaxShown)
+	}
+}
