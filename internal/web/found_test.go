@@ -102,3 +102,22 @@ func TestFoundIdentifiersWithoutMatching(t *testing.T) {
 		t.Error("the added number is not on her report")
 	}
 }
+
+// The form says, in both languages, what files it takes, and the file
+// input offers them (types and extensions: phones pick by either).
+func TestFormOffersTheNewEvidenceTypes(t *testing.T) {
+	s := newSite(t, newSQLite(t))
+	for lang, words := range map[string][]string{
+		"en": {"Screenshots, PDF, voice notes, chat exports (if you want)", "in WhatsApp choose"},
+		"sw": {"Picha za skrini, PDF, ujumbe wa sauti, mazungumzo uliyohamisha (ukitaka)", "kwenye WhatsApp chagua"},
+	} {
+		for _, kind := range []string{"report", "tip"} {
+			r := s.get("/"+lang+"/"+kind, "")
+			for _, want := range append(words, "application/pdf", "audio/ogg", ".m4a", ".mp3", ".opus", ".zip", ".txt", ".json") {
+				if !strings.Contains(r.body, html.EscapeString(want)) && !strings.Contains(r.body, want) {
+					t.Errorf("%s %s form lacks %q", lang, kind, want)
+				}
+			}
+		}
+	}
+}
