@@ -1,6 +1,17 @@
-// Package evidence owns what Salama does with evidence: the screenshots a
-// survivor sends, and the signed bundle a caseworker hands to the police
-// (SPEC §5.3).
+// Package evidence owns what Salama does with evidence: the files a
+// survivor sends (screenshots, PDFs, voice notes, chat exports), and the
+// signed bundle a caseworker hands to the police (SPEC §5.3).
+//
+// Kinds (kinds.go, chat.go). Check recognises a file from its bytes alone,
+// never its name, and checks its structure within bounds without
+// rendering, playing or decoding it: a PDF's header and trailer, every Ogg
+// page, an MP4's boxes (sound tracks only: videos are refused), runs of
+// ADTS or MP3 frames. A chat export (WhatsApp's .txt or .zip, Telegram's
+// result.json) is the one kind read whole: into a conversation of (time,
+// sender, words) and the phone numbers and usernames in it, within
+// ChatMaxText, ChatMaxMessages, ChatMaxShown and the zip limits, in one of
+// the decoder's slots (Decoder.Conversation). docs/evidence-types.md says
+// why, and the limits.
 //
 // Screenshots. A survivor's screenshot is kept twice, both sealed under the
 // report's key: the original exactly as received, for the evidence bundle
@@ -29,7 +40,8 @@
 // and the public key, against the manifest and the certificate, and names
 // every file that does not match.
 //
-// What it must never do: log, keep anything on disk, or decode an image
-// whose header it has not checked. It holds no keys: signing goes through
+// What it must never do: log, keep anything on disk, decode an image
+// whose header it has not checked, unpack a zip (only its chat is read,
+// through a limit), or render, play or transcode a PDF or a voice note. It holds no keys: signing goes through
 // seal.SigningKey.
 package evidence
