@@ -82,6 +82,8 @@ func TestEvidenceTypesFromTheForm(t *testing.T) {
 			{"en", "note.m4a", et.M4A(true), "One of the files is a video."},
 			{"en", "chat.txt", []byte("Dear sir,\nthis is a letter.\n"), "is not a chat export we can read"},
 			{"en", "cut.pdf", pdf[:300], "One of the files is damaged or cut off."},
+			{"en", "chat.zip", et.Zip("../../_chat.txt")(et.WhatsAppIOS("Boss: hi")), "One of the files is damaged or cut off."},
+			{"sw", "sauti.m4a", et.M4A(true), "Moja ya faili ni video."},
 		} {
 			r := survivor.sendReport(c.lang, "Maneno yangu yote-7731", upload{c.name, c.data})
 			expect(t, c.name+" refused", r, http.StatusUnprocessableEntity, c.want, "Maneno yangu yote-7731")
