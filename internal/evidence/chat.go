@@ -279,6 +279,14 @@ const senderMax = 80
 func readWhatsApp(data []byte) (*Chat, error) {
 	c := &Chat{App: "whatsapp"}
 	shown := 0
+	var more strings.Builder // the current message's continuation lines
+	join := func() {
+		if more.Len() > 0 && len(c.Messages) > 0 {
+			last := &c.Messages[len(c.Messages)-1]
+			last.Text += more.String()
+		}
+		more.Reset()
+	}
 	text := strings.ToValidUTF8(string(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))), "\uFFFD")
 	lines, seen := 0, false
 	for line := range strings.Lines(text) {
@@ -302,8 +310,11 @@ func readWhatsApp(data []byte) (*Chat, error) {
 				c.Truncated = true
 				continue
 			}
-			last := &c.Messages[len(c.Messages)-1]
-			last.Text += "\n" + line
+			// Gathered and joined once the message ends: adding each
+			// line to the text would copy it again for every line, a
+			// quadratic cost a file of short lines would exploit.
+			more.WriteString("\n")
+			more.WriteString(line)
 			continue
 		}
 		seen = true
@@ -315,8 +326,10 @@ func readWhatsApp(data []byte) (*Chat, error) {
 		if k := strings.Index(msg.Text, ": "); k > 0 && k <= senderMax {
 			msg.From, msg.Text = strings.TrimLeft(msg.Text[:k], bidi), strings.TrimLeft(msg.Text[k+2:], bidi)
 		}
+		join()
 		c.Messages = append(c.Messages, msg)
 	}
+	join()
 	if !seen {
 		return nil, fmt.Errorf("%w: no WhatsApp message lines", ErrNotChat)
 	}

@@ -218,3 +218,23 @@ func TestChatShownBounded(t *testing.T) {
 		t.Errorf("%d bytes shown, want up to %d", shown, evidence.ChatMaxShown)
 	}
 }
+
+// A message of a million short continuation lines is read in time linear
+// in its size (adding each line to the text was quadratic: minutes).
+func TestChatManyContinuationLines(t *testing.T) {
+	var b bytes.Buffer
+	b.WriteString("12/03/2026, 21:14 - Boss: start\n")
+	for b.Len() < 4<<20 {
+		b.WriteString("x\n")
+	}
+	allocs := testing.AllocsPerRun(1, func() {
+		c, err := evidence.ReadChat(evidence.WhatsAppText, b.Bytes())
+		if err != nil || len(c.Messages) != 1 || len(c.Messages[0].Text) > evidence.ChatMaxShown || !c.Truncated {
+			t.Fatalf("%v %d", err, len(c.Messages))
+		}
+	})
+	// A builder grows by doubling: a few dozen allocations, not one per line.
+	if allocs > 10000 {
+		t.Errorf("%v allocations for one message of many lines", allocs)
+	}
+}
