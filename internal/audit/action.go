@@ -102,7 +102,11 @@ const (
 	// The actor is the caseworker; the receipt they read out is never in it.
 	ReportTaken     Action = "report.taken"
 	ReportWithdrawn Action = "report.withdrawn" // by the survivor, with the receipt
-	ReportPurged    Action = "report.purged"    // by retention (salama purge); detail: reason=retention_closed|retention_unopened
+	// IdentifiersAdded: the survivor, on her check page, added numbers or
+	// usernames found in a chat export she sent. Detail: count=<n>
+	// consent=yes|no (whether they take part in matching).
+	IdentifiersAdded Action = "report.identifiers_added"
+	ReportPurged     Action = "report.purged" // by retention (salama purge); detail: reason=retention_closed|retention_unopened
 	// ReportEscalated: nobody in the receiving organisation opened the
 	// report within the escalation period (retention); detail: reason=unopened.
 	ReportEscalated Action = "report.escalated"
@@ -118,6 +122,7 @@ var actions = map[Action]bool{
 	Assigned: true, NoteAdded: true, MessageSent: true, ClassificationChanged: true,
 	ReferralCreated: true, ReferralSent: true, ReferralAccepted: true, ReferralDeclined: true,
 	ReferralOverride: true, ReferralRefused: true, ReferralCompleted: true, ReferralRevoked: true, ReportTaken: true, ReportWithdrawn: true, ReportPurged: true, ReportEscalated: true,
+	IdentifiersAdded: true,
 }
 
 // Actors that are not a console user (a user is "user:<id>", see UserActor).

@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/evidence"
 	"github.com/salama-ke/salama/internal/identifiers"
 	"github.com/salama-ke/salama/internal/report"
@@ -129,6 +131,18 @@ func (s *Service) AddFound(ctx context.Context, c *CheckSession, values []string
 	}
 	if err := s.Store.AddIdentifiers(ctx, c.ReportID, report.FieldIdentifiers, sealed, blind); err != nil {
 		return 0, err
+	}
+	if s.Audit != nil {
+		consent := "no"
+		if r.ConsentMatch {
+			consent = "yes"
+		}
+		// The caseworker's log says that the report changed, and how
+		// much, never what was added.
+		if err := s.Audit.Record(ctx, audit.Event{Actor: audit.ActorSurvivor, OrgID: r.OrgID, Action: audit.IdentifiersAdded,
+			ReportID: r.ID, Detail: fmt.Sprintf("count=%d consent=%s", len(picked), consent)}); err != nil {
+			return 0, err
+		}
 	}
 	return len(picked), nil
 }

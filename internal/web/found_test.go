@@ -66,6 +66,9 @@ func TestFoundIdentifiersOfferedOnTheCheckPage(t *testing.T) {
 		if n := s.count(`SELECT COUNT(*) FROM identifiers WHERE report_id = $1`, id); n != before+1 {
 			t.Errorf("blind rows %d → %d, want one more", before, n)
 		}
+		if n := s.count(`SELECT COUNT(*) FROM audit_log WHERE report_id = $1 AND action = 'report.identifiers_added' AND actor = 'survivor' AND detail = 'count=1 consent=yes'`, id); n != 1 {
+			t.Errorf("%d audit entries for the addition, want 1", n)
+		}
 		page = s.get("/en/check/report", cookie)
 		if strings.Contains(page.body, `name="found" value="0733-111-222"`) || !strings.Contains(page.body, html.EscapeString("WhatsApp: 0733-111-222")) ||
 			!strings.Contains(page.body, `value="t.me/otherguy"`) {
@@ -97,6 +100,9 @@ func TestFoundIdentifiersWithoutMatching(t *testing.T) {
 	}
 	if n := s.count(`SELECT COUNT(*) FROM identifiers WHERE report_id = $1`, id); n != before || before != 0 {
 		t.Errorf("blind rows without consent: %d → %d", before, n)
+	}
+	if n := s.count(`SELECT COUNT(*) FROM audit_log WHERE report_id = $1 AND action = 'report.identifiers_added' AND detail = 'count=1 consent=no'`, id); n != 1 {
+		t.Errorf("%d audit entries for the addition without matching, want 1", n)
 	}
 	if p := s.get("/sw/check/report", cookie); !strings.Contains(p.body, "0733 111 222") {
 		t.Error("the added number is not on her report")
