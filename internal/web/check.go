@@ -434,7 +434,7 @@ func (s *Server) checkWithdraw(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("report withdrawn")
 	s.clearCookie(w)
-	s.render(w, http.StatusOK, "message", s.newView(r, l, "message.title", messageData{Text: s.cat.Printer(l).T("check.withdrawn"), Ok: true}))
+	s.render(w, http.StatusOK, "message", s.newView(r, l, "message.title_withdrawn", messageData{Text: s.cat.Printer(l).T("check.withdrawn"), Ok: true}))
 }
 
 func (s *Server) checkLogout(w http.ResponseWriter, r *http.Request) {
@@ -447,7 +447,7 @@ func (s *Server) checkLogout(w http.ResponseWriter, r *http.Request) {
 		s.log.Error("logout failed", "err", err)
 	}
 	s.clearCookie(w)
-	s.render(w, http.StatusOK, "message", s.newView(r, l, "message.title", messageData{Text: s.cat.Printer(l).T("check.logged_out"), Ok: true}))
+	s.render(w, http.StatusOK, "message", s.newView(r, l, "message.title_closed", messageData{Text: s.cat.Printer(l).T("check.logged_out"), Ok: true}))
 }
 
 // checkReferral records the survivor's answer to a referral request, or

@@ -67,6 +67,12 @@ type view struct {
 	Script   template.JS
 	Switch   []langLink
 	Data     any
+	// Index: search engines may list the page (the landing pages only,
+	// so that a survivor searching the web finds Salama); every other
+	// page carries noindex. Description is the landing page's summary
+	// in search results.
+	Index       bool
+	Description string
 }
 
 type langLink struct {
@@ -132,12 +138,17 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, v *view)
 }
 
 // fail shows a short page with a message in the survivor's language.
+// Its heading says what kind of problem it is.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, key string) {
 	l, ok := s.lang(r)
 	if !ok {
 		l = locale.Negotiate(r.Header.Get("Accept-Language"))
 	}
-	s.render(w, status, "message", s.newView(r, l, "message.title", messageData{Text: s.cat.Printer(l).T(key)}))
+	title := "message.title_problem"
+	if status == http.StatusNotFound {
+		title = "message.title_not_found"
+	}
+	s.render(w, status, "message", s.newView(r, l, title, messageData{Text: s.cat.Printer(l).T(key)}))
 }
 
 type messageData struct {
@@ -159,6 +170,26 @@ func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Vary", "Accept-Language")
 	}
 	s.renderShared(w, r, sharedKey("landing", string(l), r.URL.Path), nil, nil, func([]string) (int, string, *view) {
-		return http.StatusOK, "landing", s.newView(r, l, "landing.page_title", nil)
+		v := s.newView(r, l, "landing.page_title", nil)
+		v.Index, v.Description = true, v.P.T("landing.description")
+		return http.StatusOK, "landing", v
 	})
+}
+
+// robotsTxt lets search engines find the landing pages (every other page
+// says noindex itself, which a crawler must be allowed to fetch to see),
+// and keeps them away from Quick exit and the console.
+const robotsTxt = "User-agent: *\nDisallow: /exit\nDisallow: /console/\nAllow: /\n"
+
+func (s *Server) robots(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte(robotsTxt))
+}
+
+// shortLink sends a short address told by word of mouth or on a poster
+// (/ripoti, /report) to the report form in its language.
+func shortLink(to string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, to, http.StatusMovedPermanently)
+	}
 }

@@ -162,6 +162,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /{lang}/check/logout", s.checkLogout)
 	mux.HandleFunc("GET "+exitPath, s.quickExit)
 	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.HandleFunc("GET /robots.txt", s.robots)
+	mux.HandleFunc("GET /ripoti", shortLink("/sw/report"))
+	mux.HandleFunc("GET /report", shortLink("/en/report"))
 	// Pages declare an empty icon; old browsers ask anyway. Answer with
 	// nothing rather than a redirect and a 404 page.
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
