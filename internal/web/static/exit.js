@@ -1,1 +1,1 @@
-document.addEventListener("click",function(e){var a=e.target.closest&&e.target.closest("a.exit");if(a){e.preventDefault();location.replace(a.href)}});
+document.addEventListener("click",function(e){var a=e.target.closest&&e.target.closest("a.exit");if(a){e.preventDefault();location.replace(a.href)}});document.addEventListener("keydown",function(e){var a=e.key==="Escape"&&document.querySelector("a.exit");if(a){e.preventDefault();location.replace(a.href)}});
