@@ -89,7 +89,13 @@ func (s *Server) helpPage(p *locale.Printer, svcs []directory.Service, county st
 	}
 	for _, svc := range directory.Match(svcs, q) {
 		if slices.ContainsFunc(directory.NationalLines(), func(x directory.Service) bool { return x.ID == svc.ID }) {
-			continue // shown once, below
+			continue // shown once, first
+		}
+		// Match ranks services that meet the need first but keeps the
+		// rest; a survivor who asked for a shelter wants a list of
+		// shelters, not every service with shelters on top.
+		if n != "" && !svc.Serves(n, false) && !svc.Serves(n, true) {
+			continue
 		}
 		page.Results = append(page.Results, card(p, svc))
 	}
