@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"maps"
 	"net/http"
 	"slices"
 	"unicode/utf8"
@@ -43,6 +44,10 @@ type formView struct {
 	Notice    string
 	FilesLost string
 	MaxMB     int64
+	// Summary lists every problem in page order, each linking to its
+	// field (the GOV.UK error summary); the same words stand beside the
+	// field.
+	Summary []problemLink
 	// MoreIDs are the identifiers beyond the rows the form draws, one a
 	// line, shown in a box of their own (reporting.Input.IdentifierRows).
 	MoreIDs string
@@ -57,6 +62,19 @@ func (s *Server) buildForm(p *locale.Printer, in reporting.Input, problems repor
 		MoreIDs: in.MoreIdentifiers()}
 	for field, key := range problems {
 		f.Problems[field] = problemText(p, in, field, key)
+	}
+	for _, field := range formOrder[in.Kind] {
+		if text, ok := f.Problems[field]; ok {
+			f.Summary = append(f.Summary, problemLink{ID: field, Text: text})
+		}
+	}
+	if len(f.Summary) < len(f.Problems) {
+		// A field missing from formOrder still gets its line.
+		for _, field := range slices.Sorted(maps.Keys(f.Problems)) {
+			if !slices.Contains(formOrder[in.Kind], field) {
+				f.Summary = append(f.Summary, problemLink{ID: field, Text: f.Problems[field]})
+			}
+		}
 	}
 	group := func(q reporting.Question, selected ...string) choices {
 		c := choices{Name: q.Name, Type: q.Type, Legend: p.T(q.Legend), Problem: f.Problems[q.Name]}
@@ -100,6 +118,18 @@ func (s *Server) buildForm(p *locale.Printer, in reporting.Input, problems repor
 		f.IDRows = append(f.IDRows, row)
 	}
 	return f
+}
+
+// problemLink is one line of the error summary: the id of the field and
+// its message.
+type problemLink struct{ ID, Text string }
+
+// formOrder is each form's fields in the order the page shows them; the
+// id of each field's element is its name.
+var formOrder = map[string][]string{
+	reporting.KindReport: {"about", "what", "age", "county", "country", "when", "danger", "help", "narrative",
+		"identifiers", "contact", "phone", "safe_times", "say_who", "share", "files"},
+	reporting.KindTip: {"identifiers", "county", "child", "note", "files"},
 }
 
 // problemText is the message shown beside a field: for text over its
