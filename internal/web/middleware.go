@@ -29,7 +29,7 @@ func contentSecurityPolicy(extraStyles ...string) string {
 	for _, x := range extraStyles {
 		styles += " " + h(x)
 	}
-	return "default-src 'none'; style-src " + styles + "; script-src " + h(exitJS) +
+	return "default-src 'none'; style-src " + styles + "; script-src " + h(exitJS) + " " + h(shrinkJS) +
 		"; img-src 'self' data:; media-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 }
 

@@ -20,6 +20,15 @@ var css string
 //go:embed static/exit.js
 var exitJS string
 
+// shrinkJS, on the report and tip forms only, lets a survivor who ticks the
+// box make her screenshots smaller on the phone before they are sent: a
+// megabyte is minutes on 2G. It keeps the chosen files in a variable of
+// the page, never in browser storage; without it (no JavaScript, an old
+// browser) the box stays hidden and the screenshots go as chosen.
+//
+//go:embed static/shrink.js
+var shrinkJS string
+
 // pageFiles declares every page and the templates it is built from; a test
 // fails when a page is missing or does not parse.
 var pageFiles = map[string][]string{
@@ -65,8 +74,10 @@ type view struct {
 	ExitHref string
 	CSS      template.CSS
 	Script   template.JS
-	Switch   []langLink
-	Data     any
+	// FormScript is the report and tip forms' second script (shrinkJS).
+	FormScript template.JS
+	Switch     []langLink
+	Data       any
 	// Index: search engines may list the page (the landing pages only,
 	// so that a survivor searching the web finds Salama); every other
 	// page carries noindex. Description is the landing page's summary

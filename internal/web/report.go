@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"html/template"
 	"maps"
 	"net/http"
 	"slices"
@@ -170,8 +171,16 @@ func (s *Server) showForm(w http.ResponseWriter, r *http.Request, kind string) {
 	s.renderShared(w, r, sharedKey("form", kind, string(l)), nil, []string{s.rep.NewToken()}, func(marks []string) (int, string, *view) {
 		f := s.buildForm(s.cat.Printer(l), reporting.NewInput(kind), nil)
 		f.Token = marks[0]
-		return http.StatusOK, kind, s.newView(r, l, kind+".page_title", f)
+		return http.StatusOK, kind, s.formPage(r, l, kind, f)
 	})
+}
+
+// formPage is the report or tip form's page, with the script that may
+// make screenshots smaller.
+func (s *Server) formPage(r *http.Request, l locale.Lang, kind string, f *formView) *view {
+	v := s.newView(r, l, kind+".page_title", f)
+	v.FormScript = template.JS(shrinkJS)
+	return v
 }
 
 func (s *Server) reportSubmit(w http.ResponseWriter, r *http.Request) {
@@ -205,7 +214,7 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, kind string) {
 		if form.filesSent {
 			f.FilesLost = p.T("form.files_again")
 		}
-		s.render(w, status, kind, s.newView(r, l, kind+".page_title", f))
+		s.render(w, status, kind, s.formPage(r, l, kind, f))
 	}
 	if form.status != 0 {
 		again(form.status, form.notice)
