@@ -2,6 +2,7 @@ package browsertest
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -36,5 +37,31 @@ func TestErrorSummaryInBrowser(t *testing.T) {
 		}
 	}
 	b.consoleProblems() // the 422s asked for
+	quiet(t, b)
+}
+
+// Issue 16 (5): without JavaScript, pressing the other language on the
+// form brings the same form in that language with every answer.
+func TestLanguageSwitchInBrowser(t *testing.T) {
+	s := newSite(t)
+	b := newBrowser(t, s, false)
+	b.open("/en/report")
+	narrative := "He keeps the video. Switch-test."
+	b.do(chromedp.SendKeys(chromedp.CSS("#narrative"), narrative),
+		chromedp.Click(chromedp.CSS(`input[name="what"][value="sextortion"]`)),
+		chromedp.SetValue(chromedp.CSS("#county"), "kisumu"))
+	status, u := b.navigate(chromedp.Click(chromedp.CSS(`header button[value="sw"]`)))
+	if status != http.StatusOK || !strings.HasSuffix(u, "/sw/report") {
+		b.fatalf("Kiswahili: status %d at %s", status, u)
+	}
+	if lang := run(b, chromedp.Attributes(chromedp.CSS("html")))["lang"]; lang != "sw" {
+		t.Errorf("the form came back in %q", lang)
+	}
+	if got := run(b, chromedp.Evaluate[string](`document.getElementById("narrative").value`)); got != narrative {
+		t.Errorf("the narrative is %q after switching", got)
+	}
+	if !run(b, chromedp.Evaluate[bool](`document.querySelector('input[name="what"][value="sextortion"]').checked && document.getElementById("county").value == "kisumu"`)) {
+		t.Error("the choices were lost when switching language")
+	}
 	quiet(t, b)
 }

@@ -20,7 +20,8 @@ type sent struct {
 	// stored ("" and 0 when it may be stored).
 	notice string
 	status int
-	// redraw: "Add another" was pressed; the form comes back as it is.
+	// redraw: "Add another" or the other language was pressed; the form
+	// comes back as it is (in the language of the address it was sent to).
 	redraw bool
 	// filesSent: screenshots arrived, kept or not; if the form comes back
 	// the survivor is asked to choose them again (a page cannot keep them).
@@ -52,7 +53,7 @@ func (s *Server) readForm(w http.ResponseWriter, r *http.Request, kind string) (
 		// Screenshots are held only for a form that may be sent: not for
 		// "Add another" (its button comes before the screenshots), not
 		// for a refused request.
-		KeepFiles: func(v url.Values) bool { return allowed && v.Get("add_row") == "" },
+		KeepFiles: func(v url.Values) bool { return allowed && v.Get("add_row") == "" && v.Get("switch_lang") == "" },
 	})
 	if err != nil {
 		s.fail(w, r, http.StatusBadRequest, "problem.unreadable_form")
@@ -68,7 +69,7 @@ func (s *Server) readForm(w http.ResponseWriter, r *http.Request, kind string) (
 	}
 	in, problems := reporting.Decode(f.Values, kind)
 	out := &sent{in: in, problems: problems, filesSent: f.FilesSent > 0,
-		redraw: f.Values.Get("add_row") != "" && f.Values.Get("send") == ""}
+		redraw: (f.Values.Get("add_row") != "" || f.Values.Get("switch_lang") != "") && f.Values.Get("send") == ""}
 	out.release = func() {
 		f.Release()
 		if len(f.Files) > 0 {

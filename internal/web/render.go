@@ -74,6 +74,11 @@ type view struct {
 	ExitHref string
 	CSS      template.CSS
 	Script   template.JS
+	// SwitchForm is "report" or "tip" on those forms: the language
+	// switcher is then a button that posts the form, answers and all, to
+	// the same form in the other language, rather than a link that would
+	// lose them.
+	SwitchForm string
 	// FormScript is the report and tip forms' second script (shrinkJS).
 	FormScript template.JS
 	Switch     []langLink

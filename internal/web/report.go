@@ -180,6 +180,7 @@ func (s *Server) showForm(w http.ResponseWriter, r *http.Request, kind string) {
 func (s *Server) formPage(r *http.Request, l locale.Lang, kind string, f *formView) *view {
 	v := s.newView(r, l, kind+".page_title", f)
 	v.FormScript = template.JS(shrinkJS)
+	v.SwitchForm = kind
 	return v
 }
 
