@@ -168,3 +168,33 @@ func TestScreenshotSizeAndShrink(t *testing.T) {
 		t.Logf("a %d-byte PNG screenshot was sent as %d bytes (sealed)", size, total-total0)
 	})
 }
+
+// Issue 16 (3): in Chromium without scripts, a screenshot chosen before
+// "Add another" is still sent with the report.
+func TestAddAnotherKeepsScreenshotInBrowser(t *testing.T) {
+	s := newSite(t)
+	path, size := screenshotPNG(t, 200, 150)
+	b := newBrowser(t, s, false)
+	b.open("/en/report")
+	b.do(chromedp.SendKeys(chromedp.CSS("#narrative"), "Add another test."),
+		chromedp.SetUploadFiles(chromedp.CSS("#files"), []string{path}))
+	if status, _ := b.navigate(chromedp.Click(chromedp.CSS(`button[name="add_row"]`))); status != http.StatusOK {
+		b.fatalf("Add another: status %d", status)
+	}
+	if got := b.text("#files ~ p.ok"); !strings.Contains(got, "1") {
+		t.Errorf("after Add another the page says %q about the screenshot", got)
+	}
+	b.do(chromedp.SendKeys(chromedp.CSS(`input[name="id_value"]`), "0712 000 111"))
+	n0, _ := attachmentBytes(t, s)
+	if status, _ := b.navigate(chromedp.Click(chromedp.CSS(`button[name="send"]`))); status != http.StatusOK {
+		b.fatalf("send: status %d", status)
+	}
+	if !receiptRE.MatchString(b.text("p.receipt")) {
+		b.fatalf("no receipt")
+	}
+	if n, total := attachmentBytes(t, s); n != n0+1 || total < size {
+		t.Errorf("the report has %d screenshots (%d bytes sealed), want the one chosen before Add another", n-n0, total)
+	}
+	nothingStored(t, b)
+	quiet(t, b)
+}

@@ -23,8 +23,9 @@ type sent struct {
 	// redraw: "Add another" or the other language was pressed; the form
 	// comes back as it is (in the language of the address it was sent to).
 	redraw bool
-	// filesSent: screenshots arrived, kept or not; if the form comes back
-	// the survivor is asked to choose them again (a page cannot keep them).
+	// filesSent: screenshots arrived (or were held), kept or not; if the
+	// form comes back and they cannot be held for its page, the survivor
+	// is asked to choose them again.
 	filesSent bool
 	release   func()
 }
@@ -50,10 +51,10 @@ func (s *Server) readForm(w http.ResponseWriter, r *http.Request, kind string) (
 	f, err := formbody.Read(r, formbody.Options{
 		Limits: lim,
 		Memory: s.uploads,
-		// Screenshots are held only for a form that may be sent: not for
-		// "Add another" (its button comes before the screenshots), not
-		// for a refused request.
-		KeepFiles: func(v url.Values) bool { return allowed && v.Get("add_row") == "" && v.Get("switch_lang") == "" },
+		// Screenshots are held for any form but a refused request: a
+		// form that comes back (Add another, a language switch, a
+		// problem) keeps them for its page (heldFiles).
+		KeepFiles: func(url.Values) bool { return allowed },
 	})
 	if err != nil {
 		s.fail(w, r, http.StatusBadRequest, "problem.unreadable_form")
@@ -91,6 +92,22 @@ func (s *Server) readForm(w http.ResponseWriter, r *http.Request, kind string) (
 			problems["files"] = problem
 		}
 		out.in.Files = files
+	}
+	if ref := f.Values.Get("held"); ref != "" {
+		// Screenshots the page kept from an earlier round of this form.
+		out.filesSent = true
+		held, ok := s.held.take(ref, in.Token)
+		switch {
+		case !ok:
+			problems["files"] = "problem.held_lost"
+		case f.Values.Get("drop_held") != "":
+			// She chose to remove them.
+		default:
+			out.in.Files = append(held, out.in.Files...)
+			if len(out.in.Files) > reporting.MaxFiles {
+				problems["files"] = "problem.too_many_files"
+			}
+		}
 	}
 	switch {
 	case f.Cut:

@@ -1,10 +1,14 @@
 package web
 
 import (
+	"bytes"
 	"hash/crc32"
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/salama-ke/salama/internal/reporting"
 )
 
 // The CRC of a cached page is combined from its parts' CRCs; it must equal
@@ -64,5 +68,36 @@ func TestRedactAddrs(t *testing.T) {
 	}
 	if got := redactAddrs("http: superfluous response.WriteHeader call"); got != "http: superfluous response.WriteHeader call" {
 		t.Errorf("a line without an address changed: %q", got)
+	}
+}
+
+// Held screenshots end with their lifetime and within their byte bound,
+// and open only for their own token.
+func TestHeldFilesBounds(t *testing.T) {
+	now := time.Unix(1_800_000_000, 0)
+	h := newHeldFiles(100)
+	h.now = func() time.Time { return now }
+	png := reporting.Upload{ContentType: "image/png", Data: bytes.Repeat([]byte{7}, 60)}
+	a := h.hold("tok-a", []reporting.Upload{png})
+	if a == "" {
+		t.Fatal("no room for 60 of 100 bytes")
+	}
+	if b := h.hold("tok-b", []reporting.Upload{png}); b != "" {
+		t.Error("120 bytes held within a bound of 100")
+	}
+	if _, ok := h.take(a, "tok-b"); ok {
+		t.Error("screenshots opened with another form's token")
+	}
+	now = now.Add(heldLifetime + time.Second)
+	if _, ok := h.take(a, "tok-a"); ok {
+		t.Error("screenshots opened after their lifetime")
+	}
+	if h.count() != 0 || h.bytes != 0 {
+		t.Errorf("after expiry %d entries, %d bytes held", h.count(), h.bytes)
+	}
+	c := h.hold("tok-c", []reporting.Upload{png})
+	got, ok := h.take(c, "tok-c")
+	if !ok || len(got) != 1 || !bytes.Equal(got[0].Data, png.Data) || got[0].ContentType != "image/png" {
+		t.Errorf("take: %v %v", ok, got)
 	}
 }

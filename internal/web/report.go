@@ -44,6 +44,10 @@ type formView struct {
 	Problems  map[string]string
 	Notice    string
 	FilesLost string
+	// Held is the page's reference to the screenshots kept for it
+	// (heldFiles), HeldN how many.
+	Held  string
+	HeldN int
 	MaxMB     int64
 	// Summary lists every problem in page order, each linking to its
 	// field (the GOV.UK error summary); the same words stand beside the
@@ -212,7 +216,11 @@ func (s *Server) submit(w http.ResponseWriter, r *http.Request, kind string) {
 		if notice != "" {
 			f.Notice = p.T(notice)
 		}
-		if form.filesSent {
+		if len(in.Files) > 0 {
+			f.Held = s.held.hold(f.Token, in.Files)
+			f.HeldN = len(in.Files)
+		}
+		if form.filesSent && f.Held == "" {
 			f.FilesLost = p.T("form.files_again")
 		}
 		s.render(w, status, kind, s.formPage(r, l, kind, f))

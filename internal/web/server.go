@@ -92,6 +92,7 @@ type Server struct {
 	reports  *ratelimit.Limiter
 	posts    *ratelimit.Limiter
 	uploads  *formbody.Budget
+	held     *heldFiles
 	csp      string
 	mounts   []func(*http.ServeMux)
 	styles   []string // inline stylesheets of mounted parts, allowed by hash
@@ -116,7 +117,8 @@ func New(cfg Config, cat *locale.Catalog, rep *reporting.Service, log *slog.Logg
 	}
 	s := &Server{cfg: cfg, cat: cat, rep: rep, log: log, cache: newPageCache(),
 		receipts: ratelimit.New(cfg.ReceiptRule), reports: ratelimit.New(cfg.ReportRule),
-		posts: ratelimit.New(cfg.PostRule), uploads: formbody.NewBudget(cfg.UploadMemory, cfg.UploadWait)}
+		posts: ratelimit.New(cfg.PostRule), uploads: formbody.NewBudget(cfg.UploadMemory, cfg.UploadWait),
+		held: newHeldFiles(cfg.UploadMemory)}
 	if err := s.parseTemplates(); err != nil {
 		return nil, err
 	}
