@@ -48,7 +48,7 @@ type formView struct {
 	// (heldFiles), HeldN how many.
 	Held  string
 	HeldN int
-	MaxMB     int64
+	MaxMB int64
 	// Summary lists every problem in page order, each linking to its
 	// field (the GOV.UK error summary); the same words stand beside the
 	// field.
