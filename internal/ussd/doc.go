@@ -17,6 +17,7 @@
 // screen (CON … or END …), never an error page: a feature phone shows a
 // failed request as "connection problem or invalid MMI code" and the
 // survivor is left with nothing. Every request's work runs under a deadline
-// well inside the gateway's 10 seconds (DefaultDeadline); one that cannot
-// finish in time says Salama is busy.
+// well inside the gateway's 10 seconds (DefaultDeadline), and waits for
+// argon2id only as long as lets the evaluation end inside it; one that
+// cannot says Salama is busy.
 package ussd

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/salama-ke/salama/internal/locale"
@@ -35,10 +36,31 @@ type turn struct {
 // overdue reports whether err is the request's deadline running out (most
 // often in the argon2id queue), and marks the turn busy if so.
 func (t *turn) overdue(err error) bool {
-	if err != nil && t.ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
+	if err != nil && errors.Is(err, context.DeadlineExceeded) {
 		t.busy = true
 	}
 	return t.busy
+}
+
+// openReceipt opens a report with argon2id, waiting in the queue only as
+// long as lets the evaluation end inside the request's deadline: an
+// evaluation cannot be interrupted once it runs, so the wait ends one and a
+// half recent evaluations before the deadline (at least a second after the
+// request began).
+func (t *turn) openReceipt(r seal.Receipt) (Opened, error) {
+	ctx := t.ctx
+	if dl, ok := ctx.Deadline(); ok {
+		wait := time.Until(dl) - t.h.opens.estimate()*3/2
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, max(wait, time.Second))
+		defer cancel()
+	}
+	t0 := time.Now()
+	op, err := t.h.Reports.Open(ctx, r)
+	if err == nil || errors.Is(err, reporting.ErrNoReport) {
+		t.h.opens.add(time.Since(t0))
+	}
+	return op, err
 }
 
 func (t *turn) close() {
@@ -293,7 +315,7 @@ func (t *turn) code(st *state, in string, at int) {
 		st.Screen = sBlocked
 		return
 	}
-	op, err := t.h.Reports.Open(t.ctx, r)
+	op, err := t.openReceipt(r)
 	switch {
 	case errors.Is(err, reporting.ErrNoReport):
 		st.Problem = "ussd.problem.code_unknown"
@@ -405,7 +427,7 @@ func (t *turn) open(st *state) (Opened, error) {
 		t.opened = op
 		return op, nil
 	}
-	op, err := t.h.Reports.Open(t.ctx, r)
+	op, err := t.openReceipt(r)
 	if errors.Is(err, reporting.ErrNoReport) || err == nil && !hmac.Equal(t.h.bind(t.idHash, op.ReportID()), st.Bound) {
 		if op != nil {
 			op.Close()

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/salama-ke/salama/internal/directory"
@@ -72,9 +73,11 @@ type Config struct {
 	// ReceiptRule limits receipts typed from one phone number (hard: a
 	// receipt is the only key to a report).
 	ReceiptRule ratelimit.Rule
-	// Deadline bounds the work of one request (opening a report waits in
-	// the argon2id queue); zero means DefaultDeadline. A request that
-	// runs out of it ends with "busy, dial again in a minute".
+	// Deadline bounds the work of one request, from its arrival; zero
+	// means DefaultDeadline. Opening a report waits in the argon2id queue
+	// only as long as lets its evaluation (which cannot be interrupted)
+	// end inside it; a request that cannot ends with "busy, dial again in
+	// a minute".
 	Deadline time.Duration
 }
 
@@ -83,9 +86,9 @@ const DefaultTTL = 180 * time.Second
 
 // DefaultDeadline is how long one request may work before it gives up and
 // says the service is busy. Gateways drop a request after 10 seconds, and
-// the phone then shows "connection problem or invalid MMI code"; 6 seconds
+// the phone then shows "connection problem or invalid MMI code"; 7 seconds
 // leaves room for the network both ways and for writing the session.
-const DefaultDeadline = 6 * time.Second
+const DefaultDeadline = 7 * time.Second
 
 // DefaultReceiptRule allows five receipts at once from one phone, then one
 // every two minutes, like the web.
@@ -100,6 +103,40 @@ type Handler struct {
 	// (checkKey). It is random, lives only in this process's memory and
 	// dies with it: the database holds wraps nothing on disk can open.
 	mem *seal.NetworkSecret
+	// opens times recent argon2id openings, to know how long the queue
+	// may be waited on (argonContext).
+	opens evalClock
+}
+
+// evalClock remembers how long the last openings of a report took. The
+// shortest of them is close to one evaluation with no wait, on this
+// machine under its present load.
+type evalClock struct {
+	mu     sync.Mutex
+	recent [16]time.Duration
+	n      int
+}
+
+func (c *evalClock) add(d time.Duration) {
+	c.mu.Lock()
+	c.recent[c.n%len(c.recent)] = d
+	c.n++
+	c.mu.Unlock()
+}
+
+// estimate is the shortest recent opening, or a cautious second before
+// there is any.
+func (c *evalClock) estimate() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.n == 0 {
+		return time.Second
+	}
+	best := c.recent[0]
+	for _, d := range c.recent[:min(c.n, len(c.recent))] {
+		best = min(best, d)
+	}
+	return best
 }
 
 // New returns a handler.
