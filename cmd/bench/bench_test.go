@@ -202,8 +202,8 @@ func TestPageParsing(t *testing.T) {
 }
 
 // TestUploadSection runs the upload memory section at tiny sizes with test
-// argon2id parameters: its worst-case screenshots must be accepted and
-// stored, and the floods answered 413. No budget is checked here.
+// argon2id parameters: its worst-case screenshots and chat exports must be
+// accepted and stored, and the floods answered 413. No budget is checked here.
 func TestUploadSection(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts load generator processes")
@@ -220,12 +220,15 @@ func TestUploadSection(t *testing.T) {
 	var table bytes.Buffer
 	printTable(&table, rep)
 	t.Log("\n" + table.String())
-	if len(rep.Results) != 2 {
-		t.Fatalf("%d rows", len(rep.Results))
+	if len(rep.Results) != 3 {
+		t.Fatalf("%d rows, want screenshots, chat exports and floods", len(rep.Results))
 	}
-	up, flood := rep.Results[0], rep.Results[1]
+	up, chat, flood := rep.Results[0], rep.Results[1], rep.Results[2]
 	if up.Detail["reports"] != 2 || up.Detail["failed"] > 0 || up.Detail["decodes_max"] < 1 {
 		t.Errorf("uploads: %v %s", up.Detail, up.Note)
+	}
+	if chat.Detail["reports"] != 2 || chat.Detail["failed"] > 0 {
+		t.Errorf("chat exports: %v %s", chat.Detail, chat.Note)
 	}
 	if flood.Detail["answered_413"] != 3 {
 		t.Errorf("floods: %v %s", flood.Detail, flood.Note)
