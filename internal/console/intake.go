@@ -37,16 +37,10 @@ func intakeCaps() formbody.Limits {
 }
 
 // intakeOpt is one choice of a radio, checkbox or select list, in words.
-type intakeOpt struct {
-	Value, Label string
-	Checked      bool
-}
+type intakeOpt = reporting.Option
 
 // intakeGroup is a question: a radio or checkbox group.
-type intakeGroup struct {
-	Name, Type, Legend, Hint, Problem string
-	Items                             []intakeOpt
-}
+type intakeGroup = reporting.Group
 
 type intakeIDRow struct {
 	Type, Platform []intakeOpt
@@ -97,14 +91,7 @@ func (c *Console) renderIntake(w http.ResponseWriter, r *http.Request, p *casewo
 	}
 	// The public form's questions (reporting.Question*), in its words.
 	group := func(q reporting.Question, selected ...string) intakeGroup {
-		g := intakeGroup{Name: q.Name, Type: q.Type, Legend: pr.T(q.Legend), Problem: f.Problems[q.Name]}
-		if q.Hint != "" {
-			g.Hint = pr.T(q.Hint)
-		}
-		for _, v := range q.Choices {
-			g.Items = append(g.Items, intakeOpt{Value: v, Label: pr.T(q.LabelPrefix + v), Checked: slices.Contains(selected, v)})
-		}
-		return g
+		return q.Group(pr.T, f.Problems[q.Name], selected...)
 	}
 	// The channel is the caseworker's own record, in English like the
 	// rest of the console.

@@ -40,6 +40,33 @@ type Question struct {
 	Choices      []string
 }
 
+// Option is one choice of a question as a form shows it.
+type Option struct {
+	Value, Label string
+	Checked      bool
+}
+
+// Group is a question as a form shows it: a radio or checkbox group in the
+// reader's words.
+type Group struct {
+	Name, Type, Legend, Hint, Problem string
+	Items                             []Option
+}
+
+// Group words the question with t (a locale printer's T), with the
+// problem found with its answer ("" for none) and the choices in selected
+// ticked. The web form and the console's intake both draw from it.
+func (q Question) Group(t func(key string, args ...any) string, problem string, selected ...string) Group {
+	g := Group{Name: q.Name, Type: q.Type, Legend: t(q.Legend), Problem: problem}
+	if q.Hint != "" {
+		g.Hint = t(q.Hint)
+	}
+	for _, v := range q.Choices {
+		g.Items = append(g.Items, Option{Value: v, Label: t(q.LabelPrefix + v), Checked: slices.Contains(selected, v)})
+	}
+	return g
+}
+
 // The forms' choice questions.
 var (
 	QuestionAbout    = Question{"about", "radio", "report.about", "", "report.about.", AboutChoices}

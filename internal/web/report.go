@@ -14,16 +14,10 @@ import (
 )
 
 // opt is one choice of a radio, checkbox or select list, already translated.
-type opt struct {
-	Value, Label string
-	Checked      bool
-}
+type opt = reporting.Option
 
 // choices is a radio or checkbox group.
-type choices struct {
-	Name, Type, Legend, Hint, Problem string
-	Items                             []opt
-}
+type choices = reporting.Group
 
 type selectList struct {
 	Name  string
@@ -82,14 +76,7 @@ func (s *Server) buildForm(p *locale.Printer, in reporting.Input, problems repor
 		}
 	}
 	group := func(q reporting.Question, selected ...string) choices {
-		c := choices{Name: q.Name, Type: q.Type, Legend: p.T(q.Legend), Problem: f.Problems[q.Name]}
-		if q.Hint != "" {
-			c.Hint = p.T(q.Hint)
-		}
-		for _, v := range q.Choices {
-			c.Items = append(c.Items, opt{Value: v, Label: p.T(q.LabelPrefix + v), Checked: slices.Contains(selected, v)})
-		}
-		return c
+		return q.Group(p.T, f.Problems[q.Name], selected...)
 	}
 	f.About = group(reporting.QuestionAbout, in.About)
 	f.What = group(reporting.QuestionWhat, in.What...)
