@@ -16,7 +16,6 @@ package casework
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"sync"
@@ -139,8 +138,7 @@ type Principal struct {
 	UserID, OrgID, Username, DisplayName string
 	Role                                 Role
 	OrgName                              string
-	sessID                               []byte
-	sk                                   *seal.Key         // the session key, from the cookie
+	sess                                 *token.Session    // the session id and key, from the cookie
 	orgKey                               *seal.OrgIdentity // generation keyGen of the organisation key
 	keyGen                               int
 	older                                map[int]*seal.OrgIdentity // retired generations opened through a rotation's chain
@@ -148,8 +146,8 @@ type Principal struct {
 
 // Close ends the principal's hold on key material.
 func (p *Principal) Close() {
-	p.sk.Destroy()
-	p.sk, p.orgKey, p.older = nil, nil, nil
+	p.sess.Destroy()
+	p.orgKey, p.older = nil, nil
 }
 
 // Can reports whether the principal's role allows managing members (admin)
@@ -168,7 +166,7 @@ func (p *Principal) Can(r Role) bool {
 
 // CSRF is the token every console form of this session carries.
 func (s *Service) CSRF(p *Principal) string {
-	return s.tokens().CSRF("console-csrf", p.sessID)
+	return s.tokens().CSRF("console-csrf", p.sess.ID)
 }
 
 // tokens makes and checks the console's form and CSRF tokens.
@@ -186,7 +184,7 @@ func (s *Service) CheckFormToken(tok string) bool {
 
 // VerifyCSRF checks a form's token.
 func (s *Service) VerifyCSRF(p *Principal, tok string) bool {
-	return s.tokens().VerifyCSRF("console-csrf", p.sessID, tok)
+	return s.tokens().VerifyCSRF("console-csrf", p.sess.ID, tok)
 }
 
 // Refused records a console request refused for a reason the audit log must
@@ -203,11 +201,6 @@ func (s *Service) Refused(ctx context.Context, p *Principal, why string) {
 
 func (s *Service) record(ctx context.Context, actor, orgID string, action audit.Action, reportID, detail string) error {
 	return s.Audit.Record(ctx, audit.Event{Actor: actor, OrgID: orgID, Action: action, ReportID: reportID, Detail: detail})
-}
-
-func sha(b []byte) []byte {
-	h := sha256.Sum256(b)
-	return h[:]
 }
 
 // The keys of the problems (internal/problem) casework refuses a request

@@ -17,6 +17,7 @@ import (
 	"github.com/salama-ke/salama/internal/ids"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
+	"github.com/salama-ke/salama/internal/token"
 	"github.com/salama-ke/salama/internal/totp"
 )
 
@@ -289,35 +290,39 @@ func (s *Service) fail(ctx context.Context, u *store.User, key []byte, why strin
 func userWrapPurpose(userID string) string { return "user:" + userID }
 
 func (s *Service) startSession(ctx context.Context, u *store.User, orgKey *seal.OrgIdentity, gen int) (string, error) {
-	sk, err := seal.NewKey()
+	sess, err := token.NewSession()
 	if err != nil {
 		return "", err
 	}
-	defer sk.Destroy()
-	sealed, err := sk.WrapOrgIdentity(u.OrgID, "session", orgKey)
+	defer sess.Destroy()
+	sealed, err := sess.Key.WrapOrgIdentity(u.OrgID, "session", orgKey)
 	if err != nil {
-		return "", err
-	}
-	id := make([]byte, 16)
-	if _, err := rand.Read(id); err != nil {
 		return "", err
 	}
 	now := s.Now().UTC()
-	if err := s.Store.CreateConsoleSession(ctx, &store.ConsoleSession{IDHash: sha(id), UserID: u.ID, SealedKey: sealed, KeyGen: gen, CreatedAt: now, LastSeen: now}); err != nil {
+	if err := s.Store.CreateConsoleSession(ctx, &store.ConsoleSession{IDHash: sess.IDHash(), UserID: u.ID, SealedKey: sealed, KeyGen: gen, CreatedAt: now, LastSeen: now}); err != nil {
 		return "", err
 	}
-	return base64.RawURLEncoding.EncodeToString(append(id, sk.Bytes()...)), nil
+	return sess.Cookie(), nil
 }
 
 // Session resumes a login from its cookie value.
 func (s *Service) Session(ctx context.Context, cookie string) (*Principal, error) {
-	b, err := base64.RawURLEncoding.DecodeString(cookie)
-	if err != nil || len(b) != 16+32 {
+	sess, err := token.ParseSession(cookie)
+	if err != nil {
 		return nil, ErrNoSession
 	}
-	id, key := b[:16], b[16:]
+	p, err := s.resume(ctx, sess)
+	if err != nil {
+		sess.Destroy()
+	}
+	return p, err
+}
+
+// resume opens the session a parsed cookie names; the principal keeps sess.
+func (s *Service) resume(ctx context.Context, sess *token.Session) (*Principal, error) {
 	now := s.Now().UTC()
-	cs, err := s.Store.ConsoleSessionValid(ctx, sha(id), now.Add(-s.SessionIdle), now.Add(-s.SessionMax), now)
+	cs, err := s.Store.ConsoleSessionValid(ctx, sess.IDHash(), now.Add(-s.SessionIdle), now.Add(-s.SessionMax), now)
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrNoSession
 	}
@@ -338,29 +343,24 @@ func (s *Service) Session(ctx context.Context, cookie string) (*Principal, error
 	if cs.KeyGen != org.KeyGen {
 		// The organisation's key was replaced after this login: the
 		// session holds a retired key, which opens nothing new.
-		_ = s.Store.DeleteConsoleSession(ctx, sha(id))
+		_ = s.Store.DeleteConsoleSession(ctx, sess.IDHash())
 		return nil, ErrNoSession
 	}
-	sk, err := seal.KeyFromBytes(key)
+	orgKey, err := sess.Key.UnwrapOrgIdentity(u.OrgID, "session", cs.SealedKey)
 	if err != nil {
-		return nil, ErrNoSession
-	}
-	orgKey, err := sk.UnwrapOrgIdentity(u.OrgID, "session", cs.SealedKey)
-	if err != nil {
-		sk.Destroy()
 		// A live session id with the wrong key: a tampered or forged
 		// cookie. Whose session it named is worth a trace.
 		s.record(ctx, audit.UserActor(u.ID), u.OrgID, audit.LoginFailed, "", "reason=bad_cookie")
 		return nil, ErrNoSession
 	}
 	return &Principal{UserID: u.ID, OrgID: u.OrgID, Username: u.Username, DisplayName: u.DisplayName,
-		Role: Role(u.Role), OrgName: org.Name, sessID: id, sk: sk, orgKey: orgKey, keyGen: cs.KeyGen}, nil
+		Role: Role(u.Role), OrgName: org.Name, sess: sess, orgKey: orgKey, keyGen: cs.KeyGen}, nil
 }
 
 // Logout ends the session: its sealed organisation key is deleted, so the
 // cookie opens nothing any more.
 func (s *Service) Logout(ctx context.Context, p *Principal) error {
-	if err := s.Store.DeleteConsoleSession(ctx, sha(p.sessID)); err != nil {
+	if err := s.Store.DeleteConsoleSession(ctx, p.sess.IDHash()); err != nil {
 		return err
 	}
 	return s.record(ctx, audit.UserActor(p.UserID), p.OrgID, audit.Logout, "", "")
@@ -671,7 +671,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, old, new str
 			return err
 		}
 	}
-	if err := s.setPassword(ctx, u, kek, totp.Secret(secret), new, u.TOTPLastStep, sha(p.sessID)); err != nil {
+	if err := s.setPassword(ctx, u, kek, totp.Secret(secret), new, u.TOTPLastStep, p.sess.IDHash()); err != nil {
 		return err
 	}
 	return s.record(ctx, audit.UserActor(u.ID), u.OrgID, audit.PasswordChanged, "", "")

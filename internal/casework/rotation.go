@@ -109,8 +109,8 @@ func (s *Service) rotateOrgKey(ctx context.Context, orgID string, cur *seal.OrgI
 			return nil, 0, 0, err
 		}
 		if carry != nil {
-			r.Session = sha(carry.sessID)
-			if r.SessionSealed, err = carry.sk.WrapOrgIdentity(orgID, "session", next); err != nil {
+			r.Session = carry.sess.IDHash()
+			if r.SessionSealed, err = carry.sess.Key.WrapOrgIdentity(orgID, "session", next); err != nil {
 				return nil, 0, 0, err
 			}
 		}

@@ -3,8 +3,6 @@ package reporting
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -17,6 +15,7 @@ import (
 	"github.com/salama-ke/salama/internal/ids"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
+	"github.com/salama-ke/salama/internal/token"
 )
 
 // MaxReply is the longest message a survivor may send in one go.
@@ -81,29 +80,24 @@ func (s *Service) Enter(ctx context.Context, r seal.Receipt) (cookie string, c *
 		return "", nil, err
 	}
 	c = &CheckSession{ReportID: reportID, dk: dk}
-	sk, err := seal.NewKey()
+	sess, err := token.NewSession()
 	if err != nil {
 		c.Close()
 		return "", nil, err
 	}
-	defer sk.Destroy()
-	sealed, err := sk.WrapDataKey(reportID, "survivor-session", dk)
+	defer sess.Destroy()
+	sealed, err := sess.Key.WrapDataKey(reportID, "survivor-session", dk)
 	if err != nil {
-		c.Close()
-		return "", nil, err
-	}
-	id := make([]byte, 16)
-	if _, err := rand.Read(id); err != nil {
 		c.Close()
 		return "", nil, err
 	}
 	now := s.Now().UTC()
-	if err := s.Store.CreateSurvivorSession(ctx, &store.SurvivorSession{IDHash: sha(id), ReportID: reportID, SealedKey: sealed, CreatedAt: now, LastSeen: now}); err != nil {
+	if err := s.Store.CreateSurvivorSession(ctx, &store.SurvivorSession{IDHash: sess.IDHash(), ReportID: reportID, SealedKey: sealed, CreatedAt: now, LastSeen: now}); err != nil {
 		c.Unsaved = err
 		return "", c, nil
 	}
-	c.id = id
-	return base64.RawURLEncoding.EncodeToString(append(id, sk.Bytes()...)), c, nil
+	c.id = sess.ID
+	return sess.Cookie(), c, nil
 }
 
 // openReceipt finds the report a receipt belongs to and unwraps its data
@@ -161,13 +155,13 @@ func (s *Service) openReceipt(ctx context.Context, r seal.Receipt) (reportID str
 
 // Session resumes a receipt login from its cookie value.
 func (s *Service) Session(ctx context.Context, cookie string) (*CheckSession, error) {
-	b, err := base64.RawURLEncoding.DecodeString(cookie)
-	if err != nil || len(b) != 16+32 {
+	sess, err := token.ParseSession(cookie)
+	if err != nil {
 		return nil, ErrNoSession
 	}
-	id, key := b[:16], b[16:]
+	defer sess.Destroy()
 	now := s.Now().UTC()
-	ss, err := s.Store.SurvivorSession(ctx, sha(id))
+	ss, err := s.Store.SurvivorSession(ctx, sess.IDHash())
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrNoSession
 	}
@@ -182,33 +176,29 @@ func (s *Service) Session(ctx context.Context, cookie string) (*CheckSession, er
 	// the report is still read, and the session ends as idle unless a
 	// later request can mark it.
 	unsaved := s.Store.TouchSurvivorSession(ctx, ss.IDHash, now)
-	sk, err := seal.KeyFromBytes(key)
-	if err != nil {
-		return nil, ErrNoSession
-	}
-	defer sk.Destroy()
-	dk, err := sk.UnwrapDataKey(ss.ReportID, "survivor-session", ss.SealedKey)
+	dk, err := sess.Key.UnwrapDataKey(ss.ReportID, "survivor-session", ss.SealedKey)
 	if err != nil {
 		return nil, ErrNoSession // a tampered cookie
 	}
-	return &CheckSession{ReportID: ss.ReportID, Unsaved: unsaved, id: id, dk: dk}, nil
+	return &CheckSession{ReportID: ss.ReportID, Unsaved: unsaved, id: sess.ID, dk: dk}, nil
 }
 
 // LogOut ends the session; the sealed data key goes with it.
 func (s *Service) LogOut(ctx context.Context, c *CheckSession) error {
-	return s.Store.DeleteSurvivorSession(ctx, sha(c.id))
+	return s.Store.DeleteSurvivorSession(ctx, token.IDHash(c.id))
 }
 
 // EndSession deletes the receipt login a cookie names, as Quick exit does.
 // Only the session id in the cookie is needed, so even a cookie whose key
-// part was damaged ends its session. A cookie that names no session is not
-// an error.
+// part was damaged ends its session (token.ParseSession). A cookie that
+// names no session is not an error.
 func (s *Service) EndSession(ctx context.Context, cookie string) error {
-	b, err := base64.RawURLEncoding.DecodeString(cookie)
-	if err != nil || len(b) != 16+32 {
+	sess, err := token.ParseSession(cookie)
+	if err != nil {
 		return nil
 	}
-	return s.Store.DeleteSurvivorSession(ctx, sha(b[:16]))
+	sess.Destroy()
+	return s.Store.DeleteSurvivorSession(ctx, sess.IDHash())
 }
 
 // Message is one entry of the thread, opened.

@@ -9,7 +9,6 @@ package reporting
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -497,9 +496,4 @@ func Situation(r *store.Report) directory.Situation {
 func knownCounty(slug string) bool {
 	_, ok := directory.CountyBySlug(slug)
 	return ok
-}
-
-func sha(b []byte) []byte {
-	h := sha256.Sum256(b)
-	return h[:]
 }

@@ -1,18 +1,23 @@
-// Package token makes and checks the short tokens Salama's forms carry,
-// for the survivor pages and the console alike:
+// Package token makes and checks the tokens Salama's forms and logins
+// carry, for the survivor pages and the console alike:
 //
 //   - a form token proves that a form was one of ours and is fresh, where
 //     there is no session to bind it to (the report and tip forms, the
 //     receipt login, the console's login and enrolment): version ‖ issued
 //     time ‖ 16 random bytes ‖ MAC;
 //   - a CSRF token binds every form of a logged-in session to that
-//     session: MAC(session id).
+//     session: MAC(session id);
+//   - a session cookie (Session) names a login and carries the key that
+//     opens what the login unlocked: base64url(16-byte id ‖ 32-byte key).
 //
-// Both are MACs under the network secret (seal.NetworkSecret.MAC), with a
-// purpose per form, so a token of one form is never accepted by another,
-// and any instance of a deployment checks what another made. Nothing is
-// stored. The wire format is the survivor side's first one (version 1):
-// a report form open in a survivor's browser across an upgrade still sends.
+// Form and CSRF tokens are MACs under the network secret
+// (seal.NetworkSecret.MAC), with a purpose per form, so a token of one form
+// is never accepted by another, and any instance of a deployment checks
+// what another made. Nothing is stored for them. Their wire format is the
+// survivor side's first one (version 1): a report form open in a
+// survivor's browser across an upgrade still sends. The session cookie's
+// format is the one both sides used before it was shared here, so logins
+// open across an upgrade go on.
 package token
 
 import (
