@@ -172,12 +172,12 @@ func ussdReports(ctx context.Context, e *env, n int) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	cw := e.App.Casework
+	cw, st := e.App.Casework, e.App.Staff
 	var cookie string
 	for try := 0; ; try++ {
 		// A TOTP code is good once: another section may have used this
 		// step's.
-		cookie, err = cw.Login(ctx, acct.Username, acct.Password, totp.Code(acct.TOTP, time.Now()))
+		cookie, err = st.Login(ctx, acct.Username, acct.Password, totp.Code(acct.TOTP, time.Now()))
 		if err == nil || try == 2 {
 			break
 		}
@@ -190,7 +190,7 @@ func ussdReports(ctx context.Context, e *env, n int) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("caseworker login: %w", err)
 	}
-	p, err := cw.Session(ctx, cookie)
+	p, err := st.Session(ctx, cookie)
 	if err != nil {
 		return nil, err
 	}

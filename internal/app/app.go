@@ -31,6 +31,7 @@ import (
 	"github.com/salama-ke/salama/internal/retention"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/sms"
+	"github.com/salama-ke/salama/internal/staff"
 	"github.com/salama-ke/salama/internal/stats"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/version"
@@ -88,6 +89,7 @@ type Core struct {
 	// argon2id and decoding share one memory bound (SPEC §8).
 	Images   *evidence.Decoder
 	Audit    *audit.Log
+	Staff    *staff.Service // who is logged in at the console
 	Casework *casework.Service
 	Now      func() time.Time
 }
@@ -123,7 +125,8 @@ func OpenCore(ctx context.Context, o *Options) (*Core, error) {
 	}
 	c.Secret, c.Signing = k.Network, k.Signing
 	c.Audit = audit.New(st, c.Signing, o.Now)
-	c.Casework = casework.New(casework.Config{Store: st, KDF: c.KDF, KDFParams: o.KDFParams, Secret: c.Secret, Audit: c.Audit, Signing: c.Signing, Now: o.Now, Images: c.Images})
+	c.Staff = staff.New(staff.Config{Store: st, KDF: c.KDF, KDFParams: o.KDFParams, Secret: c.Secret, Audit: c.Audit, Now: o.Now})
+	c.Casework = casework.New(casework.Config{Store: st, KDF: c.KDF, Secret: c.Secret, Audit: c.Audit, Signing: c.Signing, Now: o.Now, Images: c.Images, Staff: c.Staff})
 	return c, nil
 }
 
@@ -231,8 +234,8 @@ func New(ctx context.Context, o Options) (*App, error) {
 		}})
 	// An edit of the directory or the routing rules in the console shows on
 	// the help pages and routes the next report at once.
-	core.Casework.OnDirectoryChange = a.Reporting.InvalidateDirectory
-	a.Network = network.New(core.Casework)
+	core.Staff.OnDirectoryChange = a.Reporting.InvalidateDirectory
+	a.Network = network.New(core.Staff)
 	a.Network.OnDirectoryChange = a.Reporting.InvalidateDirectory
 	// Alerts before the demo, which gives its organisations example alert
 	// addresses.
@@ -240,7 +243,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return fail(err)
 	}
 	if o.Demo {
-		if a.Demo, err = demo.Seed(ctx, demo.Deps{Store: st, KDF: core.KDF, Params: o.KDFParams, Casework: core.Casework, Reporting: a.Reporting,
+		if a.Demo, err = demo.Seed(ctx, demo.Deps{Store: st, KDF: core.KDF, Params: o.KDFParams, Staff: core.Staff, Reporting: a.Reporting,
 			AddAlertContact: func(ctx context.Context, orgID, channel, address string) error {
 				_, err := a.Alerts.AddContact(ctx, audit.ActorSystem, orgID, channel, address)
 				return err
@@ -305,7 +308,7 @@ func New(ctx context.Context, o Options) (*App, error) {
 		return fail(err)
 	}
 	if a.Console, err = console.New(console.Config{ExitURL: o.Web.ExitURL, TLS: o.Web.TLS, ClientAddr: a.Web.ClientAddr, StatsK: o.Web.StatsK,
-		Alerts: a.Alerts, Reporting: a.Reporting, Network: a.Network, Health: a.Health}, core.Casework, o.Logger); err != nil {
+		Alerts: a.Alerts, Reporting: a.Reporting, Network: a.Network, Health: a.Health, Staff: core.Staff}, core.Casework, o.Logger); err != nil {
 		return fail(err)
 	}
 	a.Web.Mount(a.Console.Register, console.CSS)

@@ -6,9 +6,9 @@ import (
 	"errors"
 	"time"
 
-	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/jobs"
 	"github.com/salama-ke/salama/internal/retention"
+	"github.com/salama-ke/salama/internal/staff"
 	"github.com/salama-ke/salama/internal/store"
 )
 
@@ -56,7 +56,7 @@ func (a *App) registerJobs(o Options) error {
 		}
 		return err
 	})
-	a.Jobs.Handle(casework.JobOrgRekey, a.rekey)
+	a.Jobs.Handle(staff.JobOrgRekey, a.rekey)
 	if a.Store.Engine() == store.SQLite {
 		a.Jobs.Every(JobCheckpoint, checkpointEvery, func(ctx context.Context, _ *jobs.Job) error {
 			// Reset the WAL so deleted content does not linger in it. Busy
@@ -86,11 +86,11 @@ func (a *App) expire(ctx context.Context, _ *jobs.Job) error {
 	}
 	n, err := a.Store.DeleteIdleSurvivorSessions(ctx, now.Add(-a.Reporting.SessionIdle))
 	step("survivor sessions", n, err)
-	n, err = a.Store.DeleteExpiredConsoleSessions(ctx, now.Add(-a.Casework.SessionIdle), now.Add(-a.Casework.SessionMax))
+	n, err = a.Store.DeleteExpiredConsoleSessions(ctx, now.Add(-a.Staff.SessionIdle), now.Add(-a.Staff.SessionMax))
 	step("console sessions", n, err)
 	n, err = a.Store.DeleteExpiredUSSDSessions(ctx, now)
 	step("ussd sessions", n, err)
-	n, err = a.Store.DeleteStaleLoginBackoff(ctx, now.Add(-casework.BackoffForgotten))
+	n, err = a.Store.DeleteStaleLoginBackoff(ctx, now.Add(-staff.BackoffForgotten))
 	step("login back-off", n, err)
 	step("form tokens", 0, a.Store.DeleteSubmitTokensBefore(ctx, now.Add(-a.Reporting.TokenLifetime)))
 	n, err = a.Store.DeleteFinishedJobs(ctx, now.Add(-keepDoneJobs), now.Add(-keepFailedJobs))
@@ -101,7 +101,7 @@ func (a *App) expire(ctx context.Context, _ *jobs.Job) error {
 }
 
 // rekey re-wraps an organisation's reports to its new key after a key
-// rotation (casework.RewrapOrgKeys). A kill in the middle loses nothing:
+// rotation (staff.RewrapOrgKeys). A kill in the middle loses nothing:
 // the job's lease runs out and it starts again where the reports stand.
 func (a *App) rekey(ctx context.Context, j *jobs.Job) error {
 	var p struct {
@@ -110,7 +110,7 @@ func (a *App) rekey(ctx context.Context, j *jobs.Job) error {
 	if err := json.Unmarshal(j.Payload, &p); err != nil || p.Org == "" {
 		return jobs.Permanent(errors.New("rekey: the payload names no organisation"))
 	}
-	n, done, err := a.Casework.RewrapOrgKeys(ctx, p.Org)
+	n, done, err := a.Staff.RewrapOrgKeys(ctx, p.Org)
 	if n > 0 || done {
 		a.log.Info("organisation key rotation", "org", p.Org, "rewrapped", n, "done", done)
 	}

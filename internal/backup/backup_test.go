@@ -104,7 +104,7 @@ func TestBackupRestore(t *testing.T) {
 					t.Fatal(err)
 				}
 				acct := src.Demo.Accounts[0]
-				if _, err := src.Casework.Login(ctx, acct.Username, acct.Password, totp.Code(acct.TOTP, c.Now())); err != nil {
+				if _, err := src.Staff.Login(ctx, acct.Username, acct.Password, totp.Code(acct.TOTP, c.Now())); err != nil {
 					t.Fatal(err)
 				}
 
@@ -185,7 +185,7 @@ func TestBackupRestore(t *testing.T) {
 					cs.Close()
 				}
 				for _, a := range src.Demo.Accounts {
-					if _, err := dst.Casework.Login(ctx, a.Username, a.Password, totp.Code(a.TOTP, c.Now())); err != nil {
+					if _, err := dst.Staff.Login(ctx, a.Username, a.Password, totp.Code(a.TOTP, c.Now())); err != nil {
 						t.Errorf("console login %s after restore: %v", a.Username, err)
 					}
 				}

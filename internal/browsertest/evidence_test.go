@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
 	et "github.com/salama-ke/salama/internal/evidence/evidencetest"
 	"github.com/salama-ke/salama/internal/reporting"
 )

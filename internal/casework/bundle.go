@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/salama-ke/salama/internal/report"
+	"github.com/salama-ke/salama/internal/staff"
 
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/directory"
@@ -103,7 +104,7 @@ type Bundle struct {
 // the export is on the audit log (report.exported with the manifest's hash)
 // before the bundle is returned. The survivor's contact details and the
 // organisation's private notes are not in it.
-func (s *Service) ExportBundle(ctx context.Context, p *Principal, reportID string) (*Bundle, error) {
+func (s *Service) ExportBundle(ctx context.Context, p *staff.Principal, reportID string) (*Bundle, error) {
 	if s.Signing == nil {
 		return nil, errors.New("casework: no signing key configured")
 	}

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/salama-ke/salama/internal/report"
+	"github.com/salama-ke/salama/internal/staff"
 
 	"github.com/salama-ke/salama/internal/problem"
 
@@ -62,7 +63,7 @@ const CountCap = 1000
 
 // Inbox lists the principal's organisation's reports in one status, most
 // urgent first, then oldest. It shows only clear fields and opens nothing.
-func (s *Service) Inbox(ctx context.Context, p *Principal, status, category, county, after string, limit int) (*InboxPage, error) {
+func (s *Service) Inbox(ctx context.Context, p *staff.Principal, status, category, county, after string, limit int) (*InboxPage, error) {
 	if !slices.Contains(Statuses, status) {
 		status = store.StatusNew
 	}
@@ -82,7 +83,7 @@ func (s *Service) Inbox(ctx context.Context, p *Principal, status, category, cou
 
 // report loads a report of the principal's organisation; any other is "not
 // found".
-func (s *Service) report(ctx context.Context, p *Principal, id string) (*store.Report, error) {
+func (s *Service) report(ctx context.Context, p *staff.Principal, id string) (*store.Report, error) {
 	r, err := s.Store.Report(ctx, id)
 	if errors.Is(err, store.ErrNotFound) || err == nil && (r.OrgID != p.OrgID || r.Destroyed()) {
 		return nil, ErrNotFound
@@ -91,22 +92,12 @@ func (s *Service) report(ctx context.Context, p *Principal, id string) (*store.R
 }
 
 // dataKey unwraps a report's data key with the organisation key.
-func (s *Service) dataKey(ctx context.Context, p *Principal, r *store.Report) (*seal.DataKey, error) {
+func (s *Service) dataKey(ctx context.Context, p *staff.Principal, r *store.Report) (*seal.DataKey, error) {
 	wrap, gen, err := s.Store.ReportWrap(ctx, r.ID, "org:"+p.OrgID)
 	if err != nil {
 		return nil, err
 	}
-	if p.orgKey == nil {
-		return nil, ErrNoSession
-	}
-	key := p.orgKey
-	if gen < p.keyGen {
-		// Not re-wrapped yet after a key rotation.
-		if key, err = s.olderKey(ctx, p, gen); err != nil {
-			return nil, err
-		}
-	}
-	return key.UnwrapDataKey(wrap)
+	return p.ReportKey(ctx, s.Store, wrap, gen)
 }
 
 // Case is a report opened for a caseworker.
@@ -153,7 +144,7 @@ type NoteEntry struct {
 }
 
 // Open decrypts a report for the principal, and audits the read.
-func (s *Service) Open(ctx context.Context, p *Principal, id string) (*Case, error) {
+func (s *Service) Open(ctx context.Context, p *staff.Principal, id string) (*Case, error) {
 	r, err := s.report(ctx, p, id)
 	if err != nil {
 		return nil, err
@@ -281,7 +272,7 @@ func (s *Service) Open(ctx context.Context, p *Principal, id string) (*Case, err
 // with the content type found in its bytes, for the console to play (a
 // voice note) or offer as a download (a PDF, a chat export): nothing is
 // made from it on the server.
-func (s *Service) Attachment(ctx context.Context, p *Principal, reportID, attID string) (contentType string, data []byte, err error) {
+func (s *Service) Attachment(ctx context.Context, p *staff.Principal, reportID, attID string) (contentType string, data []byte, err error) {
 	r, att, dk, err := s.revealAttachment(ctx, p, reportID, attID)
 	if err != nil {
 		return "", nil, err
@@ -303,7 +294,7 @@ func (s *Service) Attachment(ctx context.Context, p *Principal, reportID, attID 
 // a report without one (a referral's copy), read from the original now,
 // never stored. ErrNoPreview if the file is not a chat export or cannot be
 // read.
-func (s *Service) Conversation(ctx context.Context, p *Principal, reportID, attID string) (*evidence.Chat, error) {
+func (s *Service) Conversation(ctx context.Context, p *staff.Principal, reportID, attID string) (*evidence.Chat, error) {
 	r, att, dk, err := s.revealAttachment(ctx, p, reportID, attID)
 	if err != nil {
 		return nil, err
@@ -343,7 +334,7 @@ func (s *Service) Conversation(ctx context.Context, p *Principal, reportID, attI
 
 // revealAttachment finds a report's file for the principal and records the
 // reveal before anything of it is decrypted.
-func (s *Service) revealAttachment(ctx context.Context, p *Principal, reportID, attID string) (*store.Report, store.Attachment, *seal.DataKey, error) {
+func (s *Service) revealAttachment(ctx context.Context, p *staff.Principal, reportID, attID string) (*store.Report, store.Attachment, *seal.DataKey, error) {
 	r, err := s.report(ctx, p, reportID)
 	if err != nil {
 		return nil, store.Attachment{}, nil, err
@@ -368,7 +359,7 @@ func (s *Service) revealAttachment(ctx context.Context, p *Principal, reportID, 
 }
 
 // SetStatus moves a report along its workflow; closing needs a reason.
-func (s *Service) SetStatus(ctx context.Context, p *Principal, id, status, reason string) error {
+func (s *Service) SetStatus(ctx context.Context, p *staff.Principal, id, status, reason string) error {
 	r, err := s.report(ctx, p, id)
 	if err != nil {
 		return err
@@ -394,7 +385,7 @@ func (s *Service) SetStatus(ctx context.Context, p *Principal, id, status, reaso
 }
 
 // Assign gives a report to a member of the organisation, or to nobody ("").
-func (s *Service) Assign(ctx context.Context, p *Principal, id, userID string) error {
+func (s *Service) Assign(ctx context.Context, p *staff.Principal, id, userID string) error {
 	if _, err := s.report(ctx, p, id); err != nil {
 		return err
 	}
@@ -415,7 +406,7 @@ func (s *Service) Assign(ctx context.Context, p *Principal, id, userID string) e
 }
 
 // Classify records the GBVIMS incident type and context flags.
-func (s *Service) Classify(ctx context.Context, p *Principal, id, gbvType string, flags []string) error {
+func (s *Service) Classify(ctx context.Context, p *staff.Principal, id, gbvType string, flags []string) error {
 	if _, err := s.report(ctx, p, id); err != nil {
 		return err
 	}
@@ -455,7 +446,7 @@ func cleanText(text string) (string, error) {
 // sealText checks a note or message, opens the report's key and seals the
 // text as the field that name gives a new id (report.NoteField or
 // report.MessageField). The caller destroys the returned key.
-func (s *Service) sealText(ctx context.Context, p *Principal, id string, field func(string) string, text string) (r *store.Report, dk *seal.DataKey, tid string, sealed seal.Sealed, err error) {
+func (s *Service) sealText(ctx context.Context, p *staff.Principal, id string, field func(string) string, text string) (r *store.Report, dk *seal.DataKey, tid string, sealed seal.Sealed, err error) {
 	if text, err = cleanText(text); err != nil {
 		return nil, nil, "", nil, err
 	}
@@ -474,7 +465,7 @@ func (s *Service) sealText(ctx context.Context, p *Principal, id string, field f
 }
 
 // AddNote adds a private note, sealed under the report's key.
-func (s *Service) AddNote(ctx context.Context, p *Principal, id, text string) error {
+func (s *Service) AddNote(ctx context.Context, p *staff.Principal, id, text string) error {
 	r, dk, nid, sealed, err := s.sealText(ctx, p, id, report.NoteField, text)
 	if err != nil {
 		return err
@@ -491,7 +482,7 @@ func (s *Service) AddNote(ctx context.Context, p *Principal, id, text string) er
 // nudged: the nudge is queued in the transaction that stores the message
 // and sent by a background job, so the caseworker never waits on the SMS
 // provider and a nudge is never lost.
-func (s *Service) SendMessage(ctx context.Context, p *Principal, id, text string) error {
+func (s *Service) SendMessage(ctx context.Context, p *staff.Principal, id, text string) error {
 	r, dk, mid, sealed, err := s.sealText(ctx, p, id, report.MessageField, text)
 	if err != nil {
 		return err

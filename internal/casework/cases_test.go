@@ -16,6 +16,7 @@ import (
 	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/cli"
 	"github.com/salama-ke/salama/internal/reporting"
+	"github.com/salama-ke/salama/internal/staff"
 	"github.com/salama-ke/salama/internal/store"
 )
 
@@ -41,7 +42,7 @@ func newReport(e *caseworktest.Env) string {
 }
 
 func TestStatusWorkflow(t *testing.T) {
-	each(t, func(t *testing.T, e *caseworktest.Env) {
+	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
 		cw := e.App.Casework
 		p := e.Principal("demo-caseworker")
 		// How to bring a new report to each status.
@@ -114,19 +115,19 @@ func TestStatusWorkflow(t *testing.T) {
 }
 
 func TestAssignClassify(t *testing.T) {
-	each(t, func(t *testing.T, e *caseworktest.Env) {
+	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
 		cw := e.App.Casework
 		p := e.Principal("demo-caseworker")
 		admin := e.Principal("demo-admin")
 		id := newReport(e)
 		own, other := e.User("demo-admin").ID, e.User("demo-child-caseworker").ID
 
-		code, err := cw.AddMember(e.Ctx(), admin, casework.NewUser{Username: "leaving.member", Role: casework.RoleCaseworker})
+		code, err := e.App.Staff.AddMember(e.Ctx(), admin, staff.NewUser{Username: "leaving.member", Role: staff.RoleCaseworker})
 		if err != nil || code == "" {
 			t.Fatal(err)
 		}
 		leaving := e.User("leaving.member").ID
-		if err := cw.SetMemberDisabled(e.Ctx(), admin, leaving, true); err != nil {
+		if err := e.App.Staff.SetMemberDisabled(e.Ctx(), admin, leaving, true); err != nil {
 			t.Fatal(err)
 		}
 
@@ -203,7 +204,7 @@ func TestAssignClassify(t *testing.T) {
 }
 
 func TestNotesAndMessages(t *testing.T) {
-	each(t, func(t *testing.T, e *caseworktest.Env) {
+	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
 		cw := e.App.Casework
 		p := e.Principal("demo-caseworker")
 		id := newReport(e)
@@ -273,7 +274,7 @@ func TestNotesAndMessages(t *testing.T) {
 // Another organisation's report, and a withdrawn one, are "not found" to
 // every service call, and nothing is opened, changed or audited as read.
 func TestOtherOrganisationNotFound(t *testing.T) {
-	each(t, func(t *testing.T, e *caseworktest.Env) {
+	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
 		cw := e.App.Casework
 		child := e.Submit(caseworktest.Report(func(in *reporting.Input) {
 			in.About, in.AgeBand = "child", "13-15"
@@ -312,11 +313,11 @@ func TestOtherOrganisationNotFound(t *testing.T) {
 				"Classify":    cw.Classify(e.Ctx(), p, id, "rape", nil),
 				"AddNote":     cw.AddNote(e.Ctx(), p, id, "a note"),
 				"SendMessage": cw.SendMessage(e.Ctx(), p, id, "a message"),
-				"Disable":     cw.SetMemberDisabled(e.Ctx(), p, otherMember, true),
+				"Disable":     e.App.Staff.SetMemberDisabled(e.Ctx(), p, otherMember, true),
 			}
 			for call, err := range calls {
 				want := casework.ErrNotFound
-				if call == "Disable" && p.Role == casework.RoleCaseworker {
+				if call == "Disable" && p.Role == staff.RoleCaseworker {
 					want = casework.ErrForbidden
 				}
 				if !errors.Is(err, want) {
@@ -380,7 +381,7 @@ func TestOtherOrganisationNotFound(t *testing.T) {
 }
 
 func TestReadsAreAudited(t *testing.T) {
-	each(t, func(t *testing.T, e *caseworktest.Env) {
+	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
 		cw := e.App.Casework
 		p := e.Principal("demo-caseworker")
 		sub := e.Submit(caseworktest.Report(func(in *reporting.Input) {
@@ -422,7 +423,7 @@ func TestAuditVerifyAfterCasework(t *testing.T) {
 	for _, v := range []string{"SALAMA_SIGNING_KEY", "SALAMA_DATA", "SALAMA_DATABASE"} {
 		t.Setenv(v, "")
 	}
-	each(t, func(t *testing.T, e *caseworktest.Env) {
+	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
 		cw := e.App.Casework
 		p := e.Principal("demo-caseworker")
 		id := newReport(e)
@@ -440,7 +441,7 @@ func TestAuditVerifyAfterCasework(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		cw.Login(e.Ctx(), "demo-caseworker", "wrong", "000000")
+		e.App.Staff.Login(e.Ctx(), "demo-caseworker", "wrong", "000000")
 		if _, err := cw.Open(e.Ctx(), p, id); err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/salama-ke/salama/internal/report"
+	"github.com/salama-ke/salama/internal/staff"
 
 	"github.com/salama-ke/salama/internal/evidence"
 	"github.com/salama-ke/salama/internal/seal"
@@ -43,7 +44,7 @@ type IdentifierMatch struct {
 // names a username too) counts the key with the most reports: every report
 // that shares the link also shares the username derived from it, so that is
 // the union. c must come from Open by the same principal.
-func (s *Service) IdentifierMatches(ctx context.Context, p *Principal, c *Case) ([]IdentifierMatch, error) {
+func (s *Service) IdentifierMatches(ctx context.Context, p *staff.Principal, c *Case) ([]IdentifierMatch, error) {
 	out := make([]IdentifierMatch, len(c.Identifiers))
 	if c.Report.OrgID != p.OrgID || len(c.Identifiers) == 0 {
 		return out, nil
@@ -105,8 +106,8 @@ type OrgCount struct {
 // Clusters lists, for coordinators, the identifiers named by two or more
 // reports across the network: how many and where, so that a coordinator can
 // bring the organisations together. It opens nothing.
-func (s *Service) Clusters(ctx context.Context, p *Principal) ([]Cluster, error) {
-	if !p.Can(RoleCoordinator) {
+func (s *Service) Clusters(ctx context.Context, p *staff.Principal) ([]Cluster, error) {
+	if !p.Can(staff.RoleCoordinator) {
 		return nil, ErrForbidden
 	}
 	rows, err := s.Store.Clusters(ctx, 2)
@@ -176,7 +177,7 @@ func (s *Service) displayCopy(ctx context.Context, dk *seal.DataKey, reportID st
 // from which nothing can be made out. It is not recorded as a reveal (the
 // report's opening is already audited); Attachment, which shows the
 // screenshot itself, is.
-func (s *Service) AttachmentPreview(ctx context.Context, p *Principal, reportID, attID string) ([]byte, error) {
+func (s *Service) AttachmentPreview(ctx context.Context, p *staff.Principal, reportID, attID string) ([]byte, error) {
 	r, err := s.report(ctx, p, reportID)
 	if err != nil {
 		return nil, err

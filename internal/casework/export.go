@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/salama-ke/salama/internal/report"
+	"github.com/salama-ke/salama/internal/staff"
 
 	"github.com/salama-ke/salama/internal/problem"
 
@@ -22,57 +23,7 @@ import (
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
-	"github.com/salama-ke/salama/internal/totp"
 )
-
-// Reauthenticate confirms, before a sensitive action, that whoever holds a
-// console session is its user now: their password and a current code from
-// their authenticator. The code is spent as at login (a code, or any older
-// one, used once never works again, not even the one that opened the
-// session), and failures count towards the same back-off as failed logins.
-//
-// The password is asked as well as the code because the TOTP secret is
-// sealed under the key the password derives (SPEC §6): nothing a session
-// holds can check a code, by design. It also means that a session left open
-// on a shared computer does not export anything. why is the audit reason of
-// a failure, a code like "export".
-func (s *Service) Reauthenticate(ctx context.Context, p *Principal, password, code, why string) error {
-	u, err := s.Store.User(ctx, p.UserID)
-	if err != nil {
-		return err
-	}
-	now := s.Now().UTC()
-	key := s.backoffKey(u.Username)
-	if err := s.backoff(ctx, key, now); err != nil {
-		s.record(ctx, audit.UserActor(u.ID), u.OrgID, audit.LoginFailed, "", "reason="+why+"_locked")
-		return err
-	}
-	kek, err := s.checkPassword(ctx, u, key, password)
-	if err != nil {
-		return err
-	}
-	defer kek.Destroy()
-	secret, err := kek.OpenSecret(u.ID, "totp", u.TOTPSealed)
-	if err != nil {
-		return fmt.Errorf("casework: TOTP secret of %s: %w", u.ID, err)
-	}
-	step, ok := totp.Verify(totp.Secret(secret), code, now, u.TOTPLastStep)
-	reason := why + "_wrong_code"
-	if ok {
-		if ok, err = s.Store.UseTOTPStep(ctx, u.ID, step); err != nil {
-			return err
-		}
-		reason = why + "_replayed_code"
-	} else if _, valid := totp.Verify(totp.Secret(secret), code, now, 0); valid {
-		reason = why + "_replayed_code"
-	}
-	if !ok {
-		s.fail(ctx, u, key, reason)
-		return ErrBadLogin
-	}
-	_, err = s.Store.ClearLoginBackoff(ctx, key)
-	return err
-}
 
 // CaseExport is an export ready to send.
 type CaseExport struct {
@@ -97,15 +48,15 @@ const exportPage = 500
 // report.read entry for each report whose sealed content it carries and a
 // cases.exported entry with the file's size and SHA-256. No export leaves
 // without them.
-func (s *Service) ExportCases(ctx context.Context, p *Principal, password, code string, o caseexport.Options) (*CaseExport, error) {
-	if !p.Can(RoleOrgAdmin) {
+func (s *Service) ExportCases(ctx context.Context, p *staff.Principal, password, code string, o caseexport.Options) (*CaseExport, error) {
+	if !p.Can(staff.RoleOrgAdmin) {
 		return nil, ErrForbidden
 	}
 	o, err := o.Check()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", problem.Invalid(ErrInvalid, ProblemExportOptions, ""), err)
 	}
-	if err := s.Reauthenticate(ctx, p, password, code, "export"); err != nil {
+	if err := s.Staff.Reauthenticate(ctx, p, password, code, "export"); err != nil {
 		return nil, err
 	}
 	users, err := s.Store.Users(ctx, p.OrgID)
@@ -224,7 +175,7 @@ var ErrTooLarge = errors.New("casework: the export is too large; choose a shorte
 
 // openForExport opens the sealed fields an export asked for that the report
 // holds, into c, and returns the names of those it opened.
-func (s *Service) openForExport(ctx context.Context, p *Principal, r *store.Report, want []string, c *caseexport.Case) ([]string, error) {
+func (s *Service) openForExport(ctx context.Context, p *staff.Principal, r *store.Report, want []string, c *caseexport.Case) ([]string, error) {
 	fields, err := s.Store.ReportFields(ctx, r.ID)
 	if err != nil {
 		return nil, err

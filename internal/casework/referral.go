@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/salama-ke/salama/internal/report"
+	"github.com/salama-ke/salama/internal/staff"
 
 	"github.com/salama-ke/salama/internal/problem"
 
@@ -93,7 +94,7 @@ func childReport(r *store.Report) bool {
 }
 
 // Referrals returns the referral panel of a report the principal can open.
-func (s *Service) Referrals(ctx context.Context, p *Principal, reportID string) (*ReferralPanel, error) {
+func (s *Service) Referrals(ctx context.Context, p *staff.Principal, reportID string) (*ReferralPanel, error) {
 	r, err := s.report(ctx, p, reportID)
 	if err != nil {
 		return nil, err
@@ -178,7 +179,7 @@ func referralOptions(d referral.Directory, r *store.Report, fromOrg string) []Re
 // services offered, what the survivor agreed to when reporting) and the
 // report's clear metadata, without opening anything sealed: the console
 // shows it again after a problem without reading the report once more.
-func (s *Service) ReferralForm(ctx context.Context, p *Principal, reportID string) (*store.Report, *ReferralPanel, error) {
+func (s *Service) ReferralForm(ctx context.Context, p *staff.Principal, reportID string) (*store.Report, *ReferralPanel, error) {
 	r, err := s.report(ctx, p, reportID)
 	if err != nil {
 		return nil, nil, err
@@ -259,7 +260,7 @@ func (e *ReferralError) Unwrap() []error {
 // made at all is referral.Check's decision alone; a refusal is audited
 // (referral.refused) and returned in a *ReferralError with every other
 // problem of the form.
-func (s *Service) CreateReferral(ctx context.Context, p *Principal, reportID string, n NewReferral) error {
+func (s *Service) CreateReferral(ctx context.Context, p *staff.Principal, reportID string, n NewReferral) error {
 	r, err := s.report(ctx, p, reportID)
 	if err != nil {
 		return err
@@ -377,7 +378,7 @@ func (s *Service) CreateReferral(ctx context.Context, p *Principal, reportID str
 // text to seal, or nil to share the survivor's words (the narrative not
 // shared, no edited copy posted, or her words unchanged). A problem goes
 // into problems.
-func (s *Service) referralSummary(ctx context.Context, p *Principal, r *store.Report, fields []string, posted *string, problems map[string]string) (*string, error) {
+func (s *Service) referralSummary(ctx context.Context, p *staff.Principal, r *store.Report, fields []string, posted *string, problems map[string]string) (*string, error) {
 	if posted == nil || !slices.Contains(fields, referral.FieldNarrative) {
 		return nil, nil
 	}
@@ -421,7 +422,7 @@ func (s *Service) recordRefusal(ctx context.Context, actor, orgID, reportID, mod
 	return s.record(ctx, actor, orgID, audit.ReferralRefused, reportID, referral.RefusalDetail(mode, rf))
 }
 
-func (s *Service) copyFor(ctx context.Context, p *Principal, r *store.Report, ref *store.Referral, dec referral.Decision, to store.Organisation) (*store.NewReport, error) {
+func (s *Service) copyFor(ctx context.Context, p *staff.Principal, r *store.Report, ref *store.Referral, dec referral.Decision, to store.Organisation) (*store.NewReport, error) {
 	dk, err := s.dataKey(ctx, p, r)
 	if err != nil {
 		return nil, err
@@ -447,7 +448,7 @@ const (
 // declines (with a reason) or completes (with an outcome) it; the sending
 // organisation revokes it, or, for a service outside Salama, records what
 // the service said. Anything else is ErrBadTransition.
-func (s *Service) ReferralAction(ctx context.Context, p *Principal, refID, action, reason string) error {
+func (s *Service) ReferralAction(ctx context.Context, p *staff.Principal, refID, action, reason string) error {
 	ref, err := s.Store.Referral(ctx, refID)
 	if errors.Is(err, store.ErrNotFound) {
 		return ErrNotFound

@@ -10,10 +10,10 @@ import (
 
 	"github.com/salama-ke/salama/internal/app"
 	"github.com/salama-ke/salama/internal/audit"
-	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/demo"
 	"github.com/salama-ke/salama/internal/orgs"
 	"github.com/salama-ke/salama/internal/seal"
+	"github.com/salama-ke/salama/internal/staff"
 )
 
 func printDemo(w io.Writer, d *demo.Seeded, dataDir string) {
@@ -72,11 +72,11 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	orgID := f.String("org", "", "the organisation's id (salama org create prints it)")
 	username := f.String("username", "", "login name: 3 to 40 of a-z 0-9 . - _")
 	name := f.String("name", "", "the person's name as colleagues know it")
-	role := f.String("role", string(casework.RoleCaseworker), "caseworker, org_admin or coordinator")
+	role := f.String("role", string(staff.RoleCaseworker), "caseworker, org_admin or coordinator")
 	if err := f.Parse(args[1:]); err != nil {
 		return err
 	}
-	r, ok := casework.ParseRole(*role)
+	r, ok := staff.ParseRole(*role)
 	if !ok {
 		return fmt.Errorf("--role must be caseworker, org_admin or coordinator")
 	}
@@ -86,7 +86,7 @@ func userCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer core.Close()
-	enrol, err := core.Casework.CreateUser(ctx, audit.ActorCLI, *orgID, key, casework.NewUser{Username: *username, DisplayName: *name, Role: r})
+	enrol, err := core.Staff.CreateUser(ctx, audit.ActorCLI, *orgID, key, staff.NewUser{Username: *username, DisplayName: *name, Role: r})
 	if err != nil {
 		return err
 	}
@@ -173,12 +173,12 @@ func rotateKeyCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer core.Close()
-	gen, members, err := core.Casework.RotateOrgKey(ctx, *orgID, key)
+	gen, members, err := core.Staff.RotateOrgKey(ctx, *orgID, key)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "Organisation %s has a new key pair (generation %d), wrapped for %d active member(s) and the\nrecovery code. No other copy of the old key is left; every console session of the\norganisation has ended. Re-wrapping its reports to the new key…\n", *orgID, gen, members)
-	n, done, err := core.Casework.RewrapOrgKeys(ctx, *orgID)
+	n, done, err := core.Staff.RewrapOrgKeys(ctx, *orgID)
 	if err != nil {
 		return fmt.Errorf("re-wrapping stopped after %d report key(s): %w (the server's job goes on with it)", n, err)
 	}

@@ -10,8 +10,8 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/keys"
+	"github.com/salama-ke/salama/internal/staff"
 	"github.com/salama-ke/salama/internal/store"
 )
 
@@ -90,7 +90,7 @@ func keysCmd(args []string, stdout, stderr io.Writer) error {
 	defer st.Close()
 	o := keys.RotateOptions{Options: keys.Options{DataDir: *c.data, NetworkEnv: c.secrets.NetworkSecret,
 		SigningEnv: c.secrets.SigningKey}, Out: *out, Lost: *lost, PreviousKey: *previous,
-		PendingJobs: []string{casework.JobOrgRekey}}
+		PendingJobs: []string{staff.JobOrgRekey}}
 	if *network {
 		res, err := keys.RotateNetworkSecret(ctx, st, o)
 		if err != nil {

@@ -15,9 +15,9 @@ import (
 
 	"github.com/salama-ke/salama/internal/app"
 	"github.com/salama-ke/salama/internal/audit"
-	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/seal"
+	"github.com/salama-ke/salama/internal/staff"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
 )
@@ -503,7 +503,7 @@ func TestRotateWaitsForTheOrgRekeyJob(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.EnqueueJob(t.Context(), store.NewJob{Kind: casework.JobOrgRekey, Payload: []byte(`{"org":"x"}`), RunAt: time.Now()}, time.Now()); err != nil {
+	if _, err := st.EnqueueJob(t.Context(), store.NewJob{Kind: staff.JobOrgRekey, Payload: []byte(`{"org":"x"}`), RunAt: time.Now()}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	st.Close()

@@ -12,6 +12,7 @@ import (
 	"github.com/salama-ke/salama/internal/app"
 	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/seal"
+	"github.com/salama-ke/salama/internal/staff"
 	"github.com/salama-ke/salama/internal/store/storetest"
 	"github.com/salama-ke/salama/internal/totp"
 )
@@ -50,12 +51,12 @@ func TestOrgRotateKey(t *testing.T) {
 				acc = x
 			}
 		}
-		login := func(a *app.App, step int) (*casework.Principal, error) {
-			cookie, err := a.Casework.Login(ctx, acc.Username, acc.Password, totp.Code(acc.TOTP, time.Now().Add(time.Duration(step)*totp.Period)))
+		login := func(a *app.App, step int) (*staff.Principal, error) {
+			cookie, err := a.Staff.Login(ctx, acc.Username, acc.Password, totp.Code(acc.TOTP, time.Now().Add(time.Duration(step)*totp.Period)))
 			if err != nil {
 				return nil, err
 			}
-			return a.Casework.Session(ctx, cookie)
+			return a.Staff.Session(ctx, cookie)
 		}
 		p, err := login(a, 0)
 		if err != nil {
@@ -80,7 +81,7 @@ func TestOrgRotateKey(t *testing.T) {
 
 		a = open()
 		defer a.Close()
-		if _, err := a.Casework.Session(ctx, "x"); !errors.Is(err, casework.ErrNoSession) {
+		if _, err := a.Staff.Session(ctx, "x"); !errors.Is(err, casework.ErrNoSession) {
 			t.Fatal(err)
 		}
 		p, err = login(a, 1)

@@ -13,11 +13,11 @@ import (
 	"testing"
 
 	"github.com/salama-ke/salama/internal/audit"
-	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/console"
 	"github.com/salama-ke/salama/internal/orgs"
 	"github.com/salama-ke/salama/internal/reporting"
+	"github.com/salama-ke/salama/internal/staff"
 )
 
 // target is what a walk points the routes' parameters at.
@@ -107,7 +107,7 @@ func isPNG(b []byte) bool {
 // walker is one user of the walk.
 type walker struct {
 	name string
-	role casework.Role
+	role staff.Role
 	org  orgs.Created
 }
 
@@ -120,13 +120,13 @@ type walker struct {
 func TestAccessWalk(t *testing.T) {
 	each(t, func(t *testing.T, s *site) {
 		intake, child := s.IntakeOrg(), s.ChildOrg()
-		s.AddEnrolledUser(child, "child-admin", casework.RoleOrgAdmin)
+		s.AddEnrolledUser(child, "child-admin", staff.RoleOrgAdmin)
 		walkers := []walker{
-			{"demo-caseworker", casework.RoleCaseworker, intake},
-			{"demo-admin", casework.RoleOrgAdmin, intake},
-			{"demo-coordinator", casework.RoleCoordinator, intake},
-			{"demo-child-caseworker", casework.RoleCaseworker, child},
-			{"child-admin", casework.RoleOrgAdmin, child},
+			{"demo-caseworker", staff.RoleCaseworker, intake},
+			{"demo-admin", staff.RoleOrgAdmin, intake},
+			{"demo-coordinator", staff.RoleCoordinator, intake},
+			{"demo-child-caseworker", staff.RoleCaseworker, child},
+			{"child-admin", staff.RoleOrgAdmin, child},
 		}
 		secrets := map[string]struct {
 			tg     target
@@ -271,7 +271,7 @@ func TestAccessWalk(t *testing.T) {
 				in.Files = []reporting.Upload{{ContentType: "image/png", Data: png(t)}}
 			}))
 			atts, _ := s.App.Store.Attachments(s.Ctx(), sub.Report.ID)
-			mate := s.AddEnrolledUser(w.org, fmt.Sprintf("mate-%d", i), casework.RoleCaseworker)
+			mate := s.AddEnrolledUser(w.org, fmt.Sprintf("mate-%d", i), staff.RoleCaseworker)
 			ct, err := s.App.Alerts.AddContact(s.Ctx(), audit.ActorSystem, w.org.Org.ID, "sms", fmt.Sprintf("0711 000 %03d", i))
 			if err != nil {
 				t.Fatal(err)
@@ -357,8 +357,8 @@ func walkForm(csrf, username, self string) url.Values {
 	return f
 }
 
-// can mirrors casework.Principal.Can, independently.
-func can(have, need casework.Role) bool {
-	rank := map[casework.Role]int{casework.RoleCaseworker: 1, casework.RoleOrgAdmin: 2, casework.RoleCoordinator: 3}
+// can mirrors staff.Principal.Can, independently.
+func can(have, need staff.Role) bool {
+	rank := map[staff.Role]int{staff.RoleCaseworker: 1, staff.RoleOrgAdmin: 2, staff.RoleCoordinator: 3}
 	return rank[have] >= rank[need]
 }

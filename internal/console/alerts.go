@@ -5,8 +5,8 @@ import (
 	"net/http"
 
 	"github.com/salama-ke/salama/internal/audit"
-	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/notify"
+	"github.com/salama-ke/salama/internal/staff"
 	"github.com/salama-ke/salama/internal/store"
 )
 
@@ -25,11 +25,11 @@ type alertsView struct {
 
 var alertsDone = map[string]string{"added": "Alert contact added.", "removed": "Alert contact removed."}
 
-func (c *Console) alerts(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) alerts(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	c.renderAlerts(w, r, p, http.StatusOK, alertsView{}, alertsDone[r.URL.Query().Get("done")], "")
 }
 
-func (c *Console) renderAlerts(w http.ResponseWriter, r *http.Request, p *casework.Principal, status int, v alertsView, flash, problem string) {
+func (c *Console) renderAlerts(w http.ResponseWriter, r *http.Request, p *staff.Principal, status int, v alertsView, flash, problem string) {
 	cs, err := c.cfg.Alerts.Contacts(r.Context(), p.OrgID)
 	if err != nil {
 		c.log.Error("alert contacts failed", "err", err)
@@ -45,7 +45,7 @@ func (c *Console) renderAlerts(w http.ResponseWriter, r *http.Request, p *casewo
 	c.render(w, status, "alerts", &view{Title: "Alerts", P: p, Flash: flash, Problem: problem, Data: v})
 }
 
-func (c *Console) addAlertContact(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) addAlertContact(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	channel, address := r.PostForm.Get("channel"), r.PostForm.Get("address")
 	_, err := c.cfg.Alerts.AddContact(r.Context(), audit.UserActor(p.UserID), p.OrgID, channel, address)
 	v := alertsView{Channel: channel, Address: address}
@@ -70,7 +70,7 @@ func (c *Console) addAlertContact(w http.ResponseWriter, r *http.Request, p *cas
 	}
 }
 
-func (c *Console) removeAlertContact(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) removeAlertContact(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	switch err := c.cfg.Alerts.RemoveContact(r.Context(), audit.UserActor(p.UserID), p.OrgID, r.PathValue("contact")); {
 	case err == nil:
 		http.Redirect(w, r, "/console/alerts?done=removed", http.StatusSeeOther)

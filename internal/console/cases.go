@@ -12,6 +12,7 @@ import (
 	"github.com/salama-ke/salama/internal/evidence"
 	"github.com/salama-ke/salama/internal/referral"
 	"github.com/salama-ke/salama/internal/reporting"
+	"github.com/salama-ke/salama/internal/staff"
 	"github.com/salama-ke/salama/internal/store"
 )
 
@@ -33,7 +34,7 @@ type inboxView struct {
 	NextHref         string
 }
 
-func (c *Console) inbox(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) inbox(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	q := r.URL.Query()
 	status, category, county := q.Get("status"), q.Get("category"), q.Get("county")
 	if !slices.Contains(casework.Statuses, status) {
@@ -106,11 +107,11 @@ var doneText = map[string]string{
 	"referral": "Referral saved. The survivor sees every step of it on their check page.",
 }
 
-func (c *Console) showCase(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) showCase(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	c.renderCase(w, r, p, http.StatusOK, doneText[r.URL.Query().Get("done")], "")
 }
 
-func (c *Console) renderCase(w http.ResponseWriter, r *http.Request, p *casework.Principal, status int, flash, problem string) {
+func (c *Console) renderCase(w http.ResponseWriter, r *http.Request, p *staff.Principal, status int, flash, problem string) {
 	cs, err := c.cw.Open(r.Context(), p, r.PathValue("id"))
 	if errors.Is(err, casework.ErrNotFound) {
 		c.fail(w, r, p, http.StatusNotFound, "This report does not exist or is not your organisation's.")
@@ -171,7 +172,7 @@ func (c *Console) renderCase(w http.ResponseWriter, r *http.Request, p *casework
 // is only ever a download, never opened in the console's origin. No
 // response lets the browser guess a type (nosniff), and the sandbox keeps
 // anything a file holds from running as the console.
-func (c *Console) attachment(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) attachment(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	ct, data, err := c.cw.Attachment(r.Context(), p, r.PathValue("id"), r.PathValue("att"))
 	if errors.Is(err, casework.ErrNotFound) {
 		c.fail(w, r, p, http.StatusNotFound, "This file does not exist.")
@@ -210,7 +211,7 @@ func (c *Console) attachment(w http.ResponseWriter, r *http.Request, p *casework
 
 // act runs a change on the report and shows the report again with the
 // outcome; a problem keeps what was typed.
-func (c *Console) act(w http.ResponseWriter, r *http.Request, p *casework.Principal, flash string, err error) {
+func (c *Console) act(w http.ResponseWriter, r *http.Request, p *staff.Principal, flash string, err error) {
 	switch {
 	case err == nil:
 		http.Redirect(w, r, "/console/reports/"+url.PathEscape(r.PathValue("id"))+"?done="+url.QueryEscape(flash), http.StatusSeeOther)
@@ -226,22 +227,22 @@ func (c *Console) act(w http.ResponseWriter, r *http.Request, p *casework.Princi
 	}
 }
 
-func (c *Console) setStatus(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) setStatus(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	c.act(w, r, p, "status", c.cw.SetStatus(r.Context(), p, r.PathValue("id"), r.PostForm.Get("status"), r.PostForm.Get("reason")))
 }
 
-func (c *Console) assign(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) assign(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	c.act(w, r, p, "assigned", c.cw.Assign(r.Context(), p, r.PathValue("id"), r.PostForm.Get("user")))
 }
 
-func (c *Console) classify(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) classify(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	c.act(w, r, p, "classified", c.cw.Classify(r.Context(), p, r.PathValue("id"), r.PostForm.Get("gbv_type"), r.PostForm["flag"]))
 }
 
-func (c *Console) addNote(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) addNote(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	c.act(w, r, p, "note", c.cw.AddNote(r.Context(), p, r.PathValue("id"), r.PostForm.Get("text")))
 }
 
-func (c *Console) sendMessage(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) sendMessage(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	c.act(w, r, p, "message", c.cw.SendMessage(r.Context(), p, r.PathValue("id"), r.PostForm.Get("text")))
 }

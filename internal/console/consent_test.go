@@ -15,6 +15,7 @@ import (
 	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/reporting"
+	"github.com/salama-ke/salama/internal/staff"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
 )
@@ -179,7 +180,7 @@ func newMatrix(t *testing.T, s *site) *matrix {
 	}
 	orgWorker := map[string]string{}
 	for _, a := range s.App.Demo.Accounts {
-		if a.Role == casework.RoleCaseworker {
+		if a.Role == staff.RoleCaseworker {
 			orgWorker[s.User(a.Username).OrgID] = a.Username
 		}
 	}

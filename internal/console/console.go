@@ -22,6 +22,7 @@ import (
 
 	"github.com/salama-ke/salama/internal/network"
 	"github.com/salama-ke/salama/internal/report"
+	"github.com/salama-ke/salama/internal/staff"
 
 	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/health"
@@ -47,7 +48,7 @@ type Config struct {
 	ExitURL string
 	TLS     bool
 	// LoginRule limits login attempts per address; per-account lockout is
-	// in casework.
+	// in staff.
 	LoginRule ratelimit.Rule
 	// ClientAddr returns the rate-limit address of a request (the web
 	// server's, which knows the trusted proxies).
@@ -65,12 +66,16 @@ type Config struct {
 	Network *network.Service
 	// Health gathers the health page's report (health.go).
 	Health *health.Checker
+	// Staff logs caseworkers in and keeps an organisation's members
+	// (auth.go, members.go); casework, given to New, does the rest.
+	Staff *staff.Service
 }
 
 // Console is the caseworkers' site.
 type Console struct {
 	cfg    Config
 	cw     *casework.Service
+	staff  *staff.Service
 	log    *slog.Logger
 	pages  map[string]*template.Template
 	logins *ratelimit.Limiter
@@ -88,9 +93,12 @@ func New(cfg Config, cw *casework.Service, log *slog.Logger) (*Console, error) {
 			return a
 		}
 	}
-	c := &Console{cfg: cfg, cw: cw, log: log, pages: map[string]*template.Template{}, logins: ratelimit.New(cfg.LoginRule)}
+	c := &Console{cfg: cfg, cw: cw, staff: cfg.Staff, log: log, pages: map[string]*template.Template{}, logins: ratelimit.New(cfg.LoginRule)}
 	if cfg.Alerts == nil {
 		return nil, errors.New("console: no alert service")
+	}
+	if cfg.Staff == nil {
+		return nil, errors.New("console: no staff service")
 	}
 	if cfg.Health == nil {
 		return nil, errors.New("console: no health checker")
@@ -119,17 +127,17 @@ func New(cfg Config, cw *casework.Service, log *slog.Logger) (*Console, error) {
 }
 
 // handler is a console handler; p is nil on public routes.
-type handler func(w http.ResponseWriter, r *http.Request, p *casework.Principal)
+type handler func(w http.ResponseWriter, r *http.Request, p *staff.Principal)
 
 // Route is one console route and the least role it needs ("" for public).
 type Route struct {
 	Method, Pattern string
-	Role            casework.Role
+	Role            staff.Role
 	h               handler
 }
 
 func (c *Console) routes() []Route {
-	pub, cw, admin := casework.Role(""), casework.RoleCaseworker, casework.RoleOrgAdmin
+	pub, cw, admin := staff.Role(""), staff.RoleCaseworker, staff.RoleOrgAdmin
 	return []Route{
 		{"GET", "/console/login", pub, c.loginForm},
 		{"POST", "/console/login", pub, c.login},
@@ -171,15 +179,15 @@ func (c *Console) routes() []Route {
 		{"GET", "/console/directory/services/{id}", admin, c.directoryEdit},
 		{"POST", "/console/directory/services/{id}", admin, c.directoryUpdate},
 		{"POST", "/console/directory/services/{id}/delete", admin, c.directoryDelete},
-		{"GET", "/console/network/clusters", casework.RoleCoordinator, c.clusters},
-		{"GET", "/console/network/stats", casework.RoleCoordinator, c.networkStats},
-		{"GET", "/console/routing", casework.RoleCoordinator, c.routing},
-		{"POST", "/console/routing", casework.RoleCoordinator, c.routingAdd},
-		{"GET", "/console/routing/{id}", casework.RoleCoordinator, c.routingEdit},
-		{"POST", "/console/routing/{id}", casework.RoleCoordinator, c.routingUpdate},
-		{"POST", "/console/routing/{id}/delete", casework.RoleCoordinator, c.routingDelete},
-		{"POST", "/console/routing/{id}/up", casework.RoleCoordinator, c.routingUp},
-		{"POST", "/console/routing/{id}/down", casework.RoleCoordinator, c.routingDown},
+		{"GET", "/console/network/clusters", staff.RoleCoordinator, c.clusters},
+		{"GET", "/console/network/stats", staff.RoleCoordinator, c.networkStats},
+		{"GET", "/console/routing", staff.RoleCoordinator, c.routing},
+		{"POST", "/console/routing", staff.RoleCoordinator, c.routingAdd},
+		{"GET", "/console/routing/{id}", staff.RoleCoordinator, c.routingEdit},
+		{"POST", "/console/routing/{id}", staff.RoleCoordinator, c.routingUpdate},
+		{"POST", "/console/routing/{id}/delete", staff.RoleCoordinator, c.routingDelete},
+		{"POST", "/console/routing/{id}/up", staff.RoleCoordinator, c.routingUp},
+		{"POST", "/console/routing/{id}/down", staff.RoleCoordinator, c.routingDown},
 	}
 }
 
@@ -209,7 +217,7 @@ func (c *Console) wrap(rt Route) http.HandlerFunc {
 				// Audited like a failed login, and within the same
 				// per-address budget, so that nobody can fill the log.
 				if ok, _ := c.logins.Allow(c.cfg.ClientAddr(r)); ok {
-					c.cw.Refused(r.Context(), nil, "form_token")
+					c.staff.Refused(r.Context(), nil, "form_token")
 				}
 				c.fail(w, r, nil, http.StatusForbidden, "This form expired. Please open the page again.")
 				return
@@ -230,8 +238,8 @@ func (c *Console) wrap(rt Route) http.HandlerFunc {
 			c.fail(w, r, p, http.StatusNotFound, "This page does not exist.")
 			return
 		}
-		if rt.Method == "POST" && !c.cw.VerifyCSRF(p, r.PostForm.Get("csrf")) {
-			c.cw.Refused(r.Context(), p, "csrf")
+		if rt.Method == "POST" && !c.staff.VerifyCSRF(p, r.PostForm.Get("csrf")) {
+			c.staff.Refused(r.Context(), p, "csrf")
 			c.fail(w, r, p, http.StatusForbidden, "This form could not be checked. Please open the page again.")
 			return
 		}
@@ -243,10 +251,10 @@ func (c *Console) wrap(rt Route) http.HandlerFunc {
 	}
 }
 
-func (c *Console) principal(w http.ResponseWriter, r *http.Request) *casework.Principal {
+func (c *Console) principal(w http.ResponseWriter, r *http.Request) *staff.Principal {
 	ck, err := r.Cookie(cookieName)
 	if err == nil {
-		p, err := c.cw.Session(r.Context(), ck.Value)
+		p, err := c.staff.Session(r.Context(), ck.Value)
 		if err == nil {
 			return p
 		}
@@ -277,14 +285,14 @@ func (c *Console) clearCookie(w http.ResponseWriter) {
 
 // A form token protects the forms shown before login (login, enrolment)
 // against cross-site posting (internal/token), valid two hours.
-func (c *Console) formToken() string { return c.cw.FormToken() }
+func (c *Console) formToken() string { return c.staff.FormToken() }
 
-func (c *Console) checkFormToken(tok string) bool { return c.cw.CheckFormToken(tok) }
+func (c *Console) checkFormToken(tok string) bool { return c.staff.CheckFormToken(tok) }
 
 // view is what every console template gets.
 type view struct {
 	Title     string
-	P         *casework.Principal
+	P         *staff.Principal
 	CSRF      string
 	FormToken string
 	ExitURL   string
@@ -297,7 +305,7 @@ type view struct {
 func (c *Console) render(w http.ResponseWriter, status int, name string, v *view) {
 	v.ExitURL, v.CSS = c.cfg.ExitURL, template.CSS(CSS)
 	if v.P != nil {
-		v.CSRF = c.cw.CSRF(v.P)
+		v.CSRF = c.staff.CSRF(v.P)
 	} else {
 		v.FormToken = c.formToken()
 	}
@@ -312,7 +320,7 @@ func (c *Console) render(w http.ResponseWriter, status int, name string, v *view
 	w.Write(buf.Bytes())
 }
 
-func (c *Console) fail(w http.ResponseWriter, r *http.Request, p *casework.Principal, status int, text string) {
+func (c *Console) fail(w http.ResponseWriter, r *http.Request, p *staff.Principal, status int, text string) {
 	c.render(w, status, "message", &view{Title: "Salama console", P: p, Problem: text})
 }
 

@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"github.com/salama-ke/salama/internal/network"
+	"github.com/salama-ke/salama/internal/staff"
 
 	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/directory"
@@ -83,13 +84,13 @@ var doneWords = map[string]string{
 	"removed": "The service was removed from the directory.",
 }
 
-func (c *Console) directoryList(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) directoryList(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	ds, err := c.cfg.Network.Directory(r.Context(), p)
 	if err != nil {
 		c.unexpected(w, r, p, "directory failed", err)
 		return
 	}
-	v := directoryView{Coordinator: p.Role == casework.RoleCoordinator}
+	v := directoryView{Coordinator: p.Role == staff.RoleCoordinator}
 	for _, d := range ds {
 		row := orgRows{Org: d.Org}
 		for _, s := range d.Services {
@@ -154,13 +155,13 @@ type serviceFormView struct {
 	Problems    map[string]string // form field → what is wrong
 }
 
-func (c *Console) serviceForm(w http.ResponseWriter, r *http.Request, p *casework.Principal, status int, isNew bool, svc directory.Service, problem error) {
+func (c *Console) serviceForm(w http.ResponseWriter, r *http.Request, p *staff.Principal, status int, isNew bool, svc directory.Service, problem error) {
 	orgs, err := c.cfg.Network.DirectoryOrgs(r.Context(), p)
 	if err != nil {
 		c.unexpected(w, r, p, "directory organisations failed", err)
 		return
 	}
-	v := serviceFormView{New: isNew, Svc: svc, Coordinator: p.Role == casework.RoleCoordinator, Problems: map[string]string{}}
+	v := serviceFormView{New: isNew, Svc: svc, Coordinator: p.Role == staff.RoleCoordinator, Problems: map[string]string{}}
 	for _, o := range orgs {
 		v.Orgs = append(v.Orgs, option{Value: o.ID, Label: o.Name, On: o.ID == svc.OrgID})
 	}
@@ -219,9 +220,9 @@ var listItem = regexp.MustCompile(`\[\d+\]$`)
 // "counties[2]" is the counties checkboxes.
 func formField(field string) string { return listItem.ReplaceAllString(field, "") }
 
-func (c *Console) directoryNew(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) directoryNew(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	svc := directory.Service{OrgID: r.URL.Query().Get("org"), Ages: directory.AgesAll, Languages: []string{"en", "sw"}, Free: true}
-	if svc.OrgID == "" || p.Role != casework.RoleCoordinator {
+	if svc.OrgID == "" || p.Role != staff.RoleCoordinator {
 		svc.OrgID = p.OrgID
 	}
 	c.serviceForm(w, r, p, http.StatusOK, true, svc, nil)
@@ -231,13 +232,13 @@ func formService(r *http.Request) directory.Service {
 	return network.ServiceFromForm(r.PostForm.Get, func(name string) []string { return r.PostForm[name] })
 }
 
-func (c *Console) directoryCreate(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) directoryCreate(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	svc := formService(r)
 	_, err := c.cfg.Network.AddService(r.Context(), p, svc)
 	c.afterServiceEdit(w, r, p, true, svc, err, "added")
 }
 
-func (c *Console) directoryEdit(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) directoryEdit(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	svc, err := c.cfg.Network.DirectoryService(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		c.serviceError(w, r, p, err)
@@ -246,14 +247,14 @@ func (c *Console) directoryEdit(w http.ResponseWriter, r *http.Request, p *casew
 	c.serviceForm(w, r, p, http.StatusOK, false, *svc, nil)
 }
 
-func (c *Console) directoryUpdate(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) directoryUpdate(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	svc := formService(r)
 	svc.ID = r.PathValue("id")
 	err := c.cfg.Network.UpdateService(r.Context(), p, svc.ID, svc)
 	c.afterServiceEdit(w, r, p, false, svc, err, "saved")
 }
 
-func (c *Console) directoryDelete(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) directoryDelete(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	if err := c.cfg.Network.DeleteService(r.Context(), p, r.PathValue("id")); err != nil {
 		c.serviceError(w, r, p, err)
 		return
@@ -261,7 +262,7 @@ func (c *Console) directoryDelete(w http.ResponseWriter, r *http.Request, p *cas
 	http.Redirect(w, r, "/console/directory?done=removed", http.StatusSeeOther)
 }
 
-func (c *Console) afterServiceEdit(w http.ResponseWriter, r *http.Request, p *casework.Principal, isNew bool, svc directory.Service, err error, done string) {
+func (c *Console) afterServiceEdit(w http.ResponseWriter, r *http.Request, p *staff.Principal, isNew bool, svc directory.Service, err error, done string) {
 	var fe *directory.FieldError
 	switch {
 	case err == nil:
@@ -276,7 +277,7 @@ func (c *Console) afterServiceEdit(w http.ResponseWriter, r *http.Request, p *ca
 	}
 }
 
-func (c *Console) serviceError(w http.ResponseWriter, r *http.Request, p *casework.Principal, err error) {
+func (c *Console) serviceError(w http.ResponseWriter, r *http.Request, p *staff.Principal, err error) {
 	switch {
 	case errors.Is(err, casework.ErrNotFound), errors.Is(err, casework.ErrForbidden):
 		c.fail(w, r, p, http.StatusNotFound, "This page does not exist.")
@@ -285,7 +286,7 @@ func (c *Console) serviceError(w http.ResponseWriter, r *http.Request, p *casewo
 	}
 }
 
-func (c *Console) directoryExport(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) directoryExport(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	b, err := c.cfg.Network.ExportDirectory(r.Context(), p)
 	if err != nil {
 		c.unexpected(w, r, p, "directory export failed", err)
@@ -296,7 +297,7 @@ func (c *Console) directoryExport(w http.ResponseWriter, r *http.Request, p *cas
 	w.Write(b)
 }
 
-func (c *Console) unexpected(w http.ResponseWriter, r *http.Request, p *casework.Principal, what string, err error) {
+func (c *Console) unexpected(w http.ResponseWriter, r *http.Request, p *staff.Principal, what string, err error) {
 	c.log.Error(what, "err", err)
 	c.fail(w, r, p, http.StatusServiceUnavailable, "Something went wrong. Please try again in a minute.")
 }
@@ -339,11 +340,11 @@ type rulesView struct {
 
 var ruleAgeWords = map[string]string{store.RuleChild: "Children (under 18)", store.RuleAdult: "Adults (18 and over)"}
 
-func (c *Console) routing(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) routing(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	c.renderRouting(w, r, p, http.StatusOK, nil, store.RoutingRule{}, nil)
 }
 
-func (c *Console) routingEdit(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) routingEdit(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	rule, err := c.cfg.Network.RoutingRule(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		c.serviceError(w, r, p, err)
@@ -352,7 +353,7 @@ func (c *Console) routingEdit(w http.ResponseWriter, r *http.Request, p *casewor
 	c.renderRouting(w, r, p, http.StatusOK, rule, *rule, nil)
 }
 
-func (c *Console) renderRouting(w http.ResponseWriter, r *http.Request, p *casework.Principal, status int, edit *store.RoutingRule, form store.RoutingRule, problem error) {
+func (c *Console) renderRouting(w http.ResponseWriter, r *http.Request, p *staff.Principal, status int, edit *store.RoutingRule, form store.RoutingRule, problem error) {
 	rt, err := c.cfg.Network.Routing(r.Context(), p)
 	if err != nil {
 		c.serviceError(w, r, p, err)
@@ -485,13 +486,13 @@ func ruleFromForm(f url.Values) store.RoutingRule {
 		Need: f.Get("need"), OrgID: f.Get("org_id")}
 }
 
-func (c *Console) routingAdd(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) routingAdd(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	rule := ruleFromForm(r.PostForm)
 	_, err := c.cfg.Network.AddRoutingRule(r.Context(), p, rule)
 	c.afterRuleEdit(w, r, p, nil, rule, err, "added")
 }
 
-func (c *Console) routingUpdate(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) routingUpdate(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	old, err := c.cfg.Network.RoutingRule(r.Context(), p, r.PathValue("id"))
 	if err != nil {
 		c.serviceError(w, r, p, err)
@@ -503,7 +504,7 @@ func (c *Console) routingUpdate(w http.ResponseWriter, r *http.Request, p *casew
 	c.afterRuleEdit(w, r, p, old, rule, err, "saved")
 }
 
-func (c *Console) afterRuleEdit(w http.ResponseWriter, r *http.Request, p *casework.Principal, edit *store.RoutingRule, rule store.RoutingRule, err error, done string) {
+func (c *Console) afterRuleEdit(w http.ResponseWriter, r *http.Request, p *staff.Principal, edit *store.RoutingRule, rule store.RoutingRule, err error, done string) {
 	var re *reporting.RuleError
 	switch {
 	case err == nil:
@@ -518,19 +519,19 @@ func (c *Console) afterRuleEdit(w http.ResponseWriter, r *http.Request, p *casew
 	}
 }
 
-func (c *Console) routingDelete(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) routingDelete(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	c.ruleAction(w, r, p, "removed", func() error { return c.cfg.Network.DeleteRoutingRule(r.Context(), p, r.PathValue("id")) })
 }
 
-func (c *Console) routingUp(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) routingUp(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	c.ruleAction(w, r, p, "moved", func() error { return c.cfg.Network.MoveRoutingRule(r.Context(), p, r.PathValue("id"), true) })
 }
 
-func (c *Console) routingDown(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) routingDown(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	c.ruleAction(w, r, p, "moved", func() error { return c.cfg.Network.MoveRoutingRule(r.Context(), p, r.PathValue("id"), false) })
 }
 
-func (c *Console) ruleAction(w http.ResponseWriter, r *http.Request, p *casework.Principal, done string, do func() error) {
+func (c *Console) ruleAction(w http.ResponseWriter, r *http.Request, p *staff.Principal, done string, do func() error) {
 	if err := do(); err != nil {
 		c.serviceError(w, r, p, err)
 		return

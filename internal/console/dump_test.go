@@ -14,8 +14,8 @@ import (
 	"testing"
 
 	"github.com/salama-ke/salama/internal/report"
+	"github.com/salama-ke/salama/internal/staff"
 
-	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/orgs"
 	"github.com/salama-ke/salama/internal/reporting"
@@ -304,7 +304,7 @@ func TestDumpDecryptsNothing(t *testing.T) {
 		acc.Password = changed
 		s.SetAccount(acc)
 		admin := s.Principal("demo-admin")
-		enrolCode, err := s.App.Casework.AddMember(ctx, admin, casework.NewUser{Username: "dump.member", Role: casework.RoleCaseworker})
+		enrolCode, err := s.App.Staff.AddMember(ctx, admin, staff.NewUser{Username: "dump.member", Role: staff.RoleCaseworker})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,6 +10,7 @@ import (
 	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/identifiers"
 	"github.com/salama-ke/salama/internal/reporting"
+	"github.com/salama-ke/salama/internal/staff"
 )
 
 // Online-exploitation evidence on the report page (identifier matches,
@@ -53,7 +54,7 @@ var flagText = map[string]string{
 }
 
 // evidence builds the report page's evidence part.
-func (c *Console) evidence(r *http.Request, p *casework.Principal, cs *casework.Case) (*evidenceView, error) {
+func (c *Console) evidence(r *http.Request, p *staff.Principal, cs *casework.Case) (*evidenceView, error) {
 	matches, err := c.cw.IdentifierMatches(r.Context(), p, cs)
 	if err != nil {
 		return nil, err
@@ -98,7 +99,7 @@ func plural(n int) string {
 
 // attachmentBlurred serves the blurred stand-in of a screenshot (a few
 // pixels, which reveal nothing and are not recorded as a reveal).
-func (c *Console) attachmentBlurred(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) attachmentBlurred(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	data, err := c.cw.AttachmentPreview(r.Context(), p, r.PathValue("id"), r.PathValue("att"))
 	switch {
 	case errors.Is(err, casework.ErrNotFound), errors.Is(err, casework.ErrNoPreview):
@@ -114,7 +115,7 @@ func (c *Console) attachmentBlurred(w http.ResponseWriter, r *http.Request, p *c
 }
 
 // exportBundle sends the report's evidence bundle as a download.
-func (c *Console) exportBundle(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) exportBundle(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	b, err := c.cw.ExportBundle(r.Context(), p, r.PathValue("id"))
 	switch {
 	case errors.Is(err, casework.ErrNotFound):
@@ -144,7 +145,7 @@ type clusterRow struct {
 
 // clusters is the coordinators' page of identifiers named by several
 // reports.
-func (c *Console) clusters(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) clusters(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	cl, err := c.cw.Clusters(r.Context(), p)
 	if err != nil {
 		c.log.Error("clusters failed", "err", err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/salama-ke/salama/internal/caseexport"
 	"github.com/salama-ke/salama/internal/casework"
+	"github.com/salama-ke/salama/internal/staff"
 )
 
 // The case export (issue 15): organisation admins, with their password and
@@ -18,16 +19,16 @@ type exportView struct {
 	Chosen                   []string
 }
 
-func (c *Console) exportForm(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) exportForm(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	c.renderExport(w, p, http.StatusOK, exportView{Layout: caseexport.LayoutGBVIMS, Format: caseexport.FormatCSV, Chosen: caseexport.DefaultFields()}, "")
 }
 
-func (c *Console) renderExport(w http.ResponseWriter, p *casework.Principal, status int, v exportView, problem string) {
+func (c *Console) renderExport(w http.ResponseWriter, p *staff.Principal, status int, v exportView, problem string) {
 	v.Fields = caseexport.Fields
 	c.render(w, status, "export", &view{Title: "Export cases", P: p, Problem: problem, Data: v})
 }
 
-func (c *Console) export(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) export(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	f := r.PostForm
 	v := exportView{Layout: f.Get("layout"), Format: f.Get("format"), From: f.Get("from"), To: f.Get("to"), Chosen: f["field"]}
 	again := func(status int, problem string) { c.renderExport(w, p, status, v, problem) }
@@ -50,13 +51,13 @@ func (c *Console) export(w http.ResponseWriter, r *http.Request, p *casework.Pri
 		return
 	}
 	exp, err := c.cw.ExportCases(r.Context(), p, f.Get("password"), f.Get("code"), o)
-	var wait *casework.WaitError
+	var wait *staff.WaitError
 	switch {
 	case err == nil:
 	case errors.As(err, &wait):
 		again(http.StatusTooManyRequests, "Too many wrong tries: wait until "+wait.Until.In(eat).Format("15:04:05")+", then try again with a new code.")
 		return
-	case errors.Is(err, casework.ErrBadLogin):
+	case errors.Is(err, staff.ErrBadLogin):
 		again(http.StatusForbidden, "Wrong password or code. Use a new code from your app: each works once, and not the one you logged in with.")
 		return
 	case errors.Is(err, casework.ErrTooLarge):

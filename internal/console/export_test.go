@@ -19,6 +19,7 @@ import (
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/referral"
 	"github.com/salama-ke/salama/internal/reporting"
+	"github.com/salama-ke/salama/internal/staff"
 	"github.com/salama-ke/salama/internal/totp"
 )
 
@@ -64,7 +65,7 @@ func TestCaseExport(t *testing.T) {
 	each(t, func(t *testing.T, s *site) {
 		cw := s.App.Casework
 		child := s.ChildOrg()
-		s.AddEnrolledUser(child, "child-admin", casework.RoleOrgAdmin)
+		s.AddEnrolledUser(child, "child-admin", staff.RoleOrgAdmin)
 		// The organisation's cases, one with words and identifiers a
 		// spreadsheet would run as formulas.
 		evil := s.Submit(caseworktest.Report(func(in *reporting.Input) {

@@ -5,9 +5,9 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/diskspace"
 	"github.com/salama-ke/salama/internal/health"
+	"github.com/salama-ke/salama/internal/staff"
 )
 
 // The Health page: organisation admins see, in words, whether this Salama
@@ -31,7 +31,7 @@ type healthView struct {
 	At      time.Time
 }
 
-func (c *Console) health(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) health(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	rep := c.cfg.Health.Check(r.Context())
 	v := healthView{Lines: healthLines(rep), Version: rep.Version, At: rep.At}
 	for _, l := range v.Lines {

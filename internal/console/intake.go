@@ -6,12 +6,12 @@ import (
 	"slices"
 	"unicode/utf8"
 
-	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/formbody"
 	"github.com/salama-ke/salama/internal/helpnow"
 	"github.com/salama-ke/salama/internal/locale"
 	"github.com/salama-ke/salama/internal/reporting"
+	"github.com/salama-ke/salama/internal/staff"
 )
 
 // Intake: a caseworker takes a report on a survivor's behalf (a phone
@@ -73,12 +73,12 @@ func intakeLang(v string) locale.Lang {
 	return locale.English
 }
 
-func (c *Console) intakeForm(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) intakeForm(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	in := reporting.NewInput(reporting.KindReport)
 	c.renderIntake(w, r, p, http.StatusOK, intakeLang(r.URL.Query().Get("lang")), in, "", nil, "")
 }
 
-func (c *Console) renderIntake(w http.ResponseWriter, r *http.Request, p *casework.Principal, status int, l locale.Lang,
+func (c *Console) renderIntake(w http.ResponseWriter, r *http.Request, p *staff.Principal, status int, l locale.Lang,
 	in reporting.Input, channel string, problems reporting.Problems, notice string) {
 	pr := intakeWords.Printer(l)
 	f := &intakeForm{P: pr, Lang: l, Other: locale.Kiswahili, In: in, Token: c.cfg.Reporting.NewIntakeToken(),
@@ -169,7 +169,7 @@ type intakeDone struct {
 	Help     *helpnow.View
 }
 
-func (c *Console) takeReport(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) takeReport(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	form := r.PostForm
 	l := intakeLang(form.Get("lang"))
 	in, problems := reporting.Decode(form, reporting.KindReport)

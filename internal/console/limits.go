@@ -7,6 +7,7 @@ import (
 	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/formbody"
 	"github.com/salama-ke/salama/internal/reporting"
+	"github.com/salama-ke/salama/internal/staff"
 )
 
 // maxPassword is the longest password the login, enrolment and password
@@ -54,7 +55,7 @@ func (c *Console) readForm(w http.ResponseWriter, r *http.Request, rt Route) (cu
 }
 
 // tooLong answers a form that went past its route's caps.
-func (c *Console) tooLong(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) tooLong(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	if p != nil && (strings.HasSuffix(r.URL.Path, "/note") || strings.HasSuffix(r.URL.Path, "/message")) {
 		c.renderCase(w, r, p, http.StatusRequestEntityTooLarge, "",
 			"This was too long to arrive whole, so nothing was saved. What arrived is in the box: please make it shorter (at most 4,000 characters).")

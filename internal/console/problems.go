@@ -5,6 +5,7 @@ import (
 
 	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/problem"
+	"github.com/salama-ke/salama/internal/staff"
 )
 
 // problemWords are the console's words for each problem casework refuses a
@@ -21,10 +22,10 @@ var problemWords = map[string]string{
 	casework.ProblemDeclineReason: "Choose why the referral is declined.",
 	casework.ProblemOutcome:       "Choose the referral's outcome.",
 	casework.ProblemExportOptions: "Choose a layout, a format and at least one field, for a period that ends after it starts.",
-	casework.ProblemUsername:      "A username is 3 to 40 characters: a–z, 0–9, dot, dash or underscore.",
-	casework.ProblemRole:          "Choose a role.",
-	casework.ProblemSelfDisable:   "You cannot disable yourself.",
-	casework.ProblemSelfUnlock:    "You cannot unlock yourself.",
+	staff.ProblemUsername:         "A username is 3 to 40 characters: a–z, 0–9, dot, dash or underscore.",
+	staff.ProblemRole:             "Choose a role.",
+	staff.ProblemSelfDisable:      "You cannot disable yourself.",
+	staff.ProblemSelfUnlock:       "You cannot unlock yourself.",
 }
 
 // problemText is the words for err's problem, or fallback when err holds

@@ -7,15 +7,16 @@ import (
 
 	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/problem"
+	"github.com/salama-ke/salama/internal/staff"
 )
 
-// Every problem casework can refuse a request with has the console's words
-// for it, so a caseworker never sees an error's text (issue 13: a user saw
+// Every problem casework or staff can refuse a request with has the
+// console's words for it, so a caseworker never sees an error's text (issue 13: a user saw
 // "Service." as an error when the page was chosen by matching text).
 func TestEveryProblemHasWords(t *testing.T) {
-	for _, k := range casework.ProblemKeys {
+	for _, k := range append(casework.ProblemKeys, staff.ProblemKeys...) {
 		if problemWords[k] == "" {
-			t.Errorf("no words for casework problem %q", k)
+			t.Errorf("no words for problem %q", k)
 		}
 	}
 	wrapped := fmt.Errorf("saving: %w", problem.Invalid(casework.ErrInvalid, casework.ProblemEmpty, "text"))

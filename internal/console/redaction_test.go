@@ -7,10 +7,10 @@ import (
 	"testing"
 
 	"github.com/salama-ke/salama/internal/audit"
-	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/reporting"
+	"github.com/salama-ke/salama/internal/staff"
 	"github.com/salama-ke/salama/internal/store"
 )
 
@@ -86,7 +86,7 @@ func TestReferralSharesAnEditedNarrative(t *testing.T) {
 		}
 
 		// The receiving organisation reads the edited copy, told it is one.
-		s.AddEnrolledUser(trust, "red-trust", casework.RoleCaseworker)
+		s.AddEnrolledUser(trust, "red-trust", staff.RoleCaseworker)
 		tb := s.login(t, "red-trust")
 		cp := tb.get("/console/reports/" + refs[0].ReferredReportID)
 		expect(t, "the receiving organisation's copy", cp, http.StatusOK, summaryA, "a copy the sending caseworker edited")

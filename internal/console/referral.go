@@ -12,6 +12,7 @@ import (
 	"github.com/salama-ke/salama/internal/locale"
 	"github.com/salama-ke/salama/internal/referral"
 	"github.com/salama-ke/salama/internal/reporting"
+	"github.com/salama-ke/salama/internal/staff"
 	"github.com/salama-ke/salama/internal/store"
 )
 
@@ -60,7 +61,7 @@ var referralFieldNames = []struct{ field, name string }{
 // createReferral proposes a referral from the report page. A problem shows
 // the referral form again, as it was filled in, each problem beside its
 // field and named at the top.
-func (c *Console) createReferral(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) createReferral(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	f := r.PostForm
 	err := c.cw.CreateReferral(r.Context(), p, r.PathValue("id"), casework.NewReferral{ServiceID: f.Get("service"),
 		Fields: f["field"], Mode: f.Get("mode"), AgreedType: f.Get("agreed_type"), Justification: f.Get("justification"),
@@ -174,12 +175,12 @@ func agreedTypes() []string {
 
 // referralAction accepts, declines, completes or revokes a referral. The
 // form carries the report whose page it was posted from, to go back to.
-func (c *Console) referralAction(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) referralAction(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	err := c.cw.ReferralAction(r.Context(), p, r.PathValue("rid"), r.PathValue("action"), r.PostForm.Get("reason"))
 	c.actReferral(w, r, p, r.PostForm.Get("report"), err)
 }
 
-func (c *Console) actReferral(w http.ResponseWriter, r *http.Request, p *casework.Principal, reportID string, err error) {
+func (c *Console) actReferral(w http.ResponseWriter, r *http.Request, p *staff.Principal, reportID string, err error) {
 	switch {
 	case err == nil:
 		http.Redirect(w, r, "/console/reports/"+url.PathEscape(reportID)+"?done=referral#referrals", http.StatusSeeOther)

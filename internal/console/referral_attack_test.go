@@ -7,10 +7,10 @@ import (
 	"testing"
 
 	"github.com/salama-ke/salama/internal/audit"
-	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/reporting"
+	"github.com/salama-ke/salama/internal/staff"
 	"github.com/salama-ke/salama/internal/store"
 )
 
@@ -142,7 +142,7 @@ func TestReferralAttacks(t *testing.T) {
 		}
 
 		// The trust's admin turns the counselling service into a police desk.
-		trustAdmin := s.AddEnrolledUser(trust, "trust-admin", casework.RoleOrgAdmin)
+		trustAdmin := s.AddEnrolledUser(trust, "trust-admin", staff.RoleOrgAdmin)
 		ta := s.login(t, trustAdmin.Username)
 		if r := ta.post("/console/directory/services/atk-counselling", serviceForm(ta.csrf(), func(f url.Values) {
 			f.Set("name", "Attack Counselling")

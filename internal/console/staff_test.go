@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/salama-ke/salama/internal/audit"
-	"github.com/salama-ke/salama/internal/casework"
+	"github.com/salama-ke/salama/internal/staff"
 )
 
 var tokenRE = regexp.MustCompile(`name="form_token" value="[^"]+"`)
@@ -165,6 +165,6 @@ func TestDisableEndsSessions(t *testing.T) {
 		// The disabled member, enabled again, reads with the new key.
 		admin.post("/console/members/"+s.User("demo-caseworker").ID+"/enable", url.Values{"csrf": {admin.csrf()}})
 		expect(t, "the member enabled again", s.login(t, "demo-caseworker").get("/console/"), 200, "Inbox")
-		_ = casework.RoleCaseworker
+		_ = staff.RoleCaseworker
 	})
 }

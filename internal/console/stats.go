@@ -6,8 +6,8 @@ import (
 	"html/template"
 	"net/http"
 
-	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/locale"
+	"github.com/salama-ke/salama/internal/staff"
 	"github.com/salama-ke/salama/internal/stats"
 )
 
@@ -25,7 +25,7 @@ var statsPage = template.Must(template.New("layout").Funcs(funcs).ParseFS(templa
 // english labels the figures: the console is in English.
 var english = locale.MustLoad().Printer(locale.English)
 
-func (c *Console) networkStats(w http.ResponseWriter, r *http.Request, p *casework.Principal) {
+func (c *Console) networkStats(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	k := c.cfg.StatsK
 	if k == 0 {
 		k = 5
@@ -58,7 +58,7 @@ func (c *Console) networkStats(w http.ResponseWriter, r *http.Request, p *casewo
 		w.Write(buf.Bytes())
 		return
 	}
-	v := &view{Title: "Network statistics", P: p, Data: page, ExitURL: c.cfg.ExitURL, CSS: template.CSS(CSS), CSRF: c.cw.CSRF(p)}
+	v := &view{Title: "Network statistics", P: p, Data: page, ExitURL: c.cfg.ExitURL, CSS: template.CSS(CSS), CSRF: c.staff.CSRF(p)}
 	var buf bytes.Buffer
 	if err := statsPage.ExecuteTemplate(&buf, "layout", v); err != nil {
 		c.log.Error("console template failed", "page", "stats", "err", err)

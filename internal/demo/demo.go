@@ -14,11 +14,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/orgs"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/seal"
+	"github.com/salama-ke/salama/internal/staff"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/totp"
 )
@@ -29,7 +29,7 @@ type Deps struct {
 	Store     *store.Store
 	KDF       *seal.KDF
 	Params    seal.KDFParams
-	Casework  *casework.Service
+	Staff     *staff.Service
 	Reporting *reporting.Service
 	// AddAlertContact gives an organisation a staff alert contact
 	// (notify.Service.AddContact); nil adds none.
@@ -39,7 +39,7 @@ type Deps struct {
 // Account is a demo console login.
 type Account struct {
 	Org, Username, Password string
-	Role                    casework.Role
+	Role                    staff.Role
 	TOTP                    totp.Secret
 }
 
@@ -118,7 +118,7 @@ func Seed(ctx context.Context, d Deps, now time.Time) (*Seeded, error) {
 			if err != nil {
 				return nil, err
 			}
-			if err := d.Casework.CreateEnrolledUser(ctx, c.Org.ID, key, casework.NewUser{Username: a.username, DisplayName: a.name, Role: a.role}, password, secret); err != nil {
+			if err := d.Staff.CreateEnrolledUser(ctx, c.Org.ID, key, staff.NewUser{Username: a.username, DisplayName: a.name, Role: a.role}, password, secret); err != nil {
 				return nil, fmt.Errorf("demo account %s: %w", a.username, err)
 			}
 			out.Accounts = append(out.Accounts, Account{Org: c.Org.Name, Username: a.username, Password: password, Role: a.role, TOTP: secret})
@@ -148,21 +148,21 @@ func alertContactsFor(o directory.DemoOrg) [][2]string {
 
 type account struct {
 	username, name string
-	role           casework.Role
+	role           staff.Role
 }
 
 func accountsFor(o directory.DemoOrg) []account {
 	switch {
 	case o.Intake:
 		return []account{
-			{"demo-caseworker", "Demo Caseworker", casework.RoleCaseworker},
-			{"demo-admin", "Demo Admin", casework.RoleOrgAdmin},
-			{"demo-coordinator", "Demo Coordinator", casework.RoleCoordinator},
+			{"demo-caseworker", "Demo Caseworker", staff.RoleCaseworker},
+			{"demo-admin", "Demo Admin", staff.RoleOrgAdmin},
+			{"demo-coordinator", "Demo Coordinator", staff.RoleCoordinator},
 		}
 	case o.ChildProtection:
-		return []account{{"demo-child-caseworker", "Demo Child Protection Officer", casework.RoleCaseworker}}
+		return []account{{"demo-child-caseworker", "Demo Child Protection Officer", staff.RoleCaseworker}}
 	}
-	return []account{{"demo-legal-caseworker", "Demo Legal Officer", casework.RoleCaseworker}}
+	return []account{{"demo-legal-caseworker", "Demo Legal Officer", staff.RoleCaseworker}}
 }
 
 // newPassword draws a demo password of four groups from the recovery-code

@@ -3,8 +3,8 @@
 // adds, edits and removes the services of their own organisation; a
 // coordinator those of every organisation, and the routing rules
 // (SPEC §5.1). It is apart from casework, which owns what is done with
-// reports, and from staff identity (casework's logins), whose Principal
-// it is given.
+// reports, and from staff identity (internal/staff), whose Principal it
+// is given.
 package network
 
 // The network's directory and routing rules, as edited in the console
@@ -24,7 +24,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/salama-ke/salama/internal/casework"
+	"github.com/salama-ke/salama/internal/staff"
 
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/directory"
@@ -41,12 +41,12 @@ type OrgDirectory struct {
 
 // Directory returns the organisations whose services p may edit, with their
 // services: an organisation admin's own, or every one for a coordinator.
-func (s *Service) Directory(ctx context.Context, p *casework.Principal) ([]OrgDirectory, error) {
+func (s *Service) Directory(ctx context.Context, p *staff.Principal) ([]OrgDirectory, error) {
 	orgs, err := s.directoryOrgs(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	svcs, err := directory.Stored(ctx, s.cw.Store)
+	svcs, err := directory.Stored(ctx, s.staff.Store)
 	if err != nil {
 		return nil, err
 	}
@@ -66,32 +66,32 @@ func (s *Service) Directory(ctx context.Context, p *casework.Principal) ([]OrgDi
 }
 
 // DirectoryOrgs returns the organisations p may add services to.
-func (s *Service) DirectoryOrgs(ctx context.Context, p *casework.Principal) ([]store.Organisation, error) {
+func (s *Service) DirectoryOrgs(ctx context.Context, p *staff.Principal) ([]store.Organisation, error) {
 	return s.directoryOrgs(ctx, p)
 }
 
-func (s *Service) directoryOrgs(ctx context.Context, p *casework.Principal) ([]store.Organisation, error) {
-	if !p.Can(casework.RoleOrgAdmin) {
-		return nil, casework.ErrForbidden
+func (s *Service) directoryOrgs(ctx context.Context, p *staff.Principal) ([]store.Organisation, error) {
+	if !p.Can(staff.RoleOrgAdmin) {
+		return nil, staff.ErrForbidden
 	}
-	orgs, err := s.cw.Store.Organisations(ctx)
+	orgs, err := s.staff.Store.Organisations(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if p.Role != casework.RoleCoordinator {
+	if p.Role != staff.RoleCoordinator {
 		orgs = slices.DeleteFunc(orgs, func(o store.Organisation) bool { return o.ID != p.OrgID })
 	}
 	return orgs, nil
 }
 
-// DirectoryService returns a service p may edit; any other is casework.ErrNotFound.
-func (s *Service) DirectoryService(ctx context.Context, p *casework.Principal, id string) (*directory.Service, error) {
-	if !p.Can(casework.RoleOrgAdmin) {
-		return nil, casework.ErrForbidden
+// DirectoryService returns a service p may edit; any other is staff.ErrNotFound.
+func (s *Service) DirectoryService(ctx context.Context, p *staff.Principal, id string) (*directory.Service, error) {
+	if !p.Can(staff.RoleOrgAdmin) {
+		return nil, staff.ErrForbidden
 	}
-	svc, err := directory.StoredService(ctx, s.cw.Store, id)
-	if errors.Is(err, store.ErrNotFound) || err == nil && p.Role != casework.RoleCoordinator && svc.OrgID != p.OrgID {
-		return nil, casework.ErrNotFound
+	svc, err := directory.StoredService(ctx, s.staff.Store, id)
+	if errors.Is(err, store.ErrNotFound) || err == nil && p.Role != staff.RoleCoordinator && svc.OrgID != p.OrgID {
+		return nil, staff.ErrNotFound
 	}
 	return svc, err
 }
@@ -99,12 +99,12 @@ func (s *Service) DirectoryService(ctx context.Context, p *casework.Principal, i
 // ownerFor decides which organisation a service p writes belongs to: an
 // organisation admin's own, whatever the form said; for a coordinator the
 // organisation chosen, which must exist.
-func (s *Service) ownerFor(ctx context.Context, p *casework.Principal, svc *directory.Service) error {
-	if p.Role != casework.RoleCoordinator {
+func (s *Service) ownerFor(ctx context.Context, p *staff.Principal, svc *directory.Service) error {
+	if p.Role != staff.RoleCoordinator {
 		svc.OrgID = p.OrgID
 		return nil
 	}
-	if _, err := s.cw.Store.Organisation(ctx, svc.OrgID); errors.Is(err, store.ErrNotFound) {
+	if _, err := s.staff.Store.Organisation(ctx, svc.OrgID); errors.Is(err, store.ErrNotFound) {
 		return &directory.FieldError{ID: svc.ID, Field: "org_id", Problem: "choose an organisation"}
 	} else if err != nil {
 		return err
@@ -122,12 +122,12 @@ func errMarkNotYours(id string) error {
 // AddService adds a service to the directory. An empty ID is made from the
 // name. A problem with the service is a *directory.FieldError naming the
 // field. Only a coordinator may give the child-protection mark.
-func (s *Service) AddService(ctx context.Context, p *casework.Principal, svc directory.Service) (string, error) {
-	if !p.Can(casework.RoleOrgAdmin) {
-		return "", casework.ErrForbidden
+func (s *Service) AddService(ctx context.Context, p *staff.Principal, svc directory.Service) (string, error) {
+	if !p.Can(staff.RoleOrgAdmin) {
+		return "", staff.ErrForbidden
 	}
-	if svc.ChildProtection && p.Role != casework.RoleCoordinator {
-		s.cw.Refused(ctx, p, "child_protection_mark")
+	if svc.ChildProtection && p.Role != staff.RoleCoordinator {
+		s.staff.Refused(ctx, p, "child_protection_mark")
 		return "", errMarkNotYours(svc.ID)
 	}
 	if err := s.ownerFor(ctx, p, &svc); err != nil {
@@ -144,7 +144,7 @@ func (s *Service) AddService(ctx context.Context, p *casework.Principal, svc dir
 		return "", err
 	}
 	taken := &directory.FieldError{ID: svc.ID, Field: "id", Problem: "is already used by another service; choose another"}
-	if _, err := directory.StoredService(ctx, s.cw.Store, svc.ID); err == nil {
+	if _, err := directory.StoredService(ctx, s.staff.Store, svc.ID); err == nil {
 		return "", taken
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return "", err
@@ -155,7 +155,7 @@ func (s *Service) AddService(ctx context.Context, p *casework.Principal, svc dir
 	if err := s.recordMark(ctx, p, directory.Service{}, svc); err != nil {
 		return "", err
 	}
-	switch err := directory.Create(ctx, s.cw.Store, svc, s.cw.Now().UTC()); {
+	switch err := directory.Create(ctx, s.staff.Store, svc, s.staff.Now().UTC()); {
 	case errors.Is(err, store.ErrDuplicateKey):
 		return "", taken
 	case err != nil:
@@ -171,15 +171,15 @@ func (s *Service) AddService(ctx context.Context, p *casework.Principal, svc dir
 // child-protection mark; an organisation admin may do neither, and their
 // change of a marked service's type or ages removes the mark (the
 // coordinator judged the service as it was).
-func (s *Service) UpdateService(ctx context.Context, p *casework.Principal, id string, svc directory.Service) error {
+func (s *Service) UpdateService(ctx context.Context, p *staff.Principal, id string, svc directory.Service) error {
 	old, err := s.DirectoryService(ctx, p, id)
 	if err != nil {
 		return err
 	}
 	svc.ID = old.ID
-	if p.Role != casework.RoleCoordinator {
+	if p.Role != staff.RoleCoordinator {
 		if svc.ChildProtection && !old.ChildProtection {
-			s.cw.Refused(ctx, p, "child_protection_mark")
+			s.staff.Refused(ctx, p, "child_protection_mark")
 			return errMarkNotYours(svc.ID)
 		}
 		svc.OrgID = old.OrgID
@@ -199,9 +199,9 @@ func (s *Service) UpdateService(ctx context.Context, p *casework.Principal, id s
 	if err := s.recordMark(ctx, p, *old, svc); err != nil {
 		return err
 	}
-	if err := directory.Update(ctx, s.cw.Store, svc, old.OrgID, s.cw.Now().UTC()); err != nil {
+	if err := directory.Update(ctx, s.staff.Store, svc, old.OrgID, s.staff.Now().UTC()); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return casework.ErrNotFound // removed or moved meanwhile
+			return staff.ErrNotFound // removed or moved meanwhile
 		}
 		return err
 	}
@@ -211,7 +211,7 @@ func (s *Service) UpdateService(ctx context.Context, p *casework.Principal, id s
 
 // DeleteService removes a service from the directory. Referrals already
 // made to it keep its id.
-func (s *Service) DeleteService(ctx context.Context, p *casework.Principal, id string) error {
+func (s *Service) DeleteService(ctx context.Context, p *staff.Principal, id string) error {
 	old, err := s.DirectoryService(ctx, p, id)
 	if err != nil {
 		return err
@@ -219,9 +219,9 @@ func (s *Service) DeleteService(ctx context.Context, p *casework.Principal, id s
 	if err := s.recordDirectory(ctx, p, old.ID, old.OrgID, "removed"); err != nil {
 		return err
 	}
-	if err := s.cw.Store.DeleteService(ctx, old.ID, old.OrgID); err != nil {
+	if err := s.staff.Store.DeleteService(ctx, old.ID, old.OrgID); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return casework.ErrNotFound
+			return staff.ErrNotFound
 		}
 		return err
 	}
@@ -231,7 +231,7 @@ func (s *Service) DeleteService(ctx context.Context, p *casework.Principal, id s
 
 // ExportDirectory writes the directory file (see directory.MarshalFile) of
 // the organisations p may edit.
-func (s *Service) ExportDirectory(ctx context.Context, p *casework.Principal) ([]byte, error) {
+func (s *Service) ExportDirectory(ctx context.Context, p *staff.Principal) ([]byte, error) {
 	ds, err := s.Directory(ctx, p)
 	if err != nil {
 		return nil, err
@@ -245,29 +245,30 @@ func (s *Service) ExportDirectory(ctx context.Context, p *casework.Principal) ([
 	return directory.MarshalFile(orgs, svcs)
 }
 
-// Service edits the directory and the routing rules, with casework's
-// store, audit log and clock.
+// Service edits the directory and the routing rules, with the staff
+// service's store, audit log and clock.
 type Service struct {
-	cw *casework.Service
+	staff *staff.Service
 	// OnDirectoryChange, if set, is called after the directory or the
 	// routing rules change, so that the help pages show it at once.
 	OnDirectoryChange func()
 }
 
-// New returns the network's editing service over casework's store.
-func New(cw *casework.Service) *Service { return &Service{cw: cw} }
+// New returns the network's editing service over the staff service (its
+// store, clock, audit log, and the record of refused requests).
+func New(st *staff.Service) *Service { return &Service{staff: st} }
 
 func (s *Service) record(ctx context.Context, actor, orgID string, action audit.Action, reportID, detail string) error {
-	return s.cw.Audit.Record(ctx, audit.Event{Actor: actor, OrgID: orgID, Action: action, ReportID: reportID, Detail: detail})
+	return s.staff.Audit.Record(ctx, audit.Event{Actor: actor, OrgID: orgID, Action: action, ReportID: reportID, Detail: detail})
 }
 
-func (s *Service) recordDirectory(ctx context.Context, p *casework.Principal, serviceID, orgID, change string) error {
+func (s *Service) recordDirectory(ctx context.Context, p *staff.Principal, serviceID, orgID, change string) error {
 	return s.record(ctx, audit.UserActor(p.UserID), p.OrgID, audit.DirectoryChanged, "",
 		fmt.Sprintf("service=%s org=%s change=%s", serviceID, orgID, change))
 }
 
 // recordMark audits a change of the child-protection mark from old to svc.
-func (s *Service) recordMark(ctx context.Context, p *casework.Principal, old, svc directory.Service) error {
+func (s *Service) recordMark(ctx context.Context, p *staff.Principal, old, svc directory.Service) error {
 	switch {
 	case svc.ChildProtection && !old.ChildProtection:
 		return s.recordDirectory(ctx, p, svc.ID, svc.OrgID, "child_protection_marked")
@@ -310,7 +311,7 @@ func (s *Service) freeServiceID(ctx context.Context, name string) (string, error
 		if n > 1 {
 			id = fmt.Sprintf("%s-%d", base, n)
 		}
-		switch _, err := directory.StoredService(ctx, s.cw.Store, id); {
+		switch _, err := directory.StoredService(ctx, s.staff.Store, id); {
 		case errors.Is(err, store.ErrNotFound):
 			return id, nil
 		case err != nil:
@@ -331,39 +332,39 @@ type Routing struct {
 }
 
 // Routing returns the rules, organisations and services (coordinators only).
-func (s *Service) Routing(ctx context.Context, p *casework.Principal) (*Routing, error) {
-	if !p.Can(casework.RoleCoordinator) {
-		return nil, casework.ErrForbidden
+func (s *Service) Routing(ctx context.Context, p *staff.Principal) (*Routing, error) {
+	if !p.Can(staff.RoleCoordinator) {
+		return nil, staff.ErrForbidden
 	}
 	var r Routing
 	var err error
-	if r.Rules, err = s.cw.Store.RoutingRules(ctx); err != nil {
+	if r.Rules, err = s.staff.Store.RoutingRules(ctx); err != nil {
 		return nil, err
 	}
-	if r.Orgs, err = s.cw.Store.Organisations(ctx); err != nil {
+	if r.Orgs, err = s.staff.Store.Organisations(ctx); err != nil {
 		return nil, err
 	}
-	if r.Services, err = directory.Stored(ctx, s.cw.Store); err != nil {
+	if r.Services, err = directory.Stored(ctx, s.staff.Store); err != nil {
 		return nil, err
 	}
 	return &r, nil
 }
 
 // RoutingRule returns one rule (coordinators only).
-func (s *Service) RoutingRule(ctx context.Context, p *casework.Principal, id string) (*store.RoutingRule, error) {
-	if !p.Can(casework.RoleCoordinator) {
-		return nil, casework.ErrForbidden
+func (s *Service) RoutingRule(ctx context.Context, p *staff.Principal, id string) (*store.RoutingRule, error) {
+	if !p.Can(staff.RoleCoordinator) {
+		return nil, staff.ErrForbidden
 	}
-	r, err := s.cw.Store.RoutingRule(ctx, id)
+	r, err := s.staff.Store.RoutingRule(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, casework.ErrNotFound
+		return nil, staff.ErrNotFound
 	}
 	return r, err
 }
 
 // AddRoutingRule adds a rule after the others. A problem with it is a
 // *reporting.RuleError naming the condition.
-func (s *Service) AddRoutingRule(ctx context.Context, p *casework.Principal, r store.RoutingRule) (string, error) {
+func (s *Service) AddRoutingRule(ctx context.Context, p *staff.Principal, r store.RoutingRule) (string, error) {
 	if err := s.checkRule(ctx, p, r); err != nil {
 		return "", err
 	}
@@ -371,7 +372,7 @@ func (s *Service) AddRoutingRule(ctx context.Context, p *casework.Principal, r s
 	if err := s.recordRouting(ctx, p, r.ID, r.OrgID, "added"); err != nil {
 		return "", err
 	}
-	if err := s.cw.Store.AddRoutingRule(ctx, &r, s.cw.Now().UTC()); err != nil {
+	if err := s.staff.Store.AddRoutingRule(ctx, &r, s.staff.Now().UTC()); err != nil {
 		return "", err
 	}
 	s.directoryChanged()
@@ -380,7 +381,7 @@ func (s *Service) AddRoutingRule(ctx context.Context, p *casework.Principal, r s
 
 // UpdateRoutingRule changes a rule's conditions and organisation; it keeps
 // its place.
-func (s *Service) UpdateRoutingRule(ctx context.Context, p *casework.Principal, r store.RoutingRule) error {
+func (s *Service) UpdateRoutingRule(ctx context.Context, p *staff.Principal, r store.RoutingRule) error {
 	old, err := s.RoutingRule(ctx, p, r.ID)
 	if err != nil {
 		return err
@@ -394,9 +395,9 @@ func (s *Service) UpdateRoutingRule(ctx context.Context, p *casework.Principal, 
 	if err := s.recordRouting(ctx, p, r.ID, r.OrgID, "edited"); err != nil {
 		return err
 	}
-	if err := s.cw.Store.UpdateRoutingRule(ctx, r, s.cw.Now().UTC()); err != nil {
+	if err := s.staff.Store.UpdateRoutingRule(ctx, r, s.staff.Now().UTC()); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return casework.ErrNotFound
+			return staff.ErrNotFound
 		}
 		return err
 	}
@@ -405,7 +406,7 @@ func (s *Service) UpdateRoutingRule(ctx context.Context, p *casework.Principal, 
 }
 
 // DeleteRoutingRule removes a rule.
-func (s *Service) DeleteRoutingRule(ctx context.Context, p *casework.Principal, id string) error {
+func (s *Service) DeleteRoutingRule(ctx context.Context, p *staff.Principal, id string) error {
 	old, err := s.RoutingRule(ctx, p, id)
 	if err != nil {
 		return err
@@ -413,9 +414,9 @@ func (s *Service) DeleteRoutingRule(ctx context.Context, p *casework.Principal, 
 	if err := s.recordRouting(ctx, p, old.ID, old.OrgID, "removed"); err != nil {
 		return err
 	}
-	if err := s.cw.Store.DeleteRoutingRule(ctx, id); err != nil {
+	if err := s.staff.Store.DeleteRoutingRule(ctx, id); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return casework.ErrNotFound
+			return staff.ErrNotFound
 		}
 		return err
 	}
@@ -424,7 +425,7 @@ func (s *Service) DeleteRoutingRule(ctx context.Context, p *casework.Principal, 
 }
 
 // MoveRoutingRule moves a rule one place up (tried sooner) or down.
-func (s *Service) MoveRoutingRule(ctx context.Context, p *casework.Principal, id string, up bool) error {
+func (s *Service) MoveRoutingRule(ctx context.Context, p *staff.Principal, id string, up bool) error {
 	old, err := s.RoutingRule(ctx, p, id)
 	if err != nil {
 		return err
@@ -436,9 +437,9 @@ func (s *Service) MoveRoutingRule(ctx context.Context, p *casework.Principal, id
 	if err := s.recordRouting(ctx, p, old.ID, old.OrgID, change); err != nil {
 		return err
 	}
-	if err := s.cw.Store.MoveRoutingRule(ctx, id, by, s.cw.Now().UTC()); err != nil {
+	if err := s.staff.Store.MoveRoutingRule(ctx, id, by, s.staff.Now().UTC()); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return casework.ErrNotFound
+			return staff.ErrNotFound
 		}
 		return err
 	}
@@ -446,18 +447,18 @@ func (s *Service) MoveRoutingRule(ctx context.Context, p *casework.Principal, id
 	return nil
 }
 
-func (s *Service) checkRule(ctx context.Context, p *casework.Principal, r store.RoutingRule) error {
-	if !p.Can(casework.RoleCoordinator) {
-		return casework.ErrForbidden
+func (s *Service) checkRule(ctx context.Context, p *staff.Principal, r store.RoutingRule) error {
+	if !p.Can(staff.RoleCoordinator) {
+		return staff.ErrForbidden
 	}
-	orgs, err := s.cw.Store.Organisations(ctx)
+	orgs, err := s.staff.Store.Organisations(ctx)
 	if err != nil {
 		return err
 	}
 	return reporting.CheckRule(r, orgs)
 }
 
-func (s *Service) recordRouting(ctx context.Context, p *casework.Principal, ruleID, orgID, change string) error {
+func (s *Service) recordRouting(ctx context.Context, p *staff.Principal, ruleID, orgID, change string) error {
 	return s.record(ctx, audit.UserActor(p.UserID), p.OrgID, audit.RoutingChanged, "",
 		fmt.Sprintf("rule=%s org=%s change=%s", ruleID, orgID, change))
 }

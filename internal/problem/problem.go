@@ -26,7 +26,7 @@ type Problem struct {
 	// Status is the HTTP status of the page that shows it.
 	Status int
 	// Kind is the sentinel the problem is a case of (for errors.Is), such
-	// as casework.ErrInvalid; nil for none.
+	// as casework.ErrInvalid (staff.ErrInvalid, the same value); nil for none.
 	Kind error
 }
 

@@ -1,4 +1,5 @@
-// Package caseworktest builds what the casework and console tests share: the
+// Package caseworktest builds what the staff, casework and console tests
+// share: the
 // real application with its demo network over a fresh database, a clock the
 // test moves, the demo accounts, and logins with a current TOTP code.
 //
@@ -22,9 +23,9 @@ import (
 	"time"
 
 	"github.com/salama-ke/salama/internal/report"
+	"github.com/salama-ke/salama/internal/staff"
 
 	"github.com/salama-ke/salama/internal/app"
-	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/demo"
 	"github.com/salama-ke/salama/internal/orgs"
 	"github.com/salama-ke/salama/internal/reporting"
@@ -49,6 +50,13 @@ type Env struct {
 
 	mu       sync.Mutex
 	accounts map[string]demo.Account // demo accounts and those the test added
+}
+
+// Each runs fn on a fresh demo network (New) on SQLite and on PostgreSQL.
+func Each(t *testing.T, fn func(t *testing.T, e *Env)) {
+	storetest.EachDB(t, func(t *testing.T, db storetest.DB) {
+		fn(t, New(t, db))
+	})
 }
 
 // New starts the application on db with the demo network, test KDF
@@ -155,7 +163,7 @@ func (e *Env) org(pick func(*store.Organisation) bool) orgs.Created {
 // AddEnrolledUser adds a member to org with a password and a TOTP secret
 // already set, unwrapping the organisation key with its recovery code, the
 // way an operator at the command line would.
-func (e *Env) AddEnrolledUser(org orgs.Created, username string, role casework.Role) demo.Account {
+func (e *Env) AddEnrolledUser(org orgs.Created, username string, role staff.Role) demo.Account {
 	e.T.Helper()
 	key, err := orgs.Recover(e.Ctx(), e.App.Store, e.App.KDF, org.Org.ID, org.RecoveryCode)
 	if err != nil {
@@ -166,7 +174,7 @@ func (e *Env) AddEnrolledUser(org orgs.Created, username string, role casework.R
 		e.T.Fatal(err)
 	}
 	acc := demo.Account{Org: org.Org.Name, Username: username, Password: "pass-" + username + "-long-enough", Role: role, TOTP: secret}
-	if err := e.App.Casework.CreateEnrolledUser(e.Ctx(), org.Org.ID, key, casework.NewUser{Username: username, DisplayName: username, Role: role}, acc.Password, secret); err != nil {
+	if err := e.App.Staff.CreateEnrolledUser(e.Ctx(), org.Org.ID, key, staff.NewUser{Username: username, DisplayName: username, Role: role}, acc.Password, secret); err != nil {
 		e.T.Fatalf("add %s: %v", username, err)
 	}
 	e.SetAccount(acc)
@@ -185,7 +193,7 @@ func (e *Env) Login(username string) string {
 	e.T.Helper()
 	e.Clock.NextStep()
 	a := e.Account(username)
-	cookie, err := e.App.Casework.Login(e.Ctx(), username, a.Password, totp.Code(a.TOTP, e.Clock.Now()))
+	cookie, err := e.App.Staff.Login(e.Ctx(), username, a.Password, totp.Code(a.TOTP, e.Clock.Now()))
 	if err != nil {
 		e.T.Fatalf("login %s: %v", username, err)
 	}
@@ -193,9 +201,9 @@ func (e *Env) Login(username string) string {
 }
 
 // Principal logs a user in and resumes the session, as a request would.
-func (e *Env) Principal(username string) *casework.Principal {
+func (e *Env) Principal(username string) *staff.Principal {
 	e.T.Helper()
-	p, err := e.App.Casework.Session(e.Ctx(), e.Login(username))
+	p, err := e.App.Staff.Session(e.Ctx(), e.Login(username))
 	if err != nil {
 		e.T.Fatalf("session of %s: %v", username, err)
 	}

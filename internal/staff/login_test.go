@@ -1,4 +1,4 @@
-package casework_test
+package staff_test
 
 import (
 	"errors"
@@ -10,16 +10,9 @@ import (
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/casework"
 	"github.com/salama-ke/salama/internal/casework/caseworktest"
-	"github.com/salama-ke/salama/internal/store/storetest"
+	"github.com/salama-ke/salama/internal/staff"
 	"github.com/salama-ke/salama/internal/totp"
 )
-
-// each runs fn on a fresh demo network on SQLite and on PostgreSQL.
-func each(t *testing.T, fn func(t *testing.T, e *caseworktest.Env)) {
-	storetest.EachDB(t, func(t *testing.T, db storetest.DB) {
-		fn(t, caseworktest.New(t, db))
-	})
-}
 
 // failures returns the login.failed entries after seq, as "actor reason".
 func failures(e *caseworktest.Env, seq int64) []string {
@@ -31,8 +24,8 @@ func failures(e *caseworktest.Env, seq int64) []string {
 }
 
 func TestLogin(t *testing.T) {
-	each(t, func(t *testing.T, e *caseworktest.Env) {
-		cw := e.App.Casework
+	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
+		cw := e.App.Staff
 		acc := e.Account("demo-caseworker")
 		uid := e.User("demo-caseworker").ID
 		user := audit.UserActor(uid)
@@ -43,7 +36,7 @@ func TestLogin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.UserID != uid || p.OrgID != e.IntakeOrg().Org.ID || p.Role != casework.RoleCaseworker || p.OrgName != e.IntakeOrg().Org.Name {
+		if p.UserID != uid || p.OrgID != e.IntakeOrg().Org.ID || p.Role != staff.RoleCaseworker || p.OrgName != e.IntakeOrg().Org.Name {
 			t.Errorf("principal %+v", p)
 		}
 		if es := e.AuditSince(head, string(audit.LoginOK)); len(es) != 1 || es[0].Actor != user || es[0].Detail != "method=totp" {
@@ -66,7 +59,7 @@ func TestLogin(t *testing.T) {
 			{"no code", "demo-caseworker", acc.Password, "", user + " reason=wrong_code"},
 			{"not a code", "demo-caseworker", acc.Password, code + "1", user + " reason=wrong_code"},
 		} {
-			if _, err := cw.Login(e.Ctx(), tc.user, tc.password, tc.code); !errors.Is(err, casework.ErrBadLogin) {
+			if _, err := cw.Login(e.Ctx(), tc.user, tc.password, tc.code); !errors.Is(err, staff.ErrBadLogin) {
 				t.Errorf("%s: %v, want ErrBadLogin", tc.name, err)
 			}
 			got := failures(e, head)
@@ -88,7 +81,7 @@ func TestLogin(t *testing.T) {
 		}
 		head = e.AuditHead()
 		e.Clock.Add(10 * time.Second)
-		if _, err := cw.Login(e.Ctx(), "demo-caseworker", acc.Password, code); !errors.Is(err, casework.ErrBadLogin) {
+		if _, err := cw.Login(e.Ctx(), "demo-caseworker", acc.Password, code); !errors.Is(err, staff.ErrBadLogin) {
 			t.Errorf("replayed code: %v, want ErrBadLogin", err)
 		}
 		if got := failures(e, head); len(got) != 1 || got[0] != user+" reason=replayed_code" {
@@ -96,7 +89,7 @@ func TestLogin(t *testing.T) {
 		}
 		// A code of the step before (skew) is a replay too: it is older
 		// than the step last used.
-		if _, err := cw.Login(e.Ctx(), "demo-caseworker", acc.Password, totp.Code(acc.TOTP, e.Clock.Now().Add(-totp.Period))); !errors.Is(err, casework.ErrBadLogin) {
+		if _, err := cw.Login(e.Ctx(), "demo-caseworker", acc.Password, totp.Code(acc.TOTP, e.Clock.Now().Add(-totp.Period))); !errors.Is(err, staff.ErrBadLogin) {
 			t.Errorf("older code: %v, want ErrBadLogin", err)
 		}
 		// The next step's code works.
@@ -120,14 +113,14 @@ func wrongCode(c string) string {
 // argon2id and count nothing; a quiet quarter of an hour forgets; a good
 // login clears. A username nobody has behaves exactly the same.
 func TestBackoff(t *testing.T) {
-	each(t, func(t *testing.T, e *caseworktest.Env) {
-		cw := e.App.Casework
+	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
+		cw := e.App.Staff
 		acc := e.Account("demo-admin")
 		for _, name := range []string{acc.Username, "nobody-at-all"} {
 			t.Run(name, func(t *testing.T) {
 				waits := []time.Duration{0, 0, 30 * time.Second, time.Minute, 2 * time.Minute, 4 * time.Minute, 5 * time.Minute, 5 * time.Minute}
 				for i, want := range waits {
-					if _, err := cw.Login(e.Ctx(), name, "not the password", "000000"); !errors.Is(err, casework.ErrBadLogin) {
+					if _, err := cw.Login(e.Ctx(), name, "not the password", "000000"); !errors.Is(err, staff.ErrBadLogin) {
 						t.Fatalf("failure %d: %v", i+1, err)
 					}
 					until, err := cw.BackoffUntil(e.Ctx(), name)
@@ -145,8 +138,8 @@ func TestBackoff(t *testing.T) {
 					e.Clock.Add(want - time.Second)
 					evals := e.App.KDF.Evaluations()
 					_, err = cw.Login(e.Ctx(), name, "not the password", "000000")
-					var w *casework.WaitError
-					if !errors.As(err, &w) || !errors.Is(err, casework.ErrLocked) || !w.Until.Equal(until) {
+					var w *staff.WaitError
+					if !errors.As(err, &w) || !errors.Is(err, staff.ErrLocked) || !w.Until.Equal(until) {
 						t.Fatalf("a try during the wait: %v", err)
 					}
 					if n := e.App.KDF.Evaluations() - evals; n != 0 {
@@ -156,7 +149,7 @@ func TestBackoff(t *testing.T) {
 				}
 				// A quiet quarter of an hour forgets every failure.
 				e.Clock.Add(15*time.Minute + time.Second)
-				if _, err := cw.Login(e.Ctx(), name, "not the password", "000000"); !errors.Is(err, casework.ErrBadLogin) {
+				if _, err := cw.Login(e.Ctx(), name, "not the password", "000000"); !errors.Is(err, staff.ErrBadLogin) {
 					t.Fatalf("after a quiet quarter: %v", err)
 				}
 				if until, _ := cw.BackoffUntil(e.Ctx(), name); !until.IsZero() {
@@ -184,7 +177,7 @@ func TestBackoff(t *testing.T) {
 			cw.Login(e.Ctx(), acc.Username, "not the password", "000000")
 		}
 		head := e.AuditHead()
-		if _, err := cw.Login(e.Ctx(), acc.Username, acc.Password, e.Code(acc.Username)); !errors.Is(err, casework.ErrLocked) {
+		if _, err := cw.Login(e.Ctx(), acc.Username, acc.Password, e.Code(acc.Username)); !errors.Is(err, staff.ErrLocked) {
 			t.Fatalf("waiting account: %v, want ErrLocked", err)
 		}
 		if got := failures(e, head); len(got) != 1 || !strings.HasSuffix(got[0], "reason=locked") {
@@ -204,8 +197,8 @@ func TestBackoff(t *testing.T) {
 // An unknown username costs the same argon2id evaluation as a known one,
 // at login and at enrolment, and fails the same way.
 func TestUnknownUsernameCostsTheSame(t *testing.T) {
-	each(t, func(t *testing.T, e *caseworktest.Env) {
-		cw := e.App.Casework
+	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
+		cw := e.App.Staff
 		kdf := e.App.KDF
 		for _, tc := range []struct {
 			name string
@@ -223,7 +216,7 @@ func TestUnknownUsernameCostsTheSame(t *testing.T) {
 				if n := kdf.Evaluations() - before; n != 1 {
 					t.Errorf("%s as %s: %d argon2id evaluations, want 1", tc.name, user, n)
 				}
-				if !errors.Is(err, casework.ErrBadLogin) {
+				if !errors.Is(err, staff.ErrBadLogin) {
 					t.Errorf("%s as %s: %v, want ErrBadLogin", tc.name, user, err)
 				}
 			}
@@ -234,13 +227,13 @@ func TestUnknownUsernameCostsTheSame(t *testing.T) {
 // Guesses sent in parallel each count: otherwise a burst of guesses would
 // all store "one failure" and never reach the back-off.
 func TestBackoffCountsParallelGuesses(t *testing.T) {
-	each(t, func(t *testing.T, e *caseworktest.Env) {
+	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
 		const n = 12
 		before := e.App.KDF.Evaluations()
 		var wg sync.WaitGroup
 		for range n {
 			wg.Go(func() {
-				e.App.Casework.Login(e.Ctx(), "demo-caseworker", "a wrong guess", "000000")
+				e.App.Staff.Login(e.Ctx(), "demo-caseworker", "a wrong guess", "000000")
 			})
 		}
 		wg.Wait()
@@ -258,8 +251,8 @@ func TestBackoffCountsParallelGuesses(t *testing.T) {
 }
 
 func TestSessions(t *testing.T) {
-	each(t, func(t *testing.T, e *caseworktest.Env) {
-		cw := e.App.Casework
+	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
+		cw := e.App.Staff
 		// Idle for longer than 30 minutes: gone, and deleted.
 		cookie := e.Login("demo-caseworker")
 		e.Clock.Add(29 * time.Minute)
@@ -339,10 +332,10 @@ func TestSessions(t *testing.T) {
 }
 
 func TestEnrolment(t *testing.T) {
-	each(t, func(t *testing.T, e *caseworktest.Env) {
-		cw := e.App.Casework
+	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
+		cw := e.App.Staff
 		admin := e.Principal("demo-admin")
-		code, err := cw.AddMember(e.Ctx(), admin, casework.NewUser{Username: "New.Member", DisplayName: "New Member", Role: casework.RoleCaseworker})
+		code, err := cw.AddMember(e.Ctx(), admin, staff.NewUser{Username: "New.Member", DisplayName: "New Member", Role: staff.RoleCaseworker})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -356,13 +349,13 @@ func TestEnrolment(t *testing.T) {
 
 		// Logging in with the code says "enrol first"; anything else is a
 		// bad login.
-		if _, err := cw.Login(e.Ctx(), "new.member", code, "000000"); !errors.Is(err, casework.ErrMustEnrol) {
+		if _, err := cw.Login(e.Ctx(), "new.member", code, "000000"); !errors.Is(err, staff.ErrMustEnrol) {
 			t.Errorf("login with the enrolment code: %v", err)
 		}
-		if _, err := cw.BeginEnrolment(e.Ctx(), "new.member", "AAAAA-BBBBB-CCCCC-DDDDD"); !errors.Is(err, casework.ErrBadLogin) {
+		if _, err := cw.BeginEnrolment(e.Ctx(), "new.member", "AAAAA-BBBBB-CCCCC-DDDDD"); !errors.Is(err, staff.ErrBadLogin) {
 			t.Errorf("wrong enrolment code: %v", err)
 		}
-		if _, err := cw.BeginEnrolment(e.Ctx(), "demo-caseworker", code); !errors.Is(err, casework.ErrBadLogin) {
+		if _, err := cw.BeginEnrolment(e.Ctx(), "demo-caseworker", code); !errors.Is(err, staff.ErrBadLogin) {
 			t.Errorf("enrolment of an enrolled user: %v", err)
 		}
 		// Typed loosely: lower case, spaces for dashes.
@@ -383,10 +376,10 @@ func TestEnrolment(t *testing.T) {
 			name, token, password, code string
 			want                        error
 		}{
-			{"short password", en.Token, "eleven char", now(), casework.ErrWeakPassword},
-			{"wrong code", en.Token, "a long enough password", wrongCode(now()), casework.ErrBadLogin},
-			{"forged token", forge(en.Token), "a long enough password", now(), casework.ErrBadLogin},
-			{"another user's token", otherToken(t, e, admin), "a long enough password", now(), casework.ErrBadLogin},
+			{"short password", en.Token, "eleven char", now(), staff.ErrWeakPassword},
+			{"wrong code", en.Token, "a long enough password", wrongCode(now()), staff.ErrBadLogin},
+			{"forged token", forge(en.Token), "a long enough password", now(), staff.ErrBadLogin},
+			{"another user's token", otherToken(t, e, admin), "a long enough password", now(), staff.ErrBadLogin},
 		} {
 			head := e.AuditHead()
 			if _, err := cw.FinishEnrolment(e.Ctx(), "new.member", code, tc.token, tc.password, tc.code); !errors.Is(err, tc.want) {
@@ -414,23 +407,23 @@ func TestEnrolment(t *testing.T) {
 			t.Errorf("after enrolment %+v", u)
 		}
 		// The member reads their organisation's reports.
-		page, err := cw.Inbox(e.Ctx(), p, "new", "", "", "", 50)
+		page, err := e.App.Casework.Inbox(e.Ctx(), p, "new", "", "", "", 50)
 		if err != nil || len(page.Reports) == 0 {
 			t.Fatalf("inbox after enrolment: %v, %d reports", err, len(page.Reports))
 		}
-		if _, err := cw.Open(e.Ctx(), p, page.Reports[0].ID); err != nil {
+		if _, err := e.App.Casework.Open(e.Ctx(), p, page.Reports[0].ID); err != nil {
 			t.Errorf("open after enrolment: %v", err)
 		}
 
 		// The code is spent; the enrolment code no longer logs in at all.
-		if _, err := cw.BeginEnrolment(e.Ctx(), "new.member", code); !errors.Is(err, casework.ErrBadLogin) {
+		if _, err := cw.BeginEnrolment(e.Ctx(), "new.member", code); !errors.Is(err, staff.ErrBadLogin) {
 			t.Errorf("enrolment code after use: %v", err)
 		}
-		if _, err := cw.FinishEnrolment(e.Ctx(), "new.member", code, en.Token, "another long password", now()); !errors.Is(err, casework.ErrBadLogin) {
+		if _, err := cw.FinishEnrolment(e.Ctx(), "new.member", code, en.Token, "another long password", now()); !errors.Is(err, staff.ErrBadLogin) {
 			t.Errorf("finishing twice: %v", err)
 		}
 		// The enrolment step's code is spent too.
-		if _, err := cw.Login(e.Ctx(), "new.member", password, now()); !errors.Is(err, casework.ErrBadLogin) {
+		if _, err := cw.Login(e.Ctx(), "new.member", password, now()); !errors.Is(err, staff.ErrBadLogin) {
 			t.Errorf("login with the enrolment step's code: %v", err)
 		}
 		e.Clock.NextStep()
@@ -439,12 +432,12 @@ func TestEnrolment(t *testing.T) {
 		}
 
 		// An enrolment code expires after seven days.
-		late, err := cw.AddMember(e.Ctx(), admin, casework.NewUser{Username: "late.member", Role: casework.RoleCaseworker})
+		late, err := cw.AddMember(e.Ctx(), admin, staff.NewUser{Username: "late.member", Role: staff.RoleCaseworker})
 		if err != nil {
 			t.Fatal(err)
 		}
 		e.Clock.Add(7*24*time.Hour + time.Second)
-		if _, err := cw.BeginEnrolment(e.Ctx(), "late.member", late); !errors.Is(err, casework.ErrBadLogin) {
+		if _, err := cw.BeginEnrolment(e.Ctx(), "late.member", late); !errors.Is(err, staff.ErrBadLogin) {
 			t.Errorf("expired enrolment code: %v", err)
 		}
 	})
@@ -463,13 +456,13 @@ func forge(token string) string {
 }
 
 // otherToken is an enrolment token drawn for another member.
-func otherToken(t *testing.T, e *caseworktest.Env, admin *casework.Principal) string {
+func otherToken(t *testing.T, e *caseworktest.Env, admin *staff.Principal) string {
 	t.Helper()
-	code, err := e.App.Casework.AddMember(e.Ctx(), admin, casework.NewUser{Username: "other.member", Role: casework.RoleCaseworker})
+	code, err := e.App.Staff.AddMember(e.Ctx(), admin, staff.NewUser{Username: "other.member", Role: staff.RoleCaseworker})
 	if err != nil {
 		t.Fatal(err)
 	}
-	en, err := e.App.Casework.BeginEnrolment(e.Ctx(), "other.member", code)
+	en, err := e.App.Staff.BeginEnrolment(e.Ctx(), "other.member", code)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -477,24 +470,24 @@ func otherToken(t *testing.T, e *caseworktest.Env, admin *casework.Principal) st
 }
 
 func TestMembers(t *testing.T) {
-	each(t, func(t *testing.T, e *caseworktest.Env) {
-		cw := e.App.Casework
+	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
+		cw := e.App.Staff
 		worker, admin, coord := e.Principal("demo-caseworker"), e.Principal("demo-admin"), e.Principal("demo-coordinator")
 
 		for _, tc := range []struct {
 			name string
-			p    *casework.Principal
-			n    casework.NewUser
+			p    *staff.Principal
+			n    staff.NewUser
 			want error
 		}{
-			{"caseworker adds", worker, casework.NewUser{Username: "member1", Role: casework.RoleCaseworker}, casework.ErrForbidden},
-			{"admin adds a coordinator", admin, casework.NewUser{Username: "member2", Role: casework.RoleCoordinator}, casework.ErrForbidden},
-			{"admin adds an admin", admin, casework.NewUser{Username: "member3", Role: casework.RoleOrgAdmin}, nil},
-			{"coordinator adds a coordinator", coord, casework.NewUser{Username: "member4", Role: casework.RoleCoordinator}, nil},
-			{"taken username", admin, casework.NewUser{Username: "DEMO-CASEWORKER", Role: casework.RoleCaseworker}, casework.ErrUsernameTaken},
-			{"short username", admin, casework.NewUser{Username: "ab", Role: casework.RoleCaseworker}, casework.ErrInvalid},
-			{"username with a space", admin, casework.NewUser{Username: "a b c", Role: casework.RoleCaseworker}, casework.ErrInvalid},
-			{"unknown role", admin, casework.NewUser{Username: "member5", Role: "supervisor"}, casework.ErrInvalid},
+			{"caseworker adds", worker, staff.NewUser{Username: "member1", Role: staff.RoleCaseworker}, casework.ErrForbidden},
+			{"admin adds a coordinator", admin, staff.NewUser{Username: "member2", Role: staff.RoleCoordinator}, casework.ErrForbidden},
+			{"admin adds an admin", admin, staff.NewUser{Username: "member3", Role: staff.RoleOrgAdmin}, nil},
+			{"coordinator adds a coordinator", coord, staff.NewUser{Username: "member4", Role: staff.RoleCoordinator}, nil},
+			{"taken username", admin, staff.NewUser{Username: "DEMO-CASEWORKER", Role: staff.RoleCaseworker}, staff.ErrUsernameTaken},
+			{"short username", admin, staff.NewUser{Username: "ab", Role: staff.RoleCaseworker}, casework.ErrInvalid},
+			{"username with a space", admin, staff.NewUser{Username: "a b c", Role: staff.RoleCaseworker}, casework.ErrInvalid},
+			{"unknown role", admin, staff.NewUser{Username: "member5", Role: "supervisor"}, casework.ErrInvalid},
 		} {
 			code, err := cw.AddMember(e.Ctx(), tc.p, tc.n)
 			if !errors.Is(err, tc.want) {
@@ -522,7 +515,7 @@ func TestMembers(t *testing.T) {
 		coordID := e.User("demo-coordinator").ID
 		for _, tc := range []struct {
 			name   string
-			p      *casework.Principal
+			p      *staff.Principal
 			target string
 			want   error
 		}{
@@ -554,7 +547,7 @@ func TestMembers(t *testing.T) {
 		}
 		e.Clock.NextStep()
 		acc := e.Account("demo-caseworker")
-		if _, err := cw.Login(e.Ctx(), acc.Username, acc.Password, e.Code(acc.Username)); !errors.Is(err, casework.ErrBadLogin) {
+		if _, err := cw.Login(e.Ctx(), acc.Username, acc.Password, e.Code(acc.Username)); !errors.Is(err, staff.ErrBadLogin) {
 			t.Errorf("login of a disabled member: %v", err)
 		}
 		if got := failures(e, head); len(got) != 1 || !strings.HasSuffix(got[0], "reason=disabled") {
@@ -586,8 +579,8 @@ func TestMembers(t *testing.T) {
 }
 
 func TestChangePassword(t *testing.T) {
-	each(t, func(t *testing.T, e *caseworktest.Env) {
-		cw := e.App.Casework
+	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
+		cw := e.App.Staff
 		acc := e.Account("demo-caseworker")
 		mine := e.Login("demo-caseworker")
 		p, err := cw.Session(e.Ctx(), mine)
@@ -598,11 +591,11 @@ func TestChangePassword(t *testing.T) {
 		colleague := e.Login("demo-admin")
 		before := e.User(acc.Username)
 
-		if err := cw.ChangePassword(e.Ctx(), p, "not my password", "a new long password"); !errors.Is(err, casework.ErrBadLogin) {
+		if err := cw.ChangePassword(e.Ctx(), p, "not my password", "a new long password"); !errors.Is(err, staff.ErrBadLogin) {
 			t.Errorf("wrong old password: %v", err)
 		}
 		for _, weak := range []string{"too short", "password1234", "P@ssw0rd2024", "qwertyuiop12", "0712345678901", "demo-caseworker1"} {
-			if err := cw.ChangePassword(e.Ctx(), p, acc.Password, weak); !errors.Is(err, casework.ErrWeakPassword) {
+			if err := cw.ChangePassword(e.Ctx(), p, acc.Password, weak); !errors.Is(err, staff.ErrWeakPassword) {
 				t.Errorf("weak new password %q: %v", weak, err)
 			}
 		}
@@ -630,7 +623,7 @@ func TestChangePassword(t *testing.T) {
 		}
 
 		e.Clock.NextStep()
-		if _, err := cw.Login(e.Ctx(), acc.Username, acc.Password, e.Code(acc.Username)); !errors.Is(err, casework.ErrBadLogin) {
+		if _, err := cw.Login(e.Ctx(), acc.Username, acc.Password, e.Code(acc.Username)); !errors.Is(err, staff.ErrBadLogin) {
 			t.Errorf("old password: %v", err)
 		}
 		acc.Password = newPassword
@@ -638,7 +631,7 @@ func TestChangePassword(t *testing.T) {
 		// The TOTP secret came along: same app, new password.
 		np := e.Principal(acc.Username)
 		ids := e.DemoReports()
-		c, err := cw.Open(e.Ctx(), np, ids[0])
+		c, err := e.App.Casework.Open(e.Ctx(), np, ids[0])
 		if err != nil || c.Narrative == "" {
 			t.Errorf("open with the new password's key: %v", err)
 		}
@@ -647,7 +640,7 @@ func TestChangePassword(t *testing.T) {
 		if _, err := cw.Session(e.Ctx(), mine); err != nil {
 			t.Errorf("the session that changed the password: %v", err)
 		}
-		if _, err := cw.Open(e.Ctx(), p, ids[0]); err != nil {
+		if _, err := e.App.Casework.Open(e.Ctx(), p, ids[0]); err != nil {
 			t.Errorf("open with the session that changed the password: %v", err)
 		}
 		if _, err := cw.Session(e.Ctx(), other); !errors.Is(err, casework.ErrNoSession) {
@@ -664,27 +657,27 @@ func TestCheckPassword(t *testing.T) {
 		password string
 		want     error
 	}{
-		{"eleven char", casework.PasswordShort},
-		{"password1234", casework.PasswordCommon},
-		{"Password1234!", casework.PasswordCommon},
-		{"P@ssw0rd2024", casework.PasswordCommon},
-		{"iloveyou12345", casework.PasswordCommon},
-		{"iloveyouiloveyou", casework.PasswordCommon},
-		{"!!football!!99", casework.PasswordCommon},
-		{"Sunsh1ne.2024", casework.PasswordCommon},
-		{"12345678ab!!", casework.PasswordCommon},
-		{"qwertyuiop12", casework.PasswordPattern},
-		{"abcdefghijkl", casework.PasswordPattern},
-		{"aaaaaaaaaaaa", casework.PasswordPattern},
-		{"abababababab", casework.PasswordPattern},
-		{"zyxwvutsrqpo", casework.PasswordPattern},
-		{"123456789012", casework.PasswordDigits},
-		{"+254 712 345 678", casework.PasswordDigits},
-		{"31/12/1999 25/12", casework.PasswordDigits},
-		{"salamasalama", casework.PasswordPattern},
-		{"kenyakenyakenya", casework.PasswordCommon},
-		{"jane.wanjiku2024", casework.PasswordUsername},
-		{"Salama2024!!", casework.PasswordUsername},
+		{"eleven char", staff.PasswordShort},
+		{"password1234", staff.PasswordCommon},
+		{"Password1234!", staff.PasswordCommon},
+		{"P@ssw0rd2024", staff.PasswordCommon},
+		{"iloveyou12345", staff.PasswordCommon},
+		{"iloveyouiloveyou", staff.PasswordCommon},
+		{"!!football!!99", staff.PasswordCommon},
+		{"Sunsh1ne.2024", staff.PasswordCommon},
+		{"12345678ab!!", staff.PasswordCommon},
+		{"qwertyuiop12", staff.PasswordPattern},
+		{"abcdefghijkl", staff.PasswordPattern},
+		{"aaaaaaaaaaaa", staff.PasswordPattern},
+		{"abababababab", staff.PasswordPattern},
+		{"zyxwvutsrqpo", staff.PasswordPattern},
+		{"123456789012", staff.PasswordDigits},
+		{"+254 712 345 678", staff.PasswordDigits},
+		{"31/12/1999 25/12", staff.PasswordDigits},
+		{"salamasalama", staff.PasswordPattern},
+		{"kenyakenyakenya", staff.PasswordCommon},
+		{"jane.wanjiku2024", staff.PasswordUsername},
+		{"Salama2024!!", staff.PasswordUsername},
 		{"correct horse battery staple", nil},
 		{"mama yangu mpendwa sana", nil},
 		{"Nairobi rain at 6pm", nil},
@@ -692,11 +685,11 @@ func TestCheckPassword(t *testing.T) {
 		{"jane.wanjiku likes long walks", nil},
 		{"KQ7M-XR4P-2HWN-8TCJ", nil}, // a demo password's shape
 	} {
-		err := casework.CheckPassword(tc.password, "jane.wanjiku")
+		err := staff.CheckPassword(tc.password, "jane.wanjiku")
 		if err != tc.want {
 			t.Errorf("%q: %v, want %v", tc.password, err, tc.want)
 		}
-		if tc.want != nil && !errors.Is(err, casework.ErrWeakPassword) {
+		if tc.want != nil && !errors.Is(err, staff.ErrWeakPassword) {
 			t.Errorf("%q: %v is not ErrWeakPassword", tc.password, err)
 		}
 	}

@@ -1,4 +1,4 @@
-package casework
+package staff
 
 import (
 	"context"
@@ -27,7 +27,7 @@ const (
 // organisation's current key: they were disabled when it was replaced, or
 // their account predates member key pairs and missed a rotation. An admin
 // re-enables them (an account without a key pair is added again).
-var ErrNoOrgKey = errors.New("casework: this account holds no key to the organisation's reports")
+var ErrNoOrgKey = errors.New("staff: this account holds no key to the organisation's reports")
 
 // rekeyPurpose names the network-secret key the job's copy of a retired
 // organisation key is sealed under: one per organisation and generation.
@@ -81,7 +81,7 @@ func (s *Service) rotateOrgKey(ctx context.Context, orgID string, cur *seal.OrgI
 			}
 			hr, err := seal.ParseHolderRecipient(m.HolderKey)
 			if err != nil {
-				return nil, 0, 0, fmt.Errorf("casework: holder key of %s: %w", m.ID, err)
+				return nil, 0, 0, fmt.Errorf("staff: holder key of %s: %w", m.ID, err)
 			}
 			if r.Copies[m.ID], err = hr.WrapOrgIdentity(orgID, newGen, next); err != nil {
 				return nil, 0, 0, err
@@ -90,7 +90,7 @@ func (s *Service) rotateOrgKey(ctx context.Context, orgID string, cur *seal.OrgI
 		if org.RecoveryHolder != "" {
 			hr, err := seal.ParseHolderRecipient(org.RecoveryHolder)
 			if err != nil {
-				return nil, 0, 0, fmt.Errorf("casework: recovery holder key of %s: %w", orgID, err)
+				return nil, 0, 0, fmt.Errorf("staff: recovery holder key of %s: %w", orgID, err)
 			}
 			if r.Recovery, err = hr.WrapOrgIdentity(orgID, newGen, next); err != nil {
 				return nil, 0, 0, err
@@ -175,7 +175,7 @@ func (s *Service) RewrapOrgKeys(ctx context.Context, orgID string) (int, bool, e
 		k, err := jk.UnwrapOrgIdentity(orgID, "rekey", c)
 		jk.Destroy()
 		if err != nil {
-			return 0, false, fmt.Errorf("casework: the job's copy of generation %d of %s's key does not open (another network secret?): %w", g, orgID, err)
+			return 0, false, fmt.Errorf("staff: the job's copy of generation %d of %s's key does not open (another network secret?): %w", g, orgID, err)
 		}
 		old[g] = k
 	}
@@ -220,7 +220,7 @@ func (s *Service) RewrapOrgKeys(ctx context.Context, orgID string) (int, bool, e
 			}
 			dk, err := k.UnwrapDataKey(stale[i].Wrap)
 			if err != nil {
-				return n, false, fmt.Errorf("casework: report %s's key does not open with generation %d: %w", stale[i].ReportID, stale[i].Gen, err)
+				return n, false, fmt.Errorf("staff: report %s's key does not open with generation %d: %w", stale[i].ReportID, stale[i].Gen, err)
 			}
 			stale[i].Wrap, err = pub.WrapDataKey(dk)
 			dk.Destroy()
@@ -286,37 +286,6 @@ func (s *Service) handOverRekey(ctx context.Context, orgID string, key *seal.Org
 		}
 	}
 	return nil
-}
-
-// olderKey returns generation gen of the principal's organisation key, below
-// the one its session holds, through the chain of a rotation in progress.
-func (s *Service) olderKey(ctx context.Context, p *Principal, gen int) (*seal.OrgIdentity, error) {
-	if k := p.older[gen]; k != nil {
-		return k, nil
-	}
-	chain, err := s.Store.OrgKeyChain(ctx, p.OrgID)
-	if err != nil {
-		return nil, err
-	}
-	if p.older == nil {
-		p.older = map[int]*seal.OrgIdentity{}
-	}
-	k := p.orgKey
-	for g := p.keyGen - 1; g >= gen; g-- {
-		if o := p.older[g]; o != nil {
-			k = o
-			continue
-		}
-		c, ok := chain[g]
-		if !ok {
-			return nil, fmt.Errorf("casework: no chain to generation %d of %s's key", g, p.OrgID)
-		}
-		if k, err = k.UnwrapOrgIdentity(p.OrgID, g, c); err != nil {
-			return nil, err
-		}
-		p.older[g] = k
-	}
-	return k, nil
 }
 
 // RotationLeft counts the principal's organisation's report keys still

@@ -1,4 +1,4 @@
-package casework
+package staff
 
 import (
 	_ "embed"
@@ -38,7 +38,7 @@ const (
 	PasswordUsername PasswordProblem = "username" // the username or "salama" with little else
 )
 
-func (p PasswordProblem) Error() string { return "casework: weak password (" + string(p) + ")" }
+func (p PasswordProblem) Error() string { return "staff: weak password (" + string(p) + ")" }
 
 // Is makes every PasswordProblem an ErrWeakPassword.
 func (p PasswordProblem) Is(target error) bool { return target == ErrWeakPassword }

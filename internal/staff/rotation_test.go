@@ -1,4 +1,4 @@
-package casework_test
+package staff_test
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"github.com/salama-ke/salama/internal/orgs"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/seal"
+	"github.com/salama-ke/salama/internal/staff"
 	"github.com/salama-ke/salama/internal/store"
 )
 
@@ -57,13 +58,13 @@ func oldKey(t *testing.T, e *caseworktest.Env, u *store.User, password string) *
 // re-wrap job; a job cut short between two batches resumes and finishes;
 // and then the old key opens nothing in the database.
 func TestDisableRotatesOrgKey(t *testing.T) {
-	each(t, func(t *testing.T, e *caseworktest.Env) {
-		cw, st := e.App.Casework, e.App.Store
+	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
+		cw, st := e.App.Staff, e.App.Store
 		tr := trust(t, e)
 		orgID := tr.Org.ID
-		e.AddEnrolledUser(tr, "trust-admin", casework.RoleOrgAdmin)
-		e.AddEnrolledUser(tr, "trust-stayer", casework.RoleCaseworker)
-		leaver := e.AddEnrolledUser(tr, "trust-leaver", casework.RoleCaseworker)
+		e.AddEnrolledUser(tr, "trust-admin", staff.RoleOrgAdmin)
+		e.AddEnrolledUser(tr, "trust-stayer", staff.RoleCaseworker)
+		leaver := e.AddEnrolledUser(tr, "trust-leaver", staff.RoleCaseworker)
 
 		// Reports of the organisation: its own, and a referral copy it
 		// received from the intake organisation.
@@ -77,7 +78,7 @@ func TestDisableRotatesOrgKey(t *testing.T) {
 		sub := e.Submit(caseworktest.Report(func(in *reporting.Input) {
 			in.County, in.Help, in.Share, in.Narrative = "nairobi", []string{"shelter"}, "refer", "Referred words"
 		}))
-		if err := cw.CreateReferral(e.Ctx(), e.Principal("demo-caseworker"), sub.Report.ID, casework.NewReferral{ServiceID: "demo-trust-shelter-women",
+		if err := e.App.Casework.CreateReferral(e.Ctx(), e.Principal("demo-caseworker"), sub.Report.ID, casework.NewReferral{ServiceID: "demo-trust-shelter-women",
 			Fields: []string{"narrative"}, Mode: casework.ModeAtSubmit}); err != nil {
 			t.Fatalf("referral: %v", err)
 		}
@@ -87,10 +88,10 @@ func TestDisableRotatesOrgKey(t *testing.T) {
 		}
 		ids, narratives[refs[0].ReferredReportID] = append(ids, refs[0].ReferredReportID), "Referred words"
 
-		readAll := func(who string, p *casework.Principal) {
+		readAll := func(who string, p *staff.Principal) {
 			t.Helper()
 			for _, id := range ids {
-				c, err := cw.Open(e.Ctx(), p, id)
+				c, err := e.App.Casework.Open(e.Ctx(), p, id)
 				if err != nil || c.Narrative != narratives[id] {
 					t.Errorf("%s: report %s: %v %q", who, id, err, c.Narrative)
 				}
@@ -123,7 +124,7 @@ func TestDisableRotatesOrgKey(t *testing.T) {
 			t.Error("the leaver still holds a copy of the organisation key")
 		}
 		e.Clock.NextStep()
-		if _, err := cw.Login(e.Ctx(), "trust-leaver", leaver.Password, e.Code("trust-leaver")); !errors.Is(err, casework.ErrBadLogin) {
+		if _, err := cw.Login(e.Ctx(), "trust-leaver", leaver.Password, e.Code("trust-leaver")); !errors.Is(err, staff.ErrBadLogin) {
 			t.Errorf("the leaver's login: %v", err)
 		}
 		// Every other session of the organisation ended; the admin's went
@@ -234,12 +235,12 @@ func TestDisableRotatesOrgKey(t *testing.T) {
 // rotation's job has not run leaves two retired generations; members read
 // everything through the chain, and one job run re-wraps both.
 func TestRotationsOneAfterAnother(t *testing.T) {
-	each(t, func(t *testing.T, e *caseworktest.Env) {
-		cw, st := e.App.Casework, e.App.Store
+	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
+		cw, st := e.App.Staff, e.App.Store
 		tr := trust(t, e)
-		e.AddEnrolledUser(tr, "trust-admin", casework.RoleOrgAdmin)
-		e.AddEnrolledUser(tr, "trust-a", casework.RoleCaseworker)
-		e.AddEnrolledUser(tr, "trust-b", casework.RoleCaseworker)
+		e.AddEnrolledUser(tr, "trust-admin", staff.RoleOrgAdmin)
+		e.AddEnrolledUser(tr, "trust-a", staff.RoleCaseworker)
+		e.AddEnrolledUser(tr, "trust-b", staff.RoleCaseworker)
 		org, _ := st.Organisation(e.Ctx(), tr.Org.ID)
 		first := e.PutReport(org, store.Report{}, "Generation one")
 		admin := e.Principal("trust-admin")
@@ -253,9 +254,9 @@ func TestRotationsOneAfterAnother(t *testing.T) {
 		}
 		org, _ = st.Organisation(e.Ctx(), tr.Org.ID)
 		third := e.PutReport(org, store.Report{}, "Generation three")
-		for _, p := range []*casework.Principal{admin, e.Principal("trust-admin")} {
+		for _, p := range []*staff.Principal{admin, e.Principal("trust-admin")} {
 			for r, want := range map[string]string{first.ID: "Generation one", second.ID: "Generation two", third.ID: "Generation three"} {
-				if c, err := cw.Open(e.Ctx(), p, r); err != nil || c.Narrative != want {
+				if c, err := e.App.Casework.Open(e.Ctx(), p, r); err != nil || c.Narrative != want {
 					t.Errorf("before the job: %v %q", err, want)
 				}
 			}
@@ -269,7 +270,7 @@ func TestRotationsOneAfterAnother(t *testing.T) {
 				t.Errorf("report at generation %d after the job", gen)
 			}
 		}
-		if c, err := cw.Open(e.Ctx(), e.Principal("trust-admin"), first.ID); err != nil || c.Narrative != "Generation one" {
+		if c, err := e.App.Casework.Open(e.Ctx(), e.Principal("trust-admin"), first.ID); err != nil || c.Narrative != "Generation one" {
 			t.Errorf("after the job: %v", err)
 		}
 	})
@@ -279,13 +280,13 @@ func TestRotationsOneAfterAnother(t *testing.T) {
 // an instance had not refreshed) is refused, never stored: after the
 // rotation's job it would open with nothing.
 func TestStaleOrgKeyRefused(t *testing.T) {
-	each(t, func(t *testing.T, e *caseworktest.Env) {
+	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
 		st := e.App.Store
 		tr := trust(t, e)
-		e.AddEnrolledUser(tr, "trust-admin", casework.RoleOrgAdmin)
-		e.AddEnrolledUser(tr, "trust-a", casework.RoleCaseworker)
+		e.AddEnrolledUser(tr, "trust-admin", staff.RoleOrgAdmin)
+		e.AddEnrolledUser(tr, "trust-a", staff.RoleCaseworker)
 		stale, _ := st.Organisation(e.Ctx(), tr.Org.ID)
-		if err := e.App.Casework.SetMemberDisabled(e.Ctx(), e.Principal("trust-admin"), e.User("trust-a").ID, true); err != nil {
+		if err := e.App.Staff.SetMemberDisabled(e.Ctx(), e.Principal("trust-admin"), e.User("trust-a").ID, true); err != nil {
 			t.Fatal(err)
 		}
 		dk, _ := seal.NewDataKey()
@@ -305,8 +306,8 @@ func TestStaleOrgKeyRefused(t *testing.T) {
 		// holds the intake organisation's retired key is wrapped again to
 		// the new key, and stored.
 		e.Submit(caseworktest.Report(nil)) // warms the cache
-		e.App.Casework.OnDirectoryChange = nil
-		if err := e.App.Casework.SetMemberDisabled(e.Ctx(), e.Principal("demo-admin"), e.User("demo-caseworker").ID, true); err != nil {
+		e.App.Staff.OnDirectoryChange = nil
+		if err := e.App.Staff.SetMemberDisabled(e.Ctx(), e.Principal("demo-admin"), e.User("demo-caseworker").ID, true); err != nil {
 			t.Fatal(err)
 		}
 		sub := e.Submit(caseworktest.Report(func(in *reporting.Input) { in.Narrative = "Through a stale cache" }))
