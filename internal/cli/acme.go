@@ -30,26 +30,28 @@ import (
 // to the CA with (to trust a test CA's own certificate).
 var acmeHTTPClient *http.Client
 
-type acmeFlags struct {
-	domains             *string
-	email, directory    *string
-	httpsAddr, httpAddr *string
+// acmeSettings are the --acme-* flags; check fills Domains from Domain.
+type acmeSettings struct {
+	Domain    string   // --acme-domain: comma- or space-separated host names
+	Domains   []string // Domain read by domainList
+	Email     string   // --acme-email: for the CA's expiry notices
+	Directory string   // --acme-directory: the ACME directory URL
+	HTTPSAddr string   // --acme-https-addr: where the site is served
+	HTTPAddr  string   // --acme-http-addr: challenges and redirects to HTTPS
 }
 
-func (f flags) acme() acmeFlags {
-	return acmeFlags{
-		domains:   f.str("acme-domain", "", "serve HTTPS with certificates obtained and renewed automatically (Let's Encrypt) for this domain; several comma-separated. Needs ports 80 and 443 reachable from the internet"),
-		email:     f.str("acme-email", "", "with --acme-domain: an address the certificate authority may write to about expiring certificates (optional)"),
-		directory: f.str("acme-directory", autocert.DefaultACMEDirectory, "with --acme-domain: the ACME directory URL (Let's Encrypt's staging one to try things out)"),
-		httpsAddr: f.str("acme-https-addr", ":443", "with --acme-domain: the address HTTPS is served on"),
-		httpAddr:  f.str("acme-http-addr", ":80", "with --acme-domain: the address that answers the certificate authority's challenges and redirects to HTTPS"),
-	}
+func (f flags) acme(a *acmeSettings) {
+	f.str(&a.Domain, "acme-domain", "", "serve HTTPS with certificates obtained and renewed automatically (Let's Encrypt) for this domain; several comma-separated. Needs ports 80 and 443 reachable from the internet")
+	f.str(&a.Email, "acme-email", "", "with --acme-domain: an address the certificate authority may write to about expiring certificates (optional)")
+	f.str(&a.Directory, "acme-directory", autocert.DefaultACMEDirectory, "with --acme-domain: the ACME directory URL (Let's Encrypt's staging one to try things out)")
+	f.str(&a.HTTPSAddr, "acme-https-addr", ":443", "with --acme-domain: the address HTTPS is served on")
+	f.str(&a.HTTPAddr, "acme-http-addr", ":80", "with --acme-domain: the address that answers the certificate authority's challenges and redirects to HTTPS")
 }
 
 // domainList reads --acme-domain: comma- or space-separated host names.
-func (a acmeFlags) domainList() ([]string, error) {
+func (a acmeSettings) domainList() ([]string, error) {
 	var out []string
-	for _, d := range strings.FieldsFunc(*a.domains, func(r rune) bool { return r == ',' || r == ' ' }) {
+	for _, d := range strings.FieldsFunc(a.Domain, func(r rune) bool { return r == ',' || r == ' ' }) {
 		d = strings.ToLower(strings.TrimSuffix(strings.TrimSpace(d), "."))
 		if d == "" {
 			continue
@@ -77,7 +79,8 @@ type acmeSite struct {
 	log       *slog.Logger
 }
 
-func newACMESite(a acmeFlags, domains []string, dataDir string, log *slog.Logger) (*acmeSite, error) {
+func newACMESite(a acmeSettings, dataDir string, log *slog.Logger) (*acmeSite, error) {
+	domains := a.Domains
 	cache := filepath.Join(dataDir, "acme")
 	// The account key and the certificates' private keys: for this
 	// process's user only.
@@ -91,11 +94,11 @@ func newACMESite(a acmeFlags, domains []string, dataDir string, log *slog.Logger
 		Prompt:     autocert.AcceptTOS,
 		HostPolicy: hostPolicy(domains),
 		Cache:      autocert.DirCache(cache),
-		Email:      strings.TrimSpace(*a.email),
-		Client:     &acme.Client{DirectoryURL: *a.directory, HTTPClient: acmeHTTPClient},
+		Email:      strings.TrimSpace(a.Email),
+		Client:     &acme.Client{DirectoryURL: a.Directory, HTTPClient: acmeHTTPClient},
 	}
 	s := &acmeSite{m: m, domains: domains, log: log}
-	if _, port, err := net.SplitHostPort(*a.httpsAddr); err == nil && port != "443" && port != "https" {
+	if _, port, err := net.SplitHostPort(a.HTTPSAddr); err == nil && port != "443" && port != "https" {
 		s.httpsPort = port
 	}
 	return s, nil

@@ -235,7 +235,7 @@ func FuzzACMEDomains(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		ds, err := acmeFlags{domains: &s}.domainList()
+		ds, err := acmeSettings{Domain: s}.domainList()
 		if err != nil {
 			return
 		}

@@ -122,7 +122,7 @@ func recoveryCode(env secrets, stdin io.Reader, stderr io.Writer) (string, error
 // SALAMA_RECOVERY_CODE), opens the database and unwraps the organisation's
 // key with it, as the commands that act for an organisation do. The caller
 // closes the core.
-func (c common) openOrgKey(ctx context.Context, orgID string, stdin io.Reader, stderr io.Writer) (*app.Core, *seal.OrgIdentity, error) {
+func (c *config) openOrgKey(ctx context.Context, orgID string, stdin io.Reader, stderr io.Writer) (*app.Core, *seal.OrgIdentity, error) {
 	code, err := recoveryCode(c.secrets, stdin, stderr)
 	if err != nil {
 		return nil, nil, err

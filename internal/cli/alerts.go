@@ -11,25 +11,32 @@ import (
 	"github.com/salama-ke/salama/internal/app"
 )
 
-// alerts adds serve's flags for staff alerts and returns a function that
-// builds the options after parsing. The SMTP URL may carry a password: it
-// is never printed, and its help prefers the environment.
-func (f flags) alerts() func(log *slog.Logger, addr string, tls, behindProxy bool, acmeDomain string) app.AlertOptions {
-	public := f.str("public-url", "", "where people reach this Salama, e.g. https://salama.example.org: the console link in staff alerts. Empty: derived from --addr when that is a loopback address, otherwise alerts carry no link")
-	smtpURL := f.str("smtp-url", "", "mail server for staff alerts: smtp://user:password@host:587 (STARTTLS, required) or smtps://user:password@host:465 (TLS). Empty: alert emails are logged, not sent. It holds a password: prefer the environment variable")
-	smtpFrom := f.str("smtp-from", "", "From address of alert emails, e.g. \"Salama <alerts@example.org>\"; needed with --smtp-url")
-	return func(log *slog.Logger, addr string, tls, behindProxy bool, acmeDomain string) app.AlertOptions {
-		o := app.AlertOptions{PublicURL: strings.TrimSpace(*public), SMTPURL: strings.TrimSpace(*smtpURL), SMTPFrom: strings.TrimSpace(*smtpFrom)}
-		if o.PublicURL == "" && acmeDomain != "" {
-			o.PublicURL = "https://" + acmeDomain // --acme-domain: the first domain
-		}
-		if o.PublicURL == "" && !behindProxy {
-			o.PublicURL = loopbackURL(addr, tls)
-		}
-		if o.PublicURL == "" {
-			log.Warn("no --public-url: staff alerts will not link to the console; set it to the address people reach Salama at")
-		}
-		return o
+// alerts binds serve's flags for staff alerts. The SMTP URL may carry a
+// password: it is never printed, and its help prefers the environment.
+func (f flags) alerts(o *app.AlertOptions) {
+	f.str(&o.PublicURL, "public-url", "", "where people reach this Salama, e.g. https://salama.example.org: the console link in staff alerts. Empty: derived from --addr when that is a loopback address, otherwise alerts carry no link")
+	f.str(&o.SMTPURL, "smtp-url", "", "mail server for staff alerts: smtp://user:password@host:587 (STARTTLS, required) or smtps://user:password@host:465 (TLS). Empty: alert emails are logged, not sent. It holds a password: prefer the environment variable")
+	f.str(&o.SMTPFrom, "smtp-from", "", "From address of alert emails, e.g. \"Salama <alerts@example.org>\"; needed with --smtp-url")
+}
+
+// checkAlerts trims the alert flags and, without --public-url, derives
+// the console link from --acme-domain (its first domain) or a loopback
+// --addr; serve warns when there is none.
+func checkAlerts(o *app.AlertOptions, addr string, tls, behindProxy bool, acmeDomain string) {
+	o.PublicURL, o.SMTPURL, o.SMTPFrom = strings.TrimSpace(o.PublicURL), strings.TrimSpace(o.SMTPURL), strings.TrimSpace(o.SMTPFrom)
+	if o.PublicURL == "" && acmeDomain != "" {
+		o.PublicURL = "https://" + acmeDomain
+	}
+	if o.PublicURL == "" && !behindProxy {
+		o.PublicURL = loopbackURL(addr, tls)
+	}
+}
+
+// warnNoLink says in the log when staff alerts will carry no link to the
+// console.
+func warnNoLink(log *slog.Logger, o app.AlertOptions) {
+	if o.PublicURL == "" {
+		log.Warn("no --public-url: staff alerts will not link to the console; set it to the address people reach Salama at")
 	}
 }
 

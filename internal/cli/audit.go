@@ -65,7 +65,7 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 
 	// Never create a key here: a fresh key would only report every entry
 	// as forged.
-	key, err := seal.LoadSigningKey(*c.data, c.secrets.SigningKey)
+	key, err := seal.LoadSigningKey(c.DataDir, c.SigningKey)
 	if errors.Is(err, seal.ErrNoSigningKey) {
 		return fmt.Errorf("%w; verifying needs the key the server signs with: use --data, or SALAMA_SIGNING_KEY", err)
 	}
@@ -73,15 +73,15 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	// Nor a database: store.Open would make an empty one.
-	if *c.database == "" {
-		if _, err := os.Stat(filepath.Join(*c.data, store.FileName)); errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("no database in %s (use --data or --database)", *c.data)
+	if c.Database == "" {
+		if _, err := os.Stat(filepath.Join(c.DataDir, store.FileName)); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("no database in %s (use --data or --database)", c.DataDir)
 		}
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	st, err := store.Open(ctx, *c.database, *c.data)
+	st, err := store.Open(ctx, c.Database, c.DataDir)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 	}
 	// Every checkpoint first: a truncated log must fail before anything
 	// moves the data directory's checkpoint.
-	cpPath := filepath.Join(*c.data, audit.CheckpointFile)
+	cpPath := filepath.Join(c.DataDir, audit.CheckpointFile)
 	var checked []string
 	for _, path := range []string{cpPath, *extra} {
 		if path == "" {
@@ -127,10 +127,10 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "checkpoint %s: still in the log\n", c)
 	}
 	if len(checked) == 0 {
-		fmt.Fprintf(stdout, "no checkpoint to check (none in %s yet): a cut-back tail cannot be detected this time\n", *c.data)
+		fmt.Fprintf(stdout, "no checkpoint to check (none in %s yet): a cut-back tail cannot be detected this time\n", c.DataDir)
 	}
-	if fi, err := os.Stat(*c.data); err == nil && fi.IsDir() {
-		cp, err := log.WriteCheckpoint(ctx, *c.data)
+	if fi, err := os.Stat(c.DataDir); err == nil && fi.IsDir() {
+		cp, err := log.WriteCheckpoint(ctx, c.DataDir)
 		if err != nil {
 			return err
 		}

@@ -126,15 +126,18 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 	f := newFlags("backup", stderr)
 	c := f.common()
 	to := f.String("to", "", "file to write (it must not exist); - for standard output")
-	toDir := f.str("to-dir", "", "directory to write salama-YYYYMMDDTHHMMSSZ.age in (instead of --to)")
-	keepDays := f.integer("keep-days", 0, "the backup expires this many days after it is taken; with --to-dir, older backups there are deleted (0: no expiry)")
+	var toDir string
+	var keepDays int
+	f.str(&toDir, "to-dir", "", "directory to write salama-YYYYMMDDTHHMMSSZ.age in (instead of --to)")
+	f.integer(&keepDays, "keep-days", 0, "the backup expires this many days after it is taken; with --to-dir, older backups there are deleted (0: no expiry)")
 	var recipients recipientList
 	if v := c.secrets.BackupRecipient; v != "" {
 		recipients.Set(v)
 	}
 	f.Var(&recipients, "recipient", "age public key to encrypt to (age1pq1… or age1…); repeat for several (SALAMA_BACKUP_RECIPIENT, comma-separated)")
 	recipientsFile := f.String("recipients-file", "", "file of age public keys, one a line, # comments")
-	secrets := f.boolean("include-secrets", false, "put the network secret and signing key in the backup too (see above)")
+	var secrets bool
+	f.boolean(&secrets, "include-secrets", false, "put the network secret and signing key in the backup too (see above)")
 	f.Usage = func() {
 		fmt.Fprint(stderr, backupUsage+"\nFlags:\n")
 		f.PrintDefaults()
@@ -146,27 +149,27 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unexpected argument %q", f.Arg(0))
 	}
 	switch {
-	case *to == "" && *toDir == "":
+	case *to == "" && toDir == "":
 		return errors.New("--to FILE or --to-dir DIR is required (see salama backup --help)")
-	case *to != "" && *toDir != "":
+	case *to != "" && toDir != "":
 		return errors.New("give --to FILE or --to-dir DIR, not both")
-	case *keepDays < 0:
+	case keepDays < 0:
 		return errors.New("--keep-days must be 0 (no expiry) or more")
-	case *toDir != "" && *keepDays == 0:
+	case toDir != "" && keepDays == 0:
 		return errors.New("--to-dir needs --keep-days N: without it backups pile up there for ever, withdrawn reports in them")
 	}
 	now := time.Now()
-	if *toDir != "" {
-		fi, err := os.Stat(*toDir)
+	if toDir != "" {
+		fi, err := os.Stat(toDir)
 		if err != nil {
 			return err
 		}
 		if !fi.IsDir() {
-			return fmt.Errorf("--to-dir: %s is not a directory", *toDir)
+			return fmt.Errorf("--to-dir: %s is not a directory", toDir)
 		}
-		*to = filepath.Join(*toDir, backup.FileName(now))
+		*to = filepath.Join(toDir, backup.FileName(now))
 	}
-	keep := time.Duration(*keepDays) * 24 * time.Hour
+	keep := time.Duration(keepDays) * 24 * time.Hour
 	if *recipientsFile != "" {
 		b, err := os.ReadFile(*recipientsFile)
 		if err != nil {
@@ -187,19 +190,19 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	var ds *seal.DeploymentSecrets
-	if *secrets {
-		if ds, err = seal.LoadDeploymentSecrets(*c.data, c.secrets.NetworkSecret, c.secrets.SigningKey); err != nil {
+	if secrets {
+		if ds, err = seal.LoadDeploymentSecrets(c.DataDir, c.NetworkSecret, c.SigningKey); err != nil {
 			return fmt.Errorf("--include-secrets: %w", err)
 		}
 	}
-	if err := haveDatabase(*c.data, *c.database); err != nil {
+	if err := haveDatabase(c.DataDir, c.Database); err != nil {
 		return err
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// Never migrate here: this may be a newer program than the server.
-	st, err := store.OpenAsIs(ctx, *c.database, *c.data)
+	st, err := store.OpenAsIs(ctx, c.Database, c.DataDir)
 	if err != nil {
 		return err
 	}
@@ -249,7 +252,7 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 			"  network secret no survivor's receipt opens their report. Keep a copy of\n"+
 			"  %s and %s (or the SALAMA_NETWORK_SECRET and SALAMA_SIGNING_KEY values)\n"+
 			"  somewhere safe, apart from the backup, or use --include-secrets.\n",
-			filepath.Join(*c.data, seal.NetworkSecretFile), filepath.Join(*c.data, seal.SigningKeyFile))
+			filepath.Join(c.DataDir, seal.NetworkSecretFile), filepath.Join(c.DataDir, seal.SigningKeyFile))
 	}
 	if !sum.Expires.IsZero() {
 		fmt.Fprintf(out, "  Expires %s (after that salama restore refuses it without --allow-expired).\n", sum.Expires.Format("2006-01-02 15:04 MST"))
@@ -258,10 +261,10 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(out, "  Removed %s, left by an interrupted backup.\n", name)
 	}
 	fmt.Fprintln(out, "  Check it now and then: salama restore --check --from FILE --identity KEYFILE")
-	if *toDir != "" {
-		pruned, err := backup.Prune(*toDir, keep, now)
+	if toDir != "" {
+		pruned, err := backup.Prune(toDir, keep, now)
 		for _, name := range pruned {
-			fmt.Fprintf(out, "  Deleted %s: older than %d days.\n", name, *keepDays)
+			fmt.Fprintf(out, "  Deleted %s: older than %d days.\n", name, keepDays)
 		}
 		if err != nil {
 			return fmt.Errorf("the backup was written, but deleting old backups failed: %w", err)
@@ -363,12 +366,12 @@ func restoreCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	}
 
 	if *secretsOnly {
-		wrote, err := backup.RestoreSecrets(src, ids, *c.data)
+		wrote, err := backup.RestoreSecrets(src, ids, c.DataDir)
 		if err != nil {
 			return err
 		}
 		if len(wrote) == 0 {
-			fmt.Fprintf(stdout, "%s already holds the network secret and signing key this backup has; nothing written.\n", *c.data)
+			fmt.Fprintf(stdout, "%s already holds the network secret and signing key this backup has; nothing written.\n", c.DataDir)
 		}
 		for _, p := range wrote {
 			fmt.Fprintf(stdout, "Wrote %s from the backup.\n", p)
@@ -378,7 +381,7 @@ func restoreCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	res, err := backup.Restore(ctx, src, backup.RestoreOptions{Identities: ids, Database: *c.database, DataDir: *c.data, AllowExpired: *allowExpired})
+	res, err := backup.Restore(ctx, src, backup.RestoreOptions{Identities: ids, Database: c.Database, DataDir: c.DataDir, AllowExpired: *allowExpired})
 	if errors.Is(err, store.ErrNotEmpty) {
 		return fmt.Errorf("%w; restore only into a new, empty database or data directory", err)
 	}
@@ -389,9 +392,9 @@ func restoreCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	where := *c.database
+	where := c.Database
 	if where == "" {
-		where = filepath.Join(*c.data, store.FileName)
+		where = filepath.Join(c.DataDir, store.FileName)
 	} else {
 		where = "the PostgreSQL database"
 	}
@@ -403,18 +406,18 @@ func restoreCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		fmt.Fprintf(stdout, "Wrote %s from the backup.\n", p)
 	}
 
-	if missing := missingSecrets(*c.data, c.secrets); len(missing) > 0 {
+	if missing := missingSecrets(c); len(missing) > 0 {
 		fmt.Fprintf(stdout, "\nBefore `salama serve`: put the deployment's %s into %s (mode 0600),\n"+
 			"or set %s. The database names their fingerprints: without them, or with\n"+
 			"others, the server refuses to start (identifier matching and the audit log depend on them).\n",
-			strings.Join(missing, " and "), *c.data, strings.Join(missingEnv(missing), " and "))
+			strings.Join(missing, " and "), c.DataDir, strings.Join(missingEnv(missing), " and "))
 	}
 	// With the signing key at hand, prove the audit log came back whole.
-	key, err := seal.LoadSigningKey(*c.data, c.secrets.SigningKey)
+	key, err := seal.LoadSigningKey(c.DataDir, c.SigningKey)
 	if err != nil {
 		return nil
 	}
-	st, err := store.Open(ctx, *c.database, *c.data)
+	st, err := store.Open(ctx, c.Database, c.DataDir)
 	if err != nil {
 		return err
 	}
@@ -429,13 +432,13 @@ func restoreCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 
 // missingSecrets names the key files the data directory lacks (and the
 // environment does not give).
-func missingSecrets(dataDir string, env secrets) []string {
+func missingSecrets(c *config) []string {
 	var missing []string
-	for _, k := range []struct{ file, env string }{{seal.NetworkSecretFile, env.NetworkSecret}, {seal.SigningKeyFile, env.SigningKey}} {
+	for _, k := range []struct{ file, env string }{{seal.NetworkSecretFile, c.NetworkSecret}, {seal.SigningKeyFile, c.SigningKey}} {
 		if k.env != "" {
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(dataDir, k.file)); err != nil {
+		if _, err := os.Stat(filepath.Join(c.DataDir, k.file)); err != nil {
 			missing = append(missing, k.file)
 		}
 	}

@@ -135,7 +135,8 @@ with. Give it to police officers and prosecutors separately from any bundle;
 // signingKeyCmd runs "salama signing-key".
 func signingKeyCmd(args []string, stdout, stderr io.Writer) error {
 	f := newFlags("signing-key", stderr)
-	data := f.str("data", "./salama-data", "directory holding signing.key")
+	c := f.newConfig()
+	f.str(&c.DataDir, "data", "./salama-data", "directory holding signing.key")
 	f.Usage = func() {
 		fmt.Fprint(stderr, signingKeyUsage+"\nFlags:\n")
 		f.PrintDefaults()
@@ -147,7 +148,7 @@ func signingKeyCmd(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("unexpected argument %q", f.Arg(0))
 	}
 	// Never create one: a new key would sign nothing that exists.
-	key, err := seal.LoadSigningKey(*data, readSecrets().SigningKey)
+	key, err := seal.LoadSigningKey(c.DataDir, c.SigningKey)
 	if errors.Is(err, seal.ErrNoSigningKey) {
 		return fmt.Errorf("%w; the server creates it at first start: use --data, or SALAMA_SIGNING_KEY", err)
 	}

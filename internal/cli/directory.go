@@ -56,7 +56,7 @@ func directoryCmd(args []string, stdout, stderr io.Writer) error {
 	return fmt.Errorf("unknown subcommand %q (export or import)", args[0])
 }
 
-func directoryFlags(name string, stderr io.Writer) (flags, common) {
+func directoryFlags(name string, stderr io.Writer) (flags, *config) {
 	f := newFlags("directory "+name, stderr)
 	c := f.common()
 	f.Usage = func() {
@@ -68,10 +68,10 @@ func directoryFlags(name string, stderr io.Writer) (flags, common) {
 
 // existingDatabase refuses to go on without a database: store.Open would
 // quietly make an empty one.
-func existingDatabase(c common) error {
-	if *c.database == "" {
-		if _, err := os.Stat(filepath.Join(*c.data, store.FileName)); errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("no database in %s (use --data or --database)", *c.data)
+func existingDatabase(c *config) error {
+	if c.Database == "" {
+		if _, err := os.Stat(filepath.Join(c.DataDir, store.FileName)); errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("no database in %s (use --data or --database)", c.DataDir)
 		}
 	}
 	return nil
@@ -91,7 +91,7 @@ func directoryExport(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	st, err := store.Open(ctx, *c.database, *c.data)
+	st, err := store.Open(ctx, c.Database, c.DataDir)
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,7 @@ import (
 )
 
 // Salama reads its environment in this file only. Every flag has a
-// SALAMA_* variable (flags.str and the others, cli.go: a value that does
+// SALAMA_* variable (flags.str and the others, config.go: a value that does
 // not parse is an error, never silently the default), and the variables
 // below carry secrets, so they have no flag: a flag's value shows in the
 // process list.
@@ -19,15 +19,12 @@ const (
 	atAPIKeyEnv        = "SALAMA_AT_API_KEY"       // Africa's Talking's API key
 )
 
-// secrets are the secret-carrying variables, read once per command.
-type secrets struct {
-	NetworkSecret, SigningKey, RecoveryCode, BackupRecipient, ATAPIKey string
-}
-
-func readSecrets() secrets {
-	return secrets{
-		NetworkSecret:   os.Getenv(envNetworkSecret),
-		SigningKey:      os.Getenv(envSigningKey),
+// readSecrets fills in the secret-carrying variables, once per command
+// (flags.newConfig).
+func (c *config) readSecrets() {
+	c.NetworkSecret = os.Getenv(envNetworkSecret)
+	c.SigningKey = os.Getenv(envSigningKey)
+	c.secrets = secrets{
 		RecoveryCode:    os.Getenv(envRecoveryCode),
 		BackupRecipient: os.Getenv(envBackupRecipient),
 		ATAPIKey:        os.Getenv(atAPIKeyEnv),

@@ -42,12 +42,12 @@ func jobsCmd(args []string, stdout, stderr io.Writer) error {
 	default:
 		return fmt.Errorf("--state must be pending, running, done or failed")
 	}
-	if err := haveDatabase(*c.data, *c.database); err != nil {
+	if err := haveDatabase(c.DataDir, c.Database); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	st, err := store.OpenAsIs(ctx, *c.database, *c.data)
+	st, err := store.OpenAsIs(ctx, c.Database, c.DataDir)
 	if err != nil {
 		return err
 	}

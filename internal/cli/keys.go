@@ -78,18 +78,18 @@ func keysCmd(args []string, stdout, stderr io.Writer) error {
 	if *network == *signing {
 		return errors.New("give exactly one of --network-secret and --signing-key")
 	}
-	if err := haveDatabase(*c.data, *c.database); err != nil {
+	if err := haveDatabase(c.DataDir, c.Database); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	st, err := store.Open(ctx, *c.database, *c.data)
+	st, err := store.Open(ctx, c.Database, c.DataDir)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	o := keys.RotateOptions{Options: keys.Options{DataDir: *c.data, NetworkEnv: c.secrets.NetworkSecret,
-		SigningEnv: c.secrets.SigningKey}, Out: *out, Lost: *lost, PreviousKey: *previous,
+	o := keys.RotateOptions{Options: keys.Options{DataDir: c.DataDir, NetworkEnv: c.NetworkSecret,
+		SigningEnv: c.SigningKey}, Out: *out, Lost: *lost, PreviousKey: *previous,
 		PendingJobs: []string{staff.JobOrgRekey}}
 	if *network {
 		res, err := keys.RotateNetworkSecret(ctx, st, o)

@@ -21,27 +21,34 @@ import (
 	"github.com/salama-ke/salama/internal/store"
 )
 
-// retention declares the retention flags, shared by serve and purge, and
-// returns a function that reads them after Parse.
-func (f flags) retention() func() (retention.Policy, error) {
+// retentionDays are the retention flags, shared by serve and purge.
+type retentionDays struct {
+	Closed   int // --retain-closed-days
+	Escalate int // --escalate-unopened-days
+	Purge    int // --purge-unopened-days
+}
+
+func (f flags) retention(r *retentionDays) {
 	d := retention.DefaultPolicy
-	closed := f.integer("retain-closed-days", int(d.RetainClosed/retention.Day),
+	f.integer(&r.Closed, "retain-closed-days", int(d.RetainClosed/retention.Day),
 		"purge a closed report this many days after its last activity (case change, message, note, referral); 0 keeps closed reports")
-	escalate := f.integer("escalate-unopened-days", int(d.EscalateUnopened/retention.Day),
+	f.integer(&r.Escalate, "escalate-unopened-days", int(d.EscalateUnopened/retention.Day),
 		"escalate a report nobody in its organisation has opened after this many days (audit entry, console flag, warning in the log); 0 never")
-	purge := f.integer("purge-unopened-days", int(d.PurgeUnopened/retention.Day),
+	f.integer(&r.Purge, "purge-unopened-days", int(d.PurgeUnopened/retention.Day),
 		"purge a report nobody has opened after this many days; 0 keeps them")
-	return func() (retention.Policy, error) {
-		p := retention.Policy{
-			RetainClosed:     time.Duration(*closed) * retention.Day,
-			EscalateUnopened: time.Duration(*escalate) * retention.Day,
-			PurgeUnopened:    time.Duration(*purge) * retention.Day,
-		}
-		if *closed < 0 || *escalate < 0 || *purge < 0 {
-			return p, fmt.Errorf("%w: days must be 0 or more", retention.ErrPolicy)
-		}
-		return p, p.Validate()
+}
+
+// policy is the retention policy the flags give, checked.
+func (r retentionDays) policy() (retention.Policy, error) {
+	p := retention.Policy{
+		RetainClosed:     time.Duration(r.Closed) * retention.Day,
+		EscalateUnopened: time.Duration(r.Escalate) * retention.Day,
+		PurgeUnopened:    time.Duration(r.Purge) * retention.Day,
 	}
+	if r.Closed < 0 || r.Escalate < 0 || r.Purge < 0 {
+		return p, fmt.Errorf("%w: days must be 0 or more", retention.ErrPolicy)
+	}
+	return p, p.Validate()
 }
 
 // runJobs runs the app's job worker until ctx ends. If the worker cannot
@@ -88,7 +95,7 @@ func purgeCmd(args []string, stdout, stderr io.Writer) error {
 	f := newFlags("purge", stderr)
 	c := f.common()
 	dryRun := f.Bool("dry-run", false, "list what would be escalated and purged, and change nothing")
-	keep := f.retention()
+	f.retention(&c.Retention)
 	f.Usage = func() {
 		fmt.Fprint(stderr, purgeUsage+"\nFlags:\n")
 		f.PrintDefaults()
@@ -99,16 +106,16 @@ func purgeCmd(args []string, stdout, stderr io.Writer) error {
 	if f.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", f.Arg(0))
 	}
-	policy, err := keep()
+	policy, err := c.Retention.policy()
 	if err != nil {
 		return err
 	}
-	if err := haveDatabase(*c.data, *c.database); err != nil {
+	if err := haveDatabase(c.DataDir, c.Database); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	st, err := store.Open(ctx, *c.database, *c.data)
+	st, err := store.Open(ctx, c.Database, c.DataDir)
 	if err != nil {
 		return err
 	}
@@ -118,7 +125,7 @@ func purgeCmd(args []string, stdout, stderr io.Writer) error {
 	if !*dryRun {
 		// Purges are signed into the audit log with the server's key:
 		// never make a new one here, which would break the chain.
-		key, err := seal.LoadSigningKey(*c.data, c.secrets.SigningKey)
+		key, err := seal.LoadSigningKey(c.DataDir, c.SigningKey)
 		if errors.Is(err, seal.ErrNoSigningKey) {
 			return fmt.Errorf("%w; purging signs the audit log with the server's key: use --data, or SALAMA_SIGNING_KEY", err)
 		}

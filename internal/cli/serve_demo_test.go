@@ -60,6 +60,9 @@ func TestServeDemoUSSD(t *testing.T) {
 	dir := t.TempDir()
 	out, stop := startServe(t, "--data", dir, "--demo", "--addr", "127.0.0.1:0")
 	text := out.String()
+	if !strings.Contains(text, "SMS: log provider (messages are logged as sent, not sent)") {
+		t.Errorf("serve does not say SMS goes to the log provider by default:\n%s", text)
+	}
 	m := ussdCmdRE.FindStringSubmatch(text)
 	sm := smsURLRE.FindStringSubmatch(text)
 	if m == nil || sm == nil || strings.Contains(text, "callbacks are off") {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -23,54 +22,66 @@ import (
 	"github.com/salama-ke/salama/internal/ussd"
 )
 
-// gateway adds serve's flags for USSD and SMS and returns a function that
-// builds the options after parsing.
-func (f flags) gateway() func(log *slog.Logger) (app.GatewayOptions, error) {
-	token := f.str("gateway-token", "", "secret path segment of the USSD and SMS callbacks (/gw/TOKEN/ussd, /gw/TOKEN/sms), at least 20 characters, e.g. from `openssl rand -hex 24`; empty: the callbacks are not served. Prefer the environment variable")
-	code := f.str("ussd-code", "", "the USSD code survivors dial, e.g. *384*123#; named in SMS nudges and help replies")
-	lang := f.str("ussd-language", "en", "language of the first USSD screen and of SMS answers without a keyword: en or sw")
-	provider := f.str("sms-provider", "log", "log (log that a message would be sent, send nothing) or africastalking")
-	nudge := f.str("sms-nudge", sms.DefaultNudge, "the SMS that tells a survivor who chose SMS contact that a helper wrote; {ussd} is replaced by --ussd-code. Never include details: a shared phone's inbox keeps it")
-	atUser := f.str("at-username", "", "Africa's Talking username (the API key is read from "+atAPIKeyEnv+" only)")
-	atFrom := f.str("at-sender", "", "Africa's Talking sender id or short code; empty: the account's default")
-	atSandbox := f.boolean("at-sandbox", false, "use Africa's Talking's sandbox")
-	atEndpoint := f.str("at-endpoint", "", "Africa's Talking messaging endpoint, for an outbound proxy or a test provider; empty: the live one (or the sandbox with --at-sandbox)")
-	return func(log *slog.Logger) (app.GatewayOptions, error) {
-		o := app.GatewayOptions{Token: strings.TrimSpace(*token), USSDCode: strings.TrimSpace(*code), Nudge: *nudge}
-		l, ok := locale.ParseLang(*lang)
-		if !ok {
-			return o, fmt.Errorf("--ussd-language: %q is not en or sw", *lang)
-		}
-		o.Lang = l
-		if o.Token != "" {
-			if err := ussd.CheckToken(o.Token); err != nil {
-				return o, fmt.Errorf("--gateway-token: %w", err)
-			}
-		}
-		switch *provider {
-		case "log":
-			o.SMS = sms.LogSender{Log: log}
-		case "africastalking":
-			endpoint := sms.ATEndpoint
-			if *atSandbox {
-				endpoint = sms.ATSandboxEndpoint
-			}
-			if e := strings.TrimSpace(*atEndpoint); e != "" {
-				endpoint = e
-			}
-			at, err := sms.NewAfricasTalking(*atUser, readSecrets().ATAPIKey, *atFrom, endpoint)
-			if err != nil {
-				return o, fmt.Errorf("--sms-provider africastalking: %w (--at-username, %s)", err, atAPIKeyEnv)
-			}
-			if o.USSDCode == "" && strings.Contains(o.Nudge, "{ussd}") {
-				return o, errors.New("--sms-provider africastalking: set --ussd-code, which the nudge names")
-			}
-			o.SMS = at
-		default:
-			return o, fmt.Errorf("--sms-provider: %q is not log or africastalking", *provider)
-		}
-		return o, nil
+// gatewaySettings are serve's USSD and SMS flags that are not
+// app.GatewayOptions fields as they are; check reads them.
+type gatewaySettings struct {
+	Language   string // --ussd-language: en or sw
+	Provider   string // --sms-provider: log or africastalking
+	ATUsername string // --at-username (the API key is SALAMA_AT_API_KEY)
+	ATSender   string // --at-sender: sender id or short code
+	ATEndpoint string // --at-endpoint: "" for the live one or the sandbox
+	ATSandbox  bool   // --at-sandbox
+}
+
+// gateway binds serve's flags for USSD and SMS.
+func (f flags) gateway(o *app.GatewayOptions, s *gatewaySettings) {
+	f.str(&o.Token, "gateway-token", "", "secret path segment of the USSD and SMS callbacks (/gw/TOKEN/ussd, /gw/TOKEN/sms), at least 20 characters, e.g. from `openssl rand -hex 24`; empty: the callbacks are not served. Prefer the environment variable")
+	f.str(&o.USSDCode, "ussd-code", "", "the USSD code survivors dial, e.g. *384*123#; named in SMS nudges and help replies")
+	f.str(&s.Language, "ussd-language", "en", "language of the first USSD screen and of SMS answers without a keyword: en or sw")
+	f.str(&s.Provider, "sms-provider", "log", "log (log that a message would be sent, send nothing) or africastalking")
+	f.str(&o.Nudge, "sms-nudge", sms.DefaultNudge, "the SMS that tells a survivor who chose SMS contact that a helper wrote; {ussd} is replaced by --ussd-code. Never include details: a shared phone's inbox keeps it")
+	f.str(&s.ATUsername, "at-username", "", "Africa's Talking username (the API key is read from "+atAPIKeyEnv+" only)")
+	f.str(&s.ATSender, "at-sender", "", "Africa's Talking sender id or short code; empty: the account's default")
+	f.boolean(&s.ATSandbox, "at-sandbox", false, "use Africa's Talking's sandbox")
+	f.str(&s.ATEndpoint, "at-endpoint", "", "Africa's Talking messaging endpoint, for an outbound proxy or a test provider; empty: the live one (or the sandbox with --at-sandbox)")
+}
+
+// check fills in the gateway options from the flags. With the log
+// provider SMS stays nil: app logs messages with serve's logger then.
+func (s gatewaySettings) check(o *app.GatewayOptions, atAPIKey string) error {
+	o.Token, o.USSDCode = strings.TrimSpace(o.Token), strings.TrimSpace(o.USSDCode)
+	l, ok := locale.ParseLang(s.Language)
+	if !ok {
+		return fmt.Errorf("--ussd-language: %q is not en or sw", s.Language)
 	}
+	o.Lang = l
+	if o.Token != "" {
+		if err := ussd.CheckToken(o.Token); err != nil {
+			return fmt.Errorf("--gateway-token: %w", err)
+		}
+	}
+	switch s.Provider {
+	case "log":
+	case "africastalking":
+		endpoint := sms.ATEndpoint
+		if s.ATSandbox {
+			endpoint = sms.ATSandboxEndpoint
+		}
+		if e := strings.TrimSpace(s.ATEndpoint); e != "" {
+			endpoint = e
+		}
+		at, err := sms.NewAfricasTalking(s.ATUsername, atAPIKey, s.ATSender, endpoint)
+		if err != nil {
+			return fmt.Errorf("--sms-provider africastalking: %w (--at-username, %s)", err, atAPIKeyEnv)
+		}
+		if o.USSDCode == "" && strings.Contains(o.Nudge, "{ussd}") {
+			return errors.New("--sms-provider africastalking: set --ussd-code, which the nudge names")
+		}
+		o.SMS = at
+	default:
+		return fmt.Errorf("--sms-provider: %q is not log or africastalking", s.Provider)
+	}
+	return nil
 }
 
 // demoUSSDCode is the code a demo names in its SMS when none is set.
@@ -128,9 +139,10 @@ func printGateway(w io.Writer, a *app.App, demo bool) {
 // as a phone and the gateway would, one screen at a time.
 func ussdCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	f := newFlags("ussd", stderr)
-	target := f.str("url", "", "the USSD callback of a running server, e.g. http://127.0.0.1:8080/gw/TOKEN/ussd")
-	phone := f.str("phone", "+254700000000", "the caller's number, as the gateway sends it")
-	code := f.str("service-code", "*384*123#", "the code dialled, as the gateway sends it")
+	var target, phone, code string
+	f.str(&target, "url", "", "the USSD callback of a running server, e.g. http://127.0.0.1:8080/gw/TOKEN/ussd")
+	f.str(&phone, "phone", "+254700000000", "the caller's number, as the gateway sends it")
+	f.str(&code, "service-code", "*384*123#", "the code dialled, as the gateway sends it")
 	f.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: salama ussd --url http://127.0.0.1:8080/gw/TOKEN/ussd [--phone +2547…]")
 		fmt.Fprintln(stderr, "\nDials the menus of a running server (salama serve --demo --gateway-token TOKEN) like a")
@@ -141,8 +153,8 @@ func ussdCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if err := f.Parse(args); err != nil {
 		return err
 	}
-	u, err := url.Parse(*target)
-	if *target == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	u, err := url.Parse(target)
+	if target == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		f.Usage()
 		return errors.New("--url must be the http(s) address of a USSD callback")
 	}
@@ -156,7 +168,7 @@ func ussdCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	in.Buffer(make([]byte, 4096), 4096)
 	var inputs []string
 	for {
-		form := url.Values{"sessionId": {session}, "serviceCode": {*code}, "phoneNumber": {*phone},
+		form := url.Values{"sessionId": {session}, "serviceCode": {code}, "phoneNumber": {phone},
 			"networkCode": {"63902"}, "text": {strings.Join(inputs, "*")}}
 		resp, err := client.PostForm(u.String(), form)
 		if err != nil {

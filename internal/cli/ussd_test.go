@@ -73,17 +73,22 @@ func TestUSSDSimulator(t *testing.T) {
 func TestGatewayFlags(t *testing.T) {
 	parse := func(args ...string) (app.GatewayOptions, error) {
 		f := newFlags("serve", io.Discard)
-		gw := f.gateway()
+		c := f.newConfig()
+		var s gatewaySettings
+		f.gateway(&c.Gateway, &s)
 		if err := f.Parse(args); err != nil {
 			return app.GatewayOptions{}, err
 		}
-		return gw(slog.New(slog.NewTextHandler(io.Discard, nil)))
+		err := s.check(&c.Gateway, c.secrets.ATAPIKey)
+		return c.Gateway, err
 	}
 	o, err := parse()
 	if err != nil || o.Token != "" || o.Lang != "en" || o.Nudge != sms.DefaultNudge {
 		t.Errorf("defaults: %+v %v", o, err)
 	}
-	if _, ok := o.SMS.(sms.LogSender); !ok {
+	// The log provider: app logs messages with serve's logger
+	// (sms.LogSender) when no sender is given.
+	if o.SMS != nil {
 		t.Errorf("default provider %T", o.SMS)
 	}
 	for _, args := range [][]string{
@@ -118,12 +123,19 @@ func TestGatewayFlags(t *testing.T) {
 func TestAlertFlags(t *testing.T) {
 	t.Setenv("SALAMA_SMTP_URL", "smtps://u:secret@mail.example.org")
 	f := newFlags("serve", io.Discard)
-	build := f.alerts()
+	var given app.AlertOptions
+	f.alerts(&given)
 	if err := f.Parse([]string{"--smtp-from", "Salama <a@example.org>"}); err != nil {
 		t.Fatal(err)
 	}
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, nil))
+	build := func(log *slog.Logger, addr string, tls, behind bool, acmeDomain string) app.AlertOptions {
+		o := given
+		checkAlerts(&o, addr, tls, behind, acmeDomain)
+		warnNoLink(log, o)
+		return o
+	}
 	o := build(log, "127.0.0.1:8080", false, false, "")
 	if o.SMTPURL != "smtps://u:secret@mail.example.org" || o.SMTPFrom != "Salama <a@example.org>" || o.PublicURL != "http://127.0.0.1:8080" {
 		t.Errorf("options %+v", o)
