@@ -1,20 +1,14 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
-	"os/signal"
 	"path/filepath"
-	"syscall"
 
 	"github.com/salama-ke/salama/internal/audit"
-	"github.com/salama-ke/salama/internal/seal"
-	"github.com/salama-ke/salama/internal/store"
 )
 
 const auditUsage = `Usage: salama audit verify [--checkpoint FILE] [flags]
@@ -52,40 +46,23 @@ func auditCmd(args []string, stdout, stderr io.Writer) error {
 	f := newFlags("audit verify", stderr)
 	c := f.common()
 	extra := f.String("checkpoint", "", "a checkpoint file kept elsewhere (a copy of audit.checkpoint) to check as well")
-	f.Usage = func() {
-		fmt.Fprint(stderr, auditUsage+"\nFlags:\n")
-		f.PrintDefaults()
-	}
-	if err := f.Parse(args[1:]); err != nil {
+	f.usage(auditUsage)
+	if err := f.parseAll(args[1:]); err != nil {
 		return err
-	}
-	if f.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", f.Arg(0))
 	}
 
 	// Never create a key here: a fresh key would only report every entry
 	// as forged.
-	key, err := seal.LoadSigningKey(c.DataDir, c.SigningKey)
-	if errors.Is(err, seal.ErrNoSigningKey) {
-		return fmt.Errorf("%w; verifying needs the key the server signs with: use --data, or SALAMA_SIGNING_KEY", err)
-	}
+	key, err := c.signingKey("verifying needs the key the server signs with")
 	if err != nil {
 		return err
 	}
 	// Nor a database: store.Open would make an empty one.
-	if c.Database == "" {
-		if _, err := os.Stat(filepath.Join(c.DataDir, store.FileName)); errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("no database in %s (use --data or --database)", c.DataDir)
-		}
-	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	st, err := store.Open(ctx, c.Database, c.DataDir)
+	ctx, st, done, err := c.openStore(false)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer done()
 
 	log := audit.New(st, key, nil)
 	res, err := log.Verify(ctx, key.Public())

@@ -22,6 +22,22 @@ func run(args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errOut.String()
 }
 
+// auditLog opens the SQLite database in dir and its audit log, signed by
+// the data directory's signing key (made if missing), as a server would.
+func auditLog(t *testing.T, dir string) (*store.Store, *seal.SigningKey, *audit.Log) {
+	t.Helper()
+	st, err := store.Open(t.Context(), "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := seal.LoadOrCreateSigningKey(dir, "")
+	if err != nil {
+		st.Close()
+		t.Fatal(err)
+	}
+	return st, key, audit.New(st, key, nil)
+}
+
 func TestAuditVerify(t *testing.T) {
 	for _, v := range []string{"SALAMA_SIGNING_KEY", "SALAMA_DATA", "SALAMA_DATABASE"} {
 		t.Setenv(v, "")
@@ -37,15 +53,7 @@ func TestAuditVerify(t *testing.T) {
 		t.Fatalf("verify without a key left %d files in the data directory", len(entries))
 	}
 
-	st, err := store.Open(ctx, "", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := seal.LoadOrCreateSigningKey(dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := audit.New(st, key, nil)
+	st, key, log := auditLog(t, dir)
 	for _, ev := range []audit.Event{
 		{Actor: audit.UserActor("u1"), Action: audit.LoginOK, Detail: "method=totp"},
 		{Actor: audit.UserActor("u1"), Action: audit.ReportRead, ReportID: "r1"},

@@ -89,10 +89,7 @@ func keygenCmd(args []string, stdout, stderr io.Writer) error {
 	f := newFlags("backup keygen", stderr)
 	out := f.String("out", "", "file to write the private key to")
 	classic := f.Bool("classic", false, "a classic X25519 key instead of a post-quantum one")
-	f.Usage = func() {
-		fmt.Fprint(stderr, keygenUsage+"\nFlags:\n")
-		f.PrintDefaults()
-	}
+	f.usage(keygenUsage)
 	if err := f.Parse(args); err != nil {
 		return err
 	}
@@ -138,15 +135,9 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 	recipientsFile := f.String("recipients-file", "", "file of age public keys, one a line, # comments")
 	var secrets bool
 	f.boolean(&secrets, "include-secrets", false, "put the network secret and signing key in the backup too (see above)")
-	f.Usage = func() {
-		fmt.Fprint(stderr, backupUsage+"\nFlags:\n")
-		f.PrintDefaults()
-	}
-	if err := f.Parse(args); err != nil {
+	f.usage(backupUsage)
+	if err := f.parseAll(args); err != nil {
 		return err
-	}
-	if f.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", f.Arg(0))
 	}
 	switch {
 	case *to == "" && toDir == "":
@@ -195,18 +186,12 @@ func backupCmd(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--include-secrets: %w", err)
 		}
 	}
-	if err := haveDatabase(c.DataDir, c.Database); err != nil {
-		return err
-	}
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	// Never migrate here: this may be a newer program than the server.
-	st, err := store.OpenAsIs(ctx, c.Database, c.DataDir)
+	ctx, st, done, err := c.openStore(true)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer done()
 
 	o := backup.Options{Recipients: rcpt, Secrets: ds, Now: now, Keep: keep}
 	var sum *backup.Summary
@@ -312,15 +297,9 @@ func restoreCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 	check := f.Bool("check", false, "only read the backup through and check it; restore nothing")
 	allowExpired := f.Bool("allow-expired", false, "restore a backup past its expiry (it may hold reports withdrawn since; see above)")
 	secretsOnly := f.Bool("secrets-only", false, "write only the network secret and signing key the backup holds into --data (the database is left alone)")
-	f.Usage = func() {
-		fmt.Fprint(stderr, restoreUsage+"\nFlags:\n")
-		f.PrintDefaults()
-	}
-	if err := f.Parse(args); err != nil {
+	f.usage(restoreUsage)
+	if err := f.parseAll(args); err != nil {
 		return err
-	}
-	if f.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", f.Arg(0))
 	}
 	if *from == "" || *identity == "" {
 		return errors.New("--from FILE and --identity KEYFILE are required (see salama restore --help)")

@@ -137,21 +137,12 @@ func signingKeyCmd(args []string, stdout, stderr io.Writer) error {
 	f := newFlags("signing-key", stderr)
 	c := f.newConfig()
 	f.str(&c.DataDir, "data", "./salama-data", "directory holding signing.key")
-	f.Usage = func() {
-		fmt.Fprint(stderr, signingKeyUsage+"\nFlags:\n")
-		f.PrintDefaults()
-	}
-	if err := f.Parse(args); err != nil {
+	f.usage(signingKeyUsage)
+	if err := f.parseAll(args); err != nil {
 		return err
 	}
-	if f.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", f.Arg(0))
-	}
 	// Never create one: a new key would sign nothing that exists.
-	key, err := seal.LoadSigningKey(c.DataDir, c.SigningKey)
-	if errors.Is(err, seal.ErrNoSigningKey) {
-		return fmt.Errorf("%w; the server creates it at first start: use --data, or SALAMA_SIGNING_KEY", err)
-	}
+	key, err := c.signingKey("the server creates it at first start")
 	if err != nil {
 		return err
 	}

@@ -22,15 +22,7 @@ func TestAuditVerifyDetectsATruncatedTail(t *testing.T) {
 	clearEnv(t)
 	ctx := t.Context()
 	dir := t.TempDir()
-	st, err := store.Open(ctx, "", dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, err := seal.LoadOrCreateSigningKey(dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := audit.New(st, key, nil)
+	st, _, log := auditLog(t, dir)
 	record := func(n int) {
 		for range n {
 			if err := log.Record(ctx, audit.Event{Actor: audit.UserActor("u1"), Action: audit.ReportRead, ReportID: "r1", Detail: "fields=narrative"}); err != nil {

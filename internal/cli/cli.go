@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -19,6 +20,8 @@ import (
 	"time"
 
 	"github.com/salama-ke/salama/internal/app"
+	"github.com/salama-ke/salama/internal/seal"
+	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/version"
 )
 
@@ -112,6 +115,49 @@ func Main(args []string, stdout, stderr io.Writer) int {
 func (c *config) openCore(ctx context.Context) (*app.Core, error) {
 	o := c.Options
 	return app.OpenCore(ctx, &o)
+}
+
+// haveDatabase refuses to go on when there is no SQLite database in the
+// data directory: store.Open would make an empty one.
+func (c *config) haveDatabase() error {
+	if c.Database != "" {
+		return nil
+	}
+	if _, err := os.Stat(filepath.Join(c.DataDir, store.FileName)); errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("no database in %s (use --data or --database)", c.DataDir)
+	}
+	return nil
+}
+
+// signingKey loads the deployment's signing key and never makes one (a
+// new key would sign nothing that exists and verify nothing); without
+// one, the error says why the command needs it.
+func (c *config) signingKey(why string) (*seal.SigningKey, error) {
+	key, err := seal.LoadSigningKey(c.DataDir, c.SigningKey)
+	if errors.Is(err, seal.ErrNoSigningKey) {
+		return nil, fmt.Errorf("%w; %s: use --data, or SALAMA_SIGNING_KEY", err, why)
+	}
+	return key, err
+}
+
+// openStore opens the existing database for a command that works on the
+// store itself, with a context Ctrl-C and SIGTERM cancel. asIs opens it
+// without migrating (this may be a newer program than the server). done
+// closes it.
+func (c *config) openStore(asIs bool) (ctx context.Context, st *store.Store, done func(), err error) {
+	if err := c.haveDatabase(); err != nil {
+		return nil, nil, nil, err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	open := store.Open
+	if asIs {
+		open = store.OpenAsIs
+	}
+	if st, err = open(ctx, c.Database, c.DataDir); err != nil {
+		stop()
+		return nil, nil, nil, err
+	}
+	return ctx, st, func() { st.Close(); stop() }, nil
 }
 
 // serveMetrics serves the metrics and /healthz on their own listener

@@ -105,6 +105,25 @@ func (f flags) Parse(args []string) error {
 	return nil
 }
 
+// parseAll parses args and refuses any that are not flags.
+func (f flags) parseAll(args []string) error {
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	if f.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", f.Arg(0))
+	}
+	return nil
+}
+
+// usage makes --help print text, then the flags.
+func (f flags) usage(text string) {
+	f.Usage = func() {
+		fmt.Fprint(f.Output(), text+"\nFlags:\n")
+		f.PrintDefaults()
+	}
+}
+
 // fromEnv is a flag's default: its variable's value when set, else def.
 // A value that does not parse as kind is kept for Parse to refuse.
 func fromEnv[T any](f flags, name string, def T, parse func(string) (T, error), kind string) T {

@@ -6,10 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"syscall"
 
@@ -59,22 +57,8 @@ func directoryCmd(args []string, stdout, stderr io.Writer) error {
 func directoryFlags(name string, stderr io.Writer) (flags, *config) {
 	f := newFlags("directory "+name, stderr)
 	c := f.common()
-	f.Usage = func() {
-		fmt.Fprint(stderr, directoryUsage+"\nFlags:\n")
-		f.PrintDefaults()
-	}
+	f.usage(directoryUsage)
 	return f, c
-}
-
-// existingDatabase refuses to go on without a database: store.Open would
-// quietly make an empty one.
-func existingDatabase(c *config) error {
-	if c.Database == "" {
-		if _, err := os.Stat(filepath.Join(c.DataDir, store.FileName)); errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("no database in %s (use --data or --database)", c.DataDir)
-		}
-	}
-	return nil
 }
 
 func directoryExport(args []string, stdout, stderr io.Writer) error {
@@ -86,16 +70,11 @@ func directoryExport(args []string, stdout, stderr io.Writer) error {
 	if f.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q (write the file with --to)", f.Arg(0))
 	}
-	if err := existingDatabase(c); err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	st, err := store.Open(ctx, c.Database, c.DataDir)
+	ctx, st, done, err := c.openStore(false)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer done()
 	orgs, svcs, err := storedDirectory(ctx, st)
 	if err != nil {
 		return err
@@ -157,7 +136,7 @@ func directoryImport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return lineErrors(stderr, name, err)
 	}
-	if err := existingDatabase(c); err != nil {
+	if err := c.haveDatabase(); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

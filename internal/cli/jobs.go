@@ -1,13 +1,9 @@
 package cli
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
@@ -27,31 +23,20 @@ func jobsCmd(args []string, stdout, stderr io.Writer) error {
 	c := f.common()
 	state := f.String("state", "", "only jobs in this state")
 	limit := f.Int("limit", 100, "at most this many")
-	f.Usage = func() {
-		fmt.Fprint(stderr, jobsUsage+"\nFlags:\n")
-		f.PrintDefaults()
-	}
-	if err := f.Parse(args); err != nil {
+	f.usage(jobsUsage)
+	if err := f.parseAll(args); err != nil {
 		return err
-	}
-	if f.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", f.Arg(0))
 	}
 	switch *state {
 	case "", store.JobPending, store.JobRunning, store.JobDone, store.JobFailed:
 	default:
 		return fmt.Errorf("--state must be pending, running, done or failed")
 	}
-	if err := haveDatabase(c.DataDir, c.Database); err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	st, err := store.OpenAsIs(ctx, c.Database, c.DataDir)
+	ctx, st, done, err := c.openStore(true)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer done()
 	js, err := st.Jobs(ctx, *state, *limit)
 	if err != nil {
 		return err

@@ -1,18 +1,13 @@
 package cli
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/salama-ke/salama/internal/keys"
 	"github.com/salama-ke/salama/internal/staff"
-	"github.com/salama-ke/salama/internal/store"
 )
 
 const keysUsage = `Usage: salama keys rotate --network-secret|--signing-key [flags]
@@ -65,29 +60,18 @@ func keysCmd(args []string, stdout, stderr io.Writer) error {
 	out := f.String("out", "", "file for the new key when the current one comes from the environment (must not exist)")
 	lost := f.Bool("lost", false, "the current key is lost for good (see above)")
 	previous := f.String("previous-key", "", "with --lost --signing-key: the public key the audit log is signed with, as published")
-	f.Usage = func() {
-		fmt.Fprint(stderr, keysUsage+"\nFlags:\n")
-		f.PrintDefaults()
-	}
-	if err := f.Parse(args[1:]); err != nil {
+	f.usage(keysUsage)
+	if err := f.parseAll(args[1:]); err != nil {
 		return err
-	}
-	if f.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", f.Arg(0))
 	}
 	if *network == *signing {
 		return errors.New("give exactly one of --network-secret and --signing-key")
 	}
-	if err := haveDatabase(c.DataDir, c.Database); err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	st, err := store.Open(ctx, c.Database, c.DataDir)
+	ctx, st, done, err := c.openStore(false)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer done()
 	o := keys.RotateOptions{Options: keys.Options{DataDir: c.DataDir, NetworkEnv: c.NetworkSecret,
 		SigningEnv: c.SigningKey}, Out: *out, Lost: *lost, PreviousKey: *previous,
 		PendingJobs: []string{staff.JobOrgRekey}}

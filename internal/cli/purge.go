@@ -2,22 +2,15 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
-	"os"
-	"os/signal"
-	"path/filepath"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/salama-ke/salama/internal/app"
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/retention"
-	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
 )
 
@@ -96,39 +89,25 @@ func purgeCmd(args []string, stdout, stderr io.Writer) error {
 	c := f.common()
 	dryRun := f.Bool("dry-run", false, "list what would be escalated and purged, and change nothing")
 	f.retention(&c.Retention)
-	f.Usage = func() {
-		fmt.Fprint(stderr, purgeUsage+"\nFlags:\n")
-		f.PrintDefaults()
-	}
-	if err := f.Parse(args); err != nil {
+	f.usage(purgeUsage)
+	if err := f.parseAll(args); err != nil {
 		return err
-	}
-	if f.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", f.Arg(0))
 	}
 	policy, err := c.Retention.policy()
 	if err != nil {
 		return err
 	}
-	if err := haveDatabase(c.DataDir, c.Database); err != nil {
-		return err
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	st, err := store.Open(ctx, c.Database, c.DataDir)
+	ctx, st, done, err := c.openStore(false)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer done()
 
 	cfg := retention.Config{Store: st, Policy: policy, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	if !*dryRun {
 		// Purges are signed into the audit log with the server's key:
 		// never make a new one here, which would break the chain.
-		key, err := seal.LoadSigningKey(c.DataDir, c.SigningKey)
-		if errors.Is(err, seal.ErrNoSigningKey) {
-			return fmt.Errorf("%w; purging signs the audit log with the server's key: use --data, or SALAMA_SIGNING_KEY", err)
-		}
+		key, err := c.signingKey("purging signs the audit log with the server's key")
 		if err != nil {
 			return err
 		}
@@ -190,16 +169,4 @@ func orgNames(ctx context.Context, st *store.Store) map[string]string {
 		names[o.ID] = o.Name
 	}
 	return names
-}
-
-// haveDatabase refuses to go on when there is no SQLite database in the
-// data directory: store.Open would make an empty one.
-func haveDatabase(dataDir, database string) error {
-	if database != "" {
-		return nil
-	}
-	if _, err := os.Stat(filepath.Join(dataDir, store.FileName)); errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("no database in %s (use --data or --database)", dataDir)
-	}
-	return nil
 }

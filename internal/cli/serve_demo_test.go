@@ -19,10 +19,10 @@ var (
 
 // startServe runs serve with args until the test ends and returns its
 // output so far once it listens.
-func startServe(t *testing.T, args ...string) (stdout *testkit.LogBuffer, stop func()) {
+func startServe(t *testing.T, args ...string) (stdout, stderr *testkit.LogBuffer, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(t.Context())
-	stdout, stderr := &testkit.LogBuffer{}, &testkit.LogBuffer{}
+	stdout, stderr = &testkit.LogBuffer{}, &testkit.LogBuffer{}
 	done := make(chan error, 1)
 	go func() { done <- serve(ctx, args, stdout, stderr) }()
 	deadline := time.Now().Add(2 * time.Minute)
@@ -37,7 +37,7 @@ func startServe(t *testing.T, args ...string) (stdout *testkit.LogBuffer, stop f
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return stdout, func() {
+	return stdout, stderr, func() {
 		cancel()
 		if err := <-done; err != nil {
 			t.Errorf("serve: %v\n%s", err, stderr)
@@ -58,7 +58,7 @@ func TestServeDemoUSSD(t *testing.T) {
 		t.Skip("seeds a network with the production argon2id parameters")
 	}
 	dir := t.TempDir()
-	out, stop := startServe(t, "--data", dir, "--demo", "--addr", "127.0.0.1:0")
+	out, _, stop := startServe(t, "--data", dir, "--demo", "--addr", "127.0.0.1:0")
 	text := out.String()
 	if !strings.Contains(text, "SMS: log provider (messages are logged as sent, not sent)") {
 		t.Errorf("serve does not say SMS goes to the log provider by default:\n%s", text)
@@ -88,7 +88,7 @@ func TestServeDemoUSSD(t *testing.T) {
 
 	// With the operator's token, it is never printed, demo or not.
 	const own = "operator-token-0123456789abcdef"
-	out, stop = startServe(t, "--data", dir, "--demo", "--addr", "127.0.0.1:0", "--gateway-token", own)
+	out, _, stop = startServe(t, "--data", dir, "--demo", "--addr", "127.0.0.1:0", "--gateway-token", own)
 	stop()
 	if text := out.String(); strings.Contains(text, own) || !strings.Contains(text, "USSD callback: POST /gw/<gateway token>/ussd") {
 		t.Errorf("with --gateway-token:\n%s", text)

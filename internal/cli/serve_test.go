@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"context"
 	"io"
 	"log/slog"
 	"net"
@@ -9,10 +8,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/salama-ke/salama/internal/app"
-	"github.com/salama-ke/salama/internal/testkit"
 
 	"github.com/salama-ke/salama/internal/version"
 )
@@ -51,28 +48,8 @@ func TestServeWarnings(t *testing.T) {
 		{"loopback", []string{"--addr", "127.0.0.1:0"}, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx, cancel := context.WithCancel(t.Context())
-			defer cancel()
-			stdout, stderr := &testkit.LogBuffer{}, &testkit.LogBuffer{}
-			done := make(chan error, 1)
-			go func() { done <- serve(ctx, append([]string{"--data", dir}, tc.args...), stdout, stderr) }()
-			var addr string
-			deadline := time.Now().Add(time.Minute)
-			for addr == "" {
-				if m := servingRE.FindStringSubmatch(stdout.String()); m != nil {
-					addr = m[1]
-				}
-				select {
-				case err := <-done:
-					t.Fatalf("serve ended: %v\n%s", err, stderr)
-				default:
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("serve did not start:\n%s\n%s", stdout, stderr)
-				}
-				time.Sleep(10 * time.Millisecond)
-			}
-			_, port, _ := net.SplitHostPort(addr)
+			stdout, stderr, stop := startServe(t, append([]string{"--data", dir}, tc.args...)...)
+			_, port, _ := net.SplitHostPort(servingRE.FindStringSubmatch(stdout.String())[1])
 			for range 3 {
 				req, _ := http.NewRequest("GET", "http://127.0.0.1:"+port+"/en/", nil)
 				req.Header.Set("X-Forwarded-For", "197.248.33.71")
@@ -83,10 +60,7 @@ func TestServeWarnings(t *testing.T) {
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 			}
-			cancel()
-			if err := <-done; err != nil {
-				t.Fatalf("serve: %v\n%s", err, stderr)
-			}
+			stop()
 			logs := stderr.String()
 			for _, c := range []struct {
 				what string
