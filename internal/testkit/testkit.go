@@ -1,5 +1,6 @@
 // Package testkit holds the small pieces every package's tests share: a
-// settable clock and a log sink that concurrent handlers may write to. The
+// settable clock, a log sink that concurrent handlers may write to and an
+// SMS sender that keeps what it was asked to send. The
 // running application with the demo network, logins and reports is
 // internal/casework/caseworktest, built on these.
 //
@@ -8,6 +9,8 @@ package testkit
 
 import (
 	"bytes"
+	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -72,4 +75,54 @@ func (l *LogBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// SMS is one text message an SMSRecorder was asked to send.
+type SMS struct{ To, Text string }
+
+// SMSRecorder is an SMS sender (sms.Sender) that keeps, in order, what it
+// was asked to send. It is safe for concurrent use.
+type SMSRecorder struct {
+	mu   sync.Mutex
+	sent []SMS
+}
+
+// Send records the message.
+func (r *SMSRecorder) Send(_ context.Context, to, text string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.sent = append(r.sent, SMS{To: to, Text: text})
+	return nil
+}
+
+// Sent returns every message sent so far, oldest first.
+func (r *SMSRecorder) Sent() []SMS {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]SMS(nil), r.sent...)
+}
+
+// To returns the texts sent so far to number, oldest first.
+func (r *SMSRecorder) To(number string) []string {
+	var out []string
+	for _, m := range r.Sent() {
+		if m.To == number {
+			out = append(out, m.Text)
+		}
+	}
+	return out
+}
+
+// WithoutAlerts returns the messages sent so far, oldest first, leaving out
+// those that begin "Salama: " as staff alerts do (the demo network sends
+// them to its example alert number) and as the STOP and START
+// confirmations do.
+func (r *SMSRecorder) WithoutAlerts() []SMS {
+	var out []SMS
+	for _, m := range r.Sent() {
+		if !strings.HasPrefix(m.Text, "Salama: ") {
+			out = append(out, m)
+		}
+	}
+	return out
 }

@@ -1,16 +1,12 @@
 package ussd_test
 
 import (
-	"bytes"
 	"context"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -23,30 +19,10 @@ import (
 	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
+	"github.com/salama-ke/salama/internal/testkit"
 )
 
 const gatewayToken = "gw-test-token-5f2c9a7e81d04b36"
-
-// recorder is the SMS provider of these tests.
-type recorder struct {
-	mu   sync.Mutex
-	sent [][2]string
-}
-
-func (r *recorder) Send(_ context.Context, to, msg string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.sent = append(r.sent, [2]string{to, msg})
-	return nil
-}
-
-// all returns the SMS sent to survivors, leaving out staff alerts (which go
-// to the demo's example alert number).
-func (r *recorder) all() [][2]string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.DeleteFunc(slices.Clone(r.sent), func(m [2]string) bool { return strings.HasPrefix(m[1], "Salama: ") })
-}
 
 // gateway is the real application behind a real HTTP server, with the
 // callbacks mounted, talked to as Africa's Talking would.
@@ -54,7 +30,7 @@ type gateway struct {
 	t   *testing.T
 	env *caseworktest.Env
 	srv *httptest.Server
-	sms *recorder
+	sms *testkit.SMSRecorder
 }
 
 func newGateway(t *testing.T, db storetest.DB) *gateway {
@@ -66,7 +42,7 @@ func newGateway(t *testing.T, db storetest.DB) *gateway {
 // are set.
 func newGatewayWith(t *testing.T, db storetest.DB, tweak func(*app.Options)) *gateway {
 	t.Helper()
-	rec := &recorder{}
+	rec := &testkit.SMSRecorder{}
 	env := caseworktest.New(t, db, func(o *app.Options) {
 		o.Gateway = app.GatewayOptions{Token: gatewayToken, USSDCode: "*384*123#", SMS: rec}
 		if tweak != nil {
@@ -133,54 +109,26 @@ func (c *call) press(in string) string {
 var receiptRE = regexp.MustCompile(`\d{4} \d{4} \d{4} \d{4}`)
 
 // contains reports whether the database holds needle anywhere, as text or
-// bytes: on SQLite in its files, on PostgreSQL in every row of every table.
+// as hex.
 func (g *gateway) contains(needle string) bool {
 	g.t.Helper()
-	env := g.env
-	if env.DB.Engine == store.SQLite {
-		for _, f := range env.App.Store.Files() {
-			b, err := os.ReadFile(f)
-			if err != nil && !os.IsNotExist(err) {
-				g.t.Fatal(err)
-			}
-			if bytes.Contains(b, []byte(needle)) {
-				return true
-			}
-		}
-		return false
+	return g.env.DB.Holds(g.t, []byte(needle))
+}
+
+// childReportWithSMS reports from phone, over USSD, for a child
+// (sextortion, Mombasa, not in danger, remove images) who chose contact by
+// SMS, and returns the receipt screen and the receipt on it.
+func (g *gateway) childReportWithSMS(phone string) (end, receipt string) {
+	g.t.Helper()
+	c := g.dial(phone)
+	for _, in := range []string{"1", "2", "2", "2", "2", "6", "2"} {
+		end = c.press(in)
 	}
-	db, err := sql.Open("pgx", env.DB.DSN)
-	if err != nil {
-		g.t.Fatal(err)
+	receipt = receiptRE.FindString(end)
+	if receipt == "" {
+		g.t.Fatalf("receipt screen:\n%s", end)
 	}
-	defer db.Close()
-	rows, err := db.Query(`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`)
-	if err != nil {
-		g.t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var n string
-		rows.Scan(&n)
-		tables = append(tables, n)
-	}
-	rows.Close()
-	for _, tbl := range tables {
-		rows, err := db.Query(`SELECT t::text FROM "` + tbl + `" t`)
-		if err != nil {
-			g.t.Fatal(err)
-		}
-		for rows.Next() {
-			var line string
-			rows.Scan(&line)
-			if strings.Contains(line, needle) || strings.Contains(line, hex.EncodeToString([]byte(needle))) {
-				rows.Close()
-				return true
-			}
-		}
-		rows.Close()
-	}
-	return false
+	return end, receipt
 }
 
 // newReport finds the one report in the intake's inbox that the demo did
@@ -365,14 +313,8 @@ func TestUSSDContactConsentAndNudge(t *testing.T) {
 		g := newGateway(t, db)
 		ctx := context.Background()
 		const phone = "+254733444555"
-		c := g.dial(phone)
-		// a child, sextortion, Mombasa, not in danger, remove images, SMS.
-		var end string
-		for _, in := range []string{"1", "2", "2", "2", "2", "6", "2"} {
-			end = c.press(in)
-		}
-		receipt := receiptRE.FindString(end)
-		if receipt == "" || !strings.Contains(end, "116") {
+		end, receipt := g.childReportWithSMS(phone)
+		if !strings.Contains(end, "116") {
 			t.Fatalf("receipt screen:\n%s", end)
 		}
 		id := g.env.ReportOfReceipt(receipt)
@@ -409,9 +351,9 @@ func TestUSSDContactConsentAndNudge(t *testing.T) {
 		if _, err := g.env.App.Jobs.RunDue(ctx); err != nil {
 			t.Fatal(err)
 		}
-		sent := g.sms.all()
-		if len(sent) != 1 || sent[0][0] != phone || !strings.Contains(sent[0][1], "*384*123#") ||
-			strings.Contains(sent[0][1], strings.ReplaceAll(receipt, " ", "")[:8]) || strings.Contains(sent[0][1], r.CaseRef) {
+		sent := g.sms.WithoutAlerts()
+		if len(sent) != 1 || sent[0].To != phone || !strings.Contains(sent[0].Text, "*384*123#") ||
+			strings.Contains(sent[0].Text, strings.ReplaceAll(receipt, " ", "")[:8]) || strings.Contains(sent[0].Text, r.CaseRef) {
 			t.Errorf("nudge %q", sent)
 		}
 	})
@@ -453,14 +395,14 @@ func TestGatewayAuthAndSMS(t *testing.T) {
 	if _, err := g.env.App.Jobs.RunDue(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	sent := g.sms.all()
-	if status != 200 || len(sent) != 2 || sent[0][0] != "+254712000111" || !strings.Contains(sent[1][1], "Help in Nairobi") {
+	sent := g.sms.WithoutAlerts()
+	if status != 200 || len(sent) != 2 || sent[0].To != "+254712000111" || !strings.Contains(sent[1].Text, "Help in Nairobi") {
 		t.Errorf("SMS help: %d %q", status, sent)
 	}
 	// The first names the USSD code, and each fits one SMS.
 	for i, m := range sent {
-		if utf8.RuneCountInString(m[1]) > 160 || (i == 0 && !strings.Contains(m[1], "dial *384*123#")) {
-			t.Errorf("SMS help %d (%d characters):\n%s", i, utf8.RuneCountInString(m[1]), m[1])
+		if utf8.RuneCountInString(m.Text) > 160 || (i == 0 && !strings.Contains(m.Text, "dial *384*123#")) {
+			t.Errorf("SMS help %d (%d characters):\n%s", i, utf8.RuneCountInString(m.Text), m.Text)
 		}
 	}
 	// The gateway posts the same message again (it did not hear our 200):
@@ -471,7 +413,7 @@ func TestGatewayAuthAndSMS(t *testing.T) {
 	if _, err := g.env.App.Jobs.RunDue(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if again := g.sms.all(); status != 200 || len(again) != 2 {
+	if again := g.sms.WithoutAlerts(); status != 200 || len(again) != 2 {
 		t.Errorf("the same inbound SMS id posted twice: %d, %d replies in all, want 2", status, len(again))
 	}
 

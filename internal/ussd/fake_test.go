@@ -214,33 +214,47 @@ type rig struct {
 	h        *Handler
 	reports  *fakeReports
 	sessions *memSessions
-	now      time.Time
-	mu       sync.Mutex
+	clock    *testkit.Clock
 	logs     testkit.LogBuffer
 }
 
 func newRig(t testing.TB, lang locale.Lang) *rig {
 	t.Helper()
-	g := &rig{t: t, reports: newFakeReports(), sessions: &memSessions{}, now: time.Date(2026, 3, 12, 9, 0, 0, 0, time.UTC)}
-	h, err := New(Config{Reports: g.reports, Sessions: g.sessions, Catalog: testCatalog(), Secret: seal.NewNetworkSecretForTest(),
-		Lang: lang, Now: g.clock, Log: slog.New(slog.NewTextHandler(&g.logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.h = h
+	g := &rig{t: t, reports: newFakeReports(), sessions: &memSessions{},
+		clock: testkit.NewClock(time.Date(2026, 3, 12, 9, 0, 0, 0, time.UTC))}
+	g.start(lang, seal.NewNetworkSecretForTest())
 	return g
 }
 
-func (g *rig) clock() time.Time {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.now
+// start puts a new handler, in lang, over the rig's fakes, clock and log.
+func (g *rig) start(lang locale.Lang, secret *seal.NetworkSecret) {
+	g.t.Helper()
+	h, err := New(Config{Reports: g.reports, Sessions: g.sessions, Catalog: testCatalog(), Secret: secret,
+		Lang: lang, Now: g.clock.Now, Log: slog.New(slog.NewTextHandler(&g.logs, nil))})
+	if err != nil {
+		g.t.Fatal(err)
+	}
+	g.h = h
 }
 
-func (g *rig) advance(d time.Duration) {
-	g.mu.Lock()
-	g.now = g.now.Add(d)
-	g.mu.Unlock()
+// restart is a restart of the server (or a second one): a new handler, in
+// lang, with the same network secret and the same sessions and reports.
+func (g *rig) restart(lang locale.Lang) {
+	g.t.Helper()
+	g.start(lang, g.h.Secret)
+}
+
+// neverHolds fails the test if any of texts (session states, logs) holds
+// one of secrets; what names the texts in the failure.
+func neverHolds(t testing.TB, what string, texts []string, secrets ...string) {
+	t.Helper()
+	for _, text := range texts {
+		for _, secret := range secrets {
+			if strings.Contains(text, secret) {
+				t.Errorf("%s holds %q: %s", what, secret, text)
+			}
+		}
+	}
 }
 
 // phone is a session on one handset: it keeps the session id and builds

@@ -1,7 +1,6 @@
 package ussd
 
 import (
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -41,13 +40,7 @@ func TestCheckOpensReceiptOnce(t *testing.T) {
 			if got := g.reports.reports[r].replies; len(got) != 1 || got[0] != "Asante sana" {
 				t.Errorf("replies %q", got)
 			}
-			for _, st := range g.sessions.all() {
-				for _, secret := range []string{r.Digits(), "fake-"} {
-					if strings.Contains(st, secret) {
-						t.Errorf("session state holds %q: %s", secret, st)
-					}
-				}
-			}
+			neverHolds(t, "session state", g.sessions.all(), r.Digits(), "fake-")
 		})
 	}
 }
@@ -60,12 +53,7 @@ func TestCheckKeptKeyAfterRestart(t *testing.T) {
 	p := g.dial(testPhone)
 	p.press("2")
 	p.press(r.String())
-	h, err := New(Config{Reports: g.reports, Sessions: g.sessions, Catalog: testCatalog(), Secret: g.h.Secret,
-		Lang: locale.English, Now: g.clock, Log: slog.New(slog.NewTextHandler(&g.logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	g.h = h
+	g.restart(locale.English)
 	if s := p.press("1"); !strings.Contains(s.Text, "Hello from the helpers.") {
 		t.Fatalf("message after a restart:\n%s", s)
 	}

@@ -28,11 +28,7 @@ func TestCodeTypedWithStars(t *testing.T) {
 				t.Fatalf("message:\n%s", s)
 			}
 			// And the slow way, after a restart of the server.
-			h, err := New(Config{Reports: g.reports, Sessions: g.sessions, Catalog: testCatalog(), Secret: g.h.Secret, Lang: lang, Now: g.clock})
-			if err != nil {
-				t.Fatal(err)
-			}
-			g.h = h
+			g.restart(lang)
 			p.press("0")
 			if s := p.press("1"); !strings.Contains(s.Text, "Hello from the helpers.") {
 				t.Fatalf("message after a restart:\n%s", s)

@@ -21,15 +21,7 @@ func TestUSSDStopEndsNudges(t *testing.T) {
 		g := newGateway(t, db)
 		ctx := context.Background()
 		const phone = "+254733444666"
-		c := g.dial(phone)
-		var end string
-		for _, in := range []string{"1", "2", "2", "2", "2", "6", "2"} {
-			end = c.press(in)
-		}
-		receipt := receiptRE.FindString(end)
-		if receipt == "" {
-			t.Fatalf("receipt screen:\n%s", end)
-		}
+		_, receipt := g.childReportWithSMS(phone)
 		id := g.env.ReportOfReceipt(receipt)
 		p := g.env.Principal("demo-child-caseworker")
 		defer p.Close()
@@ -51,19 +43,9 @@ func TestUSSDStopEndsNudges(t *testing.T) {
 			}
 			runJobs()
 		}
-		// Every SMS to the survivor's number (recorder.all leaves out
-		// texts that begin like staff alerts, as the confirmations do).
-		toPhone := func() []string {
-			g.sms.mu.Lock()
-			defer g.sms.mu.Unlock()
-			var out []string
-			for _, m := range g.sms.sent {
-				if m[0] == phone {
-					out = append(out, m[1])
-				}
-			}
-			return out
-		}
+		// Every SMS to the survivor's number (WithoutAlerts would leave
+		// out the confirmations, which begin like staff alerts).
+		toPhone := func() []string { return g.sms.To(phone) }
 
 		text("STOP")
 		text("stop")

@@ -10,6 +10,7 @@
 package storetest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -17,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -191,4 +193,62 @@ func (db DB) SQL(t testing.TB) *sql.DB {
 	}
 	t.Cleanup(func() { conn.Close() })
 	return conn
+}
+
+// Holds reports whether db holds needle anywhere, as it is or as hex: on
+// SQLite in its files (the database, the WAL and the shared memory), on
+// PostgreSQL in every row of every table as PostgreSQL prints it (bytea as
+// hex). Tests use it to show that something identifying was never stored.
+func (db DB) Holds(t testing.TB, needle []byte) bool {
+	t.Helper()
+	if db.Engine == store.SQLite {
+		path := filepath.Join(db.DataDir, store.FileName)
+		for _, f := range []string{path, path + "-wal", path + "-shm"} {
+			b, err := os.ReadFile(f)
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			if bytes.Contains(b, needle) {
+				return true
+			}
+		}
+		return false
+	}
+	conn, err := sql.Open("pgx", db.DSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	rows, err := conn.Query(`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tables []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, n)
+	}
+	rows.Close()
+	hexNeedle := hex.EncodeToString(needle)
+	for _, tbl := range tables {
+		rows, err := conn.Query(`SELECT t::text FROM "` + tbl + `" t`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var line string
+			if err := rows.Scan(&line); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(line, string(needle)) || strings.Contains(line, hexNeedle) {
+				rows.Close()
+				return true
+			}
+		}
+		rows.Close()
+	}
+	return false
 }
