@@ -63,36 +63,22 @@ func Plain(s string) string {
 	if IsPlain(s) {
 		return s
 	}
-	var b strings.Builder
-	b.Grow(len(s))
-	gap := false // something was dropped: spaces around it may double
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		i += size
-		switch {
-		case r == utf8.RuneError && size <= 1:
-			b.WriteByte('?')
-		case gsmSet[r] && r != '\r':
-			b.WriteRune(r)
-		case plainMap[r] != "":
-			b.WriteString(plainMap[r])
-		case r < 0x20 || r == 0x7f || r == '\r' || (r >= 0x80 && r < 0xa0) || r == '\u200b' || r == '\ufeff':
-			// control and zero-width characters: dropped
-		case dropped(r):
-			// emoji, their modifiers and joiners, other pictographs
-			gap = true
-		default:
-			if a := fold(r); a != "" {
-				b.WriteString(a)
-			} else {
-				b.WriteByte('?')
-			}
-		}
+	return transcribe(s, keepGSM)
+}
+
+// keepGSM writes a character of the GSM default alphabet as it is (but for
+// a carriage return) and a look-alike as its plain form, and reports
+// whether it wrote r.
+func keepGSM(b *strings.Builder, r rune) bool {
+	switch {
+	case gsmSet[r] && r != '\r':
+		b.WriteRune(r)
+	case plainMap[r] != "":
+		b.WriteString(plainMap[r])
+	default:
+		return false
 	}
-	if gap {
-		return tidySpaces(b.String())
-	}
-	return b.String()
+	return true
 }
 
 // gsmEscaped are the ASCII characters outside the GSM default alphabet
@@ -117,6 +103,29 @@ func ASCII(s string) string {
 	if ascii {
 		return s
 	}
+	return transcribe(s, keepASCII)
+}
+
+// keepASCII writes a look-alike whose plain form is ASCII as that form, and
+// a line break or printable ASCII as it is, and reports whether it wrote r.
+func keepASCII(b *strings.Builder, r rune) bool {
+	switch {
+	case isASCII(plainMap[r]) && plainMap[r] != "":
+		b.WriteString(plainMap[r])
+	case r == '\n' || (r >= 0x20 && r < 0x7f):
+		b.WriteRune(r)
+	default:
+		return false
+	}
+	return true
+}
+
+// transcribe is the loop of Plain and ASCII: invalid UTF-8 becomes '?';
+// what keep writes is kept; control and zero-width characters are dropped;
+// emoji, their modifiers and joiners and other pictographs are dropped too,
+// and the spaces around them tidied; any other letter is folded to its
+// ASCII base, or '?' where it has none.
+func transcribe(s string, keep func(b *strings.Builder, r rune) bool) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	gap := false // something was dropped: spaces around it may double
@@ -126,11 +135,9 @@ func ASCII(s string) string {
 		switch {
 		case r == utf8.RuneError && size <= 1:
 			b.WriteByte('?')
-		case isASCII(plainMap[r]) && plainMap[r] != "":
-			b.WriteString(plainMap[r])
-		case r == '\n' || (r >= 0x20 && r < 0x7f):
-			b.WriteRune(r)
+		case keep(&b, r):
 		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || r == '\u200b' || r == '\ufeff':
+			// control and zero-width characters: dropped
 		case dropped(r):
 			gap = true
 		default:
