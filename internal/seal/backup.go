@@ -330,6 +330,21 @@ func (d *DeploymentSecrets) existing(dataDir, name string, want []byte) (bool, e
 // replaceSecretFile writes b as hex to path through a synced temporary
 // file renamed over path (a rotation replaces the old key file).
 func replaceSecretFile(path string, b []byte) error {
+	return putSecretFile(path, b, os.Rename)
+}
+
+// writeSecretFile writes b as hex to path, in dataDir, through a synced
+// temporary file and a hard link, which fails if path appeared meanwhile.
+func writeSecretFile(dataDir, path string, b []byte) error {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return fmt.Errorf("seal: %w", err)
+	}
+	return putSecretFile(path, b, os.Link)
+}
+
+// putSecretFile writes b as hex to a temporary file beside path, syncs it,
+// has place put it at path (os.Rename or os.Link) and syncs the folder.
+func putSecretFile(path string, b []byte, place func(tmp, path string) error) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
 	if err != nil {
@@ -342,39 +357,12 @@ func replaceSecretFile(path string, b []byte) error {
 	if err := errors.Join(werr, serr, cerr); err != nil {
 		return fmt.Errorf("seal: %w", err)
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err := place(tmp.Name(), path); err != nil {
 		return fmt.Errorf("seal: %w", err)
 	}
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync()
 		_ = d.Close()
-	}
-	return nil
-}
-
-// writeSecretFile writes b as hex to path through a synced temporary file
-// and a hard link, which fails if path appeared meanwhile.
-func writeSecretFile(dataDir, path string, b []byte) error {
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return fmt.Errorf("seal: %w", err)
-	}
-	tmp, err := os.CreateTemp(dataDir, "."+filepath.Base(path)+".*")
-	if err != nil {
-		return fmt.Errorf("seal: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	_, werr := tmp.WriteString(hex.EncodeToString(b) + "\n")
-	serr := tmp.Sync()
-	cerr := tmp.Close()
-	if err := errors.Join(werr, serr, cerr); err != nil {
-		return fmt.Errorf("seal: %w", err)
-	}
-	if err := os.Link(tmp.Name(), path); err != nil {
-		return fmt.Errorf("seal: %w", err)
-	}
-	if dir, err := os.Open(dataDir); err == nil {
-		_ = dir.Sync()
-		_ = dir.Close()
 	}
 	return nil
 }
