@@ -293,12 +293,7 @@ var foundLimits = formbody.Limits{Text: 4<<10 + evidence.ChatMaxFound*(12*report
 
 // checkFound adds the identifiers the survivor ticked among those found in
 // her chat exports.
-func (s *Server) checkFound(w http.ResponseWriter, r *http.Request) {
-	l, sess, cut := s.postSession(w, r, foundLimits)
-	if sess == nil {
-		return
-	}
-	defer sess.Close()
+func (s *Server) checkFound(w http.ResponseWriter, r *http.Request, l locale.Lang, sess *reporting.CheckSession, cut bool) {
 	if cut {
 		s.fail(w, r, http.StatusRequestEntityTooLarge, "problem.unreadable_form")
 		return
@@ -308,19 +303,10 @@ func (s *Server) checkFound(w http.ResponseWriter, r *http.Request) {
 		s.renderThread(w, r, l, sess, http.StatusServiceUnavailable, "", "problem.try_later")
 		return
 	}
-	switch _, err := s.rep.AddFound(r.Context(), sess, r.PostForm["found"]); {
-	case errors.Is(err, reporting.ErrEmpty):
-		s.renderThread(w, r, l, sess, http.StatusUnprocessableEntity, "", "thread.found_pick")
-		return
-	case errors.Is(err, reporting.ErrNotOffered):
-		s.renderThread(w, r, l, sess, http.StatusUnprocessableEntity, "", "thread.found_gone")
-		return
-	case err != nil:
-		s.log.Error("adding found identifiers failed", "err", err)
-		s.renderThread(w, r, l, sess, http.StatusServiceUnavailable, "", "problem.try_later")
-		return
-	}
-	http.Redirect(w, r, "/"+string(l)+"/check/report#sent", http.StatusSeeOther)
+	_, err := s.rep.AddFound(r.Context(), sess, r.PostForm["found"])
+	s.afterPost(w, r, l, sess, err, threadEnd{anchor: "sent", failed: "adding found identifiers failed", failKey: "problem.try_later",
+		known: []knownErr{{reporting.ErrEmpty, http.StatusUnprocessableEntity, "thread.found_pick"},
+			{reporting.ErrNotOffered, http.StatusUnprocessableEntity, "thread.found_gone"}}})
 }
 
 func (s *Server) checkReport(w http.ResponseWriter, r *http.Request) {
@@ -373,23 +359,73 @@ func (s *Server) postSession(w http.ResponseWriter, r *http.Request, lim formbod
 	return l, sess, f.Cut
 }
 
-// postButton is postSession for the forms that are only a button.
-func (s *Server) postButton(w http.ResponseWriter, r *http.Request) (locale.Lang, *reporting.CheckSession) {
-	l, sess, cut := s.postSession(w, r, buttonLimits)
-	if sess != nil && cut {
-		sess.Close()
-		s.fail(w, r, http.StatusRequestEntityTooLarge, "problem.unreadable_form")
-		return "", nil
+// threadHandler answers a form posted from the thread page, with the form
+// read (r.PostForm), the session resumed and the CSRF token checked.
+type threadHandler func(w http.ResponseWriter, r *http.Request, l locale.Lang, sess *reporting.CheckSession)
+
+// threadPost is the handler of a form posted from the thread page within
+// lim: h runs after postSession (cut as it says), and the session is closed
+// after h.
+func (s *Server) threadPost(lim formbody.Limits, h func(w http.ResponseWriter, r *http.Request, l locale.Lang, sess *reporting.CheckSession, cut bool)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		l, sess, cut := s.postSession(w, r, lim)
+		if sess == nil {
+			return
+		}
+		defer sess.Close()
+		h(w, r, l, sess, cut)
 	}
-	return l, sess
 }
 
-func (s *Server) checkReply(w http.ResponseWriter, r *http.Request) {
-	l, sess, cut := s.postSession(w, r, replyLimits)
-	if sess == nil {
+// threadButton is threadPost for the forms that are only a button: a body
+// past their small cap is refused before h runs.
+func (s *Server) threadButton(h threadHandler) http.HandlerFunc {
+	return s.threadPost(buttonLimits, func(w http.ResponseWriter, r *http.Request, l locale.Lang, sess *reporting.CheckSession, cut bool) {
+		if cut {
+			s.fail(w, r, http.StatusRequestEntityTooLarge, "problem.unreadable_form")
+			return
+		}
+		h(w, r, l, sess)
+	})
+}
+
+// knownErr is an error a thread form's action meets in the normal course,
+// and the status and problem the thread page shows again with.
+type knownErr struct {
+	err    error
+	status int
+	key    string
+}
+
+// threadEnd says how a thread form ends once its action returned.
+type threadEnd struct {
+	anchor  string     // where on the thread page success goes back to
+	reply   string     // kept in the reply box when the page is shown again
+	known   []knownErr // errors that are the survivor's to fix, or news to her
+	failed  string     // the log line of any other error
+	failKey string     // and the problem shown for it, with 503
+}
+
+// afterPost ends a thread form whose action returned err: nil goes back to
+// the thread page at a.anchor (POST, redirect, GET); a known error shows the
+// thread again with its problem; any other is logged and shown as
+// a.failKey.
+func (s *Server) afterPost(w http.ResponseWriter, r *http.Request, l locale.Lang, sess *reporting.CheckSession, err error, a threadEnd) {
+	if err == nil {
+		http.Redirect(w, r, "/"+string(l)+"/check/report#"+a.anchor, http.StatusSeeOther)
 		return
 	}
-	defer sess.Close()
+	for _, k := range a.known {
+		if errors.Is(err, k.err) {
+			s.renderThread(w, r, l, sess, k.status, a.reply, k.key)
+			return
+		}
+	}
+	s.log.Error(a.failed, "err", err)
+	s.renderThread(w, r, l, sess, http.StatusServiceUnavailable, a.reply, a.failKey)
+}
+
+func (s *Server) checkReply(w http.ResponseWriter, r *http.Request, l locale.Lang, sess *reporting.CheckSession, cut bool) {
 	text := r.PostForm.Get("text")
 	if cut {
 		s.renderThread(w, r, l, sess, http.StatusRequestEntityTooLarge, strings.ToValidUTF8(text, "\uFFFD"), "problem.cut_reply")
@@ -405,24 +441,12 @@ func (s *Server) checkReply(w http.ResponseWriter, r *http.Request) {
 		s.renderThread(w, r, l, sess, http.StatusServiceUnavailable, text, "problem.not_saved_reply")
 		return
 	}
-	switch err := s.rep.Reply(r.Context(), sess, text); {
-	case errors.Is(err, reporting.ErrEmpty):
-		s.renderThread(w, r, l, sess, http.StatusUnprocessableEntity, text, "check.problem_empty")
-		return
-	case err != nil:
-		s.log.Error("reply not stored", "err", err)
-		s.renderThread(w, r, l, sess, http.StatusServiceUnavailable, text, "problem.not_saved_reply")
-		return
-	}
-	http.Redirect(w, r, "/"+string(l)+"/check/report#thread", http.StatusSeeOther)
+	err := s.rep.Reply(r.Context(), sess, text)
+	s.afterPost(w, r, l, sess, err, threadEnd{anchor: "thread", reply: text, failed: "reply not stored", failKey: "problem.not_saved_reply",
+		known: []knownErr{{reporting.ErrEmpty, http.StatusUnprocessableEntity, "check.problem_empty"}}})
 }
 
-func (s *Server) checkWithdraw(w http.ResponseWriter, r *http.Request) {
-	l, sess := s.postButton(w, r)
-	if sess == nil {
-		return
-	}
-	defer sess.Close()
+func (s *Server) checkWithdraw(w http.ResponseWriter, r *http.Request, l locale.Lang, sess *reporting.CheckSession) {
 	if r.PostForm.Get("confirm") != "yes" {
 		s.renderThread(w, r, l, sess, http.StatusUnprocessableEntity, "", "check.problem_confirm")
 		return
@@ -437,12 +461,7 @@ func (s *Server) checkWithdraw(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "message", s.newView(r, l, "message.title_withdrawn", messageData{Text: s.cat.Printer(l).T("check.withdrawn"), Ok: true}))
 }
 
-func (s *Server) checkLogout(w http.ResponseWriter, r *http.Request) {
-	l, sess := s.postButton(w, r)
-	if sess == nil {
-		return
-	}
-	defer sess.Close()
+func (s *Server) checkLogout(w http.ResponseWriter, r *http.Request, l locale.Lang, sess *reporting.CheckSession) {
 	if err := s.rep.LogOut(r.Context(), sess); err != nil {
 		s.log.Error("logout failed", "err", err)
 	}
@@ -452,12 +471,7 @@ func (s *Server) checkLogout(w http.ResponseWriter, r *http.Request) {
 
 // checkReferral records the survivor's answer to a referral request, or
 // stops a referral.
-func (s *Server) checkReferral(w http.ResponseWriter, r *http.Request) {
-	l, sess := s.postButton(w, r)
-	if sess == nil {
-		return
-	}
-	defer sess.Close()
+func (s *Server) checkReferral(w http.ResponseWriter, r *http.Request, l locale.Lang, sess *reporting.CheckSession) {
 	id := r.PostForm.Get("referral")
 	var err error
 	switch r.PostForm.Get("action") {
@@ -470,17 +484,7 @@ func (s *Server) checkReferral(w http.ResponseWriter, r *http.Request) {
 	default:
 		err = reporting.ErrReferralGone
 	}
-	switch {
-	case errors.Is(err, reporting.ErrReferralGone):
-		s.renderThread(w, r, l, sess, http.StatusConflict, "", "ref.problem_gone")
-		return
-	case errors.Is(err, reporting.ErrReferralChanged):
-		s.renderThread(w, r, l, sess, http.StatusConflict, "", "ref.problem_changed")
-		return
-	case err != nil:
-		s.log.Error("referral answer failed", "err", err)
-		s.renderThread(w, r, l, sess, http.StatusServiceUnavailable, "", "problem.try_later")
-		return
-	}
-	http.Redirect(w, r, "/"+string(l)+"/check/report#referrals", http.StatusSeeOther)
+	s.afterPost(w, r, l, sess, err, threadEnd{anchor: "referrals", failed: "referral answer failed", failKey: "problem.try_later",
+		known: []knownErr{{reporting.ErrReferralGone, http.StatusConflict, "ref.problem_gone"},
+			{reporting.ErrReferralChanged, http.StatusConflict, "ref.problem_changed"}}})
 }
