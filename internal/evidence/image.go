@@ -636,6 +636,19 @@ func orientation(ct string, data []byte) int {
 // first SOS), until fn returns false. It stops quietly at anything
 // malformed.
 func walkJPEG(data []byte, fn func(marker byte, seg []byte) bool) {
+	walkJPEGSegments(data, false, fn)
+}
+
+// walkJPEGAll is walkJPEG through the whole file: past each start of scan
+// it skips the entropy-coded data (where 0xff is followed by a stuffed zero
+// or a restart marker) to the next marker, as the decoder does, until the
+// end of the image.
+func walkJPEGAll(data []byte, fn func(marker byte, seg []byte) bool) {
+	walkJPEGSegments(data, true, fn)
+}
+
+// walkJPEGSegments is walkJPEG, or with scans walkJPEGAll.
+func walkJPEGSegments(data []byte, scans bool, fn func(marker byte, seg []byte) bool) {
 	if len(data) < 2 || data[0] != 0xff || data[1] != 0xd8 {
 		return
 	}
@@ -652,42 +665,7 @@ func walkJPEG(data []byte, fn func(marker byte, seg []byte) bool) {
 		case marker == 0xd8, marker == 0x01, marker >= 0xd0 && marker <= 0xd7: // no length
 			i += 2
 			continue
-		case marker == 0xd9, marker == 0xda: // end of image, start of scan
-			return
-		}
-		n := int(binary.BigEndian.Uint16(data[i+2:]))
-		if n < 2 || i+2+n > len(data) {
-			return
-		}
-		if !fn(marker, data[i+4:i+2+n]) {
-			return
-		}
-		i += 2 + n
-	}
-}
-
-// walkJPEGAll is walkJPEG through the whole file: past each start of scan
-// it skips the entropy-coded data (where 0xff is followed by a stuffed zero
-// or a restart marker) to the next marker, as the decoder does, until the
-// end of the image.
-func walkJPEGAll(data []byte, fn func(marker byte, seg []byte) bool) {
-	if len(data) < 2 || data[0] != 0xff || data[1] != 0xd8 {
-		return
-	}
-	i := 2
-	for i+4 <= len(data) {
-		if data[i] != 0xff {
-			return
-		}
-		marker := data[i+1]
-		switch {
-		case marker == 0xff:
-			i++
-			continue
-		case marker == 0xd8, marker == 0x01, marker >= 0xd0 && marker <= 0xd7:
-			i += 2
-			continue
-		case marker == 0xd9:
+		case marker == 0xd9, marker == 0xda && !scans: // end of image, start of scan
 			return
 		}
 		n := int(binary.BigEndian.Uint16(data[i+2:]))

@@ -247,18 +247,8 @@ func (s *Service) run(ctx context.Context, res *Result) error {
 	rules := s.policy.Rules(now)
 
 	seen := map[string]bool{}
-	for {
-		cs, err := s.st.DueForEscalation(ctx, rules, batch)
-		if err != nil {
-			return err
-		}
-		progress := 0
-		for _, c := range cs {
-			if seen[c.ReportID] {
-				continue
-			}
-			seen[c.ReportID] = true
-			progress++
+	err := drain(seen, func() ([]store.RetentionCandidate, error) { return s.st.DueForEscalation(ctx, rules, batch) },
+		func(c store.RetentionCandidate) error {
 			rec, err := s.audit.Prepare(audit.Event{Actor: audit.ActorSystem, OrgID: c.OrgID, Action: audit.ReportEscalated, ReportID: c.ReportID, Detail: "reason=unopened"})
 			if err != nil {
 				return err
@@ -273,25 +263,15 @@ func (s *Service) run(ctx context.Context, res *Result) error {
 				s.log.Warn("retention: report escalated: nobody in its organisation has opened it",
 					"org", c.OrgID, "case", c.CaseRef, "age_days", int64(it.Age/Day))
 			}
-		}
-		if len(cs) < batch || progress == 0 {
-			break
-		}
+			return nil
+		})
+	if err != nil {
+		return err
 	}
 
 	for _, reason := range []string{store.PurgeClosed, store.PurgeUnopened} {
-		for {
-			cs, err := s.st.DueForPurge(ctx, rules, reason, batch)
-			if err != nil {
-				return err
-			}
-			progress := 0
-			for _, c := range cs {
-				if seen[c.ReportID] {
-					continue
-				}
-				seen[c.ReportID] = true
-				progress++
+		err := drain(seen, func() ([]store.RetentionCandidate, error) { return s.st.DueForPurge(ctx, rules, reason, batch) },
+			func(c store.RetentionCandidate) error {
 				rec, err := s.audit.Prepare(audit.Event{Actor: audit.ActorSystem, OrgID: c.OrgID, Action: audit.ReportPurged, ReportID: c.ReportID, Detail: "reason=" + reason})
 				if err != nil {
 					return err
@@ -301,15 +281,42 @@ func (s *Service) run(ctx context.Context, res *Result) error {
 					return err
 				}
 				if ok {
-					it := s.item(c, Purge, now)
-					res.Purged = append(res.Purged, it)
+					res.Purged = append(res.Purged, s.item(c, Purge, now))
 					s.log.Info("retention: report purged", "org", c.OrgID, "case", c.CaseRef, "reason", reason)
 				}
-			}
-			if len(cs) < batch || progress == 0 {
-				break
-			}
+				return nil
+			})
+		if err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// drain calls act with each report that due lists, a batch at a time,
+// until a batch is short or brings no report not seen before (a report
+// acted on without effect comes back, and must not keep the run going).
+// seen is shared by the passes of a run, so each report is acted on at
+// most once a run.
+func drain(seen map[string]bool, due func() ([]store.RetentionCandidate, error), act func(store.RetentionCandidate) error) error {
+	for {
+		cs, err := due()
+		if err != nil {
+			return err
+		}
+		progress := 0
+		for _, c := range cs {
+			if seen[c.ReportID] {
+				continue
+			}
+			seen[c.ReportID] = true
+			progress++
+			if err := act(c); err != nil {
+				return err
+			}
+		}
+		if len(cs) < batch || progress == 0 {
+			return nil
+		}
+	}
 }

@@ -132,16 +132,7 @@ func (s *Store) UpdateCase(ctx context.Context, orgID, reportID string, u CaseUp
 	if u.ContextFlags != nil {
 		add("context_flags", joinList(*u.ContextFlags))
 	}
-	res, err := s.w.ExecContext(ctx, `UPDATE reports SET `+strings.Join(set, ", ")+` WHERE id = $1 AND org_id = $2 AND withdrawn_at IS NULL AND purged_at IS NULL`, args...)
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return ErrNotFound
-	}
-	return nil
+	return touchedRow(s.w.ExecContext(ctx, `UPDATE reports SET `+strings.Join(set, ", ")+` WHERE id = $1 AND org_id = $2 AND withdrawn_at IS NULL AND purged_at IS NULL`, args...))
 }
 
 // MarkOpened records the first time a caseworker opened a report.

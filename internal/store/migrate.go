@@ -100,20 +100,9 @@ func (s *Store) migrateThrough(ctx context.Context, ms []migration) error {
 func (s *Store) migrateOne(ctx context.Context, ms []migration) (done bool, err error) {
 	err = s.Tx(ctx, func(tx *sql.Tx) error {
 		done = false
-		if s.d.engine == Postgres {
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
-				return fmt.Errorf("store: migration lock: %w", err)
-			}
-		}
-		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-			version    BIGINT NOT NULL PRIMARY KEY,
-			applied_at BIGINT NOT NULL
-		)`); err != nil {
-			return fmt.Errorf("store: create schema_migrations: %w", err)
-		}
-		var current int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-			return fmt.Errorf("store: read schema version: %w", err)
+		current, err := s.lockedVersion(ctx, tx)
+		if err != nil {
+			return err
 		}
 		latest := int64(len(ms))
 		switch {
@@ -126,6 +115,29 @@ func (s *Store) migrateOne(ctx context.Context, ms []migration) (done bool, err 
 		return s.applyMigration(ctx, tx, ms[current]) // version current+1
 	})
 	return done, err
+}
+
+// lockedVersion takes the migration lock inside tx (on PostgreSQL an
+// advisory lock held to the end of the transaction; on SQLite the write lock
+// is the transaction's own), makes sure schema_migrations exists and returns
+// the schema's version (0 for none).
+func (s *Store) lockedVersion(ctx context.Context, tx *sql.Tx) (int64, error) {
+	if s.d.engine == Postgres {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
+			return 0, fmt.Errorf("store: migration lock: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    BIGINT NOT NULL PRIMARY KEY,
+		applied_at BIGINT NOT NULL
+	)`); err != nil {
+		return 0, fmt.Errorf("store: create schema_migrations: %w", err)
+	}
+	var current int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+		return 0, fmt.Errorf("store: read schema version: %w", err)
+	}
+	return current, nil
 }
 
 // applyMigration runs one migration and records it, inside tx.
@@ -152,20 +164,9 @@ func (s *Store) migrateInTx(ctx context.Context, tx *sql.Tx, upTo int64) error {
 	if upTo == 0 {
 		upTo = int64(len(ms))
 	}
-	if s.d.engine == Postgres {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
-			return fmt.Errorf("store: migration lock: %w", err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    BIGINT NOT NULL PRIMARY KEY,
-		applied_at BIGINT NOT NULL
-	)`); err != nil {
-		return fmt.Errorf("store: create schema_migrations: %w", err)
-	}
-	var current int64
-	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
-		return fmt.Errorf("store: read schema version: %w", err)
+	current, err := s.lockedVersion(ctx, tx)
+	if err != nil {
+		return err
 	}
 	if current > upTo {
 		return fmt.Errorf("store: the target database is at schema version %d, newer than the backup's %d: restore into a new, empty database", current, upTo)

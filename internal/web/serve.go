@@ -70,28 +70,21 @@ func DefaultLimits() Limits {
 // withDefaults fills what a Config built by hand left zero.
 func (l Limits) withDefaults() Limits {
 	d := DefaultLimits()
-	if l.HeaderTimeout <= 0 {
-		l.HeaderTimeout = d.HeaderTimeout
-	}
-	if l.BodyIdle <= 0 {
-		l.BodyIdle = d.BodyIdle
-	}
-	if l.MinBodyProgress <= 0 {
-		l.MinBodyProgress = d.MinBodyProgress
-	}
-	if l.BodyMax <= 0 {
-		l.BodyMax = d.BodyMax
-	}
-	if l.WriteIdle <= 0 {
-		l.WriteIdle = d.WriteIdle
-	}
-	if l.IdleTimeout <= 0 {
-		l.IdleTimeout = d.IdleTimeout
-	}
-	if l.ShutdownGrace <= 0 {
-		l.ShutdownGrace = d.ShutdownGrace
-	}
+	orDefault(&l.HeaderTimeout, d.HeaderTimeout)
+	orDefault(&l.BodyIdle, d.BodyIdle)
+	orDefault(&l.MinBodyProgress, d.MinBodyProgress)
+	orDefault(&l.BodyMax, d.BodyMax)
+	orDefault(&l.WriteIdle, d.WriteIdle)
+	orDefault(&l.IdleTimeout, d.IdleTimeout)
+	orDefault(&l.ShutdownGrace, d.ShutdownGrace)
 	return l
+}
+
+// orDefault sets *v to d when it is zero or less.
+func orDefault[T time.Duration | int64](v *T, d T) {
+	if *v <= 0 {
+		*v = d
+	}
 }
 
 // Serve serves the site on ln (HTTPS when certFile is set) until ctx ends,
