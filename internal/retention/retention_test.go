@@ -132,6 +132,58 @@ func fingerprint(t *testing.T, s *store.Store) [32]byte {
 	return sum
 }
 
+// contentTables hold a report's content, keys and sessions: a purge or a
+// withdrawal leaves none of its rows in them.
+var contentTables = []string{"report_fields", "attachments", "messages", "notes", "identifiers", "report_wraps", "receipts", "survivor_sessions"}
+
+// checkNoContent fails t for each of contentTables that still holds rows of
+// report id after what (a purge, a withdrawal).
+func checkNoContent(t *testing.T, a *app.App, id, what string) {
+	t.Helper()
+	for _, table := range contentTables {
+		if n := count(t, a, `SELECT count(*) FROM `+table+` WHERE report_id = $1`, id); n != 0 {
+			t.Errorf("%s: %d rows left in %s after %s", id, n, table, what)
+		}
+	}
+}
+
+// checkGoneFromDisk fails t for each sealed value whose tail (its last 32
+// bytes) is still in the SQLite files after what, but for the values that
+// kept holds too (another report's, rightly still there). On PostgreSQL it
+// checks nothing: dead tuples stay until VACUUM (docs/privacy.md), and
+// without a wrap they cannot be opened.
+func checkGoneFromDisk(t *testing.T, a *app.App, sealed, kept [][]byte, what string) {
+	t.Helper()
+	if a.Store.Engine() != store.SQLite {
+		return
+	}
+	for _, f := range a.Store.Files() {
+		b, _ := os.ReadFile(f)
+		for i, blob := range sealed {
+			if slices.ContainsFunc(kept, func(k []byte) bool { return bytes.Equal(k, blob) }) {
+				continue
+			}
+			if bytes.Contains(b, blob[len(blob)-min(len(blob), 32):]) {
+				t.Errorf("sealed value %d still in %s after %s", i, f, what)
+			}
+		}
+	}
+}
+
+// session logs in with a receipt, as the check page does.
+func session(t *testing.T, a *app.App, receipt seal.Receipt) *reporting.CheckSession {
+	t.Helper()
+	cookie, err := a.Reporting.LogIn(t.Context(), receipt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := a.Reporting.Session(t.Context(), cookie)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs
+}
+
 func ids(items []retention.Item) []string {
 	var out []string
 	for _, it := range items {
@@ -214,14 +266,7 @@ func TestRetention(t *testing.T) {
 
 		// Day 300: the survivor of "busy" writes; day 400: a year has passed.
 		c.Add(296 * retention.Day)
-		cookie, err := a.Reporting.LogIn(ctx, busy.Receipt)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cs, err := a.Reporting.Session(ctx, cookie)
-		if err != nil {
-			t.Fatal(err)
-		}
+		cs := session(t, a, busy.Receipt)
 		if err := a.Reporting.Reply(ctx, cs, "Are you still there?"); err != nil {
 			t.Fatal(err)
 		}
@@ -255,11 +300,7 @@ func TestRetention(t *testing.T) {
 			t.Fatalf("run on day 400: purged %v, %v; want %v", ids(res.Purged), err, wantPurge)
 		}
 		for _, id := range wantPurge {
-			for _, table := range []string{"report_fields", "attachments", "messages", "notes", "identifiers", "report_wraps", "receipts", "survivor_sessions"} {
-				if n := count(t, a, `SELECT count(*) FROM `+table+` WHERE report_id = $1`, id); n != 0 {
-					t.Errorf("%s: %d rows left in %s", id, n, table)
-				}
-			}
+			checkNoContent(t, a, id, "the purge")
 			r, err := st.Report(ctx, id)
 			if err != nil || r.Status != store.StatusPurged || !r.PurgedAt.Equal(c.Now()) || !r.Destroyed() || r.Withdrawn {
 				t.Errorf("%s after purge: %+v %v", id, r, err)
@@ -288,24 +329,9 @@ func TestRetention(t *testing.T) {
 		if _, err := a.Audit.Verify(ctx, a.Signing.Public()); err != nil {
 			t.Errorf("audit chain after the purge: %v", err)
 		}
-		// Nothing left on disk (SQLite; PostgreSQL keeps dead tuples until
-		// VACUUM, see docs/privacy.md: without a wrap they cannot be opened).
-		if st.Engine() == store.SQLite {
-			for _, f := range st.Files() {
-				b, _ := os.ReadFile(f)
-				kept := blobs(t, a, busy.Report.ID)
-				for i, blob := range append(closedBlobs, unopenedBlobs...) {
-					// The kept report names the same phone number: its blind
-					// index value is rightly still there.
-					if slices.ContainsFunc(kept, func(k []byte) bool { return bytes.Equal(k, blob) }) {
-						continue
-					}
-					if bytes.Contains(b, blob[len(blob)-min(len(blob), 32):]) {
-						t.Errorf("sealed value %d still in %s after the purge", i, f)
-					}
-				}
-			}
-		}
+		// Nothing left on disk. The kept report names the same phone
+		// number: its blind index value is rightly still there.
+		checkGoneFromDisk(t, a, append(closedBlobs, unopenedBlobs...), blobs(t, a, busy.Report.ID), "the purge")
 		if res, _ := a.Retention.Run(ctx); len(res.Escalated)+len(res.Purged) != 0 {
 			t.Errorf("a second run did %+v", res)
 		}
@@ -405,15 +431,7 @@ func TestWithdrawalLikePurge(t *testing.T) {
 				t.Fatal("no identifier index row to destroy")
 			}
 			if i == 0 {
-				cookie, err := a.Reporting.LogIn(ctx, sub.Receipt)
-				if err != nil {
-					t.Fatal(err)
-				}
-				cs, err := a.Reporting.Session(ctx, cookie)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := a.Reporting.Withdraw(ctx, cs); err != nil {
+				if err := a.Reporting.Withdraw(ctx, session(t, a, sub.Receipt)); err != nil {
 					t.Fatal(err)
 				}
 			} else {
@@ -428,11 +446,7 @@ func TestWithdrawalLikePurge(t *testing.T) {
 					t.Errorf("withdrawing twice: %v", err)
 				}
 			}
-			for _, table := range []string{"report_fields", "attachments", "messages", "notes", "identifiers", "report_wraps", "receipts", "survivor_sessions"} {
-				if n := count(t, a, `SELECT count(*) FROM `+table+` WHERE report_id = $1`, sub.Report.ID); n != 0 {
-					t.Errorf("%d rows left in %s after withdrawal", n, table)
-				}
-			}
+			checkNoContent(t, a, sub.Report.ID, "withdrawal")
 			r, _ := a.Store.Report(ctx, sub.Report.ID)
 			if r.Status != store.StatusWithdrawn || !r.Withdrawn || !r.Destroyed() || (r.County == "nairobi") != counted {
 				t.Errorf("after withdrawal (counted %v): %+v", counted, r)
@@ -440,16 +454,7 @@ func TestWithdrawalLikePurge(t *testing.T) {
 			if n := count(t, a, `SELECT count(*) FROM audit_log WHERE action = 'report.withdrawn' AND report_id = $1`, sub.Report.ID); n != 1 {
 				t.Errorf("%d withdrawal entries", n)
 			}
-			if a.Store.Engine() == store.SQLite {
-				for _, f := range a.Store.Files() {
-					b, _ := os.ReadFile(f)
-					for j, blob := range sealed {
-						if bytes.Contains(b, blob[len(blob)-min(len(blob), 32):]) {
-							t.Errorf("sealed value %d still in %s after withdrawal", j, f)
-						}
-					}
-				}
-			}
+			checkGoneFromDisk(t, a, sealed, nil, "withdrawal")
 		}
 		if _, err := a.Audit.Verify(ctx, a.Signing.Public()); err != nil {
 			t.Error(err)

@@ -11,13 +11,11 @@ import (
 	"testing"
 )
 
-func TestNetworkSecretFile(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "salama-data") // does not exist yet
-	s1, err := LoadOrCreateNetworkSecret(dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(dir, NetworkSecretFile)
+// checkOnlySecretFile fails t unless dir holds name alone, readable and
+// writable by its owner only, and returns its path.
+func checkOnlySecretFile(t *testing.T, dir, name string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
 	fi, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
@@ -27,8 +25,18 @@ func TestNetworkSecretFile(t *testing.T) {
 	}
 	entries, _ := os.ReadDir(dir)
 	if len(entries) != 1 {
-		t.Fatalf("data dir holds %d entries, want only %s", len(entries), NetworkSecretFile)
+		t.Fatalf("data dir holds %d entries, want only %s", len(entries), name)
 	}
+	return path
+}
+
+func TestNetworkSecretFile(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "salama-data") // does not exist yet
+	s1, err := LoadOrCreateNetworkSecret(dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := checkOnlySecretFile(t, dir, NetworkSecretFile)
 	s2, err := LoadOrCreateNetworkSecret(dir, "")
 	if err != nil {
 		t.Fatal(err)

@@ -119,18 +119,7 @@ func TestSigningKeyFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, SigningKeyFile)
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if perm := fi.Mode().Perm(); perm != 0o600 {
-		t.Fatalf("created with mode %04o, want 0600", perm)
-	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Fatalf("data dir holds %d entries, want only %s", len(entries), SigningKeyFile)
-	}
+	path := checkOnlySecretFile(t, dir, SigningKeyFile)
 	raw, _ := os.ReadFile(path)
 	if len(raw) != 65 || raw[64] != '\n' {
 		t.Fatalf("file holds %d bytes, want 64 hex digits and a newline", len(raw))

@@ -311,29 +311,7 @@ func describeSQLite(t *testing.T, s *store.Store) map[string]tableShape {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fks := map[int]*[4]string{}
-		var ids []int
-		for rows.Next() {
-			var id int
-			var ref, from, to, onDelete string
-			if err := rows.Scan(&id, &ref, &from, &to, &onDelete); err != nil {
-				t.Fatal(err)
-			}
-			f, ok := fks[id]
-			if !ok {
-				f = &[4]string{"", ref, "", onDelete}
-				fks[id] = f
-				ids = append(ids, id)
-			}
-			f[0] = joinComma(f[0], from)
-			f[2] = joinComma(f[2], to)
-		}
-		closeRows(t, rows)
-		for _, id := range ids {
-			f := fks[id]
-			shape.fks = append(shape.fks, fkLine(f[0], f[1], f[2], f[3]))
-		}
-		sort.Strings(shape.fks)
+		shape.fks = fkLines(t, rows, func(onDelete string) string { return onDelete })
 		out[table] = shape
 	}
 	return out
@@ -413,7 +391,7 @@ func describePostgres(t *testing.T, s *store.Store) map[string]tableShape {
 		}
 		sort.Strings(shape.indexes)
 
-		rows, err = db.QueryContext(ctx, `SELECT con.conname, a.attname, rc.relname, ra.attname, con.confdeltype
+		rows, err = db.QueryContext(ctx, `SELECT con.conname, rc.relname, a.attname, ra.attname, con.confdeltype
 			FROM pg_constraint con
 			JOIN pg_class rc ON rc.oid = con.confrelid
 			CROSS JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(col, refcol, n)
@@ -424,28 +402,7 @@ func describePostgres(t *testing.T, s *store.Store) map[string]tableShape {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fks := map[string]*[4]string{}
-		var fkNames []string
-		for rows.Next() {
-			var name, from, ref, to, del string
-			if err := rows.Scan(&name, &from, &ref, &to, &del); err != nil {
-				t.Fatal(err)
-			}
-			f, ok := fks[name]
-			if !ok {
-				f = &[4]string{"", ref, "", pgDeleteAction[del]}
-				fks[name] = f
-				fkNames = append(fkNames, name)
-			}
-			f[0] = joinComma(f[0], from)
-			f[2] = joinComma(f[2], to)
-		}
-		closeRows(t, rows)
-		for _, name := range fkNames {
-			f := fks[name]
-			shape.fks = append(shape.fks, fkLine(f[0], f[1], f[2], f[3]))
-		}
-		sort.Strings(shape.fks)
+		shape.fks = fkLines(t, rows, func(del string) string { return pgDeleteAction[del] })
 		out[table] = shape
 	}
 	return out
@@ -466,6 +423,39 @@ func indexLine(name string, unique bool, cols []string) string {
 		s = name + " " + s
 	}
 	return s
+}
+
+// fkLines reads a listing of foreign keys, a row for each column of a key
+// (the key's name or number, the table it references, the column, the
+// column it references, what happens on delete; a key's columns in order),
+// into one fkLine a key, sorted. spell words the engine's on-delete action
+// as SQLite does.
+func fkLines(t *testing.T, rows *sql.Rows, spell func(string) string) []string {
+	t.Helper()
+	byKey := map[string]*[4]string{}
+	var keys []string
+	for rows.Next() {
+		var key, ref, from, to, onDelete string
+		if err := rows.Scan(&key, &ref, &from, &to, &onDelete); err != nil {
+			t.Fatal(err)
+		}
+		f, ok := byKey[key]
+		if !ok {
+			f = &[4]string{"", ref, "", spell(onDelete)}
+			byKey[key] = f
+			keys = append(keys, key)
+		}
+		f[0] = joinComma(f[0], from)
+		f[2] = joinComma(f[2], to)
+	}
+	closeRows(t, rows)
+	var out []string
+	for _, key := range keys {
+		f := byKey[key]
+		out = append(out, fkLine(f[0], f[1], f[2], f[3]))
+	}
+	sort.Strings(out)
+	return out
 }
 
 func fkLine(from, ref, to, onDelete string) string {

@@ -315,9 +315,7 @@ func TestExpiredToken(t *testing.T) {
 // The database going away mid-journey: the survivor keeps every word.
 func TestDatabaseDownKeepsWords(t *testing.T) {
 	each(t, func(t *testing.T, s *site) {
-		form := fullReport()
-		form.Set("token", s.token("en", "report"))
-		form.Set("send", "1")
+		form := s.sendForm()
 		s.app.Store.Close()
 		r := s.postMultipart("/en/report", form)
 		if r.StatusCode != http.StatusServiceUnavailable {

@@ -165,9 +165,7 @@ func TestSlowUploadGetsReceipt(t *testing.T) {
 	lim := web.DefaultLimits()
 	lim.WriteIdle, lim.BodyIdle, lim.MinBodyProgress = 500*time.Millisecond, 2*time.Second, 200
 	s := serveSite(t, lim)
-	form := fullReport()
-	form.Set("token", s.token("en", "report"))
-	form.Set("send", "1")
+	form := s.sendForm()
 	body, ct := reportBody(form, noisePNG(t, 6000))
 	start := time.Now()
 	resp, page, err := slowPost(s.base, "/en/report", body, ct, 2000, nil)
@@ -325,9 +323,7 @@ func TestShutdownFinishesInFlightAndKeepsWords(t *testing.T) {
 	s := serveSite(t, lim)
 
 	// In flight: a slow upload that started before the shutdown.
-	form := fullReport()
-	form.Set("token", s.token("en", "report"))
-	form.Set("send", "1")
+	form := s.sendForm()
 	body, ct := reportBody(form, noisePNG(t, 3000))
 	reads := make(chan struct{}, 1)
 	type answer struct {
@@ -406,9 +402,7 @@ func TestShutdownGraceOverKeepsWords(t *testing.T) {
 	lim := web.DefaultLimits()
 	lim.ShutdownGrace = 300 * time.Millisecond
 	s := serveSite(t, lim)
-	form := fullReport()
-	form.Set("token", s.token("en", "report"))
-	form.Set("send", "1")
+	form := s.sendForm()
 	body, ct := reportBody(form, noisePNG(t, 3000))
 	reads := make(chan struct{}, 1)
 	done := make(chan struct{})

@@ -95,9 +95,7 @@ func TestSpentFormTokenNeverShowsTheCode(t *testing.T) {
 // Two presses of Send at once: one report, one code, shown on one page.
 func TestConcurrentDoubleSubmitShowsOneCode(t *testing.T) {
 	each(t, func(t *testing.T, s *site) {
-		form := fullReport()
-		form.Set("token", s.token("en", "report"))
-		form.Set("send", "1")
+		form := s.sendForm()
 		var wg sync.WaitGroup
 		pages := make([]response, 4)
 		for i := range pages {

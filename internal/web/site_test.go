@@ -188,6 +188,16 @@ func (s *site) token(lang, kind string) string {
 	return match(s.t, tokenRE, r.body, "form token")
 }
 
+// sendForm is fullReport as the English report form posts it when Send
+// is pressed, with a fresh token.
+func (s *site) sendForm() url.Values {
+	s.t.Helper()
+	form := fullReport()
+	form.Set("token", s.token("en", "report"))
+	form.Set("send", "1")
+	return form
+}
+
 // report submits a report and returns the confirmation page and receipt.
 func (s *site) report(lang string, form url.Values, files ...file) (response, string) {
 	s.t.Helper()
