@@ -48,6 +48,16 @@ func newApp(t *testing.T, db storetest.DB, c *testkit.Clock) *app.App {
 	return a
 }
 
+// eachApp runs fn once on each engine with a fresh application and a clock
+// at a fixed time.
+func eachApp(t *testing.T, fn func(t *testing.T, a *app.App, c *testkit.Clock)) {
+	t.Helper()
+	storetest.EachDB(t, func(t *testing.T, db storetest.DB) {
+		c := testkit.NewClock(time.Unix(1_800_000_000, 0).UTC())
+		fn(t, newApp(t, db, c), c)
+	})
+}
+
 func submit(t *testing.T, a *app.App, stats bool) *reporting.Submission {
 	t.Helper()
 	in := reporting.NewInput(reporting.KindReport)
@@ -199,10 +209,8 @@ func ids(items []retention.Item) []string {
 // to, and are audited; a dry run changes nothing.
 func TestRetention(t *testing.T) {
 	t.Parallel()
-	storetest.EachDB(t, func(t *testing.T, db storetest.DB) {
+	eachApp(t, func(t *testing.T, a *app.App, c *testkit.Clock) {
 		ctx := t.Context()
-		c := testkit.NewClock(time.Unix(1_800_000_000, 0).UTC())
-		a := newApp(t, db, c)
 		if a.Retention.Policy() != retention.DefaultPolicy {
 			t.Fatalf("policy %+v, want the default", a.Retention.Policy())
 		}
@@ -343,10 +351,8 @@ func TestRetention(t *testing.T) {
 // the purge's transaction), and no audit entry is written.
 func TestPurgeSkipsReopened(t *testing.T) {
 	t.Parallel()
-	storetest.EachDB(t, func(t *testing.T, db storetest.DB) {
+	eachApp(t, func(t *testing.T, a *app.App, c *testkit.Clock) {
 		ctx := t.Context()
-		c := testkit.NewClock(time.Unix(1_800_000_000, 0).UTC())
-		a := newApp(t, db, c)
 		sub := submit(t, a, true)
 		closed, review := store.StatusClosed, store.StatusInReview
 		a.Store.MarkOpened(ctx, sub.Report.ID, c.Now())
@@ -420,10 +426,8 @@ func TestPolicyValidate(t *testing.T) {
 // its audit entry in the same transaction.
 func TestWithdrawalLikePurge(t *testing.T) {
 	t.Parallel()
-	storetest.EachDB(t, func(t *testing.T, db storetest.DB) {
+	eachApp(t, func(t *testing.T, a *app.App, c *testkit.Clock) {
 		ctx := t.Context()
-		c := testkit.NewClock(time.Unix(1_800_000_000, 0).UTC())
-		a := newApp(t, db, c)
 		for i, counted := range []bool{true, false} {
 			sub := submit(t, a, counted)
 			sealed := blobs(t, a, sub.Report.ID)
