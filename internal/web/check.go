@@ -42,12 +42,7 @@ type checkView struct {
 	Ended   bool
 }
 
-func (s *Server) checkForm(w http.ResponseWriter, r *http.Request) {
-	l, ok := s.lang(r)
-	if !ok {
-		s.notFound(w, r)
-		return
-	}
+func (s *Server) checkForm(w http.ResponseWriter, r *http.Request, l locale.Lang) {
 	if c, err := r.Cookie(checkCookie); err == nil {
 		if sess, err := s.rep.Session(r.Context(), c.Value); err == nil {
 			sess.Close()
@@ -59,12 +54,7 @@ func (s *Server) checkForm(w http.ResponseWriter, r *http.Request) {
 	s.render(w, http.StatusOK, "check", s.newView(r, l, "check.page_title", v))
 }
 
-func (s *Server) checkLogin(w http.ResponseWriter, r *http.Request) {
-	l, ok := s.lang(r)
-	if !ok {
-		s.notFound(w, r)
-		return
-	}
+func (s *Server) checkLogin(w http.ResponseWriter, r *http.Request, l locale.Lang) {
 	p := s.cat.Printer(l)
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
 	typed := r.PostFormValue("receipt")
@@ -309,12 +299,7 @@ func (s *Server) checkFound(w http.ResponseWriter, r *http.Request, l locale.Lan
 			{reporting.ErrNotOffered, http.StatusUnprocessableEntity, "thread.found_gone"}}})
 }
 
-func (s *Server) checkReport(w http.ResponseWriter, r *http.Request) {
-	l, ok := s.lang(r)
-	if !ok {
-		s.notFound(w, r)
-		return
-	}
+func (s *Server) checkReport(w http.ResponseWriter, r *http.Request, l locale.Lang) {
 	sess := s.session(w, r, l)
 	if sess == nil {
 		return
@@ -335,28 +320,23 @@ var (
 // postSession reads a form posted from the thread page within lim and
 // checks its CSRF token; its values are in r.PostForm. cut says the body
 // went past lim: r.PostForm holds what arrived, to show, never to act on.
-func (s *Server) postSession(w http.ResponseWriter, r *http.Request, lim formbody.Limits) (l locale.Lang, sess *reporting.CheckSession, cut bool) {
-	l, ok := s.lang(r)
-	if !ok {
-		s.notFound(w, r)
-		return "", nil, false
-	}
+func (s *Server) postSession(w http.ResponseWriter, r *http.Request, l locale.Lang, lim formbody.Limits) (sess *reporting.CheckSession, cut bool) {
 	f, err := formbody.Read(r, formbody.Options{Limits: lim})
 	if err != nil {
 		s.fail(w, r, http.StatusBadRequest, "problem.unreadable_form")
-		return "", nil, false
+		return nil, false
 	}
 	r.PostForm = f.Values
 	sess = s.session(w, r, l)
 	if sess == nil {
-		return "", nil, false
+		return nil, false
 	}
 	if !s.rep.VerifyCSRF(sess, r.PostForm.Get("csrf")) {
 		sess.Close()
 		s.fail(w, r, http.StatusForbidden, "problem.forged")
-		return "", nil, false
+		return nil, false
 	}
-	return l, sess, f.Cut
+	return sess, f.Cut
 }
 
 // threadHandler answers a form posted from the thread page, with the form
@@ -367,14 +347,14 @@ type threadHandler func(w http.ResponseWriter, r *http.Request, l locale.Lang, s
 // lim: h runs after postSession (cut as it says), and the session is closed
 // after h.
 func (s *Server) threadPost(lim formbody.Limits, h func(w http.ResponseWriter, r *http.Request, l locale.Lang, sess *reporting.CheckSession, cut bool)) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		l, sess, cut := s.postSession(w, r, lim)
+	return s.inLang(func(w http.ResponseWriter, r *http.Request, l locale.Lang) {
+		sess, cut := s.postSession(w, r, l, lim)
 		if sess == nil {
 			return
 		}
 		defer sess.Close()
 		h(w, r, l, sess, cut)
-	}
+	})
 }
 
 // threadButton is threadPost for the forms that are only a button: a body

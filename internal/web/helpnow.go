@@ -35,12 +35,7 @@ type helpPage struct {
 	Lines   []serviceCard
 }
 
-func (s *Server) help(w http.ResponseWriter, r *http.Request) {
-	l, ok := s.lang(r)
-	if !ok {
-		s.notFound(w, r)
-		return
-	}
+func (s *Server) help(w http.ResponseWriter, r *http.Request, l locale.Lang) {
 	p := s.cat.Printer(l)
 	county, need := r.URL.Query().Get("county"), r.URL.Query().Get("need")
 	if _, ok := directory.CountyBySlug(county); !ok && county != directory.CountyOutside {

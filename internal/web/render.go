@@ -153,6 +153,23 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, v *view)
 	w.Write(buf.Bytes())
 }
 
+// langHandler answers a page in the language its path names.
+type langHandler func(w http.ResponseWriter, r *http.Request, l locale.Lang)
+
+// inLang is the handler of a page under /{lang}/ (or of the bare landing
+// page, whose language is negotiated): h runs in the page's language; a
+// language the site does not speak is the 404 page.
+func (s *Server) inLang(h langHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		l, ok := s.lang(r)
+		if !ok {
+			s.notFound(w, r)
+			return
+		}
+		h(w, r, l)
+	}
+}
+
 // fail shows a short page with a message in the survivor's language.
 // Its heading says what kind of problem it is.
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, status int, key string) {
@@ -176,12 +193,7 @@ func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
 	s.fail(w, r, http.StatusNotFound, "error.not_found")
 }
 
-func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
-	l, ok := s.lang(r)
-	if !ok {
-		s.notFound(w, r)
-		return
-	}
+func (s *Server) landing(w http.ResponseWriter, r *http.Request, l locale.Lang) {
 	if r.PathValue("lang") == "" {
 		w.Header().Add("Vary", "Accept-Language")
 	}

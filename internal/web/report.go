@@ -144,20 +144,14 @@ func problemText(p *locale.Printer, in reporting.Input, field, key string) strin
 // number writes n with a comma between thousands (locale.Number).
 func number(n int) string { return locale.Number(n) }
 
-func (s *Server) reportForm(w http.ResponseWriter, r *http.Request) {
-	s.showForm(w, r, reporting.KindReport)
-}
-
-func (s *Server) tipForm(w http.ResponseWriter, r *http.Request) {
-	s.showForm(w, r, reporting.KindTip)
-}
-
-func (s *Server) showForm(w http.ResponseWriter, r *http.Request, kind string) {
-	l, ok := s.lang(r)
-	if !ok {
-		s.notFound(w, r)
-		return
+// showForm is the handler of the empty report (or tip) form.
+func (s *Server) showForm(kind string) langHandler {
+	return func(w http.ResponseWriter, r *http.Request, l locale.Lang) {
+		s.showFormIn(w, r, l, kind)
 	}
+}
+
+func (s *Server) showFormIn(w http.ResponseWriter, r *http.Request, l locale.Lang, kind string) {
 	// Every fresh form is the same but for its token.
 	s.renderShared(w, r, sharedKey("form", kind, string(l)), nil, []string{s.rep.NewToken()}, func(marks []string) (int, string, *view) {
 		f := s.buildForm(s.cat.Printer(l), reporting.NewInput(kind), nil)
@@ -175,22 +169,17 @@ func (s *Server) formPage(r *http.Request, l locale.Lang, kind string, f *formVi
 	return v
 }
 
-func (s *Server) reportSubmit(w http.ResponseWriter, r *http.Request) {
-	s.submit(w, r, reporting.KindReport)
-}
-
-func (s *Server) tipSubmit(w http.ResponseWriter, r *http.Request) {
-	s.submit(w, r, reporting.KindTip)
-}
-
-// submit handles a report or tip. On any problem the form comes back with
-// everything typed and a message; nothing is stored unless all of it is.
-func (s *Server) submit(w http.ResponseWriter, r *http.Request, kind string) {
-	l, ok := s.lang(r)
-	if !ok {
-		s.notFound(w, r)
-		return
+// submit is the handler of a report (or tip) form sent.
+func (s *Server) submit(kind string) langHandler {
+	return func(w http.ResponseWriter, r *http.Request, l locale.Lang) {
+		s.submitIn(w, r, l, kind)
 	}
+}
+
+// submitIn handles a report or tip. On any problem the form comes back
+// with everything typed and a message; nothing is stored unless all of it
+// is.
+func (s *Server) submitIn(w http.ResponseWriter, r *http.Request, l locale.Lang, kind string) {
 	p := s.cat.Printer(l)
 	form, ok := s.readForm(w, r, kind)
 	if !ok {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/salama-ke/salama/internal/locale"
 	"github.com/salama-ke/salama/internal/stats"
 )
 
@@ -35,12 +36,7 @@ func (s *Server) statsHandler() http.HandlerFunc {
 		s.log.Error("statistics page off", "err", err)
 		return s.notFound
 	}
-	return func(w http.ResponseWriter, r *http.Request) {
-		l, ok := s.lang(r)
-		if !ok {
-			s.notFound(w, r)
-			return
-		}
+	return s.inLang(func(w http.ResponseWriter, r *http.Request, l locale.Lang) {
 		t := s.cat.Printer(l).T
 		page, err := svc.Page(r.Context(), r.URL.Query().Get("year"), t, "/"+string(l)+"/stats")
 		if errors.Is(err, stats.ErrNoSuchYear) {
@@ -57,7 +53,7 @@ func (s *Server) statsHandler() http.HandlerFunc {
 			return
 		}
 		s.render(w, http.StatusOK, "stats", s.newView(r, l, "stats.page_title", page))
-	}
+	})
 }
 
 // WriteStatsCSV sends a statistics page's figures as a CSV download.
