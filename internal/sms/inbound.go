@@ -299,16 +299,10 @@ func (h *Responder) Answer(ctx context.Context, in Inbound) error {
 	now := h.Now().UTC()
 	var again, limited bool
 	err := h.Store.Tx(ctx, func(tx *sql.Tx) error {
-		again, limited = false, false
-		if idHash != nil {
-			fresh, err := store.MarkInboundSeenTx(ctx, tx, idHash, now, now.Add(InboundIDTTL))
-			if err != nil {
-				return err
-			}
-			if !fresh {
-				again = true
-				return nil
-			}
+		limited = false
+		var err error
+		if again, err = seenBefore(ctx, tx, idHash, now); err != nil || again {
+			return err
 		}
 		if ok, _ := h.limit.Allow(KeyAddr(h.Secret, "sms-inbound", in.From)); !ok {
 			limited = true
@@ -354,18 +348,11 @@ func (h *Responder) stopOrStart(ctx context.Context, in Inbound, idHash []byte, 
 	now := h.Now().UTC()
 	var changed, again, limited bool
 	err := h.Store.Tx(ctx, func(tx *sql.Tx) error {
-		changed, again, limited = false, false, false
-		if idHash != nil {
-			fresh, err := store.MarkInboundSeenTx(ctx, tx, idHash, now, now.Add(InboundIDTTL))
-			if err != nil {
-				return err
-			}
-			if !fresh {
-				again = true
-				return nil
-			}
-		}
+		changed, limited = false, false
 		var err error
+		if again, err = seenBefore(ctx, tx, idHash, now); err != nil || again {
+			return err
+		}
 		if k.Stop {
 			changed, err = store.StopSMSTx(ctx, tx, key, now)
 		} else {
@@ -458,4 +445,19 @@ func (h *Responder) send(ctx context.Context, j *jobs.Job) error {
 	}
 	h.Log.InfoContext(ctx, "sms help reply sent")
 	return nil
+}
+
+// seenBefore records inside tx that the gateway's message id was answered,
+// and reports whether it had been already: the gateway posts a message
+// again when it did not hear our 200. A message without an id (idHash nil)
+// is never seen before.
+func seenBefore(ctx context.Context, tx *sql.Tx, idHash []byte, now time.Time) (bool, error) {
+	if idHash == nil {
+		return false, nil
+	}
+	fresh, err := store.MarkInboundSeenTx(ctx, tx, idHash, now, now.Add(InboundIDTTL))
+	if err != nil {
+		return false, err
+	}
+	return !fresh, nil
 }
