@@ -316,18 +316,3 @@ func (s *Store) Files() []string {
 	}
 	return []string{s.path, s.path + "-wal", s.path + "-shm"}
 }
-
-// touchedRow is the error of an UPDATE or DELETE that must touch a row, given
-// what ExecContext returned: its error, RowsAffected's, or ErrNotFound when
-// it touched none.
-func touchedRow(res sql.Result, err error) error {
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return err
-	} else if n == 0 {
-		return ErrNotFound
-	}
-	return nil
-}

@@ -132,7 +132,7 @@ func (s *Store) UpdateCase(ctx context.Context, orgID, reportID string, u CaseUp
 	if u.ContextFlags != nil {
 		add("context_flags", joinList(*u.ContextFlags))
 	}
-	return touchedRow(s.w.ExecContext(ctx, `UPDATE reports SET `+strings.Join(set, ", ")+` WHERE id = $1 AND org_id = $2 AND withdrawn_at IS NULL AND purged_at IS NULL`, args...))
+	return oneRow(s.w.ExecContext(ctx, `UPDATE reports SET `+strings.Join(set, ", ")+` WHERE id = $1 AND org_id = $2 AND withdrawn_at IS NULL AND purged_at IS NULL`, args...))
 }
 
 // MarkOpened records the first time a caseworker opened a report.

@@ -410,7 +410,7 @@ func (s *Store) ReceiptByLookup(ctx context.Context, lookups ...[]byte) (*Stored
 // ErrNotFound when the row is no longer there under oldLookup (another
 // login upgraded it first, or the report was withdrawn meanwhile).
 func (s *Store) UpgradeReceipt(ctx context.Context, reportID string, oldLookup, newLookup, newWrap []byte, version int) error {
-	return touchedRow(s.w.ExecContext(ctx, `UPDATE receipts SET lookup = $1, wrap = $2, version = $3 WHERE report_id = $4 AND lookup = $5 AND version < $3`,
+	return oneRow(s.w.ExecContext(ctx, `UPDATE receipts SET lookup = $1, wrap = $2, version = $3 WHERE report_id = $4 AND lookup = $5 AND version < $3`,
 		newLookup, newWrap, version, reportID, oldLookup))
 }
 

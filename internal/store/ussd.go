@@ -47,17 +47,10 @@ func (s *Store) PutUSSDSession(ctx context.Context, idHash []byte, old, state st
 		res, err = s.w.ExecContext(ctx, `UPDATE ussd_sessions SET state = $3, updated_at = $4, expires_at = $5
 			WHERE id_hash = $1 AND state = $2 AND expires_at > $4`, idHash, old, state, now.Unix(), expires.Unix())
 	}
-	if err != nil {
+	if err := oneRow(res, err); err != ErrNotFound {
 		return err
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return ErrConflict
-	}
-	return nil
+	return ErrConflict // no row: the stored state is no longer old
 }
 
 // DeleteUSSDSession forgets a session.
