@@ -90,12 +90,22 @@ func (g *gateway) dial(phone string) *call {
 	return c
 }
 
+// raw sends one gateway request as it is given, without a call's history.
+func (g *gateway) raw(sessionID, phone, text string) string {
+	g.t.Helper()
+	status, body := g.post("/gw/"+gatewayToken+"/ussd", url.Values{"sessionId": {sessionID}, "serviceCode": {"*384*123#"},
+		"phoneNumber": {phone}, "networkCode": {"63902"}, "text": {text}})
+	if status != 200 {
+		g.t.Fatalf("HTTP %d:\n%s", status, body)
+	}
+	return body
+}
+
 func (c *call) send() string {
 	c.g.t.Helper()
-	status, body := c.g.post("/gw/"+gatewayToken+"/ussd", url.Values{"sessionId": {c.id}, "serviceCode": {"*384*123#"},
-		"phoneNumber": {c.phone}, "networkCode": {"63902"}, "text": {strings.Join(c.inputs, "*")}})
-	if status != 200 || !(strings.HasPrefix(body, "CON ") || strings.HasPrefix(body, "END ")) || utf8.RuneCountInString(body) > 160 {
-		c.g.t.Fatalf("HTTP %d, screen of %d characters:\n%s", status, utf8.RuneCountInString(body), body)
+	body := c.g.raw(c.id, c.phone, strings.Join(c.inputs, "*"))
+	if !(strings.HasPrefix(body, "CON ") || strings.HasPrefix(body, "END ")) || utf8.RuneCountInString(body) > 160 {
+		c.g.t.Fatalf("screen of %d characters:\n%s", utf8.RuneCountInString(body), body)
 	}
 	c.screens = append(c.screens, body)
 	return body
@@ -104,6 +114,17 @@ func (c *call) send() string {
 func (c *call) press(in string) string {
 	c.inputs = append(c.inputs, in)
 	return c.send()
+}
+
+// reportForMe reports on the call, from its menu, for the caller herself
+// (advertised, Nakuru typed, not in danger, a safe place, contact only with
+// the code), and returns the screen after the last answer.
+func (c *call) reportForMe() string {
+	c.g.t.Helper()
+	for _, in := range []string{"1", "1", "3", "Nakuru", "2", "4"} {
+		c.press(in)
+	}
+	return c.press("1")
 }
 
 var receiptRE = regexp.MustCompile(`\d{4} \d{4} \d{4} \d{4}`)
@@ -181,15 +202,7 @@ func TestUSSDJourneys(t *testing.T) {
 						t.Fatalf("Kiswahili menu:\n%s", s)
 					}
 				}
-				// me, advertised, Nakuru typed, not in danger, a safe place,
-				// contact only with the code.
-				c.press("1")
-				c.press("1")
-				c.press("3")
-				c.press("Nakuru")
-				c.press("2")
-				c.press("4")
-				end := c.press("1")
+				end := c.reportForMe()
 				receipt := receiptRE.FindString(end)
 				if !strings.HasPrefix(end, "END ") || !strings.Contains(end, tc.sent) || receipt == "" {
 					t.Fatalf("receipt screen:\n%s", end)

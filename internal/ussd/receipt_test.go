@@ -3,7 +3,6 @@ package ussd_test
 import (
 	"bytes"
 	"fmt"
-	"net/url"
 	"strings"
 	"testing"
 
@@ -38,10 +37,7 @@ func TestUSSDOldReceiptUpgraded(t *testing.T) {
 	storetest.EachDB(t, func(t *testing.T, db storetest.DB) {
 		g := newGateway(t, db)
 		c := g.dial("+254711000222")
-		for _, in := range []string{"1", "1", "3", "Nakuru", "2", "4"} {
-			c.press(in)
-		}
-		typed := receiptRE.FindString(c.press("1"))
+		typed := receiptRE.FindString(c.reportForMe())
 		receipt, err := seal.ParseReceipt(typed)
 		if err != nil {
 			t.Fatalf("no receipt: %v", err)
@@ -74,17 +70,6 @@ func TestUSSDOldReceiptUpgraded(t *testing.T) {
 func (g *gateway) newReceipt() string {
 	g.t.Helper()
 	return g.env.Submit(caseworktest.Report(nil)).Receipt.String()
-}
-
-// raw sends one gateway request as it is given, without a call's history.
-func (g *gateway) raw(sessionID, phone, text string) string {
-	g.t.Helper()
-	status, body := g.post("/gw/"+gatewayToken+"/ussd", url.Values{"sessionId": {sessionID}, "serviceCode": {"*384*123#"},
-		"phoneNumber": {phone}, "networkCode": {"63902"}, "text": {text}})
-	if status != 200 {
-		g.t.Fatalf("HTTP %d", status)
-	}
-	return body
 }
 
 // Receipt guessing on a feature phone is limited per phone number, in
@@ -177,10 +162,7 @@ func TestUSSDReusedSessionIDFromAnotherPhone(t *testing.T) {
 	storetest.EachDB(t, func(t *testing.T, db storetest.DB) {
 		g := newGateway(t, db)
 		a := g.dial("+254700000501")
-		for _, in := range []string{"1", "1", "3", "Nakuru", "2", "4"} {
-			a.press(in)
-		}
-		sent := a.press("1")
+		sent := a.reportForMe()
 		receipt := receiptRE.FindString(sent)
 		if receipt == "" {
 			t.Fatalf("no receipt:\n%s", sent)
