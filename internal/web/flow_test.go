@@ -315,7 +315,7 @@ func TestExpiredToken(t *testing.T) {
 // The database going away mid-journey: the survivor keeps every word.
 func TestDatabaseDownKeepsWords(t *testing.T) {
 	each(t, func(t *testing.T, s *site) {
-		form := s.sendForm()
+		form := s.sendForm("en")
 		s.app.Store.Close()
 		r := s.postMultipart("/en/report", form)
 		if r.StatusCode != http.StatusServiceUnavailable {

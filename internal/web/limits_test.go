@@ -120,7 +120,7 @@ func TestUploadNeverTouchesDisk(t *testing.T) {
 		tmp := t.TempDir()
 		t.Setenv("TMPDIR", tmp)
 		shot := markedScreenshot(t, 1_500_000)
-		form := s.sendForm()
+		form := s.sendForm("en")
 		ct, body := multipartBody(names(form), form, shot)
 		at := bytes.Index(body, []byte(plainMarker)) + 1_200_000 // well past net/http's 1 MB in memory
 		p := newPausing(body, at)
@@ -367,7 +367,7 @@ func TestDecodeBusy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	form := s.sendForm()
+	form := s.sendForm("en")
 	r := s.postMultipart("/en/report", form, file{"shot.png", pngBytes(t)})
 	release()
 	if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(r.body, "Many people are sending reports") ||

@@ -165,7 +165,7 @@ func TestSlowUploadGetsReceipt(t *testing.T) {
 	lim := web.DefaultLimits()
 	lim.WriteIdle, lim.BodyIdle, lim.MinBodyProgress = 500*time.Millisecond, 2*time.Second, 200
 	s := serveSite(t, lim)
-	form := s.sendForm()
+	form := s.sendForm("en")
 	body, ct := reportBody(form, noisePNG(t, 6000))
 	start := time.Now()
 	resp, page, err := slowPost(s.base, "/en/report", body, ct, 2000, nil)
@@ -323,21 +323,7 @@ func TestShutdownFinishesInFlightAndKeepsWords(t *testing.T) {
 	s := serveSite(t, lim)
 
 	// In flight: a slow upload that started before the shutdown.
-	form := s.sendForm()
-	body, ct := reportBody(form, noisePNG(t, 3000))
-	reads := make(chan struct{}, 1)
-	type answer struct {
-		resp *http.Response
-		page string
-		err  error
-	}
-	inFlight := make(chan answer, 1)
-	go func() {
-		resp, page, err := slowPost(s.base, "/en/report", body, ct, 2000, reads)
-		inFlight <- answer{resp, page, err}
-	}()
-	<-reads
-	waitFor(t, "the slow upload to reach its handler", func() bool { return s.app.Web.InFlight() > 0 })
+	inFlight := s.reportInFlight(t)
 	stopped := make(chan error, 1)
 	go func() { stopped <- s.stop() }()
 	waitFor(t, "the health check to say the server is shutting down", func() bool {
@@ -353,10 +339,7 @@ func TestShutdownFinishesInFlightAndKeepsWords(t *testing.T) {
 	for _, l := range []struct{ lang, message string }{
 		{"en", "Salama is restarting"}, {"sw", "Salama inaanza upya"},
 	} {
-		late := fullReport()
-		late.Set("token", s.token(l.lang, "report"))
-		late.Set("send", "1")
-		b, ct := reportBody(late, nil)
+		b, ct := reportBody(s.sendForm(l.lang), nil)
 		req, _ := http.NewRequest("POST", s.base+"/"+l.lang+"/report", bytes.NewReader(b))
 		req.Header.Set("Content-Type", ct)
 		r := s.do(req, "")
@@ -402,37 +385,46 @@ func TestShutdownGraceOverKeepsWords(t *testing.T) {
 	lim := web.DefaultLimits()
 	lim.ShutdownGrace = 300 * time.Millisecond
 	s := serveSite(t, lim)
-	form := s.sendForm()
-	body, ct := reportBody(form, noisePNG(t, 3000))
-	reads := make(chan struct{}, 1)
-	done := make(chan struct{})
-	var (
-		resp *http.Response
-		page string
-		err  error
-	)
-	go func() {
-		defer close(done)
-		// About two seconds of body: the grace period is over before it
-		// is in.
-		resp, page, err = slowPost(s.base, "/en/report", body, ct, 2000, reads)
-	}()
-	<-reads
-	waitFor(t, "the slow upload to reach its handler", func() bool { return s.app.Web.InFlight() > 0 })
+	// About two seconds of body: the grace period is over before it is in.
+	inFlight := s.reportInFlight(t)
 	if err := s.stop(); err != nil {
 		t.Fatal(err)
 	}
-	<-done
-	if err != nil {
-		t.Fatalf("the submission cut by the end of the grace period got no answer: %v", err)
+	a := <-inFlight
+	if a.err != nil {
+		t.Fatalf("the submission cut by the end of the grace period got no answer: %v", a.err)
 	}
-	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(page, "Salama is restarting") ||
-		!strings.Contains(page, html.EscapeString(narrative)) {
-		t.Fatalf("status %d, want 503 with the words:\n%s", resp.StatusCode, page)
+	if a.resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(a.page, "Salama is restarting") ||
+		!strings.Contains(a.page, html.EscapeString(narrative)) {
+		t.Fatalf("status %d, want 503 with the words:\n%s", a.resp.StatusCode, a.page)
 	}
 	if n := len(s.newReports()); n != 0 {
 		t.Errorf("%d reports stored", n)
 	}
+}
+
+// slowAnswer is what a slow upload got back.
+type slowAnswer struct {
+	resp *http.Response
+	page string
+	err  error
+}
+
+// reportInFlight starts sending the full report with a noisy screenshot
+// at about 2000 bytes a second (some two seconds of body), and returns once
+// its handler is reading it; the channel gives the answer.
+func (s *served) reportInFlight(t *testing.T) <-chan slowAnswer {
+	t.Helper()
+	body, ct := reportBody(s.sendForm("en"), noisePNG(t, 3000))
+	reads := make(chan struct{}, 1)
+	answer := make(chan slowAnswer, 1)
+	go func() {
+		resp, page, err := slowPost(s.base, "/en/report", body, ct, 2000, reads)
+		answer <- slowAnswer{resp, page, err}
+	}()
+	<-reads
+	waitFor(t, "the slow upload to reach its handler", func() bool { return s.app.Web.InFlight() > 0 })
+	return answer
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {

@@ -95,7 +95,7 @@ func TestSpentFormTokenNeverShowsTheCode(t *testing.T) {
 // Two presses of Send at once: one report, one code, shown on one page.
 func TestConcurrentDoubleSubmitShowsOneCode(t *testing.T) {
 	each(t, func(t *testing.T, s *site) {
-		form := s.sendForm()
+		form := s.sendForm("en")
 		var wg sync.WaitGroup
 		pages := make([]response, 4)
 		for i := range pages {

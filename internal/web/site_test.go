@@ -188,12 +188,12 @@ func (s *site) token(lang, kind string) string {
 	return match(s.t, tokenRE, r.body, "form token")
 }
 
-// sendForm is fullReport as the English report form posts it when Send
-// is pressed, with a fresh token.
-func (s *site) sendForm() url.Values {
+// sendForm is fullReport as the report form in lang posts it when Send is
+// pressed, with a fresh token.
+func (s *site) sendForm(lang string) url.Values {
 	s.t.Helper()
 	form := fullReport()
-	form.Set("token", s.token("en", "report"))
+	form.Set("token", s.token(lang, "report"))
 	form.Set("send", "1")
 	return form
 }
