@@ -290,7 +290,7 @@ func detail(r Result) string {
 }
 
 var detailOrder = []string{"raw", "gzip_body", "headers", "sent", "received", "pages", "largest_page",
-	"reports", "failed", "p50_ms", "p99_ms", "max_ms", "cpu_ms_per_report", "floor_ms", "wall_ms", "argon2id_cpu_ms", "repeats",
+	"reports", "failed", "p50_ms", "p99_ms", "max_ms", "cpu_ms_per_report", "floor_ms", "floor_at_once", "one_goroutine_floor_ms", "wall_ms", "argon2id_cpu_ms", "repeats",
 	"baseline_MB", "peak_heap_MB", "go_mapped_MB", "argon2id_slots", "argon2id_in_flight_max", "slots_in_flight_max", "busy", "upload_budget_peak_MB", "decodes_max", "answered_413", "body_MB", "median_ms", "p90_ms", "samples", "offset", "rows_per_s", "connections", "requests", "rps", "salama_rps", "trivial_rps", "trivial_p99_ms", "after_5s_MB"}
 
 // num formats 14000 as "14,000" and keeps up to one decimal for fractions.

@@ -116,7 +116,7 @@ type env struct {
 	slow      *slowUpload // started at the beginning, reported by its section
 	dropDB    func()      // removes the bench's PostgreSQL database
 	floor     *floorOp
-	floorMS   float64 // the latest one-goroutine floor, ms CPU per report
+	floors    floors // the floor's measurements, by parallelism
 }
 
 func (e *env) note(format string, args ...any) {
