@@ -130,6 +130,29 @@ func (d *Decoder) Conversation(ctx context.Context, contentType string, data []b
 	return out, err
 }
 
+// Check is the package's Check for a file a survivor sends, with a chat
+// export read in one of the decoder's slots, as Conversation reads it:
+// reading one holds its inflated text, its messages and their display
+// copy at once, tens of megabytes for a zip of a few hundred kilobytes, so
+// that chats checked at once are bounded by the slots like every other
+// memory-heavy work, not by how many fit in the upload budget. For a chat
+// export it also returns its display copy, made in the same reading (nil
+// for other kinds), and ErrBusy when no slot came in time.
+func (d *Decoder) Check(ctx context.Context, data []byte) (contentType string, conversation []byte, err error) {
+	if ct, ok, err := checkMedia(data); ok {
+		return ct, nil, err
+	}
+	ct := chatType(data)
+	if ct == "" {
+		return "", nil, ErrUnknownType
+	}
+	conversation, err = d.Conversation(ctx, ct, data)
+	if err != nil {
+		return ct, nil, err
+	}
+	return ct, conversation, nil
+}
+
 // readChatZip reads the chat out of a zip as WhatsApp writes it
 // ("_chat.txt" from an iPhone, "WhatsApp Chat with NAME.txt" from Android,
 // beside the media if they were included), or a Telegram result.json
@@ -287,14 +310,28 @@ func readWhatsApp(data []byte) (*Chat, error) {
 		}
 		more.Reset()
 	}
-	text := strings.ToValidUTF8(string(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))), "\uFFFD")
+	// Line by line, on data itself: no string of the whole text, which may
+	// be ChatMaxText, is made beside it, only of each message line.
 	lines, seen := 0, false
-	for line := range strings.Lines(text) {
-		line = strings.TrimRight(strings.TrimLeft(line, bidi), "\r\n")
+	for raw := range bytes.Lines(bytes.TrimPrefix(data, []byte("\xef\xbb\xbf"))) {
+		if c.Truncated {
+			break // nothing after the cut changes the chat
+		}
+		if !utf8.Valid(raw) {
+			raw = bytes.ToValidUTF8(raw, []byte("\uFFFD"))
+		}
+		lb := bytes.TrimRight(bytes.TrimLeft(raw, bidi), "\r\n")
 		lines++
-		m := waAndroid.FindStringSubmatch(line)
-		if m == nil {
-			m = waIOS.FindStringSubmatch(line)
+		var (
+			m    []string
+			line string
+		)
+		if waAndroid.Match(lb) || waIOS.Match(lb) {
+			line = string(lb)
+			m = waAndroid.FindStringSubmatch(line)
+			if m == nil {
+				m = waIOS.FindStringSubmatch(line)
+			}
 		}
 		if m == nil {
 			if !seen {
@@ -306,7 +343,7 @@ func readWhatsApp(data []byte) (*Chat, error) {
 			if c.Truncated {
 				continue
 			}
-			if shown += len(line) + 1; shown > ChatMaxShown {
+			if shown += len(lb) + 1; shown > ChatMaxShown {
 				c.Truncated = true
 				continue
 			}
@@ -314,7 +351,7 @@ func readWhatsApp(data []byte) (*Chat, error) {
 			// line to the text would copy it again for every line, a
 			// quadratic cost a file of short lines would exploit.
 			more.WriteString("\n")
-			more.WriteString(line)
+			more.Write(lb)
 			continue
 		}
 		seen = true

@@ -10,8 +10,9 @@
 // result.json) is the one kind read whole: into a conversation of (time,
 // sender, words) and the phone numbers and usernames in it, within
 // ChatMaxText, ChatMaxMessages, ChatMaxShown and the zip limits, in one of
-// the decoder's slots (Decoder.Conversation). docs/evidence-types.md says
-// why, and the limits.
+// the decoder's slots (Decoder.Check when a form is checked, which keeps
+// the display copy from that reading; Decoder.Conversation).
+// docs/evidence-types.md says why, and the limits.
 //
 // Screenshots. A survivor's screenshot is kept twice, both sealed under the
 // report's key: the original exactly as received, for the evidence bundle

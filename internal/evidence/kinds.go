@@ -116,31 +116,48 @@ var (
 // file. It reads nothing beyond data and allocates at most the chat
 // bounds.
 func Check(data []byte) (string, error) {
-	switch {
-	case bytes.HasPrefix(data, []byte("\xff\xd8\xff")), bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
-		info, err := Inspect(data)
-		return info.ContentType, err
-	case bytes.HasPrefix(data, []byte("%PDF-")):
-		return PDF, checkPDF(data)
-	case bytes.HasPrefix(data, []byte("OggS")):
-		return Ogg, checkOgg(data)
-	case len(data) >= 12 && string(data[4:8]) == "ftyp":
-		return M4A, checkMP4(data)
-	case bytes.HasPrefix(data, []byte("ID3")):
-		return checkID3(data)
-	case len(data) >= 2 && data[0] == 0xff && data[1]&0xf6 == 0xf0:
-		return AAC, checkADTS(data)
-	case len(data) >= 2 && data[0] == 0xff && data[1]&0xe0 == 0xe0:
-		return MP3, checkMP3(data)
-	case bytes.HasPrefix(data, []byte("PK\x03\x04")):
-		_, err := ReadChat(WhatsAppZip, data)
-		return WhatsAppZip, err
+	if ct, ok, err := checkMedia(data); ok {
+		return ct, err
 	}
-	if ct := chatTextType(data); ct != "" {
+	if ct := chatType(data); ct != "" {
 		_, err := ReadChat(ct, data)
 		return ct, err
 	}
 	return "", ErrUnknownType
+}
+
+// checkMedia is Check for every kind but chat exports: ok is false when
+// data does not start as a screenshot, a PDF or a voice note does.
+func checkMedia(data []byte) (ct string, ok bool, err error) {
+	switch {
+	case bytes.HasPrefix(data, []byte("\xff\xd8\xff")), bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
+		info, err := Inspect(data)
+		return info.ContentType, true, err
+	case bytes.HasPrefix(data, []byte("%PDF-")):
+		return PDF, true, checkPDF(data)
+	case bytes.HasPrefix(data, []byte("OggS")):
+		return Ogg, true, checkOgg(data)
+	case len(data) >= 12 && string(data[4:8]) == "ftyp":
+		return M4A, true, checkMP4(data)
+	case bytes.HasPrefix(data, []byte("ID3")):
+		ct, err := checkID3(data)
+		return ct, true, err
+	case len(data) >= 2 && data[0] == 0xff && data[1]&0xf6 == 0xf0:
+		return AAC, true, checkADTS(data)
+	case len(data) >= 2 && data[0] == 0xff && data[1]&0xe0 == 0xe0:
+		return MP3, true, checkMP3(data)
+	}
+	return "", false, nil
+}
+
+// chatType is the chat export Check reads data as, for data checkMedia
+// does not take: a zip, or text or JSON (chatTextType); "" for anything
+// else.
+func chatType(data []byte) string {
+	if bytes.HasPrefix(data, []byte("PK\x03\x04")) {
+		return WhatsAppZip
+	}
+	return chatTextType(data)
 }
 
 // pdfTail is how far from the end a PDF's %%EOF may be: readers accept

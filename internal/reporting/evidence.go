@@ -44,10 +44,13 @@ func (s *Service) prepare(ctx context.Context, in Input) (prepared, error) {
 		case evidence.KindImage:
 			ct, display, err = s.Images.Display(ctx, u.Data)
 		case evidence.KindChat:
-			// The conversation, read once here: the console shows it
-			// from this copy and never parses the export again.
-			ct = evidence.Conversation
-			display, err = s.Images.Conversation(ctx, u.ContentType, u.Data)
+			// The conversation, read once (when Uploads checked it, or
+			// here): the console shows it from this copy and never
+			// parses the export again.
+			ct, display = evidence.Conversation, u.conversation
+			if display == nil {
+				display, err = s.Images.Conversation(ctx, u.ContentType, u.Data)
+			}
 		}
 		// PDFs and voice notes have no display copy: nothing is made
 		// from them on the server (see docs/evidence.md).

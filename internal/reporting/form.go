@@ -2,6 +2,7 @@ package reporting
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"net/url"
 	"slices"
@@ -226,6 +227,10 @@ type Identifier struct {
 type Upload struct {
 	ContentType string
 	Data        []byte
+	// conversation is a chat export's display copy, made when Uploads
+	// read it; nil for other kinds, and for files held between rounds of
+	// the form (prepare reads those again).
+	conversation []byte
 }
 
 // Problems maps a form field to the catalog key of what is wrong with it.
@@ -420,31 +425,39 @@ func plausiblePhone(s string) bool {
 // Uploads checks the files of a form as formbody read them, by their
 // bytes, never their names (evidence.Check): a screenshot's kind and pixel
 // dimensions from its header, before anything is decoded (the display copy
-// is made when the report is stored); a PDF's, a voice note's or a chat
-// export's structure, within its bounds. The original bytes are what is
-// sealed. Its problem is the form's "files" problem; count and size were
-// checked as the body was read.
-func Uploads(files [][]byte) ([]Upload, string) {
+// is made when the report is stored); a PDF's or a voice note's structure,
+// within its bounds. A chat export is read whole, in one of the decoder's
+// slots (evidence.Decoder.Check), and its display copy kept from that
+// reading for prepare. The original bytes are what is sealed. Its problem
+// is the form's "files" problem; count and size were checked as the body
+// was read. The error is ErrBusy when no slot came in time to read a chat
+// export (or ctx's error): nothing is wrong with the files, the form comes
+// back asking her to send again.
+func (s *Service) Uploads(ctx context.Context, files [][]byte) ([]Upload, string, error) {
 	var out []Upload
 	for _, data := range files {
-		ct, err := evidence.Check(data)
+		ct, conversation, err := s.Images.Check(ctx, data)
 		switch {
+		case ctx.Err() != nil:
+			return nil, "", ctx.Err()
+		case errors.Is(err, evidence.ErrBusy):
+			return nil, "", ErrBusy
 		case errors.Is(err, evidence.ErrTooLarge):
-			return nil, "problem.image_too_large"
+			return nil, "problem.image_too_large", nil
 		case errors.Is(err, evidence.ErrVideo):
-			return nil, "problem.file_video"
+			return nil, "problem.file_video", nil
 		case errors.Is(err, evidence.ErrBomb):
-			return nil, "problem.file_zip_too_big"
+			return nil, "problem.file_zip_too_big", nil
 		case errors.Is(err, evidence.ErrNotChat):
-			return nil, "problem.file_not_chat"
+			return nil, "problem.file_not_chat", nil
 		case errors.Is(err, evidence.ErrBrokenFile):
-			return nil, "problem.file_damaged"
+			return nil, "problem.file_damaged", nil
 		case err != nil:
-			return nil, "problem.file_type"
+			return nil, "problem.file_type", nil
 		}
-		out = append(out, Upload{ContentType: ct, Data: data})
+		out = append(out, Upload{ContentType: ct, Data: data, conversation: conversation})
 	}
-	return out, ""
+	return out, "", nil
 }
 
 // attachmentBytes is the sealed form of an upload: its content type, a

@@ -81,13 +81,20 @@ func (s *Server) readForm(w http.ResponseWriter, r *http.Request, kind string) (
 			debug.FreeOSMemory()
 		}
 	}
+	busy := f.Busy
 	switch {
 	case f.TooMany:
 		problems["files"] = "problem.too_many_files"
 	case f.TooBig:
 		problems["files"] = "problem.file_too_big"
 	case len(f.Files) > 0:
-		files, problem := reporting.Uploads(f.Files)
+		// A chat export is read here, in one of the slots argon2id and
+		// decodes share: when none comes in time, the form comes back
+		// as when the upload budget is full.
+		files, problem, err := s.rep.Uploads(r.Context(), f.Files)
+		if err != nil {
+			busy = true
+		}
 		if problem != "" {
 			problems["files"] = problem
 		}
@@ -115,12 +122,12 @@ func (s *Server) readForm(w http.ResponseWriter, r *http.Request, kind string) (
 		out.notice, out.status = "problem.cut", http.StatusRequestEntityTooLarge
 	case !allowed:
 		out.notice, out.status = "problem.slow_down", http.StatusTooManyRequests
-	case f.Busy && s.restarting(r):
+	case busy && s.restarting(r):
 		// The wait for upload memory ended because the grace period
 		// did: say so, not "many people are sending".
 		w.Header().Set("Retry-After", "60")
 		out.notice, out.status = "problem.restarting", http.StatusServiceUnavailable
-	case f.Busy:
+	case busy:
 		out.notice, out.status = "problem.busy", http.StatusServiceUnavailable
 	case out.redraw:
 		out.status = http.StatusOK

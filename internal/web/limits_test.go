@@ -380,6 +380,34 @@ func TestDecodeBusy(t *testing.T) {
 	s.report("en", form, file{"shot.png", pngBytes(t)})
 }
 
+// A chat export is read when the form is checked, in the same slots: when
+// none comes in time, the form comes back busy with every word, and
+// nothing is stored.
+func TestChatBusy(t *testing.T) {
+	s := newSite(t, newSQLite(t), func(o *app.Options) {
+		o.KDFConcurrency = 1
+		o.ImageWait = 100 * time.Millisecond
+	})
+	release, err := s.app.KDF.Slot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	chat := et.Zip("_chat.txt")(et.WhatsAppAndroid("Boss: send it or I post them"))
+	form := fullReport()
+	form.Set("token", s.token("en", "report"))
+	form.Set("send", "1")
+	r := s.postMultipart("/en/report", form, file{"WhatsApp Chat with Boss.zip", chat})
+	release()
+	if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(r.body, "Many people are sending reports") ||
+		!strings.Contains(r.body, html.EscapeString(narrative)) || !strings.Contains(r.body, contactTel) {
+		t.Fatalf("status %d", r.StatusCode)
+	}
+	if n := len(s.newReports()); n != 0 {
+		t.Fatalf("%d reports stored", n)
+	}
+	s.report("en", form, file{"WhatsApp Chat with Boss.zip", chat})
+}
+
 // A reply over its limit, or past the reply form's cap, comes back in the
 // box with what arrived.
 func TestReplyLimits(t *testing.T) {
