@@ -47,10 +47,12 @@ func (s *Service) prepare(ctx context.Context, in Input) (prepared, error) {
 			// The conversation, read once (when Uploads checked it, or
 			// here): the console shows it from this copy and never
 			// parses the export again.
-			ct, display = evidence.Conversation, u.conversation
-			if display == nil {
-				display, err = s.Images.Conversation(ctx, u.ContentType, u.Data)
+			if u.conversation != nil {
+				p.displays = append(p.displays, u.conversation) // already in its sealed form
+				continue
 			}
+			ct = evidence.Conversation
+			display, err = s.Images.Conversation(ctx, u.ContentType, u.Data)
 		}
 		// PDFs and voice notes have no display copy: nothing is made
 		// from them on the server (see docs/evidence.md).

@@ -227,9 +227,10 @@ type Identifier struct {
 type Upload struct {
 	ContentType string
 	Data        []byte
-	// conversation is a chat export's display copy, made when Uploads
-	// read it; nil for other kinds, and for files held between rounds of
-	// the form (prepare reads those again).
+	// conversation is a chat export's display copy as prepare seals it
+	// (attachmentBytes), made when Uploads read it; nil for other kinds,
+	// and for files held between rounds of the form (prepare reads those
+	// again).
 	conversation []byte
 }
 
@@ -455,7 +456,13 @@ func (s *Service) Uploads(ctx context.Context, files [][]byte) ([]Upload, string
 		case err != nil:
 			return nil, "problem.file_type", nil
 		}
-		out = append(out, Upload{ContentType: ct, Data: data, conversation: conversation})
+		u := Upload{ContentType: ct, Data: data}
+		if conversation != nil {
+			// In the form prepare seals, so that the report holds one
+			// copy of it, not two.
+			u.conversation = attachmentBytes(Upload{ContentType: evidence.Conversation, Data: conversation})
+		}
+		out = append(out, u)
 	}
 	return out, "", nil
 }
