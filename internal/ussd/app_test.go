@@ -192,7 +192,7 @@ func TestUSSDJourneys(t *testing.T) {
 			reply                    string
 		}{
 			{"en", false, "Sent. Your code:", "a helper is looking at it", "Helper,", "Thank you. Evenings after 7 are safe. Reply-4410"},
-			{"sw", true, "Imetumwa. Namba yako:", "mhudumu anaiangalia", "Mhudumu,", "Asante. Jioni baada ya saa moja ni salama. Jibu-5520"},
+			{"sw", true, "Imetumwa. Namba ya ripoti:", "mhudumu anaiangalia", "Mhudumu,", "Asante. Jioni baada ya saa moja ni salama. Jibu-5520"},
 		} {
 			t.Run(tc.lang, func(t *testing.T) {
 				before := len(g.newUSSDReports())

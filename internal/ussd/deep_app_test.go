@@ -23,7 +23,7 @@ func TestUSSDDeepCodes(t *testing.T) {
 			{"3", "Free help, day and night"},
 			{"3*1", "Which county?"},
 			{"4*3", "0 Rudi"},
-			{"4*1*2", "Nini kilitokea"},
+			{"4*1*2", "Kilitokea nini hasa?"},
 			{"1*9", "choose a number"},
 		} {
 			s := g.raw("ATUid_deep_"+tc.text, "+254700000801", tc.text)

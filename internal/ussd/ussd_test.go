@@ -57,7 +57,7 @@ func TestReportInSevenScreens(t *testing.T) {
 		footer, dangerLine string
 	}{
 		{locale.English, "1 Report", "Who is this about?", "Your code", "999", "Danger now"},
-		{locale.Kiswahili, "1 Ripoti", "Hii inamhusu nani?", "Namba yako", "999", "Hatari sasa"},
+		{locale.Kiswahili, "1 Ripoti", "Hii inamhusu nani?", "Namba ya ripoti", "999", "Hatari sasa"},
 	} {
 		t.Run(string(tc.lang), func(t *testing.T) {
 			g := newRig(t, tc.lang)
@@ -97,6 +97,36 @@ func TestReportInSevenScreens(t *testing.T) {
 			again := p.send()
 			if again.String() != end.String() || len(g.reports.inputs) != 1 {
 				t.Errorf("repeated last request: %d reports, screen\n%s", len(g.reports.inputs), again)
+			}
+		})
+	}
+}
+
+// A survivor in danger after sexual violence reads both urgent lines on the
+// receipt screen, in either language: 999/112 and the 72-hour PEP line.
+// (In Kiswahili the PEP line used to be left out for want of room.)
+func TestReceiptScreenKeepsDangerAndPEP(t *testing.T) {
+	for _, tc := range []struct {
+		lang                 locale.Lang
+		receipt, danger, pep string
+	}{
+		{locale.English, "Your code", "Danger now", "72h for PEP"},
+		{locale.Kiswahili, "Namba ya ripoti", "Hatari sasa", "saa 72 kwa PEP"},
+	} {
+		t.Run(string(tc.lang), func(t *testing.T) {
+			g := newRig(t, tc.lang)
+			p := g.dial(testPhone)
+			// Report → me → sexual violence → Nairobi → danger yes → medical.
+			for _, in := range []string{"1", "1", "5", "1", "1", "1"} {
+				if r := p.press(in); r.End {
+					t.Fatalf("ended early after %q:\n%s", in, r)
+				}
+			}
+			end := p.press("1")
+			for _, want := range []string{tc.receipt, tc.danger, tc.pep, "1195"} {
+				if !end.End || !strings.Contains(end.Text, want) {
+					t.Errorf("receipt screen lacks %q:\n%s", want, end)
+				}
 			}
 		})
 	}

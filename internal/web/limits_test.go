@@ -186,8 +186,8 @@ func TestOverLongFieldsKeepEveryWord(t *testing.T) {
 			want := map[string][]string{
 				"en": {"it has 13,016 characters, and at most 10,000 fit", "it has 287 characters, and at most 200 fit",
 					"it has 242 characters, and at most 200 fit", "each can have at most 500 characters"},
-				"sw": {"ina herufi 13,016, lakini zisizidi 10,000", "ina herufi 287, lakini zisizidi 200",
-					"ina herufi 242, lakini zisizidi 200", "kila moja isizidi herufi 500"},
+				"sw": {"ina herufi 13,016, lakini herufi 10,000 tu ndizo zinazoruhusiwa", "ina herufi 287, lakini herufi 200 tu ndizo zinazoruhusiwa",
+					"ina herufi 242, lakini herufi 200 tu ndizo zinazoruhusiwa", "kila moja inaruhusiwa herufi 500 tu"},
 			}[lang]
 			for _, w := range append(want, html.EscapeString(long), form.Get("country"), form.Get("safe_times"),
 				form["id_value"][0], html.EscapeString(idHandle), contactTel) {
@@ -202,7 +202,7 @@ func TestOverLongFieldsKeepEveryWord(t *testing.T) {
 		// A tip's note too.
 		note := strings.Repeat("Tangazo ", 300)
 		r := s.postMultipart("/sw/tip", url.Values{"token": {s.token("sw", "tip")}, "send": {"1"}, "note": {note}})
-		if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, "ina herufi 2,399, lakini zisizidi 2,000") || !strings.Contains(r.body, strings.TrimSpace(note)) {
+		if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, "ina herufi 2,399, lakini herufi 2,000 tu ndizo zinazoruhusiwa") || !strings.Contains(r.body, strings.TrimSpace(note)) {
 			t.Errorf("tip note: %d", r.StatusCode)
 		}
 	})
@@ -417,7 +417,7 @@ func TestReplyLimits(t *testing.T) {
 	csrf := match(t, csrfRE, s.get("/sw/check/report", cookie).body, "csrf")
 	reply := strings.Repeat("a", 4500)
 	r := s.postForm("/sw/check/reply", url.Values{"csrf": {csrf}, "text": {reply}}, cookie)
-	if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, "ina herufi 4,500, lakini zisizidi 4,000") || !strings.Contains(r.body, reply) {
+	if r.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(r.body, "ina herufi 4,500, lakini herufi 4,000 tu ndizo zinazoruhusiwa") || !strings.Contains(r.body, reply) {
 		t.Errorf("long reply: %d", r.StatusCode)
 	}
 	huge := "Mwanzo " + strings.Repeat("b", 200_000)

@@ -73,7 +73,7 @@ func TestSurvivorAnswersReferral(t *testing.T) {
 		t.Fatalf("receipt login: %d", resp.StatusCode)
 	}
 	_, page := do("GET", "/sw/check/report", nil, cookie)
-	for _, want := range []string{"Rufaa", "Inasubiri jibu lako", "Example Women&#39;s Safe House (demo)", "Ndiyo, ipeleke", "Wanachofanya: Nyumba salama",
+	for _, want := range []string{"Rufaa", "Inasubiri jibu lako", "Example Women&#39;s Safe House (demo)", "Ndiyo, ipelekwe", "Wanachofanya: Nyumba salama",
 		"majibu yako ya maswali, ulichoandika kwa maneno yako mwenyewe"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("check page lacks %q", want)
