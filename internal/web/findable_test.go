@@ -26,10 +26,23 @@ func TestFindable(t *testing.T) {
 		t.Errorf("robots.txt: %d %q\n%s", r.StatusCode, r.Header.Get("Content-Type"), r.body)
 	}
 
-	for from, to := range map[string]string{"/ripoti": "/sw/report", "/report": "/en/report"} {
+	// The short links answer with the form itself: no redirect, which on
+	// slow 2G would cost another round trip and which a browser keeps.
+	for from, l := range map[string]locale.Lang{"/ripoti": locale.Kiswahili, "/report": locale.English} {
 		r := s.get(from, "")
-		if r.StatusCode != http.StatusMovedPermanently || r.Header.Get("Location") != to {
-			t.Errorf("GET %s: %d to %q, want a permanent redirect to %s", from, r.StatusCode, r.Header.Get("Location"), to)
+		other := locale.English
+		if l == locale.English {
+			other = locale.Kiswahili
+		}
+		if r.StatusCode != http.StatusOK || !strings.Contains(r.body, `<html lang="`+string(l)+`">`) ||
+			!strings.Contains(r.body, `action="/`+string(l)+`/report"`) || !strings.Contains(r.body, `name="token"`) {
+			t.Errorf("GET %s: %d, want the %s report form posting to /%s/report\n%s", from, r.StatusCode, l, l, r.body)
+		}
+		if !strings.Contains(r.body, `value="`+string(other)+`"`) && !strings.Contains(r.body, `href="/`+string(other)+`/report"`) {
+			t.Errorf("GET %s: no way to the %s form\n%s", from, other, r.body)
+		}
+		if strings.Contains(r.body, "/ripoti") {
+			t.Errorf("GET %s: a link to /ripoti under a language, which does not exist", from)
 		}
 	}
 

@@ -214,10 +214,17 @@ func (s *Server) robots(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte(robotsTxt))
 }
 
-// shortLink sends a short address told by word of mouth or on a poster
-// (/ripoti, /report) to the report form in its language.
-func shortLink(to string) http.HandlerFunc {
+// shortLink answers a short address told by word of mouth, on a poster or
+// in a message (/ripoti, /report) with the report form in its language,
+// at once. A redirect would cost a survivor on slow 2G another round trip
+// (two seconds) before the form, and a permanent redirect is kept by the
+// browser, one more trace of Salama on the phone. The form posts to the
+// language's own address, its language switcher to the other language's
+// form, and like every page with content it is noindex.
+func shortLink(l locale.Lang, form http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, to, http.StatusMovedPermanently)
+		r.SetPathValue("lang", string(l))
+		r.URL.Path = "/" + string(l) + "/report" // for the language switcher
+		form(w, r)
 	}
 }

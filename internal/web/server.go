@@ -148,7 +148,8 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /{$}", s.inLang(s.landing))
 	mux.HandleFunc("GET /{lang}/{$}", s.inLang(s.landing))
-	mux.HandleFunc("GET /{lang}/report", s.inLang(s.showForm(reporting.KindReport)))
+	reportForm := s.inLang(s.showForm(reporting.KindReport))
+	mux.HandleFunc("GET /{lang}/report", reportForm)
 	mux.HandleFunc("POST /{lang}/report", s.inLang(s.submit(reporting.KindReport)))
 	mux.HandleFunc("GET /{lang}/tip", s.inLang(s.showForm(reporting.KindTip)))
 	mux.HandleFunc("POST /{lang}/tip", s.inLang(s.submit(reporting.KindTip)))
@@ -165,8 +166,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET "+exitPath, s.quickExit)
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.HandleFunc("GET /robots.txt", s.robots)
-	mux.HandleFunc("GET /ripoti", shortLink("/sw/report"))
-	mux.HandleFunc("GET /report", shortLink("/en/report"))
+	mux.HandleFunc("GET /ripoti", shortLink(locale.Kiswahili, reportForm))
+	mux.HandleFunc("GET /report", shortLink(locale.English, reportForm))
 	// Pages declare an empty icon; old browsers ask anyway. Answer with
 	// nothing rather than a redirect and a 404 page.
 	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
