@@ -182,6 +182,15 @@ func (s *Service) ExportBundle(ctx context.Context, p *staff.Principal, reportID
 		} else if !errors.Is(err, ErrNoPreview) {
 			return nil, err
 		}
+		// A chat export is printed as the conversation it holds, as the
+		// console shows it; the export itself is the file beside it.
+		if evidence.KindOf(string(ct)) == evidence.KindChat {
+			if c, err := s.chat(ctx, dk, r.ID, att, string(ct), data); err == nil {
+				line.chat = c
+			} else if !errors.Is(err, ErrNoPreview) {
+				return nil, err
+			}
+		}
 		a.screenshots = append(a.screenshots, line)
 	}
 	msgs, err := s.Store.Messages(ctx, r.ID)
@@ -353,7 +362,8 @@ type screenshotLine struct {
 	path, contentType, sha256 string
 	size                      int
 	at                        time.Time
-	display                   template.URL // data: URL of the display copy, for the summary; "" if none
+	display                   template.URL   // data: URL of the display copy, for the summary; "" if none
+	chat                      *evidence.Chat // a chat export read as a conversation, for the summary; nil if none
 }
 
 type threadLine struct {

@@ -6,13 +6,15 @@ import (
 	"html/template"
 	"time"
 
+	"github.com/salama-ke/salama/internal/evidence"
 	"github.com/salama-ke/salama/internal/store"
 )
 
 // The printable summary of an evidence bundle (summary.html): one page an
 // officer can open in any browser and print, with the account, the
-// identifiers, the screenshots, the conversation, the audit trail and, last,
-// the certificate with its place for a signature.
+// identifiers, the screenshots and other files (a chat export as the
+// conversation it holds), the conversation with the caseworkers, the audit
+// trail and, last, the certificate with its place for a signature.
 //
 // HTML rather than PDF: every police station's computer opens and prints it
 // without installing anything, it shows every script a survivor writes in
@@ -46,6 +48,8 @@ type summaryFile struct {
 	Path, Type, Received, SHA256 string
 	Size                         int
 	Image                        template.URL
+	Chat                         *evidence.Chat
+	ChatApp                      string // "WhatsApp" or "Telegram"
 }
 
 type summaryMessage struct{ When, Who, Text string }
@@ -62,7 +66,7 @@ func (a *account) summary(org string, now time.Time, consent, key, bundleName st
 		v.Identifiers = append(v.Identifiers, summaryIdentifier{Kind: idKind(id), AsTyped: id.Value, Normalised: id.Normalised, Note: flagNotes[id.Flag]})
 	}
 	for _, s := range a.screenshots {
-		v.Files = append(v.Files, summaryFile{Path: s.path, Type: s.contentType, Received: when(s.at), SHA256: s.sha256, Size: s.size, Image: s.display})
+		v.Files = append(v.Files, summaryFile{Path: s.path, Type: s.contentType, Received: when(s.at), SHA256: s.sha256, Size: s.size, Image: s.display, Chat: s.chat, ChatApp: chatApp(s.chat)})
 	}
 	for _, m := range a.thread {
 		v.Thread = append(v.Thread, summaryMessage{When: when(m.at), Who: m.who, Text: m.text})
@@ -75,4 +79,17 @@ func (a *account) summary(org string, now time.Time, consent, key, bundleName st
 		return nil, err
 	}
 	return b.Bytes(), nil
+}
+
+// chatApp names a chat export's app for a reader.
+func chatApp(c *evidence.Chat) string {
+	switch {
+	case c == nil:
+		return ""
+	case c.App == "telegram":
+		return "Telegram"
+	case c.App == "whatsapp":
+		return "WhatsApp"
+	}
+	return c.App
 }

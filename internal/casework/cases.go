@@ -305,21 +305,31 @@ func (s *Service) Conversation(ctx context.Context, p *staff.Principal, reportID
 		return nil, err
 	}
 	ct, original, _ := bytes.Cut(b, []byte("\n"))
-	if evidence.KindOf(string(ct)) != evidence.KindChat {
+	return s.chat(ctx, dk, r.ID, att, string(ct), original)
+}
+
+// chat reads a chat export as a conversation: from the display copy made
+// when the report arrived, or, for a report without one (a referral's
+// copy), from the original now, in one of the decoder's slots, never
+// stored. ErrNoPreview if it is not a chat export or cannot be read. The
+// console's reveal and the evidence bundle's printable summary both read a
+// chat here.
+func (s *Service) chat(ctx context.Context, dk *seal.DataKey, reportID string, att store.Attachment, contentType string, original []byte) (*evidence.Chat, error) {
+	if evidence.KindOf(contentType) != evidence.KindChat {
 		return nil, ErrNoPreview
 	}
-	sealed, err := s.Store.AttachmentDisplay(ctx, r.ID, att.ID)
+	sealed, err := s.Store.AttachmentDisplay(ctx, reportID, att.ID)
 	if err != nil {
 		return nil, err
 	}
 	var js []byte
 	if sealed != nil {
-		d, err := dk.Open(r.ID, report.DisplayField(att.ID), sealed)
+		d, err := dk.Open(reportID, report.DisplayField(att.ID), sealed)
 		if err != nil {
 			return nil, err
 		}
 		_, js, _ = bytes.Cut(d, []byte("\n"))
-	} else if js, err = s.Images.Conversation(ctx, string(ct), original); err != nil {
+	} else if js, err = s.Images.Conversation(ctx, contentType, original); err != nil {
 		if errors.Is(err, evidence.ErrBusy) || ctx.Err() != nil {
 			return nil, err
 		}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/cli"
+	"github.com/salama-ke/salama/internal/evidence"
 	et "github.com/salama-ke/salama/internal/evidence/evidencetest"
 )
 
@@ -175,7 +176,7 @@ func TestEvidenceTypesFromTheForm(t *testing.T) {
 			t.Fatal(err)
 		}
 		got := map[string]string{}
-		var manifest, certificate string
+		var manifest, certificate, summary string
 		for _, f := range zr.File {
 			rc, _ := f.Open()
 			b, _ := io.ReadAll(rc)
@@ -186,7 +187,20 @@ func TestEvidenceTypesFromTheForm(t *testing.T) {
 				manifest = string(b)
 			case "certificate.txt":
 				certificate = string(b)
+			case evidence.SummaryName:
+				summary = string(b)
 			}
+		}
+		// The printable summary prints the chat as the conversation it
+		// holds, escaped like everything else the survivor sent.
+		for _, want := range []string{"A WhatsApp chat export: the 4 messages it holds", secretLine,
+			"&lt;script&gt;alert(1)&lt;/script&gt;", "<strong>Me:</strong> who are you?", "ask @pimp_boss on t.me/otherguy"} {
+			if !strings.Contains(summary, want) {
+				t.Errorf("summary.html lacks %q", want)
+			}
+		}
+		if strings.Contains(summary, "<script>alert(1)") {
+			t.Error("a <script> in a chat line reached the printable summary as markup")
 		}
 		for _, ext := range []string{".pdf", ".ogg", ".mp3", ".txt", ".png"} {
 			if got[ext] == "" {
