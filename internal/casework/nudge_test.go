@@ -1,9 +1,6 @@
 package casework_test
 
 import (
-	"context"
-	"strings"
-	"sync"
 	"testing"
 
 	"github.com/salama-ke/salama/internal/app"
@@ -11,39 +8,14 @@ import (
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
+	"github.com/salama-ke/salama/internal/testkit"
 )
-
-// recorder is an SMS sender that keeps what it was asked to send.
-type recorder struct {
-	mu   sync.Mutex
-	sent [][2]string
-}
-
-func (r *recorder) Send(_ context.Context, to, msg string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.sent = append(r.sent, [2]string{to, msg})
-	return nil
-}
-
-// all returns the nudges sent, leaving out the demo's staff alerts by SMS.
-func (r *recorder) all() [][2]string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out [][2]string
-	for _, m := range r.sent {
-		if !strings.HasPrefix(m[1], "Salama: ") {
-			out = append(out, m)
-		}
-	}
-	return out
-}
 
 // A caseworker's reply nudges by SMS only a survivor who chose SMS contact,
 // and the nudge goes to the number they typed, in the network's wording,
 // from a background job.
 func TestReplyNudgesOnlyThoseWhoChoseSMS(t *testing.T) {
-	rec := &recorder{}
+	rec := &testkit.SMSRecorder{}
 	e := caseworktest.New(t, storetest.NewDB(t, store.SQLite), func(o *app.Options) {
 		o.Gateway = app.GatewayOptions{SMS: rec, USSDCode: "*384*123#"}
 	})
@@ -62,17 +34,17 @@ func TestReplyNudgesOnlyThoseWhoChoseSMS(t *testing.T) {
 		t.Fatal(err)
 	}
 	run()
-	if sent := rec.all(); len(sent) != 0 {
+	if sent := rec.WithoutAlerts(); len(sent) != 0 {
 		t.Fatalf("nudged a survivor who chose contact through their code only: %v", sent)
 	}
 	if err := e.App.Casework.SendMessage(e.Ctx(), p, withPhone.Report.ID, "Habari, tuko hapa."); err != nil {
 		t.Fatal(err)
 	}
-	if sent := rec.all(); len(sent) != 0 {
+	if sent := rec.WithoutAlerts(); len(sent) != 0 {
 		t.Fatal("the nudge was sent inside the caseworker's request")
 	}
 	run()
-	if sent := rec.all(); len(sent) != 1 || sent[0][0] != "+254722111999" || sent[0][1] != e.App.Nudger.Text() {
+	if sent := rec.WithoutAlerts(); len(sent) != 1 || sent[0].To != "+254722111999" || sent[0].Text != e.App.Nudger.Text() {
 		t.Errorf("nudges sent: %v, want the survivor's number once", sent)
 	}
 }

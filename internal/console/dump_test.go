@@ -23,35 +23,11 @@ import (
 	"github.com/salama-ke/salama/internal/store"
 )
 
-// dbContains reports whether the live database holds needle anywhere: on
-// SQLite in its files (database, WAL, shared memory), on PostgreSQL in any
-// row of any table, as text or as hex.
+// dbContains reports whether the live database holds needle anywhere, as
+// text or as hex (see storetest.DB.Holds).
 func (s *site) dbContains(t *testing.T, needle []byte) bool {
 	t.Helper()
-	if s.DB.DSN == "" {
-		return filesContain(t, s.App.Store.Files(), needle)
-	}
-	return pgContains(t, s.DB.DSN, needle)
-}
-
-func filesContain(t *testing.T, files []string, needle []byte) bool {
-	t.Helper()
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil && !os.IsNotExist(err) {
-			t.Fatal(err)
-		}
-		if bytes.Contains(b, needle) {
-			return true
-		}
-	}
-	return false
-}
-
-func pgContains(t *testing.T, dsn string, needle []byte) bool {
-	t.Helper()
-	all := pgText(t, dsn)
-	return strings.Contains(all, string(needle)) || strings.Contains(all, hex.EncodeToString(needle))
+	return s.DB.Holds(t, needle)
 }
 
 // pgText is every row of every table as PostgreSQL prints it (bytea as hex).

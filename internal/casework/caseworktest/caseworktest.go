@@ -9,15 +9,12 @@
 package caseworktest
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"log/slog"
 	"net/netip"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -382,36 +379,8 @@ func caseRef() string {
 }
 
 // DBContains reports whether the live database holds needle anywhere, as
-// text or as hex: on SQLite in its files (database, WAL, shared memory),
-// on PostgreSQL in every row of every table.
+// text or as hex (see storetest.DB.Holds).
 func (e *Env) DBContains(needle string) bool {
 	e.T.Helper()
-	if e.DB.Engine == store.SQLite {
-		for _, f := range e.App.Store.Files() {
-			b, err := os.ReadFile(f)
-			if err != nil && !os.IsNotExist(err) {
-				e.T.Fatal(err)
-			}
-			if bytes.Contains(b, []byte(needle)) {
-				return true
-			}
-		}
-		return false
-	}
-	db, err := sql.Open("pgx", e.DB.DSN)
-	if err != nil {
-		e.T.Fatal(err)
-	}
-	defer db.Close()
-	var n int
-	// Every row of every table, as PostgreSQL prints it (bytea as hex).
-	err = db.QueryRow(`SELECT count(*) FROM (
-		SELECT 1 FROM information_schema.tables t,
-			LATERAL (SELECT query_to_xml('SELECT * FROM ' || quote_ident(t.table_name), true, false, '') AS x) q
-		WHERE t.table_schema = current_schema()
-		AND (strpos(q.x::text, $1) > 0 OR strpos(q.x::text, $2) > 0)) hits`, needle, hex.EncodeToString([]byte(needle))).Scan(&n)
-	if err != nil {
-		e.T.Fatal(err)
-	}
-	return n > 0
+	return e.DB.Holds(e.T, []byte(needle))
 }
