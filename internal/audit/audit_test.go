@@ -15,20 +15,8 @@ import (
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
+	"github.com/salama-ke/salama/internal/testkit"
 )
-
-// clock is a test clock that moves one second per reading.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(time.Second)
-	return c.t
-}
 
 type fixture struct {
 	st  *store.Store
@@ -41,8 +29,8 @@ func newFixture(t *testing.T, db storetest.DB) *fixture {
 	t.Helper()
 	st := db.Open(t)
 	key := seal.NewSigningKeyForTest()
-	c := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-	return &fixture{st: st, key: key, log: audit.New(st, key, c.now), raw: rawDB(t, db)}
+	c := testkit.NewClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	return &fixture{st: st, key: key, log: audit.New(st, key, c.Ticking(time.Second)), raw: rawDB(t, db)}
 }
 
 // rawDB opens the database directly, as someone with database access but

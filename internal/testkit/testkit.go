@@ -41,6 +41,17 @@ func (c *Clock) Add(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// Ticking returns a time source that moves the clock on by d before each
+// reading, for code that must see every event at a different time.
+func (c *Clock) Ticking(d time.Duration) func() time.Time {
+	return func() time.Time {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.t = c.t.Add(d)
+		return c.t
+	}
+}
+
 // Set puts the clock at t.
 func (c *Clock) Set(t time.Time) {
 	c.mu.Lock()
