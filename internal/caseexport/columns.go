@@ -8,6 +8,7 @@ import (
 
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/locale"
+	"github.com/salama-ke/salama/internal/report"
 	"github.com/salama-ke/salama/internal/store"
 )
 
@@ -157,14 +158,10 @@ func referredTo(c Case, typ directory.ServiceType) string {
 
 var english = sync.OnceValue(func() *locale.Printer { return locale.MustLoad().Printer(locale.English) })
 
-// words gives the English words of codes, for the Salama columns of the
-// GBVIMS layout (a data officer reads them; a tool reads the Salama layout).
+// words gives the English words of codes other than a report's answers
+// (report.English), for the Salama columns of the GBVIMS layout (a data
+// officer reads them; a tool reads the Salama layout).
 var words = map[string]string{
-	"me": "Themself", "child": "A child", "adult": "Another adult",
-	"images_requested": "Asked or forced to send images", "sextortion": "Images shared or threatened (sextortion)",
-	"advertised": "Advertised or sold online", "trafficking": "Trafficking", "sexual_violence": "Sexual violence", "other": "Something else",
-	"under13": "Under 13", "13-15": "13-15", "16-17": "16-17", "18-24": "18-24", "25plus": "25 or older",
-	"ongoing": "Still happening", "72h": "In the last 72 hours", "month": "In the last month", "longer": "Longer ago",
 	"online": "Online", "commercial_sexual_exploitation": "Commercial sexual exploitation", "child_sexual_abuse": "Child sexual abuse",
 	"report": "Report by the survivor or someone close", "tip": "Tip (an advert, number or account)", "referral": "Referral received",
 	"web": "Web form", "ussd": "USSD (feature phone)",
@@ -175,6 +172,9 @@ var words = map[string]string{
 
 func word(code string) string {
 	if w, ok := words[code]; ok {
+		return w
+	}
+	if w, ok := report.English(code); ok {
 		return w
 	}
 	return code

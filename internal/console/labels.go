@@ -1,18 +1,16 @@
 package console
 
-import "strings"
+import (
+	"strings"
 
-// labels are the console's words for stored codes. The console is for
-// caseworkers and is in English; what survivors read is in the catalogs.
+	"github.com/salama-ke/salama/internal/report"
+)
+
+// labels are the console's words for stored codes other than a report's
+// answers, whose words are report.English. The console is for caseworkers
+// and is in English; what survivors read is in the catalogs.
 var labels = map[string]string{
 	"new": "New", "in_review": "In review", "referred": "Referred", "closed": "Closed", "withdrawn": "Withdrawn",
-	"me": "Themself", "child": "A child", "adult": "Another adult",
-	"images_requested": "Asked/forced to send images", "sextortion": "Images shared or threatened (sextortion)",
-	"advertised": "Advertised or sold online", "trafficking": "Trafficking", "sexual_violence": "Sexual violence", "other": "Something else",
-	"under13": "Under 13", "13-15": "13–15", "16-17": "16–17", "18-24": "18–24", "25plus": "25+",
-	"ongoing": "Still happening", "72h": "Last 72 hours", "month": "Last month", "longer": "Longer ago",
-	"medical": "Medical care", "counselling": "Counselling", "legal": "Legal advice", "shelter": "Safe place to stay",
-	"police": "Help reporting to police", "takedown": "Images taken down", "travel_home": "Travel home", "record_only": "Just recorded",
 	"code": "Only with their code", "phone": "SMS or call",
 	"resolved": "Resolved", "referred_elsewhere": "Referred elsewhere", "no_contact": "No contact possible",
 	"survivor_request": "Survivor asked", "duplicate": "Duplicate", "not_in_scope": "Not in scope",
@@ -49,6 +47,9 @@ var labels = map[string]string{
 // names (nairobi → Nairobi, taita-taveta → Taita Taveta).
 func label(code string) string {
 	if l, ok := labels[code]; ok {
+		return l
+	}
+	if l, ok := report.English(code); ok {
 		return l
 	}
 	if code == "" {

@@ -80,3 +80,31 @@ func TestPEPWindow(t *testing.T) {
 		}
 	}
 }
+
+// Every answer has the staff's English words, so that adding a choice
+// here cannot leave the console or the export showing a bare code.
+func TestEveryAnswerHasEnglishWords(t *testing.T) {
+	var all []string
+	all = append(all, Abouts()...)
+	all = append(all, Categories()...)
+	all = append(all, AgeBands()...)
+	all = append(all, Whens()...)
+	all = append(all, NeedAnswers()...)
+	seen := map[string]string{}
+	for _, code := range all {
+		w, ok := English(code)
+		if !ok || w == "" {
+			t.Errorf("%q has no English words", code)
+		}
+		if other, dup := seen[w]; dup {
+			t.Errorf("%q and %q both read %q", other, code, w)
+		}
+		seen[w] = code
+	}
+	if len(english) != len(all) {
+		t.Errorf("%d English words for %d answers: a word for something that is not an answer", len(english), len(all))
+	}
+	if _, ok := English("not-an-answer"); ok {
+		t.Error("English knows a code that is not an answer")
+	}
+}
