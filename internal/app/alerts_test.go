@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/salama-ke/salama/internal/app"
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/audit"
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
@@ -20,7 +20,7 @@ import (
 // have example addresses, are not.
 func TestWarnsOrganisationWithoutAlertContact(t *testing.T) {
 	db := storetest.NewDB(t, store.SQLite)
-	e := caseworktest.New(t, db)
+	e := apptest.New(t, db)
 	if strings.Contains(e.Logs.String(), "no alert contact") {
 		t.Fatalf("warned about the demo's organisations, which have example alert addresses:\n%s", e.Logs.String())
 	}

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/locale"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
@@ -58,7 +58,7 @@ func TestDatabaseFaultsDuringReceiptLogin(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				caseworktest.DowngradeReceipt(t, in.app, db, oldParsed)
+				apptest.DowngradeReceipt(t, in.app, db, oldParsed)
 				open := newUser(t)
 				open.logIn(in, "en", currentReceipt)
 				oldRows := f.count(t, `SELECT count(*) FROM receipts WHERE version = 1`)

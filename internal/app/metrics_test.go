@@ -14,7 +14,7 @@ import (
 	"github.com/prometheus/common/model"
 
 	"github.com/salama-ke/salama/internal/app"
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
 	"github.com/salama-ke/salama/internal/web"
@@ -29,7 +29,7 @@ import (
 // path a client asked for.
 func TestMetricsCarryNoSecrets(t *testing.T) {
 	storetest.EachDB(t, func(t *testing.T, db storetest.DB) {
-		e := caseworktest.New(t, db, func(o *app.Options) { o.Gateway.USSDCode = "*384*123#" })
+		e := apptest.New(t, db, func(o *app.Options) { o.Gateway.USSDCode = "*384*123#" })
 		srv := httptest.NewServer(e.App.Handler())
 		defer srv.Close()
 		in := &instance{name: "metrics", app: e.App, url: srv.URL}

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/salama-ke/salama/internal/app"
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
 	"github.com/salama-ke/salama/internal/web"
@@ -26,7 +26,7 @@ func TestOnionLocation(t *testing.T) {
 			t.Errorf("%q accepted as an onion address", bad)
 		}
 	}
-	e := caseworktest.New(t, storetest.NewDB(t, store.SQLite), func(o *app.Options) { o.Web.OnionOrigin = origin })
+	e := apptest.New(t, storetest.NewDB(t, store.SQLite), func(o *app.Options) { o.Web.OnionOrigin = origin })
 	srv := httptest.NewServer(e.App.Handler())
 	defer srv.Close()
 	for _, tc := range []struct{ method, path, want string }{

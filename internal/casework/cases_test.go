@@ -11,9 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/casework"
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/cli"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/staff"
@@ -22,7 +22,7 @@ import (
 
 // reportEntries returns the entries about a report after seq, as
 // "action detail", checked by audit.Log.ForReport.
-func reportEntries(t *testing.T, e *caseworktest.Env, reportID string, seq int64) []string {
+func reportEntries(t *testing.T, e *apptest.Env, reportID string, seq int64) []string {
 	t.Helper()
 	es, err := e.App.Audit.ForReport(e.Ctx(), reportID)
 	if err != nil {
@@ -37,12 +37,12 @@ func reportEntries(t *testing.T, e *caseworktest.Env, reportID string, seq int64
 	return out
 }
 
-func newReport(e *caseworktest.Env) string {
-	return e.Submit(caseworktest.Report(nil)).Report.ID
+func newReport(e *apptest.Env) string {
+	return e.Submit(apptest.Report(nil)).Report.ID
 }
 
 func TestStatusWorkflow(t *testing.T) {
-	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		cw := e.App.Casework
 		p := e.Principal("demo-caseworker")
 		// How to bring a new report to each status.
@@ -115,7 +115,7 @@ func TestStatusWorkflow(t *testing.T) {
 }
 
 func TestAssignClassify(t *testing.T) {
-	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		cw := e.App.Casework
 		p := e.Principal("demo-caseworker")
 		admin := e.Principal("demo-admin")
@@ -204,7 +204,7 @@ func TestAssignClassify(t *testing.T) {
 }
 
 func TestNotesAndMessages(t *testing.T) {
-	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		cw := e.App.Casework
 		p := e.Principal("demo-caseworker")
 		id := newReport(e)
@@ -274,9 +274,9 @@ func TestNotesAndMessages(t *testing.T) {
 // Another organisation's report, and a withdrawn one, are "not found" to
 // every service call, and nothing is opened, changed or audited as read.
 func TestOtherOrganisationNotFound(t *testing.T) {
-	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		cw := e.App.Casework
-		child := e.Submit(caseworktest.Report(func(in *reporting.Input) {
+		child := e.Submit(apptest.Report(func(in *reporting.Input) {
 			in.About, in.AgeBand = "child", "13-15"
 			in.Narrative = "Child narrative Siri-4411"
 			in.Files = []reporting.Upload{{ContentType: "image/png", Data: pngBytes(t)}}
@@ -354,7 +354,7 @@ func TestOtherOrganisationNotFound(t *testing.T) {
 			t.Errorf("unknown attachment: %v", err)
 		}
 		// Another report's attachment id through one's own report.
-		own := e.Submit(caseworktest.Report(func(in *reporting.Input) { in.About, in.AgeBand = "child", "16-17" }))
+		own := e.Submit(apptest.Report(func(in *reporting.Input) { in.About, in.AgeBand = "child", "16-17" }))
 		if _, _, err := cw.Attachment(e.Ctx(), cp, own.Report.ID, att); !errors.Is(err, casework.ErrNotFound) {
 			t.Errorf("attachment through another report: %v", err)
 		}
@@ -381,10 +381,10 @@ func TestOtherOrganisationNotFound(t *testing.T) {
 }
 
 func TestReadsAreAudited(t *testing.T) {
-	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		cw := e.App.Casework
 		p := e.Principal("demo-caseworker")
-		sub := e.Submit(caseworktest.Report(func(in *reporting.Input) {
+		sub := e.Submit(apptest.Report(func(in *reporting.Input) {
 			in.Files = []reporting.Upload{{ContentType: "image/png", Data: pngBytes(t)}}
 		}))
 		atts, _ := e.App.Store.Attachments(e.Ctx(), sub.Report.ID)
@@ -423,7 +423,7 @@ func TestAuditVerifyAfterCasework(t *testing.T) {
 	for _, v := range []string{"SALAMA_SIGNING_KEY", "SALAMA_DATA", "SALAMA_DATABASE"} {
 		t.Setenv(v, "")
 	}
-	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		cw := e.App.Casework
 		p := e.Principal("demo-caseworker")
 		id := newReport(e)
@@ -499,7 +499,7 @@ func seqArg(q string, seq int64) []any {
 
 // rawDB opens the test's database directly, as someone with database
 // access would.
-func rawDB(t *testing.T, e *caseworktest.Env) *sql.DB {
+func rawDB(t *testing.T, e *apptest.Env) *sql.DB {
 	t.Helper()
 	var db *sql.DB
 	var err error

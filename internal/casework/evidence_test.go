@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/casework"
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/evidence"
 	et "github.com/salama-ke/salama/internal/evidence/evidencetest"
@@ -39,19 +39,19 @@ func phoneID(platform, v string) reporting.Identifier {
 // reports. Coordinators see the clusters.
 func TestIdentifierMatchesAcrossOrganisations(t *testing.T) {
 	storetest.EachDB(t, func(t *testing.T, db storetest.DB) {
-		e := caseworktest.New(t, db)
+		e := apptest.New(t, db)
 		intake, child := e.IntakeOrg().Org, e.ChildOrg().Org
-		a := e.Submit(caseworktest.Report(func(in *reporting.Input) {
+		a := e.Submit(apptest.Report(func(in *reporting.Input) {
 			in.AllowMatch, in.Identifiers = true, []reporting.Identifier{phoneID("whatsapp", "0712 345 678"), {Type: "handle", Platform: "telegram", Value: "@Kibanda_Boss"}}
 		}))
-		b := e.Submit(caseworktest.Report(func(in *reporting.Input) {
+		b := e.Submit(apptest.Report(func(in *reporting.Input) {
 			in.About, in.AgeBand, in.County = "child", "13-15", "nairobi"
 			in.AllowMatch, in.Identifiers = true, []reporting.Identifier{phoneID("", "+254712345678")}
 		}))
-		c := e.Submit(caseworktest.Report(func(in *reporting.Input) {
+		c := e.Submit(apptest.Report(func(in *reporting.Input) {
 			in.AllowMatch, in.Identifiers = true, []reporting.Identifier{phoneID("", "0722 000 111")}
 		}))
-		d := e.Submit(caseworktest.Report(func(in *reporting.Input) { // no consent to matching
+		d := e.Submit(apptest.Report(func(in *reporting.Input) { // no consent to matching
 			in.Identifiers = []reporting.Identifier{phoneID("", "0712-345-678")}
 		}))
 		if a.Report.OrgID != intake.ID || b.Report.OrgID != child.ID || c.Report.OrgID != intake.ID {
@@ -127,9 +127,9 @@ func unzip(t *testing.T, b []byte) map[string][]byte {
 // its export is on the audit log.
 func TestScreenshotsAndEvidenceBundle(t *testing.T) {
 	storetest.EachDB(t, func(t *testing.T, db storetest.DB) {
-		e := caseworktest.New(t, db)
+		e := apptest.New(t, db)
 		photo := et.Photo(t, 40, 20, 6)
-		sub := e.Submit(caseworktest.Report(func(in *reporting.Input) {
+		sub := e.Submit(apptest.Report(func(in *reporting.Input) {
 			in.Help, in.SharePolice = []string{"police", "legal"}, true
 			in.Narrative = "He sells my pictures on Telegram. Maneno-5521"
 			in.AllowMatch, in.Identifiers = true, []reporting.Identifier{phoneID("whatsapp", "0712 345 678"), {Type: "link", Value: "https://t.me/Kibanda_Boss?utm_source=x"}}
@@ -280,13 +280,13 @@ func TestScreenshotsAndEvidenceBundle(t *testing.T) {
 // child-protection override, and only the report's own organisation can
 // export it.
 func TestExportNeedsConsent(t *testing.T) {
-	e := caseworktest.New(t, storetest.NewDB(t, store.SQLite))
+	e := apptest.New(t, storetest.NewDB(t, store.SQLite))
 	cw := e.App.Casework
 	p := e.Principal("demo-caseworker")
 	defer p.Close()
 	// Asking for "help reporting to police" and agreeing to "services that
 	// match my needs" is not choosing the police.
-	plain := e.Submit(caseworktest.Report(func(in *reporting.Input) { in.Share, in.Help = "refer", []string{"police"} }))
+	plain := e.Submit(apptest.Report(func(in *reporting.Input) { in.Share, in.Help = "refer", []string{"police"} }))
 	head := e.AuditHead()
 	if _, err := cw.ExportBundle(e.Ctx(), p, plain.Report.ID); !errors.Is(err, casework.ErrNoConsent) {
 		t.Errorf("without consent: %v", err)
@@ -296,7 +296,7 @@ func TestExportNeedsConsent(t *testing.T) {
 	}
 
 	// Another organisation's report is not found, consent or not.
-	other := e.Submit(caseworktest.Report(func(in *reporting.Input) {
+	other := e.Submit(apptest.Report(func(in *reporting.Input) {
 		in.About, in.AgeBand, in.County, in.Help = "child", "13-15", "nairobi", []string{"police"}
 	}))
 	if _, err := cw.ExportBundle(e.Ctx(), p, other.Report.ID); !errors.Is(err, casework.ErrNotFound) {
@@ -360,12 +360,12 @@ func TestExportNeedsConsent(t *testing.T) {
 // or a referral's copy) is shown from one made on the fly; one that cannot
 // be decoded says so instead of failing the page.
 func TestDisplayCopyMadeWhenMissing(t *testing.T) {
-	e := caseworktest.New(t, storetest.NewDB(t, store.SQLite))
+	e := apptest.New(t, storetest.NewDB(t, store.SQLite))
 	cw := e.App.Casework
 	p := e.Principal("demo-caseworker")
 	defer p.Close()
 	good, bad := et.WithPNGMetadata(et.PNG(t, et.TwoColours(30, 10)), 1), []byte("\x89PNG\r\n\x1a\n not really")
-	sub := e.Submit(caseworktest.Report(func(in *reporting.Input) {
+	sub := e.Submit(apptest.Report(func(in *reporting.Input) {
 		in.Files = []reporting.Upload{{ContentType: "image/png", Data: good}, {ContentType: "image/png", Data: bad}}
 	}))
 	cs, err := cw.Open(e.Ctx(), p, sub.Report.ID)

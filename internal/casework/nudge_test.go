@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/salama-ke/salama/internal/app"
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
@@ -16,7 +16,7 @@ import (
 // from a background job.
 func TestReplyNudgesOnlyThoseWhoChoseSMS(t *testing.T) {
 	rec := &testkit.SMSRecorder{}
-	e := caseworktest.New(t, storetest.NewDB(t, store.SQLite), func(o *app.Options) {
+	e := apptest.New(t, storetest.NewDB(t, store.SQLite), func(o *app.Options) {
 		o.Gateway = app.GatewayOptions{SMS: rec, USSDCode: "*384*123#"}
 	})
 	run := func() {
@@ -25,10 +25,10 @@ func TestReplyNudgesOnlyThoseWhoChoseSMS(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	withPhone := e.Submit(caseworktest.Report(func(in *reporting.Input) {
+	withPhone := e.Submit(apptest.Report(func(in *reporting.Input) {
 		in.ContactPref, in.Phone, in.SafeTimes = "phone", "0722 111 999", "evenings"
 	}))
-	codeOnly := e.Submit(caseworktest.Report(nil))
+	codeOnly := e.Submit(apptest.Report(nil))
 	p := e.Principal("demo-caseworker")
 	if err := e.App.Casework.SendMessage(e.Ctx(), p, codeOnly.Report.ID, "Habari, tuko hapa."); err != nil {
 		t.Fatal(err)

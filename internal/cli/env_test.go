@@ -42,7 +42,7 @@ func TestEnvironmentReadInOnePlace(t *testing.T) {
 			}
 			if d.IsDir() {
 				switch d.Name() {
-				case "testdata", "crashtest", "browsertest", "storetest", "caseworktest", "smstest", "mailtest", "evidencetest", "testkit":
+				case "testdata", "crashtest", "browsertest", "storetest", "apptest", "smstest", "mailtest", "evidencetest", "testkit":
 					return filepath.SkipDir // test harnesses read their own settings
 				}
 				return nil

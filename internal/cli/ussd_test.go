@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/salama-ke/salama/internal/app"
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/sms"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
@@ -20,7 +20,7 @@ import (
 // runs it: a report from the keyboard, then a check with its receipt.
 func TestUSSDSimulator(t *testing.T) {
 	const token = "simulator-token-0123456789"
-	env := caseworktest.New(t, storetest.NewDB(t, store.SQLite), func(o *app.Options) {
+	env := apptest.New(t, storetest.NewDB(t, store.SQLite), func(o *app.Options) {
 		o.Gateway = app.GatewayOptions{Token: token, USSDCode: "*384*123#"}
 	})
 	srv := httptest.NewServer(env.App.Handler())

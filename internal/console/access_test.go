@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/audit"
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/console"
 	"github.com/salama-ke/salama/internal/orgs"
 	"github.com/salama-ke/salama/internal/reporting"
@@ -51,7 +51,7 @@ func (tg target) path(pattern string) string {
 // its organisation.
 func secretReport(t *testing.T, s *site, tag string, child bool, worker string) (target, []string) {
 	t.Helper()
-	sub := s.Submit(caseworktest.Report(func(in *reporting.Input) {
+	sub := s.Submit(apptest.Report(func(in *reporting.Input) {
 		if child {
 			in.About, in.AgeBand = "child", "13-15"
 		}
@@ -263,7 +263,7 @@ func TestAccessWalk(t *testing.T) {
 		for i, w := range walkers {
 			b := s.login(t, w.name)
 			csrf := b.csrf()
-			sub := s.Submit(caseworktest.Report(func(in *reporting.Input) {
+			sub := s.Submit(apptest.Report(func(in *reporting.Input) {
 				if w.org.Org.ChildProtection {
 					in.About, in.AgeBand = "child", "16-17"
 				}

@@ -10,9 +10,9 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/casework"
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/staff"
@@ -189,7 +189,7 @@ func newMatrix(t *testing.T, s *site) *matrix {
 			g := &matrixGroup{name: c.name + "/" + a.name}
 			worker := ""
 			for _, mode := range matrixModes {
-				sub := s.Submit(caseworktest.Report(func(in *reporting.Input) {
+				sub := s.Submit(apptest.Report(func(in *reporting.Input) {
 					in.About, in.AgeBand, in.County, in.Help = "me", a.band, matrixCounty, matrixHelp
 					in.Narrative = "Matrix narrative " + g.name + " " + mode
 					in.ContactPref, in.Phone = "phone", "0722 000 111"

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/audit"
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/orgs"
 	"github.com/salama-ke/salama/internal/reporting"
@@ -234,7 +234,7 @@ func TestRoutingConsole(t *testing.T) {
 		expect(t, "no rules", co.get("/console/routing"), http.StatusOK, "No rules yet", "Everything else", s.IntakeOrg().Org.Name, child.Org.Name)
 
 		mombasa := func() *reporting.Submission {
-			return s.Submit(caseworktest.Report(func(in *reporting.Input) { in.County, in.Help = "mombasa", []string{"legal"} }))
+			return s.Submit(apptest.Report(func(in *reporting.Input) { in.County, in.Help = "mombasa", []string{"legal"} }))
 		}
 		if got := mombasa().Report.OrgID; got != s.IntakeOrg().Org.ID {
 			t.Fatalf("without rules a report went to %s", got)
@@ -266,7 +266,7 @@ func TestRoutingConsole(t *testing.T) {
 		if got := mombasa().Report.OrgID; got != trust.Org.ID {
 			t.Errorf("a Mombasa report wanting legal help went to %s, want the trust", got)
 		}
-		sub := s.Submit(caseworktest.Report(func(in *reporting.Input) {
+		sub := s.Submit(apptest.Report(func(in *reporting.Input) {
 			in.About, in.AgeBand, in.County, in.Help = "child", "13-15", "mombasa", []string{"legal"}
 		}))
 		if sub.Report.OrgID != child.Org.ID {

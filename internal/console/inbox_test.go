@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/store"
 )
@@ -95,7 +95,7 @@ func TestInboxOrderTabsFilters(t *testing.T) {
 
 		// An old, plain report, two days before the demo's.
 		s.Clock.Set(start.Add(-48 * time.Hour))
-		old := s.Submit(caseworktest.Report(func(in *reporting.Input) {
+		old := s.Submit(apptest.Report(func(in *reporting.Input) {
 			in.What, in.County = []string{"images_requested"}, "kisumu"
 		})).Report
 		s.Clock.Set(start.Add(time.Hour))
@@ -110,14 +110,14 @@ func TestInboxOrderTabsFilters(t *testing.T) {
 		child := s.PutReport(org, store.Report{About: "adult", AgeBand: "16-17", ChildInvolved: true, Categories: []string{"sextortion"}, County: "nairobi", WhenLast: "month", DangerNow: "no"}, "child")
 		childSV := s.PutReport(org, store.Report{About: "adult", AgeBand: "13-15", ChildInvolved: true, Categories: []string{"sexual_violence"}, County: "nairobi", WhenLast: "72h", DangerNow: "no"}, "child sv")
 		s.Clock.Set(start.Add(3 * time.Hour))
-		sv := s.Submit(caseworktest.Report(func(in *reporting.Input) {
+		sv := s.Submit(apptest.Report(func(in *reporting.Input) {
 			in.What, in.WhenLast, in.County = []string{"sexual_violence", "sextortion"}, "72h", "kisumu"
 		})).Report
-		svOld := s.Submit(caseworktest.Report(func(in *reporting.Input) {
+		svOld := s.Submit(apptest.Report(func(in *reporting.Input) {
 			in.What, in.WhenLast = []string{"sexual_violence"}, "longer" // outside the PEP window
 		})).Report
 		s.Clock.Set(start.Add(4 * time.Hour))
-		plain := s.Submit(caseworktest.Report(func(in *reporting.Input) { in.County = "nairobi" })).Report
+		plain := s.Submit(apptest.Report(func(in *reporting.Input) { in.County = "nairobi" })).Report
 
 		b := s.login(t, "demo-caseworker")
 		r := b.get("/console/")
@@ -229,7 +229,7 @@ func TestInboxPagination(t *testing.T) {
 			if i%20 == 0 {
 				s.Clock.Add(time.Second)
 			}
-			s.Submit(caseworktest.Report(func(in *reporting.Input) {
+			s.Submit(apptest.Report(func(in *reporting.Input) {
 				in.County = []string{"nairobi", "kisumu", "nakuru"}[i%3]
 				if i%7 == 0 {
 					in.What, in.WhenLast = []string{"sexual_violence"}, "72h"

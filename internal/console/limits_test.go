@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
+	"github.com/salama-ke/salama/internal/app/apptest"
 )
 
 // Every console form has a body cap fitted to it (issue 17): a note far
@@ -18,7 +18,7 @@ import (
 // before argon2id.
 func TestConsoleBodyCaps(t *testing.T) {
 	s := sqliteSite(t)
-	id := s.Submit(caseworktest.Report(nil)).Report.ID
+	id := s.Submit(apptest.Report(nil)).Report.ID
 	b := s.login(t, "demo-caseworker")
 	csrf := b.csrf()
 	note := "Private-5512 " + strings.Repeat("maelezo ", 40_000) // 320 KB

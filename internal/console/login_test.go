@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/audit"
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/console"
 	"github.com/salama-ke/salama/internal/totp"
 )
@@ -197,14 +197,14 @@ func TestSessionEnds(t *testing.T) {
 		b = s.login(t, "demo-caseworker")
 		ids := s.DemoReports()
 		good := b.cookie
-		b.cookie = caseworktest.FlipKeyByte(t, good)
+		b.cookie = apptest.FlipKeyByte(t, good)
 		head := s.AuditHead()
 		for _, id := range ids {
 			r := b.get("/console/reports/" + id)
 			if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/console/login?ended=1" {
 				t.Errorf("tampered cookie: %d to %q", r.StatusCode, r.Header.Get("Location"))
 			}
-			b.cookie = caseworktest.FlipKeyByte(t, good)
+			b.cookie = apptest.FlipKeyByte(t, good)
 		}
 		if es := s.AuditSince(head, string(audit.ReportRead)); len(es) != 0 {
 			t.Errorf("a tampered cookie opened %d reports", len(es))

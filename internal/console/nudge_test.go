@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/salama-ke/salama/internal/app"
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/audit"
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/sms"
 	"github.com/salama-ke/salama/internal/sms/smstest"
@@ -91,7 +91,7 @@ func TestNudgeThroughProviderOutage(t *testing.T) {
 	storetest.EachDB(t, func(t *testing.T, db storetest.DB) {
 		s, prov := smsSite(t, db)
 		const phone, e164 = "0722 111 999", "+254722111999"
-		sub := s.Submit(caseworktest.Report(func(in *reporting.Input) {
+		sub := s.Submit(apptest.Report(func(in *reporting.Input) {
 			in.ContactPref, in.Phone, in.SafeTimes = "phone", phone, "evenings"
 		}))
 		id := sub.Report.ID
@@ -149,7 +149,7 @@ func TestNudgeThroughProviderOutage(t *testing.T) {
 		}
 		// A reply on another report while the provider stalls: the request
 		// does not reach the provider at all, so it cannot wait on it.
-		other := s.Submit(caseworktest.Report(func(in *reporting.Input) {
+		other := s.Submit(apptest.Report(func(in *reporting.Input) {
 			in.ContactPref, in.Phone = "phone", "0711 999 000"
 		}))
 		stalled := prov.Requests()
@@ -203,7 +203,7 @@ func TestNudgeThroughProviderOutage(t *testing.T) {
 		// Refused (4xx): failed at once, visibly; no retry.
 		b = s.login(t, "demo-caseworker")
 		csrf = b.csrf()
-		sub2 := s.Submit(caseworktest.Report(func(in *reporting.Input) {
+		sub2 := s.Submit(apptest.Report(func(in *reporting.Input) {
 			in.ContactPref, in.Phone = "phone", "0733 222 888"
 		}))
 		prov.Fail(http.StatusBadRequest)

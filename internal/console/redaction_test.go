@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/audit"
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/staff"
@@ -32,7 +32,7 @@ func TestReferralSharesAnEditedNarrative(t *testing.T) {
 		const words = "My cousin Otieno Kamau-5521 took the photos at his house in Kibera and sent them to Wanjiru Njeri-5521."
 		const summaryA = "A relative took photos of her and sent them to another person. Names left out-A7731."
 		const summaryB = "Someone she knows shared photos of her. She needs a safe place-B7732."
-		sub := s.Submit(caseworktest.Report(func(in *reporting.Input) {
+		sub := s.Submit(apptest.Report(func(in *reporting.Input) {
 			in.AgeBand, in.County, in.Help, in.Share = "25plus", "nairobi", []string{"counselling", "shelter"}, "refer"
 			in.Narrative = words
 		}))
@@ -151,7 +151,7 @@ func TestReferralSharesAnEditedNarrative(t *testing.T) {
 		}
 
 		// Unchanged words are her words: the entry says so.
-		other := s.Submit(caseworktest.Report(func(in *reporting.Input) {
+		other := s.Submit(apptest.Report(func(in *reporting.Input) {
 			in.AgeBand, in.County, in.Help, in.Share = "25plus", "nairobi", []string{"counselling"}, "refer"
 			in.Narrative = "Plain words-9931"
 		}))

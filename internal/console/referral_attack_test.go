@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/audit"
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/staff"
@@ -61,7 +61,7 @@ func TestReferralAttacks(t *testing.T) {
 			Counties: []string{"nairobi"}, Ages: directory.AgesAll})
 		s.addService(t, directory.Service{ID: "atk-cp", OrgID: trust.Org.ID, Name: "Attack Child Protection", Type: directory.TypeChildProtection,
 			Counties: []string{"nairobi"}, Ages: directory.AgesChildren, ChildProtection: true})
-		adult := s.Submit(caseworktest.Report(func(in *reporting.Input) {
+		adult := s.Submit(apptest.Report(func(in *reporting.Input) {
 			in.AgeBand, in.County, in.Help, in.Share = "25plus", "nairobi", []string{"counselling", "shelter", "police"}, "refer"
 			in.Narrative = "Attack narrative"
 		}))
@@ -175,7 +175,7 @@ func TestReferralAttacks(t *testing.T) {
 			"No evidence bundle: the survivor has not chosen the police.")
 
 		// A service moved to another organisation after she was asked.
-		other := s.Submit(caseworktest.Report(func(in *reporting.Input) { in.AgeBand, in.County = "25plus", "nairobi" }))
+		other := s.Submit(apptest.Report(func(in *reporting.Input) { in.AgeBand, in.County = "25plus", "nairobi" }))
 		if r := refer(cw, csrf, "/console/reports/"+other.Report.ID, url.Values{"service": {"atk-shelter"}, "mode": {"ask"}}); r.StatusCode != http.StatusSeeOther {
 			t.Fatalf("ask: %d", r.StatusCode)
 		}
@@ -221,7 +221,7 @@ func TestReferralAttacks(t *testing.T) {
 
 		// The override reaches only a marked service. The trust's admin
 		// changes the ages of its marked service: the mark goes.
-		child := s.Submit(caseworktest.Report(func(in *reporting.Input) {
+		child := s.Submit(apptest.Report(func(in *reporting.Input) {
 			in.About, in.AgeBand, in.County, in.Help = "child", "13-15", "nairobi", []string{"counselling"}
 		}))
 		cp := s.login(t, "demo-child-caseworker")
@@ -272,7 +272,7 @@ func TestReferralFormKeepsWhatWasTyped(t *testing.T) {
 	s := sqliteSite(t)
 	s.addService(t, directory.Service{ID: "form-cp", OrgID: s.trustOrg().Org.ID, Name: "Form Child Protection", Type: directory.TypeChildProtection,
 		Counties: []string{"nairobi"}, Ages: directory.AgesChildren, ChildProtection: true})
-	child := s.Submit(caseworktest.Report(func(in *reporting.Input) {
+	child := s.Submit(apptest.Report(func(in *reporting.Input) {
 		in.About, in.AgeBand, in.County, in.Help = "child", "13-15", "nairobi", []string{"counselling"}
 	}))
 	b := s.login(t, "demo-child-caseworker")

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/audit"
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/web"
 )
@@ -109,7 +109,7 @@ func TestReplyRoundTrip(t *testing.T) {
 // box: a private note must never be offered for sending to the survivor.
 func TestDraftsStayInTheirForm(t *testing.T) {
 	s := sqliteSite(t)
-	id := s.Submit(caseworktest.Report(nil)).Report.ID
+	id := s.Submit(apptest.Report(nil)).Report.ID
 	b := s.login(t, "demo-caseworker")
 	csrf := b.csrf()
 	box := func(body, name string) string {
@@ -145,7 +145,7 @@ func TestDraftsStayInTheirForm(t *testing.T) {
 // The status workflow, assignment and classification through the forms.
 func TestCaseworkForms(t *testing.T) {
 	each(t, func(t *testing.T, s *site) {
-		sub := s.Submit(caseworktest.Report(func(in *reporting.Input) {
+		sub := s.Submit(apptest.Report(func(in *reporting.Input) {
 			in.Files = []reporting.Upload{{ContentType: "image/png", Data: png(t)}}
 			in.Narrative = `He wrote <script>alert("x")</script> and <img src=x onerror=alert(1)>`
 		}))
@@ -219,8 +219,8 @@ func TestCaseworkForms(t *testing.T) {
 // SMS nudges.
 func TestReplySaysWhatReachesThePhone(t *testing.T) {
 	s := sqliteSite(t)
-	codeOnly := s.Submit(caseworktest.Report(nil))
-	byPhone := s.Submit(caseworktest.Report(func(in *reporting.Input) { in.ContactPref, in.Phone = "phone", "0722 000 333" }))
+	codeOnly := s.Submit(apptest.Report(nil))
+	byPhone := s.Submit(apptest.Report(func(in *reporting.Input) { in.ContactPref, in.Phone = "phone", "0722 000 333" }))
 	b := s.login(t, "demo-caseworker")
 	const (
 		code  = "They chose to be reached only through their code: nothing is sent to their phone."

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/salama-ke/salama/internal/app"
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/casework"
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/notify"
 	"github.com/salama-ke/salama/internal/notify/mailtest"
@@ -34,7 +34,7 @@ const gatewayToken = "alerts-test-gateway-token-0123456789"
 // real SMTP server (STARTTLS, login) and its SMS to a fake Africa's
 // Talking, behind a real HTTP server.
 type env struct {
-	*caseworktest.Env
+	*apptest.Env
 	t    *testing.T
 	mail *mailtest.Server
 	sms  *smstest.AT
@@ -45,7 +45,7 @@ func newEnv(t *testing.T, db storetest.DB) *env {
 	t.Helper()
 	mail := mailtest.Start(t, mailtest.Options{})
 	prov := smstest.NewAT(t)
-	e := caseworktest.New(t, db, func(o *app.Options) {
+	e := apptest.New(t, db, func(o *app.Options) {
 		at, err := sms.NewAfricasTalking("salama", "test-api-key", "", prov.URL)
 		if err != nil {
 			t.Fatal(err)
@@ -247,7 +247,7 @@ func TestAlerts(t *testing.T) {
 		m0, s0 = e.counts()
 		for i := range 3 {
 			e.Clock.Add(10 * time.Minute)
-			e.Submit(caseworktest.Report(func(in *reporting.Input) {
+			e.Submit(apptest.Report(func(in *reporting.Input) {
 				in.Narrative = fmt.Sprintf("Narrative-routine-%d he posted my photos", i)
 				in.County, in.What = "nakuru", []string{"sextortion"}
 			}))
@@ -277,7 +277,7 @@ func TestAlerts(t *testing.T) {
 		// 4. Routine reports all opened before the hour ends: no digest.
 		m0, s0 = e.counts()
 		e.Clock.Set(e.Clock.Now().Truncate(time.Hour).Add(time.Minute))
-		sub := e.Submit(caseworktest.Report(nil))
+		sub := e.Submit(apptest.Report(nil))
 		e.run()
 		p = e.Principal("demo-caseworker")
 		if _, err := e.App.Casework.Open(ctx, p, sub.Report.ID); err != nil {
@@ -387,10 +387,10 @@ func ussd(t *testing.T, e *env, phone string, keys ...string) {
 func TestDiskLowAlertsTheStaff(t *testing.T) {
 	storetest.EachDB(t, func(t *testing.T, db storetest.DB) {
 		mail := mailtest.Start(t, mailtest.Options{})
-		first := caseworktest.New(t, db) // the demo network, with its alert contacts
+		first := apptest.New(t, db) // the demo network, with its alert contacts
 		first.App.Close()
 		// The next start finds the disk short.
-		e := caseworktest.Open(t, db, func(o *app.Options) {
+		e := apptest.Open(t, db, func(o *app.Options) {
 			o.DataDir, o.Demo = first.DataDir, false
 			o.MinFreeDisk = 1 << 62 // more than any disk has
 			o.Alerts = app.AlertOptions{PublicURL: "https://salama.example.org",

@@ -5,8 +5,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/casework"
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/directory"
 	"github.com/salama-ke/salama/internal/orgs"
 	"github.com/salama-ke/salama/internal/referral"
@@ -17,7 +17,7 @@ import (
 )
 
 // survivor logs in with a receipt and returns the session.
-func survivor(t *testing.T, e *caseworktest.Env, receipt string) *reporting.CheckSession {
+func survivor(t *testing.T, e *apptest.Env, receipt string) *reporting.CheckSession {
 	t.Helper()
 	r, err := seal.ParseReceipt(receipt)
 	if err != nil {
@@ -35,7 +35,7 @@ func survivor(t *testing.T, e *caseworktest.Env, receipt string) *reporting.Chec
 	return s
 }
 
-func trustOrg(t *testing.T, e *caseworktest.Env) orgs.Created {
+func trustOrg(t *testing.T, e *apptest.Env) orgs.Created {
 	t.Helper()
 	for _, o := range e.App.Demo.Orgs {
 		if !o.Org.Intake && !o.Org.ChildProtection {
@@ -46,7 +46,7 @@ func trustOrg(t *testing.T, e *caseworktest.Env) orgs.Created {
 	return orgs.Created{}
 }
 
-func onlyReferral(t *testing.T, e *caseworktest.Env, reportID string) store.Referral {
+func onlyReferral(t *testing.T, e *apptest.Env, reportID string) store.Referral {
 	t.Helper()
 	refs, err := e.App.Store.Referrals(e.Ctx(), reportID)
 	if err != nil || len(refs) != 1 {
@@ -60,7 +60,7 @@ func onlyReferral(t *testing.T, e *caseworktest.Env, reportID string) store.Refe
 // only the agreed fields, accepts and completes; the survivor sees each step.
 func TestReferralAcrossTwoOrganisations(t *testing.T) {
 	storetest.EachDB(t, func(t *testing.T, db storetest.DB) {
-		e := caseworktest.New(t, db)
+		e := apptest.New(t, db)
 		cw, st := e.App.Casework, e.App.Store
 		receipt := e.App.Demo.Receipts[0] // trafficking, Nairobi, 18–24, wants shelter and police
 		reportID := e.ReportOfReceipt(receipt)
@@ -207,7 +207,7 @@ func TestReferralAcrossTwoOrganisations(t *testing.T) {
 // No referral is sent without consent; the only way round it is the
 // child-protection override, which is audited and shown to the survivor.
 func TestConsentGatesEveryReferral(t *testing.T) {
-	e := caseworktest.New(t, storetest.NewDB(t, store.SQLite))
+	e := apptest.New(t, storetest.NewDB(t, store.SQLite))
 	cw := e.App.Casework
 	adultReport := e.ReportOfReceipt(e.App.Demo.Receipts[0])
 	p := e.Principal("demo-caseworker")
@@ -280,9 +280,9 @@ func TestConsentGatesEveryReferral(t *testing.T) {
 // report reaches the copies it went to.
 func TestSurvivorStopsAndWithdraws(t *testing.T) {
 	storetest.EachDB(t, func(t *testing.T, db storetest.DB) {
-		e := caseworktest.New(t, db)
+		e := apptest.New(t, db)
 		cw, st := e.App.Casework, e.App.Store
-		sub := e.Submit(caseworktest.Report(func(in *reporting.Input) {
+		sub := e.Submit(apptest.Report(func(in *reporting.Input) {
 			in.County, in.Help, in.Share, in.Narrative = "nairobi", []string{"legal"}, "refer", "Words that must leave with the survivor."
 			in.ShareLegal = true // legal aid takes its own tick
 		}))

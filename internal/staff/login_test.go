@@ -7,15 +7,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/casework"
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/staff"
 	"github.com/salama-ke/salama/internal/totp"
 )
 
 // failures returns the login.failed entries after seq, as "actor reason".
-func failures(e *caseworktest.Env, seq int64) []string {
+func failures(e *apptest.Env, seq int64) []string {
 	var out []string
 	for _, en := range e.AuditSince(seq, string(audit.LoginFailed)) {
 		out = append(out, en.Actor+" "+en.Detail)
@@ -24,7 +24,7 @@ func failures(e *caseworktest.Env, seq int64) []string {
 }
 
 func TestLogin(t *testing.T) {
-	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		cw := e.App.Staff
 		acc := e.Account("demo-caseworker")
 		uid := e.User("demo-caseworker").ID
@@ -113,7 +113,7 @@ func wrongCode(c string) string {
 // argon2id and count nothing; a quiet quarter of an hour forgets; a good
 // login clears. A username nobody has behaves exactly the same.
 func TestBackoff(t *testing.T) {
-	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		cw := e.App.Staff
 		acc := e.Account("demo-admin")
 		for _, name := range []string{acc.Username, "nobody-at-all"} {
@@ -197,7 +197,7 @@ func TestBackoff(t *testing.T) {
 // An unknown username costs the same argon2id evaluation as a known one,
 // at login and at enrolment, and fails the same way.
 func TestUnknownUsernameCostsTheSame(t *testing.T) {
-	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		cw := e.App.Staff
 		kdf := e.App.KDF
 		for _, tc := range []struct {
@@ -227,7 +227,7 @@ func TestUnknownUsernameCostsTheSame(t *testing.T) {
 // Guesses sent in parallel each count: otherwise a burst of guesses would
 // all store "one failure" and never reach the back-off.
 func TestBackoffCountsParallelGuesses(t *testing.T) {
-	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		const n = 12
 		before := e.App.KDF.Evaluations()
 		var wg sync.WaitGroup
@@ -251,7 +251,7 @@ func TestBackoffCountsParallelGuesses(t *testing.T) {
 }
 
 func TestSessions(t *testing.T) {
-	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		cw := e.App.Staff
 		// Idle for longer than 30 minutes: gone, and deleted.
 		cookie := e.Login("demo-caseworker")
@@ -312,7 +312,7 @@ func TestSessions(t *testing.T) {
 			}
 		}
 		head = e.AuditHead()
-		if _, err := cw.Session(e.Ctx(), caseworktest.FlipKeyByte(t, cookie)); !errors.Is(err, casework.ErrNoSession) {
+		if _, err := cw.Session(e.Ctx(), apptest.FlipKeyByte(t, cookie)); !errors.Is(err, casework.ErrNoSession) {
 			t.Errorf("tampered key: %v", err)
 		}
 		if got := failures(e, head); len(got) != 1 || got[0] != audit.UserActor(e.User("demo-caseworker").ID)+" reason=bad_cookie" {
@@ -332,7 +332,7 @@ func TestSessions(t *testing.T) {
 }
 
 func TestEnrolment(t *testing.T) {
-	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		cw := e.App.Staff
 		admin := e.Principal("demo-admin")
 		code, err := cw.AddMember(e.Ctx(), admin, staff.NewUser{Username: "New.Member", DisplayName: "New Member", Role: staff.RoleCaseworker})
@@ -456,7 +456,7 @@ func forge(token string) string {
 }
 
 // otherToken is an enrolment token drawn for another member.
-func otherToken(t *testing.T, e *caseworktest.Env, admin *staff.Principal) string {
+func otherToken(t *testing.T, e *apptest.Env, admin *staff.Principal) string {
 	t.Helper()
 	code, err := e.App.Staff.AddMember(e.Ctx(), admin, staff.NewUser{Username: "other.member", Role: staff.RoleCaseworker})
 	if err != nil {
@@ -470,7 +470,7 @@ func otherToken(t *testing.T, e *caseworktest.Env, admin *staff.Principal) strin
 }
 
 func TestMembers(t *testing.T) {
-	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		cw := e.App.Staff
 		worker, admin, coord := e.Principal("demo-caseworker"), e.Principal("demo-admin"), e.Principal("demo-coordinator")
 
@@ -579,7 +579,7 @@ func TestMembers(t *testing.T) {
 }
 
 func TestChangePassword(t *testing.T) {
-	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		cw := e.App.Staff
 		acc := e.Account("demo-caseworker")
 		mine := e.Login("demo-caseworker")

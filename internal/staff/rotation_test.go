@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/audit"
 	"github.com/salama-ke/salama/internal/casework"
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/orgs"
 	"github.com/salama-ke/salama/internal/reporting"
 	"github.com/salama-ke/salama/internal/seal"
@@ -19,7 +19,7 @@ import (
 
 // trust is the demo's third member organisation (neither intake nor child
 // protection), which receives referral copies.
-func trust(t *testing.T, e *caseworktest.Env) orgs.Created {
+func trust(t *testing.T, e *apptest.Env) orgs.Created {
 	t.Helper()
 	for _, o := range e.App.Demo.Orgs {
 		if !o.Org.Intake && !o.Org.ChildProtection {
@@ -32,7 +32,7 @@ func trust(t *testing.T, e *caseworktest.Env) orgs.Created {
 
 // oldKey is what a member who leaves could have kept: their password opens
 // their holder key, which opens their copy of the organisation key.
-func oldKey(t *testing.T, e *caseworktest.Env, u *store.User, password string) *seal.OrgIdentity {
+func oldKey(t *testing.T, e *apptest.Env, u *store.User, password string) *seal.OrgIdentity {
 	t.Helper()
 	params, _ := seal.ParseKDFParams(u.KDFParams)
 	_, kek, err := e.App.KDF.Password(e.Ctx(), password, u.KDFSalt, params)
@@ -58,7 +58,7 @@ func oldKey(t *testing.T, e *caseworktest.Env, u *store.User, password string) *
 // re-wrap job; a job cut short between two batches resumes and finishes;
 // and then the old key opens nothing in the database.
 func TestDisableRotatesOrgKey(t *testing.T) {
-	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		cw, st := e.App.Staff, e.App.Store
 		tr := trust(t, e)
 		orgID := tr.Org.ID
@@ -75,7 +75,7 @@ func TestDisableRotatesOrgKey(t *testing.T) {
 			r := e.PutReport(org, store.Report{}, fmt.Sprintf("Trust report %d", i))
 			ids, narratives[r.ID] = append(ids, r.ID), fmt.Sprintf("Trust report %d", i)
 		}
-		sub := e.Submit(caseworktest.Report(func(in *reporting.Input) {
+		sub := e.Submit(apptest.Report(func(in *reporting.Input) {
 			in.County, in.Help, in.Share, in.Narrative = "nairobi", []string{"shelter"}, "refer", "Referred words"
 		}))
 		if err := e.App.Casework.CreateReferral(e.Ctx(), e.Principal("demo-caseworker"), sub.Report.ID, casework.NewReferral{ServiceID: "demo-trust-shelter-women",
@@ -235,7 +235,7 @@ func TestDisableRotatesOrgKey(t *testing.T) {
 // rotation's job has not run leaves two retired generations; members read
 // everything through the chain, and one job run re-wraps both.
 func TestRotationsOneAfterAnother(t *testing.T) {
-	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		cw, st := e.App.Staff, e.App.Store
 		tr := trust(t, e)
 		e.AddEnrolledUser(tr, "trust-admin", staff.RoleOrgAdmin)
@@ -280,7 +280,7 @@ func TestRotationsOneAfterAnother(t *testing.T) {
 // an instance had not refreshed) is refused, never stored: after the
 // rotation's job it would open with nothing.
 func TestStaleOrgKeyRefused(t *testing.T) {
-	caseworktest.Each(t, func(t *testing.T, e *caseworktest.Env) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
 		st := e.App.Store
 		tr := trust(t, e)
 		e.AddEnrolledUser(tr, "trust-admin", staff.RoleOrgAdmin)
@@ -305,12 +305,12 @@ func TestStaleOrgKeyRefused(t *testing.T) {
 		// A survivor's report routed through a directory cache that still
 		// holds the intake organisation's retired key is wrapped again to
 		// the new key, and stored.
-		e.Submit(caseworktest.Report(nil)) // warms the cache
+		e.Submit(apptest.Report(nil)) // warms the cache
 		e.App.Staff.OnDirectoryChange = nil
 		if err := e.App.Staff.SetMemberDisabled(e.Ctx(), e.Principal("demo-admin"), e.User("demo-caseworker").ID, true); err != nil {
 			t.Fatal(err)
 		}
-		sub := e.Submit(caseworktest.Report(func(in *reporting.Input) { in.Narrative = "Through a stale cache" }))
+		sub := e.Submit(apptest.Report(func(in *reporting.Input) { in.Narrative = "Through a stale cache" }))
 		if _, gen, err := st.ReportWrap(e.Ctx(), sub.Report.ID, "org:"+sub.Report.OrgID); err != nil || gen != 2 {
 			t.Errorf("a report routed through a stale cache: generation %d, %v", gen, err)
 		}

@@ -1,8 +1,8 @@
 // Package testkit holds the small pieces every package's tests share: a
 // settable clock, a log sink that concurrent handlers may write to and an
-// SMS sender that keeps what it was asked to send. The
-// running application with the demo network, logins and reports is
-// internal/casework/caseworktest, built on these.
+// SMS sender that keeps what it was asked to send. The running application
+// with the demo network, logins and reports is internal/app/apptest, built
+// on these.
 //
 // It is imported only by tests and test harnesses, never by code that ships.
 package testkit

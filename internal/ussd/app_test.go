@@ -16,7 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/salama-ke/salama/internal/app"
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
 	"github.com/salama-ke/salama/internal/testkit"
@@ -28,7 +28,7 @@ const gatewayToken = "gw-test-token-5f2c9a7e81d04b36"
 // callbacks mounted, talked to as Africa's Talking would.
 type gateway struct {
 	t   *testing.T
-	env *caseworktest.Env
+	env *apptest.Env
 	srv *httptest.Server
 	sms *testkit.SMSRecorder
 }
@@ -43,7 +43,7 @@ func newGateway(t *testing.T, db storetest.DB) *gateway {
 func newGatewayWith(t *testing.T, db storetest.DB, tweak func(*app.Options)) *gateway {
 	t.Helper()
 	rec := &testkit.SMSRecorder{}
-	env := caseworktest.New(t, db, func(o *app.Options) {
+	env := apptest.New(t, db, func(o *app.Options) {
 		o.Gateway = app.GatewayOptions{Token: gatewayToken, USSDCode: "*384*123#", SMS: rec}
 		if tweak != nil {
 			tweak(o)
@@ -441,7 +441,7 @@ func TestGatewayAuthAndSMS(t *testing.T) {
 	}
 
 	// Without a token nothing is mounted.
-	env := caseworktest.New(t, storetest.NewDB(t, store.SQLite))
+	env := apptest.New(t, storetest.NewDB(t, store.SQLite))
 	if env.App.GatewayMounted {
 		t.Fatal("mounted without a token")
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store/storetest"
 )
@@ -14,7 +14,7 @@ import (
 // receiptRow reads a report's receipt row.
 func (g *gateway) receiptRow(reportID string) (lookup []byte, version int, n int) {
 	g.t.Helper()
-	db := caseworktest.WriteDB(g.t, g.env.App, g.env.DB)
+	db := apptest.WriteDB(g.t, g.env.App, g.env.DB)
 	defer db.Close()
 	rows, err := db.Query(`SELECT lookup, version FROM receipts WHERE report_id = $1`, reportID)
 	if err != nil {
@@ -43,7 +43,7 @@ func TestUSSDOldReceiptUpgraded(t *testing.T) {
 			t.Fatalf("no receipt: %v", err)
 		}
 		id := g.env.ReportOfReceipt(typed)
-		old := caseworktest.DowngradeReceipt(t, g.env.App, db, receipt)
+		old := apptest.DowngradeReceipt(t, g.env.App, db, receipt)
 
 		c = g.dial("+254711000222")
 		c.press("2")
@@ -54,7 +54,7 @@ func TestUSSDOldReceiptUpgraded(t *testing.T) {
 		if n != 1 || version != int(seal.CurrentReceiptVersion) || bytes.Equal(lookup, old) {
 			t.Fatalf("after the check: %d rows, version %d", n, version)
 		}
-		ring, err := caseworktest.Receipts(t, g.env.App).Keys(t.Context(), receipt)
+		ring, err := apptest.Receipts(t, g.env.App).Keys(t.Context(), receipt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,7 +69,7 @@ func TestUSSDOldReceiptUpgraded(t *testing.T) {
 // receipt as a survivor would type it.
 func (g *gateway) newReceipt() string {
 	g.t.Helper()
-	return g.env.Submit(caseworktest.Report(nil)).Receipt.String()
+	return g.env.Submit(apptest.Report(nil)).Receipt.String()
 }
 
 // Receipt guessing on a feature phone is limited per phone number, in

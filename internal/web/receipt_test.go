@@ -8,7 +8,7 @@ import (
 
 	"github.com/salama-ke/salama/internal/report"
 
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/web"
@@ -112,7 +112,7 @@ func TestDumpCannotConfirmReceipt(t *testing.T) {
 		}
 
 		// With the network secret.
-		withSecret, err := caseworktest.Receipts(t, s.app).Keys(t.Context(), receipt)
+		withSecret, err := apptest.Receipts(t, s.app).Keys(t.Context(), receipt)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,7 +144,7 @@ func TestOldReceiptUpgradedAtWebLogin(t *testing.T) {
 		_, typed := s.report("en", fullReport())
 		receipt, _ := seal.ParseReceipt(typed)
 		id := s.onlyReport()
-		old := caseworktest.DowngradeReceipt(t, s.app, s.db, receipt)
+		old := apptest.DowngradeReceipt(t, s.app, s.db, receipt)
 		if rows := s.receiptRows(id); len(rows) != 1 || rows[0].version != 1 || !bytes.Equal(rows[0].lookup, old) {
 			t.Fatalf("downgraded rows: %+v", rows)
 		}
@@ -160,7 +160,7 @@ func TestOldReceiptUpgradedAtWebLogin(t *testing.T) {
 		if n := s.count(`SELECT count(*) FROM receipts WHERE lookup = $1`, old); n != 0 {
 			t.Errorf("the old lookup key still finds %d rows", n)
 		}
-		ring, err := caseworktest.Receipts(t, s.app).Keys(t.Context(), receipt)
+		ring, err := apptest.Receipts(t, s.app).Keys(t.Context(), receipt)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/casework"
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
 	"github.com/salama-ke/salama/internal/referral"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
@@ -18,7 +18,7 @@ import (
 // The survivor sees a referral request on the check page, in their
 // language, and answers it; then stops it.
 func TestSurvivorAnswersReferral(t *testing.T) {
-	e := caseworktest.New(t, storetest.NewDB(t, store.SQLite))
+	e := apptest.New(t, storetest.NewDB(t, store.SQLite))
 	srv := httptest.NewServer(e.App.Handler())
 	defer srv.Close()
 	receipt := e.App.Demo.Receipts[0]

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/salama-ke/salama/internal/casework/caseworktest"
+	"github.com/salama-ke/salama/internal/app/apptest"
 
 	"github.com/salama-ke/salama/internal/app"
 	"github.com/salama-ke/salama/internal/store"
@@ -41,10 +41,10 @@ type site struct {
 }
 
 // newSite is the real application with the demo network on db
-// (caseworktest's harness), served over HTTP as a survivor's browser sees it.
+// (apptest's harness), served over HTTP as a survivor's browser sees it.
 func newSite(t *testing.T, db storetest.DB, tweak ...func(*app.Options)) *site {
 	t.Helper()
-	e := caseworktest.Open(t, db, tweak...)
+	e := apptest.Open(t, db, tweak...)
 	srv := httptest.NewServer(e.App.Handler())
 	t.Cleanup(srv.Close)
 	st := &site{t: t, db: db, app: e.App, srv: srv, logs: e.Logs, clock: e.Clock, demo: map[string]bool{}}

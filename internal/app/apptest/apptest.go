@@ -1,12 +1,14 @@
-// Package caseworktest builds what the staff, casework and console tests
-// share: the
-// real application with its demo network over a fresh database, a clock the
-// test moves, the demo accounts, and logins with a current TOTP code.
+// Package apptest is the running-application harness every package's tests
+// share (web, console, staff, casework, USSD, notify, cli, app): the real
+// application with its demo network over a fresh database on either
+// engine, a clock the test moves, the demo accounts, and logins with a
+// current TOTP code. It is built on testkit (clock, logs, SMS) and
+// storetest (databases).
 //
 // It is imported only by tests. It reaches the application through its
 // public services, never around them, so what it sets up is what a
 // deployment would have.
-package caseworktest
+package apptest
 
 import (
 	"context"

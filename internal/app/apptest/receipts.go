@@ -1,4 +1,4 @@
-package caseworktest
+package apptest
 
 import (
 	"database/sql"
