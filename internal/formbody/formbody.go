@@ -434,7 +434,6 @@ type Budget struct {
 
 	mu         sync.Mutex
 	held, peak int64
-	waiting    atomic.Int64
 	refused    atomic.Int64
 }
 
@@ -464,18 +463,13 @@ func (b *Budget) Peak() int64 {
 // Refused counts reservations that found no room within the wait.
 func (b *Budget) Refused() int64 { return b.refused.Load() }
 
-// Waiting is how many requests wait for room now.
-func (b *Budget) Waiting() int64 { return b.waiting.Load() }
-
 func (b *Budget) reserve(ctx context.Context, n int64) (release func(), ok bool) {
 	// One request never needs more than the whole budget; asking for more
 	// would wait forever.
 	n = min(n, b.size)
 	ctx, cancel := context.WithTimeout(ctx, b.wait)
 	defer cancel()
-	b.waiting.Add(1)
 	err := b.sem.Acquire(ctx, n)
-	b.waiting.Add(-1)
 	if err != nil {
 		b.refused.Add(1)
 		return nil, false

@@ -169,16 +169,6 @@ type Report struct {
 	KDFQueued  int
 }
 
-// Failing says whether any job kind has failed jobs.
-func (r *Report) Failing() bool {
-	for _, j := range r.Jobs {
-		if j.Failed > 0 {
-			return true
-		}
-	}
-	return false
-}
-
 // Check gathers a report. A database that does not answer is reported,
 // not returned as an error; the other parts are read as far as they can be.
 func (c *Checker) Check(ctx context.Context) *Report {

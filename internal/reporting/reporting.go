@@ -239,16 +239,6 @@ func (s *Service) submitOnce(ctx context.Context, in Input, purpose string, o or
 	return s.create(ctx, in, o, receipt)
 }
 
-// SubmitFrom stores a report that arrived on another channel (USSD): it has
-// no form token, so it gets a fresh random receipt.
-func (s *Service) SubmitFrom(ctx context.Context, in Input, channel string) (*Submission, error) {
-	receipt, err := seal.NewReceipt()
-	if err != nil {
-		return nil, err
-	}
-	return s.create(ctx, in, origin{channel: channel}, receipt)
-}
-
 // origin is how a report reached create.
 type origin struct {
 	channel string

@@ -46,9 +46,6 @@ func NewService(src Source, k int, now func() time.Time) (*Service, error) {
 	return &Service{src: src, k: k, now: now, ttl: 10 * time.Minute, cache: map[int]cached{}}, nil
 }
 
-// K is the suppression threshold.
-func (s *Service) K() int { return s.k }
-
 // Years lists the years that have figures, oldest first, and when the
 // first counted report was sent (zero when none).
 func (s *Service) Years(ctx context.Context) ([]int, time.Time, error) {
