@@ -3,7 +3,6 @@ package caseexport
 import (
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/salama-ke/salama/internal/directory"
@@ -156,7 +155,7 @@ func referredTo(c Case, typ directory.ServiceType) string {
 	return ""
 }
 
-var english = sync.OnceValue(func() *locale.Printer { return locale.MustLoad().Printer(locale.English) })
+var english = locale.EnglishPrinter
 
 // words gives the English words of codes other than a report's answers
 // (report.English), for the Salama columns of the GBVIMS layout (a data

@@ -15,7 +15,6 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/salama-ke/salama/internal/report"
@@ -356,7 +355,7 @@ func indent(s string) string {
 
 // english is the report form's own wording, in English, for the account: a
 // survivor's answer is shown as the question and the choice they saw.
-var english = sync.OnceValue(func() *locale.Printer { return locale.MustLoad().Printer(locale.English) })
+var english = locale.EnglishPrinter
 
 type screenshotLine struct {
 	path, contentType, sha256 string

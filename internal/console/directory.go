@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
-	"sync"
 
 	"github.com/salama-ke/salama/internal/network"
 	"github.com/salama-ke/salama/internal/staff"
@@ -28,17 +27,11 @@ var directoryPages = []string{"directory", "directory_service", "rules"}
 
 // englishWords names counties, service types, age groups, genders and
 // languages as the public pages do in English.
-var englishWords = sync.OnceValue(func() *locale.Printer {
-	cat, err := locale.Load()
-	if err != nil {
-		return nil
-	}
-	return cat.Printer(locale.English)
-})
+var englishWords = locale.EnglishPrinter
 
 // word is the English catalog's text for key, or fallback.
 func word(key, fallback string) string {
-	if p := englishWords(); p != nil && p.Has(key) {
+	if p := englishWords(); p.Has(key) {
 		return p.T(key)
 	}
 	return fallback

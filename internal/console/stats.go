@@ -23,7 +23,7 @@ import (
 var statsPage = template.Must(template.New("layout").Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/stats.html"))
 
 // english labels the figures: the console is in English.
-var english = locale.MustLoad().Printer(locale.English)
+var english = locale.EnglishPrinter()
 
 func (c *Console) networkStats(w http.ResponseWriter, r *http.Request, p *staff.Principal) {
 	k := c.cfg.StatsK

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Lang is a language Salama speaks.
@@ -55,8 +56,17 @@ type Catalog struct {
 	msgs map[Lang]map[string]string
 }
 
-// Load reads the embedded catalogs.
-func Load() (*Catalog, error) { return load(files) }
+// Load returns the embedded catalogs, read once per process: every
+// caller shares the one Catalog, which nothing changes once read.
+func Load() (*Catalog, error) { return builtIn() }
+
+var builtIn = sync.OnceValues(func() (*Catalog, error) { return load(files) })
+
+// EnglishPrinter prints in English from the embedded catalogs: the words
+// the staff's pages and documents (the console, the case export, the
+// evidence bundle's account) share with the public pages, such as the
+// form's questions and the counties.
+func EnglishPrinter() *Printer { return MustLoad().Printer(English) }
 
 func load(fsys fs.FS) (*Catalog, error) {
 	c := &Catalog{msgs: map[Lang]map[string]string{}}
