@@ -15,6 +15,7 @@ import (
 
 	"github.com/salama-ke/salama/internal/report"
 	"github.com/salama-ke/salama/internal/staff"
+	"github.com/salama-ke/salama/internal/store/storetest"
 
 	"github.com/salama-ke/salama/internal/app/apptest"
 	"github.com/salama-ke/salama/internal/orgs"
@@ -30,53 +31,16 @@ func (s *site) dbContains(t *testing.T, needle []byte) bool {
 	return s.DB.Holds(t, needle)
 }
 
-// pgText is every row of every table as PostgreSQL prints it (bytea as hex).
-func pgText(t *testing.T, dsn string) string {
-	t.Helper()
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	rows, err := db.Query(`SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var n string
-		rows.Scan(&n)
-		tables = append(tables, n)
-	}
-	rows.Close()
-	var all strings.Builder
-	for _, tbl := range tables {
-		rows, err := db.Query(`SELECT t::text FROM "` + tbl + `" t`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for rows.Next() {
-			var line string
-			rows.Scan(&line)
-			all.WriteString(line)
-			all.WriteByte('\n')
-		}
-		rows.Close()
-	}
-	return all.String()
-}
-
 // dump is what an attacker took: the database (a copy of the SQLite files,
 // or the PostgreSQL rows) and the server's data directory, but no password,
 // no receipt, no recovery code and no live cookie.
 type dump struct {
 	st      *store.Store
 	raw     *sql.DB
-	files   []string // SQLite: the copied files
-	dsn     string   // PostgreSQL
-	secret  []byte   // network.secret
-	signing []byte   // signing.key
-	text    []byte   // what contains searches, read once
+	db      storetest.DB // the copied SQLite files, or the PostgreSQL rows
+	dsn     string       // PostgreSQL
+	secret  []byte       // network.secret
+	signing []byte       // signing.key
 }
 
 func takeDump(t *testing.T, s *site) *dump {
@@ -102,12 +66,11 @@ func takeDump(t *testing.T, s *site) *dump {
 		out.Close()
 		return to
 	}
-	d := &dump{dsn: s.DB.DSN}
+	d := &dump{dsn: s.DB.DSN, db: storetest.DB{Engine: s.DB.Engine, DSN: s.DB.DSN}}
 	if s.DB.DSN == "" {
+		d.db.DataDir = dir
 		for _, f := range s.App.Store.Files() {
-			if c := cp(f); c != "" {
-				d.files = append(d.files, c)
-			}
+			cp(f)
 		}
 	}
 	for name, into := range map[string]*[]byte{seal.NetworkSecretFile: &d.secret, seal.SigningKeyFile: &d.signing} {
@@ -136,24 +99,11 @@ func takeDump(t *testing.T, s *site) *dump {
 	return d
 }
 
-// contains reports whether the dump holds needle: in the copied files'
-// bytes, or in the rows' text (bytea as hex).
+// contains reports whether the dump holds needle, as it is or as hex: in
+// the copied files' bytes, or in the rows' text (storetest.DB.Holds).
 func (d *dump) contains(t *testing.T, needle []byte) bool {
 	t.Helper()
-	if d.text == nil {
-		if d.dsn == "" {
-			for _, f := range d.files {
-				b, err := os.ReadFile(f)
-				if err != nil {
-					t.Fatal(err)
-				}
-				d.text = append(append(d.text, b...), 0)
-			}
-		} else {
-			d.text = []byte(pgText(t, d.dsn))
-		}
-	}
-	return bytes.Contains(d.text, needle) || d.dsn != "" && bytes.Contains(d.text, []byte(hex.EncodeToString(needle)))
+	return d.db.Holds(t, needle)
 }
 
 // each row of a query, as byte slices and strings by column.
