@@ -168,7 +168,7 @@ func DemoNetwork() []DemoOrg {
 					ID: "demo-trust-police-desk", OrgID: trust, Name: "Example Police Desk Companions (demo)",
 					Description: Text{
 						EN: "A trained companion goes with you to the police gender desk and helps you make a statement.",
-						SW: "Msaidizi aliyefunzwa anaenda nawe kwenye dawati la jinsia la polisi na kukusaidia kuandikisha taarifa.",
+						SW: "Msindikizaji aliyefunzwa anaenda nawe kwenye dawati la jinsia la polisi na kukusaidia kutoa maelezo yako.",
 					},
 					Type: TypePoliceDesk, Counties: []string{"nairobi", "kiambu", "nakuru"}, Ages: AgesAll,
 					Languages: []string{"en", "sw", "ki", "kln"}, Hours: weekdays,

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/salama-ke/salama/internal/directory"
 )
 
 // The Kiswahili catalog keeps to the terms of docs/kiswahili.md where a
@@ -99,5 +101,33 @@ func TestKiswahiliGlossaryCatches(t *testing.T) {
 	}
 	if terms[0].sw.MatchString("Namba yako: 1234") || !terms[0].sw.MatchString("Hii ndiyo namba yako ya ripoti:") {
 		t.Error("report code term check")
+	}
+}
+
+// The demo network's Kiswahili is what a newcomer trying Salama reads on
+// the help page: it keeps to the same terms.
+func TestDemoDirectoryKeepsTheGlossary(t *testing.T) {
+	n := 0
+	for _, o := range directory.DemoNetwork() {
+		for _, s := range o.Services {
+			for what, text := range map[string]string{"description": s.Description.SW, "walk-in": s.Channels.WalkIn.SW,
+				"hours": s.Hours.SW, "cost": s.Cost.SW} {
+				if text == "" {
+					continue
+				}
+				n++
+				for _, bad := range notKiswahili {
+					if m := bad.re.FindString(text); m != "" {
+						t.Errorf("%s %s says %q: %s\n  %s", s.ID, what, m, bad.why, text)
+					}
+				}
+				if m := bareToka.FindString(text); m != "" {
+					t.Errorf("%s %s says a bare %q\n  %s", s.ID, what, m, text)
+				}
+			}
+		}
+	}
+	if n < 10 {
+		t.Fatalf("only %d Kiswahili texts in the demo network: the test reads the wrong fields", n)
 	}
 }
