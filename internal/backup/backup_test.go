@@ -178,7 +178,7 @@ func TestBackupRestore(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					v, err := dst.Reporting.View(ctx, cs)
+					v, err := cs.View(ctx)
 					if err != nil || !strings.Contains(v.Narrative, "(Example") {
 						t.Errorf("report after restore: %v", err)
 					}

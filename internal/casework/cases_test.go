@@ -368,7 +368,7 @@ func TestOtherOrganisationNotFound(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := e.App.Reporting.Withdraw(e.Ctx(), cs); err != nil {
+		if err := cs.Withdraw(e.Ctx()); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := cw.Open(e.Ctx(), cp, child.Report.ID); !errors.Is(err, casework.ErrNotFound) {

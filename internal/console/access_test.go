@@ -76,7 +76,7 @@ func secretReport(t *testing.T, s *site, tag string, child bool, worker string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.App.Reporting.Reply(s.Ctx(), sess, "Reply-"+tag); err != nil {
+	if err := sess.Reply(s.Ctx(), "Reply-"+tag); err != nil {
 		t.Fatal(err)
 	}
 	sess.Close()

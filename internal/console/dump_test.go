@@ -215,7 +215,7 @@ func TestDumpDecryptsNothing(t *testing.T) {
 		}
 		cs, _ := s.App.Reporting.LogIn(ctx, sub.Receipt)
 		sess, _ := s.App.Reporting.Session(ctx, cs)
-		if err := s.App.Reporting.Reply(ctx, sess, answer); err != nil {
+		if err := sess.Reply(ctx, answer); err != nil {
 			t.Fatal(err)
 		}
 		sess.Close()

@@ -103,14 +103,14 @@ func TestReferralAcrossTwoOrganisations(t *testing.T) {
 		}
 
 		s := survivor(t, e, receipt)
-		seen, err := e.App.Reporting.Referrals(e.Ctx(), s)
+		seen, err := s.Referrals(e.Ctx())
 		if err != nil || len(seen) != 1 || !seen[0].CanAnswer || seen[0].Service.ID != shelter.Service.ID {
 			t.Fatalf("survivor sees %+v, %v", seen, err)
 		}
-		if err := e.App.Reporting.AnswerReferral(e.Ctx(), s, ref.ID, true); err != nil {
+		if err := s.AnswerReferral(e.Ctx(), ref.ID, true); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.App.Reporting.AnswerReferral(e.Ctx(), s, ref.ID, true); !errors.Is(err, reporting.ErrReferralGone) {
+		if err := s.AnswerReferral(e.Ctx(), ref.ID, true); !errors.Is(err, reporting.ErrReferralGone) {
 			t.Errorf("answering twice: %v", err)
 		}
 		ref = onlyReferral(t, e, reportID)
@@ -186,7 +186,7 @@ func TestReferralAcrossTwoOrganisations(t *testing.T) {
 		if err := cw.ReferralAction(e.Ctx(), pt, ref.ID, casework.ActionComplete, "service_given"); err != nil {
 			t.Fatal(err)
 		}
-		seen, _ = e.App.Reporting.Referrals(e.Ctx(), s)
+		seen, _ = s.Referrals(e.Ctx())
 		if seen[0].State != store.ReferralCompleted || seen[0].CanStop || seen[0].CanAnswer {
 			t.Errorf("survivor sees %+v", seen[0])
 		}
@@ -266,7 +266,7 @@ func TestConsentGatesEveryReferral(t *testing.T) {
 		t.Error("the override is not audited")
 	}
 	s := survivor(t, e, childReceipt)
-	seen, err := e.App.Reporting.Referrals(e.Ctx(), s)
+	seen, err := s.Referrals(e.Ctx())
 	if err != nil || len(seen) != 1 || seen[0].Justification != short.Justification || seen[0].Consent != referral.ConsentOverride {
 		t.Errorf("the survivor does not see the override and its reason: %+v %v", seen, err)
 	}
@@ -301,11 +301,11 @@ func TestSurvivorStopsAndWithdraws(t *testing.T) {
 			t.Fatalf("sent with consent from submission: %+v", ref)
 		}
 		s := survivor(t, e, sub.Receipt.String())
-		seen, _ := e.App.Reporting.Referrals(e.Ctx(), s)
+		seen, _ := s.Referrals(e.Ctx())
 		if len(seen) != 1 || !seen[0].CanStop {
 			t.Fatalf("survivor is not told or cannot stop it: %+v", seen)
 		}
-		if err := e.App.Reporting.StopReferral(e.Ctx(), s, ref.ID); err != nil {
+		if err := s.StopReferral(e.Ctx(), ref.ID); err != nil {
 			t.Fatal(err)
 		}
 		pt := e.Principal("demo-legal-caseworker")
@@ -317,7 +317,7 @@ func TestSurvivorStopsAndWithdraws(t *testing.T) {
 		}
 
 		ref = send()
-		if err := e.App.Reporting.Withdraw(e.Ctx(), s); err != nil {
+		if err := s.Withdraw(e.Ctx()); err != nil {
 			t.Fatal(err)
 		}
 		if f, _ := st.ReportFields(e.Ctx(), ref.ReferredReportID); len(f) != 0 {

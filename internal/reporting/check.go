@@ -21,8 +21,10 @@ import (
 // MaxReply is the longest message a survivor may send in one go.
 const MaxReply = 4000
 
-// CheckSession is a survivor logged in with their receipt. The data key is
-// held only for the length of one request.
+// CheckSession is a survivor logged in with their receipt (on the check
+// page or a USSD screen), and its methods are what she can do with her
+// report: read it, reply, answer referrals, withdraw it, log out. The data
+// key is held only for the length of one request.
 type CheckSession struct {
 	ReportID string
 	// Unsaved says why this request's session could not be written (a
@@ -31,6 +33,7 @@ type CheckSession struct {
 	// a stored session has no cookie to come back with. Nil when all is
 	// well.
 	Unsaved error
+	svc     *Service
 	id      []byte
 	dk      *seal.DataKey
 }
@@ -40,7 +43,8 @@ func (c *CheckSession) Close() { c.dk.Destroy() }
 
 // CSRF is the token the session's forms carry; "" for a session that was
 // never stored (it has no forms).
-func (s *Service) CSRF(c *CheckSession) string {
+func (c *CheckSession) CSRF() string {
+	s := c.svc
 	if c.id == nil {
 		return ""
 	}
@@ -48,7 +52,8 @@ func (s *Service) CSRF(c *CheckSession) string {
 }
 
 // VerifyCSRF checks a form's token against the session.
-func (s *Service) VerifyCSRF(c *CheckSession, tok string) bool {
+func (c *CheckSession) VerifyCSRF(tok string) bool {
+	s := c.svc
 	return c.id != nil && s.tokens().VerifyCSRF("check-csrf", c.id, tok)
 }
 
@@ -79,7 +84,7 @@ func (s *Service) Enter(ctx context.Context, r seal.Receipt) (cookie string, c *
 	if err != nil {
 		return "", nil, err
 	}
-	c = &CheckSession{ReportID: reportID, dk: dk}
+	c = &CheckSession{svc: s, ReportID: reportID, dk: dk}
 	sess, err := token.NewSession()
 	if err != nil {
 		c.Close()
@@ -180,11 +185,12 @@ func (s *Service) Session(ctx context.Context, cookie string) (*CheckSession, er
 	if err != nil {
 		return nil, ErrNoSession // a tampered cookie
 	}
-	return &CheckSession{ReportID: ss.ReportID, Unsaved: unsaved, id: sess.ID, dk: dk}, nil
+	return &CheckSession{svc: s, ReportID: ss.ReportID, Unsaved: unsaved, id: sess.ID, dk: dk}, nil
 }
 
 // LogOut ends the session; the sealed data key goes with it.
-func (s *Service) LogOut(ctx context.Context, c *CheckSession) error {
+func (c *CheckSession) LogOut(ctx context.Context) error {
+	s := c.svc
 	return s.Store.DeleteSurvivorSession(ctx, token.IDHash(c.id))
 }
 
@@ -219,7 +225,8 @@ type View struct {
 }
 
 // View opens the survivor's report for the check page.
-func (s *Service) View(ctx context.Context, c *CheckSession) (*View, error) {
+func (c *CheckSession) View(ctx context.Context) (*View, error) {
+	s := c.svc
 	r, err := s.Store.Report(ctx, c.ReportID)
 	if err != nil {
 		return nil, err
@@ -278,7 +285,8 @@ func (s *Service) View(ctx context.Context, c *CheckSession) (*View, error) {
 // Reply adds the survivor's message to the thread, sealed under the report's
 // key. It returns ErrEmpty for a blank message; the caller checks the length
 // against MaxReply first so the text can be shown again.
-func (s *Service) Reply(ctx context.Context, c *CheckSession, text string) error {
+func (c *CheckSession) Reply(ctx context.Context, text string) error {
+	s := c.svc
 	text = strings.TrimSpace(strings.ToValidUTF8(text, "\uFFFD"))
 	if text == "" {
 		return ErrEmpty
@@ -296,7 +304,8 @@ func (s *Service) Reply(ctx context.Context, c *CheckSession, text string) error
 
 // Withdraw destroys the report's content and ends every session on it. The
 // audit log records that the holder of the receipt withdrew it, nothing more.
-func (s *Service) Withdraw(ctx context.Context, c *CheckSession) error {
+func (c *CheckSession) Withdraw(ctx context.Context) error {
+	s := c.svc
 	r, err := s.Store.Report(ctx, c.ReportID)
 	if err != nil {
 		return err

@@ -32,7 +32,8 @@ var ErrNotOffered = errors.New("reporting: not an identifier found in a chat exp
 // FoundIdentifiers lists the phone numbers, usernames and links found in
 // the chat exports of the survivor's report (read when it arrived, sealed
 // as their display copies) that the report does not name yet, each once.
-func (s *Service) FoundIdentifiers(ctx context.Context, c *CheckSession) ([]evidence.Found, error) {
+func (c *CheckSession) FoundIdentifiers(ctx context.Context) ([]evidence.Found, error) {
+	s := c.svc
 	have, err := s.identifiersOf(ctx, c)
 	if err != nil {
 		return nil, err
@@ -91,8 +92,9 @@ func foundKey(typ, platform, value string) string {
 // those FoundIdentifiers offers (values posted back; anything else is
 // ErrNotOffered and nothing is added), normalised and, when the report
 // takes part in matching, blind-indexed, like the ones she typed.
-func (s *Service) AddFound(ctx context.Context, c *CheckSession, values []string) (int, error) {
-	offered, err := s.FoundIdentifiers(ctx, c)
+func (c *CheckSession) AddFound(ctx context.Context, values []string) (int, error) {
+	s := c.svc
+	offered, err := c.FoundIdentifiers(ctx)
 	if err != nil {
 		return 0, err
 	}

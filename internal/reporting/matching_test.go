@@ -118,7 +118,7 @@ func TestReportsNamingOneNumberAreLinked(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer sess.Close()
-		v, err := e.svc.View(context.Background(), sess)
+		v, err := sess.View(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}

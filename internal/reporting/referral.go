@@ -52,7 +52,8 @@ type SurvivorReferral struct {
 }
 
 // Referrals lists the survivor's report's referrals.
-func (s *Service) Referrals(ctx context.Context, c *CheckSession) ([]SurvivorReferral, error) {
+func (c *CheckSession) Referrals(ctx context.Context) ([]SurvivorReferral, error) {
+	s := c.svc
 	refs, err := s.Store.Referrals(ctx, c.ReportID)
 	if err != nil {
 		return nil, err
@@ -115,7 +116,8 @@ func (s *Service) survivorReferral(ctx context.Context, c *CheckSession, id stri
 // the request named. If the service has changed since she was asked, nothing
 // is passed on, the request is stopped, and the refusal is audited
 // (ErrReferralChanged).
-func (s *Service) AnswerReferral(ctx context.Context, c *CheckSession, id string, agree bool) error {
+func (c *CheckSession) AnswerReferral(ctx context.Context, id string, agree bool) error {
+	s := c.svc
 	ref, err := s.survivorReferral(ctx, c, id)
 	if err != nil {
 		return err
@@ -194,7 +196,8 @@ func (s *Service) refuseAnswer(ctx context.Context, ref *store.Referral, rf *ref
 
 // StopReferral lets the survivor revoke a referral at any open step; the
 // receiving organisation's copy is destroyed at once.
-func (s *Service) StopReferral(ctx context.Context, c *CheckSession, id string) error {
+func (c *CheckSession) StopReferral(ctx context.Context, id string) error {
+	s := c.svc
 	ref, err := s.survivorReferral(ctx, c, id)
 	if err != nil {
 		return err

@@ -50,7 +50,7 @@ func (s *Service) OpenWithReceipt(ctx context.Context, r seal.Receipt) (*CheckSe
 	if err != nil {
 		return nil, err
 	}
-	return &CheckSession{ReportID: reportID, dk: dk}, nil
+	return &CheckSession{svc: s, ReportID: reportID, dk: dk}, nil
 }
 
 // Latest is what a feature phone shows of a report: its status and the
@@ -63,7 +63,8 @@ type Latest struct {
 }
 
 // Latest opens the newest caseworker message of the session's report.
-func (s *Service) Latest(ctx context.Context, c *CheckSession) (*Latest, error) {
+func (c *CheckSession) Latest(ctx context.Context) (*Latest, error) {
+	s := c.svc
 	r, err := s.Store.Report(ctx, c.ReportID)
 	if err != nil {
 		return nil, err
@@ -124,5 +125,5 @@ func (s *Service) ResumeWithKey(ctx context.Context, reportID string, k *seal.Ke
 		dk.Destroy()
 		return nil, err
 	}
-	return &CheckSession{ReportID: reportID, dk: dk}, nil
+	return &CheckSession{svc: s, ReportID: reportID, dk: dk}, nil
 }

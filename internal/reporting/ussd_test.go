@@ -78,7 +78,7 @@ func TestSubmitOnceAndOpenWithReceipt(t *testing.T) {
 		if sess.ReportID != first.Report.ID {
 			t.Fatalf("opened %s, want %s", sess.ReportID, first.Report.ID)
 		}
-		l, err := svc.Latest(ctx, sess)
+		l, err := sess.Latest(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,12 +108,12 @@ func TestSubmitOnceAndOpenWithReceipt(t *testing.T) {
 				t.Fatal(err)
 			}
 			if i == 0 {
-				if err := svc.Reply(ctx, sess, "survivor says thanks"); err != nil {
+				if err := sess.Reply(ctx, "survivor says thanks"); err != nil {
 					t.Fatal(err)
 				}
 			}
 		}
-		l, err = svc.Latest(ctx, sess)
+		l, err = sess.Latest(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,7 +126,7 @@ func TestSubmitOnceAndOpenWithReceipt(t *testing.T) {
 		if _, err := svc.OpenWithReceipt(ctx, wrong); !errors.Is(err, reporting.ErrNoReport) {
 			t.Errorf("wrong receipt: %v", err)
 		}
-		if err := svc.Withdraw(ctx, sess); err != nil {
+		if err := sess.Withdraw(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := svc.OpenWithReceipt(ctx, first.Receipt); !errors.Is(err, reporting.ErrNoReport) {

@@ -275,7 +275,7 @@ func TestRetention(t *testing.T) {
 		// Day 300: the survivor of "busy" writes; day 400: a year has passed.
 		c.Add(296 * retention.Day)
 		cs := session(t, a, busy.Receipt)
-		if err := a.Reporting.Reply(ctx, cs, "Are you still there?"); err != nil {
+		if err := cs.Reply(ctx, "Are you still there?"); err != nil {
 			t.Fatal(err)
 		}
 		cs.Close()
@@ -435,7 +435,7 @@ func TestWithdrawalLikePurge(t *testing.T) {
 				t.Fatal("no identifier index row to destroy")
 			}
 			if i == 0 {
-				if err := a.Reporting.Withdraw(ctx, session(t, a, sub.Receipt)); err != nil {
+				if err := session(t, a, sub.Receipt).Withdraw(ctx); err != nil {
 					t.Fatal(err)
 				}
 			} else {

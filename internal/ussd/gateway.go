@@ -63,7 +63,7 @@ func (a reportsAdapter) Open(ctx context.Context, r seal.Receipt) (Opened, error
 	if err != nil {
 		return nil, err
 	}
-	return opened{s: a.s, c: c}, nil
+	return opened{c}, nil
 }
 
 func (a reportsAdapter) Resume(ctx context.Context, reportID string, k *seal.Key, wrapped []byte) (Opened, error) {
@@ -71,7 +71,7 @@ func (a reportsAdapter) Resume(ctx context.Context, reportID string, k *seal.Key
 	if err != nil {
 		return nil, err
 	}
-	return opened{s: a.s, c: c}, nil
+	return opened{c}, nil
 }
 
 func (a reportsAdapter) Services(ctx context.Context) ([]directory.Service, error) {
@@ -79,13 +79,8 @@ func (a reportsAdapter) Services(ctx context.Context) ([]directory.Service, erro
 	return svcs, err
 }
 
-type opened struct {
-	s *reporting.Service
-	c *reporting.CheckSession
-}
+// opened is a survivor's report open on a USSD screen: the CheckSession
+// does the work; ReportID is its field, read as the interface asks.
+type opened struct{ *reporting.CheckSession }
 
-func (o opened) Latest(ctx context.Context) (*reporting.Latest, error) { return o.s.Latest(ctx, o.c) }
-func (o opened) Reply(ctx context.Context, text string) error          { return o.s.Reply(ctx, o.c, text) }
-func (o opened) WrapKey(k *seal.Key) ([]byte, error)                   { return o.c.WrapKey(k) }
-func (o opened) Close()                                                { o.c.Close() }
-func (o opened) ReportID() string                                      { return o.c.ReportID }
+func (o opened) ReportID() string { return o.CheckSession.ReportID }

@@ -192,7 +192,7 @@ type referralView struct {
 
 func (s *Server) renderThread(w http.ResponseWriter, r *http.Request, l locale.Lang, sess *reporting.CheckSession, status int, reply, problemKey string) {
 	p := s.cat.Printer(l)
-	v, err := s.rep.View(r.Context(), sess)
+	v, err := sess.View(r.Context())
 	if err != nil {
 		s.log.Error("report view failed", "err", err)
 		s.fail(w, r, http.StatusServiceUnavailable, "problem.try_later")
@@ -203,7 +203,7 @@ func (s *Server) renderThread(w http.ResponseWriter, r *http.Request, l locale.L
 	}
 	tv := &threadView{ReadOnly: sess.Unsaved != nil, CaseRef: v.Report.CaseRef, Status: p.T("status." + v.Report.Status),
 		StatusHelp: p.T("status." + v.Report.Status + ".help"), Narrative: v.Narrative, Phone: v.Phone,
-		Attachments: v.Attachments, CSRF: s.rep.CSRF(sess), Reply: reply}
+		Attachments: v.Attachments, CSRF: sess.CSRF(), Reply: reply}
 	switch {
 	case strings.HasPrefix(problemKey, "ref."):
 		tv.RefProblem = p.T(problemKey)
@@ -219,7 +219,7 @@ func (s *Server) renderThread(w http.ResponseWriter, r *http.Request, l locale.L
 		}
 		tv.Messages = append(tv.Messages, threadMsg{Who: who, At: m.At.In(eastAfrica).Format("2006-01-02 15:04"), Text: m.Text, Mine: m.FromSurvivor})
 	}
-	refs, err := s.rep.Referrals(r.Context(), sess)
+	refs, err := sess.Referrals(r.Context())
 	if err != nil {
 		s.log.Error("referrals failed", "err", err)
 		s.fail(w, r, http.StatusServiceUnavailable, "problem.try_later")
@@ -257,7 +257,7 @@ func (s *Server) renderThread(w http.ResponseWriter, r *http.Request, l locale.L
 		}
 		tv.Identifiers = append(tv.Identifiers, label+id.Value)
 	}
-	found, err := s.rep.FoundIdentifiers(r.Context(), sess)
+	found, err := sess.FoundIdentifiers(r.Context())
 	if err != nil {
 		s.log.Error("found identifiers failed", "err", err)
 		s.fail(w, r, http.StatusServiceUnavailable, "problem.try_later")
@@ -293,7 +293,7 @@ func (s *Server) checkFound(w http.ResponseWriter, r *http.Request, l locale.Lan
 		s.renderThread(w, r, l, sess, http.StatusServiceUnavailable, "", "problem.try_later")
 		return
 	}
-	_, err := s.rep.AddFound(r.Context(), sess, r.PostForm["found"])
+	_, err := sess.AddFound(r.Context(), r.PostForm["found"])
 	s.afterPost(w, r, l, sess, err, threadEnd{anchor: "sent", failed: "adding found identifiers failed", failKey: "problem.try_later",
 		known: []knownErr{{reporting.ErrEmpty, http.StatusUnprocessableEntity, "thread.found_pick"},
 			{reporting.ErrNotOffered, http.StatusUnprocessableEntity, "thread.found_gone"}}})
@@ -331,7 +331,7 @@ func (s *Server) postSession(w http.ResponseWriter, r *http.Request, l locale.La
 	if sess == nil {
 		return nil, false
 	}
-	if !s.rep.VerifyCSRF(sess, r.PostForm.Get("csrf")) {
+	if !sess.VerifyCSRF(r.PostForm.Get("csrf")) {
 		sess.Close()
 		s.fail(w, r, http.StatusForbidden, "problem.forged")
 		return nil, false
@@ -421,7 +421,7 @@ func (s *Server) checkReply(w http.ResponseWriter, r *http.Request, l locale.Lan
 		s.renderThread(w, r, l, sess, http.StatusServiceUnavailable, text, "problem.not_saved_reply")
 		return
 	}
-	err := s.rep.Reply(r.Context(), sess, text)
+	err := sess.Reply(r.Context(), text)
 	s.afterPost(w, r, l, sess, err, threadEnd{anchor: "thread", reply: text, failed: "reply not stored", failKey: "problem.not_saved_reply",
 		known: []knownErr{{reporting.ErrEmpty, http.StatusUnprocessableEntity, "check.problem_empty"}}})
 }
@@ -431,7 +431,7 @@ func (s *Server) checkWithdraw(w http.ResponseWriter, r *http.Request, l locale.
 		s.renderThread(w, r, l, sess, http.StatusUnprocessableEntity, "", "check.problem_confirm")
 		return
 	}
-	if err := s.rep.Withdraw(r.Context(), sess); err != nil {
+	if err := sess.Withdraw(r.Context()); err != nil {
 		s.log.Error("withdrawal failed", "err", err)
 		s.renderThread(w, r, l, sess, http.StatusServiceUnavailable, "", "problem.try_later")
 		return
@@ -442,7 +442,7 @@ func (s *Server) checkWithdraw(w http.ResponseWriter, r *http.Request, l locale.
 }
 
 func (s *Server) checkLogout(w http.ResponseWriter, r *http.Request, l locale.Lang, sess *reporting.CheckSession) {
-	if err := s.rep.LogOut(r.Context(), sess); err != nil {
+	if err := sess.LogOut(r.Context()); err != nil {
 		s.log.Error("logout failed", "err", err)
 	}
 	s.clearCookie(w)
@@ -456,11 +456,11 @@ func (s *Server) checkReferral(w http.ResponseWriter, r *http.Request, l locale.
 	var err error
 	switch r.PostForm.Get("action") {
 	case "agree":
-		err = s.rep.AnswerReferral(r.Context(), sess, id, true)
+		err = sess.AnswerReferral(r.Context(), id, true)
 	case "decline":
-		err = s.rep.AnswerReferral(r.Context(), sess, id, false)
+		err = sess.AnswerReferral(r.Context(), id, false)
 	case "stop":
-		err = s.rep.StopReferral(r.Context(), sess, id)
+		err = sess.StopReferral(r.Context(), id)
 	default:
 		err = reporting.ErrReferralGone
 	}

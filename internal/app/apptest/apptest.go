@@ -247,7 +247,7 @@ func (e *Env) ReportOfReceipt(receipt string) string {
 		e.T.Fatal(err)
 	}
 	defer s.Close()
-	if err := e.App.Reporting.LogOut(e.Ctx(), s); err != nil {
+	if err := s.LogOut(e.Ctx()); err != nil {
 		e.T.Fatal(err)
 	}
 	return s.ReportID
