@@ -58,10 +58,10 @@ type intakeForm struct {
 	Notice   string
 	MoreIDs  string
 
-	Channel                                                      intakeGroup
-	About, What, Age, When, Danger, Help, Contact, SayWho, Share intakeGroup
-	County                                                       []intakeOpt
-	IDRows                                                       []intakeIDRow
+	Channel intakeGroup
+	reporting.Groups
+	County []intakeOpt
+	IDRows []intakeIDRow
 }
 
 // intakeLang is the language the questions are read out in: the form's
@@ -89,25 +89,14 @@ func (c *Console) renderIntake(w http.ResponseWriter, r *http.Request, p *staff.
 	for field, key := range problems {
 		f.Problems[field] = intakeProblem(pr, in, field, key)
 	}
-	// The public form's questions (reporting.Question*), in its words.
-	group := func(q reporting.Question, selected ...string) intakeGroup {
-		return q.Group(pr.T, f.Problems[q.Name], selected...)
-	}
 	// The channel is the caseworker's own record, in English like the
 	// rest of the console.
 	f.Channel = intakeGroup{Name: "channel", Type: "radio", Legend: "How did the survivor reach you?", Problem: f.Problems["channel"]}
 	for _, ch := range reporting.IntakeChannels {
 		f.Channel.Items = append(f.Channel.Items, intakeOpt{Value: ch, Label: intakeChannelWords[ch], Checked: ch == channel})
 	}
-	f.About = group(reporting.QuestionAbout, in.About)
-	f.What = group(reporting.QuestionWhat, in.What...)
-	f.Age = group(reporting.QuestionAge, in.AgeBand)
-	f.When = group(reporting.QuestionWhen, in.WhenLast)
-	f.Danger = group(reporting.QuestionDanger, in.Danger)
-	f.Help = group(reporting.QuestionHelp, in.Help...)
-	f.Contact = group(reporting.QuestionContact, in.ContactPref)
-	f.SayWho = group(reporting.QuestionSayWho, in.MaySayWho)
-	f.Share = group(reporting.QuestionShare, in.Share)
+	// The public form's questions, in its words.
+	f.Groups = reporting.QuestionGroups(pr.T, f.Problems, in)
 
 	f.County = []intakeOpt{{Value: "", Label: pr.T("report.county_choose")}}
 	for _, ct := range directory.Counties() {

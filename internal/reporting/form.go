@@ -82,6 +82,22 @@ var (
 	QuestionTipChild = Question{"child", "radio", "tip.child", "", "tip.child.", TipChildChoices}
 )
 
+// Groups are the report form's choice questions, worded: the web form and
+// the console's intake show the same ones.
+type Groups struct {
+	About, What, Age, When, Danger, Help, Contact, SayWho, Share Group
+}
+
+// QuestionGroups words the report form's choice questions with t, each
+// with the problem shown beside it (problems: words by field name) and
+// in's answers ticked.
+func QuestionGroups(t func(key string, args ...any) string, problems map[string]string, in Input) Groups {
+	g := func(q Question, selected ...string) Group { return q.Group(t, problems[q.Name], selected...) }
+	return Groups{About: g(QuestionAbout, in.About), What: g(QuestionWhat, in.What...), Age: g(QuestionAge, in.AgeBand),
+		When: g(QuestionWhen, in.WhenLast), Danger: g(QuestionDanger, in.Danger), Help: g(QuestionHelp, in.Help...),
+		Contact: g(QuestionContact, in.ContactPref), SayWho: g(QuestionSayWho, in.MaySayWho), Share: g(QuestionShare, in.Share)}
+}
+
 // Limits on what one form may carry. Over a limit, the form comes back with
 // a message beside the field and every word kept; nothing is stored.
 const (

@@ -51,9 +51,10 @@ type formView struct {
 	// line, shown in a box of their own (reporting.Input.IdentifierRows).
 	MoreIDs string
 
-	About, What, Age, When, Danger, Help, Contact, SayWho, Share, TipChild choices
-	County                                                                 selectList
-	IDRows                                                                 []idRow
+	reporting.Groups
+	TipChild choices
+	County   selectList
+	IDRows   []idRow
 }
 
 func (s *Server) buildForm(p *locale.Printer, in reporting.Input, problems reporting.Problems) *formView {
@@ -75,19 +76,8 @@ func (s *Server) buildForm(p *locale.Printer, in reporting.Input, problems repor
 			}
 		}
 	}
-	group := func(q reporting.Question, selected ...string) choices {
-		return q.Group(p.T, f.Problems[q.Name], selected...)
-	}
-	f.About = group(reporting.QuestionAbout, in.About)
-	f.What = group(reporting.QuestionWhat, in.What...)
-	f.Age = group(reporting.QuestionAge, in.AgeBand)
-	f.When = group(reporting.QuestionWhen, in.WhenLast)
-	f.Danger = group(reporting.QuestionDanger, in.Danger)
-	f.Help = group(reporting.QuestionHelp, in.Help...)
-	f.Contact = group(reporting.QuestionContact, in.ContactPref)
-	f.SayWho = group(reporting.QuestionSayWho, in.MaySayWho)
-	f.Share = group(reporting.QuestionShare, in.Share)
-	f.TipChild = group(reporting.QuestionTipChild, in.TipChild)
+	f.Groups = reporting.QuestionGroups(p.T, f.Problems, in)
+	f.TipChild = reporting.QuestionTipChild.Group(p.T, f.Problems[reporting.QuestionTipChild.Name], in.TipChild)
 
 	f.County = selectList{Name: "county", Items: []opt{{Value: "", Label: p.T("report.county_choose")}}}
 	for _, c := range directory.Counties() {
