@@ -247,6 +247,7 @@ func TestCaseExportGBVIMS(t *testing.T) {
 	s := sqliteSite(t)
 	sub := s.Submit(apptest.Report(func(in *reporting.Input) {
 		in.Narrative, in.County, in.AgeBand = "Sealed-3131", "mombasa", "18-24"
+		in.CountStats = true // she agreed: the GBVIMS consent column says so
 	}))
 	p := s.Principal("demo-caseworker")
 	if err := s.App.Casework.Classify(s.Ctx(), p, sub.Report.ID, "sexual_assault", []string{"online", "commercial_sexual_exploitation", "trafficking"}); err != nil {

@@ -78,6 +78,11 @@ func TestIntakeEndToEnd(t *testing.T) {
 		if r := cw.get("/console/intake?lang=sw"); !r.has("Hii inamhusu nani?") || !r.has("read them in English") {
 			t.Errorf("the Kiswahili intake form:\n%.1500s", r.body)
 		}
+		// Counting her report is her choice, read out like the others:
+		// the box is not ticked for her.
+		if r := cw.get("/console/intake"); !r.has(`name="stats" value="yes">`) {
+			t.Errorf("the intake form ticks the statistics consent in advance:\n%s", r.body[strings.Index(r.body, `name="stats"`)-40:][:120])
+		}
 		head := s.AuditHead()
 		form := cw.intakeForm(t, "4471")
 		r := cw.post("/console/intake", form)

@@ -180,6 +180,7 @@ func newPassword() (string, error) {
 func exampleReports() []reporting.Input {
 	mk := func(f func(*reporting.Input)) reporting.Input {
 		in := reporting.NewInput(reporting.KindReport)
+		in.CountStats = true // the example reporters agreed, so the statistics have something to show
 		f(&in)
 		return in
 	}

@@ -260,9 +260,15 @@ const (
 )
 
 // NewInput is a blank form with the survivor-protective defaults: contact
-// only through the code, ask before any sharing, counted anonymously.
+// only through the code, ask before any sharing, and not counted in the
+// statistics until the survivor says so. Whatever is stored from it without
+// asking (a USSD report: its menus have no statistics question) is not
+// counted. A tip is matched and counted, as Decode makes it.
 func NewInput(kind string) Input {
-	in := Input{Kind: kind, ContactPref: "code", Share: "ask", CountStats: true}
+	in := Input{Kind: kind, ContactPref: "code", Share: "ask"}
+	if kind == KindTip {
+		in.AllowMatch, in.CountStats = true, true
+	}
 	in.Identifiers = make([]Identifier, DefaultIDRows)
 	return in
 }

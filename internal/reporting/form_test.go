@@ -271,3 +271,16 @@ func FuzzForm(f *testing.F) {
 		}
 	})
 }
+
+// A blank report is not counted until the survivor ticks the box; a tip is
+// matched and counted whether it came from the form or not.
+func TestNewInputAsksBeforeCounting(t *testing.T) {
+	if in := NewInput(KindReport); in.CountStats || in.AllowMatch || in.Share != "ask" || in.ContactPref != "code" {
+		t.Errorf("a blank report: %+v", in)
+	}
+	tip := NewInput(KindTip)
+	decoded, _ := Decode(url.Values{}, KindTip)
+	if !tip.CountStats || !tip.AllowMatch || tip.CountStats != decoded.CountStats || tip.AllowMatch != decoded.AllowMatch {
+		t.Errorf("a blank tip %+v, a decoded one %+v", tip, decoded)
+	}
+}

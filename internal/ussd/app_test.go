@@ -232,6 +232,9 @@ func TestUSSDJourneys(t *testing.T) {
 				if r == nil {
 					t.Fatal("the USSD report is not in the intake organisation's inbox")
 				}
+				if r.ConsentStats {
+					t.Error("the USSD report is counted in the statistics, though the menus never asked")
+				}
 				if r.Channel != store.ChannelUSSD || r.County != "nakuru" || !slices.Equal(r.Categories, []string{"advertised"}) ||
 					!slices.Equal(r.Help, []string{"shelter"}) || r.ContactPref != "code" || r.DangerNow != "no" {
 					t.Errorf("inbox row %+v", r)
