@@ -22,6 +22,7 @@ import (
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
+	"github.com/salama-ke/salama/internal/testkit"
 )
 
 var testCatalog = sync.OnceValue(locale.MustLoad)
@@ -280,27 +281,10 @@ func TestHelpReplyEveryCounty(t *testing.T) {
 	}
 }
 
-// recorder is a Sender that keeps what it was asked to send.
-type recorder struct {
-	mu   sync.Mutex
-	sent []struct{ to, msg string }
-	err  error
-}
-
-func (r *recorder) Send(_ context.Context, to, msg string) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.err != nil {
-		return r.err
-	}
-	r.sent = append(r.sent, struct{ to, msg string }{to, msg})
-	return nil
-}
-
 func TestResponder(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		rec := &recorder{}
+		rec := &testkit.SMSRecorder{}
 		var logs bytes.Buffer
 		h := NewResponder(Responder{Store: st, Sender: rec, Catalog: testCatalog(), USSDCode: "*384*123#", Secret: seal.NewNetworkSecretForTest(),
 			Services: func(context.Context) ([]directory.Service, error) { return demoServices(), nil },
@@ -332,13 +316,13 @@ func TestResponder(t *testing.T) {
 		if c := post(f); c != 200 {
 			t.Fatalf("status %d", c)
 		}
-		if len(rec.sent) != 0 {
+		if len(rec.Sent()) != 0 {
 			t.Fatal("the reply went out inside the callback")
 		}
 		run()
-		if len(rec.sent) != 2 || rec.sent[0].to != "+254711000111" || !strings.Contains(rec.sent[0].msg, "Bure, saa zote") || !strings.Contains(rec.sent[0].msg, "*384*123#") ||
-			!strings.Contains(rec.sent[1].msg, "Msaada katika Kisumu") {
-			t.Errorf("sent %q", rec.sent)
+		if len(rec.Sent()) != 2 || rec.Sent()[0].To != "+254711000111" || !strings.Contains(rec.Sent()[0].Text, "Bure, saa zote") || !strings.Contains(rec.Sent()[0].Text, "*384*123#") ||
+			!strings.Contains(rec.Sent()[1].Text, "Msaada katika Kisumu") {
+			t.Errorf("sent %q", rec.Sent())
 		}
 		// The same message posted again (the provider did not hear our
 		// 200): no second reply.
@@ -346,31 +330,31 @@ func TestResponder(t *testing.T) {
 			t.Fatalf("status %d", c)
 		}
 		run()
-		if len(rec.sent) != 2 {
-			t.Errorf("a message posted twice was answered twice: %d SMS", len(rec.sent))
+		if len(rec.Sent()) != 2 {
+			t.Errorf("a message posted twice was answered twice: %d SMS", len(rec.Sent()))
 		}
 		// No sender, garbage: answered 200, nothing sent.
-		rec.sent = nil
+		rec.Reset()
 		for _, f := range []url.Values{form("", "HELP"), form("not a number", "HELP"), form("+254711000111", strings.Repeat("x", 5000))} {
 			if c := post(f); c != 200 {
 				t.Errorf("status %d", c)
 			}
 		}
 		run()
-		if len(rec.sent) != 0 {
-			t.Errorf("sent %d messages for bad requests", len(rec.sent))
+		if len(rec.Sent()) != 0 {
+			t.Errorf("sent %d messages for bad requests", len(rec.Sent()))
 		}
 		// Three answers to one number, then silence for a while.
 		for range 5 {
 			post(form("+254722000222", "help"))
 		}
 		run()
-		if len(rec.sent) != 3 {
-			t.Errorf("%d answers to one number in a burst, want 3", len(rec.sent))
+		if len(rec.Sent()) != 3 {
+			t.Errorf("%d answers to one number in a burst, want 3", len(rec.Sent()))
 		}
 		// A provider refusal fails the job for good, without number or text
 		// in the log or the job's error.
-		rec.err = ErrRejected
+		rec.Fail(ErrRejected)
 		post(form("+254733000333", "HELP nairobi"))
 		run()
 		failed, err := st.Jobs(ctx, store.JobFailed, 10)
@@ -492,7 +476,7 @@ func TestAfricasTalking(t *testing.T) {
 func TestNudgerWording(t *testing.T) {
 	secret := seal.NewNetworkSecretForTest()
 	st := storetest.Open(t, store.SQLite)
-	rec := &recorder{}
+	rec := &testkit.SMSRecorder{}
 	n, err := NewNudger(NudgeConfig{Store: st, Sender: rec, USSDCode: "*384*123#", Secret: secret})
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/salama-ke/salama/internal/seal"
 	"github.com/salama-ke/salama/internal/store"
 	"github.com/salama-ke/salama/internal/store/storetest"
+	"github.com/salama-ke/salama/internal/testkit"
 )
 
 func TestParseStopWords(t *testing.T) {
@@ -71,7 +72,7 @@ func TestStopReplyFits(t *testing.T) {
 func TestStopAndStart(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
 		ctx := context.Background()
-		rec := &recorder{}
+		rec := &testkit.SMSRecorder{}
 		secret := seal.NewNetworkSecretForTest()
 		h := NewResponder(Responder{Store: st, Sender: rec, Catalog: testCatalog(), USSDCode: "*384*123#", Secret: secret,
 			Log: slog.New(slog.DiscardHandler)})
@@ -85,7 +86,7 @@ func TestStopAndStart(t *testing.T) {
 			rr := httptest.NewRecorder()
 			req := httptest.NewRequest(http.MethodPost, "/gw/x/sms", strings.NewReader(form.Encode()))
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-			before := len(rec.sent)
+			before := len(rec.Sent())
 			h.ServeHTTP(rr, req)
 			if rr.Code != 200 {
 				t.Fatalf("%q: HTTP %d", text, rr.Code)
@@ -94,8 +95,8 @@ func TestStopAndStart(t *testing.T) {
 				t.Fatal(err)
 			}
 			var out []string
-			for _, s := range rec.sent[before:] {
-				out = append(out, s.msg)
+			for _, s := range rec.Sent()[before:] {
+				out = append(out, s.Text)
 			}
 			return out
 		}

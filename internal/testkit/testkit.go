@@ -96,14 +96,33 @@ type SMS struct{ To, Text string }
 type SMSRecorder struct {
 	mu   sync.Mutex
 	sent []SMS
+	fail error
 }
 
-// Send records the message.
+// Send records the message, or returns the error Fail set and records
+// nothing, as a provider that refuses it would.
 func (r *SMSRecorder) Send(_ context.Context, to, text string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.fail != nil {
+		return r.fail
+	}
 	r.sent = append(r.sent, SMS{To: to, Text: text})
 	return nil
+}
+
+// Fail makes every later Send return err (nil: send again).
+func (r *SMSRecorder) Fail(err error) {
+	r.mu.Lock()
+	r.fail = err
+	r.mu.Unlock()
+}
+
+// Reset forgets what was sent so far.
+func (r *SMSRecorder) Reset() {
+	r.mu.Lock()
+	r.sent = nil
+	r.mu.Unlock()
 }
 
 // Sent returns every message sent so far, oldest first.
