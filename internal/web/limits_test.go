@@ -356,56 +356,36 @@ func TestUploadBudgetBusy(t *testing.T) {
 }
 
 // When every decoding slot stays taken (argon2id evaluations and other
-// screenshots), the form comes back busy with every word; nothing is
-// stored and no receipt is derived.
+// uploads), the form comes back busy with every word; nothing is stored and
+// no receipt is derived. A screenshot waits for a slot to be decoded, a
+// chat export to be read when the form is checked.
 func TestDecodeBusy(t *testing.T) {
-	s := newSite(t, newSQLite(t), func(o *app.Options) {
-		o.KDFConcurrency = 1
-		o.ImageWait = 100 * time.Millisecond
-	})
-	release, err := s.app.KDF.Slot(context.Background())
-	if err != nil {
-		t.Fatal(err)
+	for name, upload := range map[string]file{
+		"screenshot":  {"shot.png", pngBytes(t)},
+		"chat export": {"WhatsApp Chat with Boss.zip", et.Zip("_chat.txt")(et.WhatsAppAndroid("Boss: send it or I post them"))},
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := newSite(t, newSQLite(t), func(o *app.Options) {
+				o.KDFConcurrency = 1
+				o.ImageWait = 100 * time.Millisecond
+			})
+			release, err := s.app.KDF.Slot(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			form := s.sendForm("en")
+			r := s.postMultipart("/en/report", form, upload)
+			release()
+			if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(r.body, "Many people are sending reports") ||
+				!strings.Contains(r.body, html.EscapeString(narrative)) || !strings.Contains(r.body, contactTel) {
+				t.Fatalf("status %d", r.StatusCode)
+			}
+			if n := len(s.newReports()); n != 0 {
+				t.Fatalf("%d reports stored", n)
+			}
+			s.report("en", form, upload)
+		})
 	}
-	form := s.sendForm("en")
-	r := s.postMultipart("/en/report", form, file{"shot.png", pngBytes(t)})
-	release()
-	if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(r.body, "Many people are sending reports") ||
-		!strings.Contains(r.body, html.EscapeString(narrative)) || !strings.Contains(r.body, contactTel) {
-		t.Fatalf("status %d", r.StatusCode)
-	}
-	if n := len(s.newReports()); n != 0 {
-		t.Fatalf("%d reports stored", n)
-	}
-	s.report("en", form, file{"shot.png", pngBytes(t)})
-}
-
-// A chat export is read when the form is checked, in the same slots: when
-// none comes in time, the form comes back busy with every word, and
-// nothing is stored.
-func TestChatBusy(t *testing.T) {
-	s := newSite(t, newSQLite(t), func(o *app.Options) {
-		o.KDFConcurrency = 1
-		o.ImageWait = 100 * time.Millisecond
-	})
-	release, err := s.app.KDF.Slot(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	chat := et.Zip("_chat.txt")(et.WhatsAppAndroid("Boss: send it or I post them"))
-	form := fullReport()
-	form.Set("token", s.token("en", "report"))
-	form.Set("send", "1")
-	r := s.postMultipart("/en/report", form, file{"WhatsApp Chat with Boss.zip", chat})
-	release()
-	if r.StatusCode != http.StatusServiceUnavailable || !strings.Contains(r.body, "Many people are sending reports") ||
-		!strings.Contains(r.body, html.EscapeString(narrative)) || !strings.Contains(r.body, contactTel) {
-		t.Fatalf("status %d", r.StatusCode)
-	}
-	if n := len(s.newReports()); n != 0 {
-		t.Fatalf("%d reports stored", n)
-	}
-	s.report("en", form, file{"WhatsApp Chat with Boss.zip", chat})
 }
 
 // A reply over its limit, or past the reply form's cap, comes back in the
