@@ -351,3 +351,62 @@ func TestKDFWaitTotals(t *testing.T) {
 		t.Errorf("turns = %d, want 2 (a cancelled wait is no turn)", turns)
 	}
 }
+
+// An evaluation that ends while another waits leaves its collected block
+// with the process for that one; the last one out gives it back, and so
+// does any other work before it takes a slot (it allocates blocks of other
+// sizes, and the memory bound counts one block a slot).
+func TestKDFKeepsABlockOnlyForTheNextEvaluation(t *testing.T) {
+	k := NewKDF(1)
+	salt := make([]byte, SaltSize)
+	ctx := context.Background()
+	hold := make(chan struct{})
+	k.testHook = func() { <-hold }
+	first := make(chan error, 1)
+	go func() { _, _, err := k.Password(ctx, "first", salt, TestKDFParams); first <- err }()
+	waitFor(t, "the first evaluation to run", func() bool { return k.InFlight() == 1 })
+	second := make(chan error, 1)
+	go func() { _, _, err := k.Password(ctx, "second", salt, TestKDFParams); second <- err }()
+	waitFor(t, "the second to queue", func() bool { return k.Queued() == 1 })
+
+	hold <- struct{}{} // the first ends with the second waiting
+	if err := <-first; err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the second evaluation to run", func() bool { return k.InFlight() == 1 })
+	if !k.kept.Load() {
+		t.Error("the first evaluation gave its block back though another one was waiting for it")
+	}
+	hold <- struct{}{} // the second ends alone
+	if err := <-second; err != nil {
+		t.Fatal(err)
+	}
+	if k.kept.Load() {
+		t.Error("the last evaluation out kept its block")
+	}
+
+	// An evaluation that ends while a decode waits keeps its block until
+	// the decode's turn, which gives it back before anything else.
+	third := make(chan error, 1)
+	go func() { _, _, err := k.Password(ctx, "third", salt, TestKDFParams); third <- err }()
+	waitFor(t, "the third evaluation to run", func() bool { return k.InFlight() == 1 })
+	decode := make(chan func(), 1)
+	go func() {
+		release, err := k.Slot(ctx)
+		if err != nil {
+			t.Error(err)
+			release = func() {}
+		}
+		decode <- release
+	}()
+	waitFor(t, "the decode to queue", func() bool { return k.Queued() == 1 })
+	hold <- struct{}{}
+	if err := <-third; err != nil {
+		t.Fatal(err)
+	}
+	release := <-decode
+	defer release()
+	if k.kept.Load() {
+		t.Error("a decode took its slot with an evaluation's block still kept")
+	}
+}
