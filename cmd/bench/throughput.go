@@ -31,14 +31,15 @@ var cpuBudget = &Budget{Limit: 1.25, Source: "SPEC ยง8: server CPU per report โ
 //
 // It measures the floor twice: on one goroutine, one report after another,
 // and with as many reports at once as the server runs argon2id evaluations
-// (its KDF slots). Two evaluations side by side can cost more CPU time
-// than one alone: they did, 2 to 2.5 times on the 2-CPU development
-// machine, while seal.KDF gave every evaluation's 64 MiB back to the
-// system and faulted it in again; it now keeps the block for the next
-// evaluation when one waits (docs/development.md). The server pays what
-// the floor pays, and with reporters waiting it runs its slots full: a
-// load is compared with the floor measured at the parallelism it runs at
-// (see throughput), and both figures are printed.
+// (its KDF slots). Two evaluations side by side each cost more CPU time
+// than one alone: on the 2-CPU development machine 2 to 2.5 times, not
+// from argon2id itself (two at once, each followed by runtime.GC alone,
+// cost what one does) but from seal.KDF giving each evaluation's 64 MiB
+// back to the system (debug.FreeOSMemory, for the memory budget) and
+// faulting it in again, kernel time that contends when two run at once.
+// The server pays the same, and with reporters waiting it runs its slots
+// full: a load is compared with the floor measured at the parallelism it
+// runs at (see throughput), and both figures are printed.
 func cryptoFloor(ctx context.Context, e *env) ([]Result, error) {
 	op, err := newFloorOp(e)
 	if err != nil {

@@ -118,10 +118,6 @@ type KDF struct {
 	inFlight atomic.Int64
 	queued   atomic.Int64
 	done     atomic.Int64
-	// kept says an evaluation's collected block was left with the process
-	// for the next evaluation (derive64); Slot gives it back to the system
-	// before other work, which allocates blocks of other sizes.
-	kept atomic.Bool
 	// waits and waited count the turns taken through Slot and the time
 	// spent queueing for them, for the metrics (WaitTotals).
 	waits  atomic.Int64
@@ -170,19 +166,10 @@ func (k *KDF) WaitTotals() (turns int64, waited time.Duration) {
 // Slot waits for one of the KDF's slots, as an evaluation does (in the same
 // queue, until ctx ends), and returns the function that gives it back.
 // Other work that needs, like argon2id, a CPU and up to an evaluation's
-// memory (making the display copy of a screenshot, reading a chat export)
-// takes its slots from here, so that the two together never hold more
-// memory than the bound on concurrent evaluations promises. A block an
-// evaluation left with the process is given back to the system first.
+// memory (making the display copy of a screenshot) takes its slots from
+// here, so that the two together never hold more memory than the bound on
+// concurrent evaluations promises.
 func (k *KDF) Slot(ctx context.Context) (release func(), err error) {
-	release, err = k.slot(ctx)
-	if err == nil && k.kept.Swap(false) {
-		debug.FreeOSMemory()
-	}
-	return release, err
-}
-
-func (k *KDF) slot(ctx context.Context) (release func(), err error) {
 	k.init()
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -212,7 +199,7 @@ func (k *KDF) derive64(ctx context.Context, secret, salt []byte, p KDFParams) (f
 	if len(salt) < SaltSize {
 		return nil, nil, fmt.Errorf("%w: salt shorter than %d bytes", ErrInvalidInput, SaltSize)
 	}
-	release, err := k.slot(ctx)
+	release, err := k.Slot(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -225,23 +212,12 @@ func (k *KDF) derive64(ctx context.Context, secret, salt []byte, p KDFParams) (f
 	out := argon2.IDKey(secret, salt, p.Time, p.Memory, p.Threads, kdfOutput)
 	k.done.Add(1)
 	// The evaluation's memory block (Memory KiB) is garbage now. Collect it
-	// while this slot is still held, so that resident memory stays near what
-	// the bound on concurrent evaluations promises (SPEC §8's memory
-	// budget). When more evaluations run or wait, the collected block stays
-	// with the process for the next one, which needs a block of the same
-	// size: giving it back and faulting it in again costs kernel time that
-	// doubled the CPU of two evaluations side by side (docs/development.md).
-	// Otherwise it goes back to the system now, and so does a kept block
-	// before other work takes a slot (Slot): a block only collected stays
-	// resident, free, until the scavenger's slow turn, and decodes allocate
-	// blocks of other sizes beside it.
-	if k.inFlight.Load() > 1 || k.queued.Load() > 0 {
-		runtime.GC()
-		k.kept.Store(true)
-	} else {
-		debug.FreeOSMemory()
-		k.kept.Store(false)
-	}
+	// and give it back to the system while this slot is still held, so that
+	// resident memory stays near what the bound on concurrent evaluations
+	// promises (SPEC §8's memory budget): a block only collected stays
+	// resident, free, until the scavenger's slow turn, and the decodes that
+	// share these slots (Slot) allocate blocks of other sizes beside it.
+	debug.FreeOSMemory()
 	return out[: kdfOutput/2 : kdfOutput/2], out[kdfOutput/2:], nil
 }
 
