@@ -13,7 +13,6 @@ package apptest
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/hex"
 	"log/slog"
 	"net/netip"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/salama-ke/salama/internal/report"
 	"github.com/salama-ke/salama/internal/staff"
+	"github.com/salama-ke/salama/internal/token"
 
 	"github.com/salama-ke/salama/internal/app"
 	"github.com/salama-ke/salama/internal/demo"
@@ -315,16 +315,22 @@ func (e *Env) AuditHead() int64 {
 	return es[len(es)-1].Seq
 }
 
-// FlipKeyByte returns a console cookie value with one byte of its session
-// key (the 32 bytes after the 16-byte session id) changed.
+// FlipKeyByte returns a session cookie value (token.Session) with one
+// byte of its session key changed.
 func FlipKeyByte(t testing.TB, cookie string) string {
 	t.Helper()
-	b, err := base64.RawURLEncoding.DecodeString(cookie)
-	if err != nil || len(b) != 16+32 {
-		t.Fatalf("not a console cookie: %d bytes, %v", len(b), err)
+	sess, err := token.ParseSession(cookie)
+	if err != nil {
+		t.Fatalf("not a session cookie: %v", err)
 	}
-	b[16+5] ^= 0x01
-	return base64.RawURLEncoding.EncodeToString(b)
+	k := sess.Key.Bytes()
+	defer clear(k)
+	k[5] ^= 0x01
+	flipped, err := seal.KeyFromBytes(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return (&token.Session{ID: sess.ID, Key: flipped}).Cookie()
 }
 
 // PutReport stores a report straight into org's inbox, sealed and wrapped to
